@@ -65,7 +65,7 @@ class EventBus:
 
         return unsubscribe
 
-    def emit(self, name: str, **payload: Any) -> None:
+    def emit(self, name: str, /, **payload: Any) -> None:
         if name not in EVENTS:
             raise ValueError(f"unknown event {name!r}")
         with self._lock:

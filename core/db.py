@@ -1,0 +1,246 @@
+"""The encrypted database connection.
+
+One SQLCipher 4 connection per engine, with sqlite-vec loaded, WAL journaling
+and foreign keys on.  The connection is shared by the engine's threads and
+guarded by a re-entrant lock: ``with db.transaction():`` holds it for a whole
+write, so two threads never interleave statements of different transactions.
+The key is passed as raw hex, so no key derivation runs at open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from core.errors import CorruptDatabaseError, StorageError, WrongKeyError
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+PAGE_SIZE = 4096
+
+
+def _driver():
+    import sqlcipher3
+
+    return sqlcipher3
+
+
+def _disk_error(exc: Exception, path: Path) -> StorageError:
+    text = str(exc).lower()
+    if "full" in text:
+        return StorageError(
+            f"The disk holding {path} is full; nothing was written.",
+            fix="Free some disk space, then try again. Everything stored before is intact.",
+        )
+    if "readonly" in text or "read-only" in text:
+        return StorageError(
+            f"The database {path} is read-only; nothing was written.",
+            fix=f"Make {path.parent} and its files writable by your user (or set ENGRAM_HOME to a writable place).",
+        )
+    return StorageError(f"The database {path} could not be written: {exc}.", fix="Run 'engram doctor' for details.")
+
+
+class Database:
+    """A SQLCipher connection with sqlite-vec, and a lock for thread safety."""
+
+    def __init__(self, conn, path: Path):
+        self.conn = conn
+        self.path = path
+        self.lock = threading.RLock()
+        self._depth = 0
+        self._sqlite_utils = None
+
+    # -- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, key_hex: str, *, create: bool = True) -> "Database":
+        """Open (or create) the encrypted database at ``path`` with ``key_hex``.
+
+        Raises ``WrongKeyError`` when the key does not open an existing file,
+        ``CorruptDatabaseError`` when the file cannot be an Engram database, and
+        ``StorageError`` when the directory is not usable.
+        """
+        driver = _driver()
+        path = Path(path)
+        existed = path.exists() and path.stat().st_size > 0
+        if existed:
+            cls.check_file_shape(path)
+        elif not create:
+            raise StorageError(f"There is no database at {path}.", fix="Start Engram once to create it.")
+        if not os.access(path.parent, os.W_OK):
+            raise StorageError(
+                f"Engram cannot write to its data directory {path.parent}.",
+                fix=f"Make {path.parent} writable by your user, or set ENGRAM_HOME to a writable directory.",
+            )
+        try:
+            conn = driver.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        except driver.Error as exc:
+            raise StorageError(f"The database {path} cannot be opened: {exc}.", fix="Run 'engram doctor'.") from exc
+        try:
+            conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")
+            conn.execute("PRAGMA cipher_memory_security = OFF")
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except driver.DatabaseError as exc:
+                raise WrongKeyError(
+                    f"The database {path} cannot be opened with the key Engram has: the key is wrong "
+                    "(for example the keyring entry or key file was replaced) or the file is damaged.",
+                    fix="Restore the original key (keyring entry 'engram' or the engram.key file) or restore "
+                    f"the database from a copy in {path.parent / 'backups'}. Engram has not changed the file.",
+                ) from exc
+            if not existed:
+                os.chmod(path, 0o600)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -32000")
+            cls._load_vec(conn)
+        except BaseException:
+            conn.close()
+            raise
+        db = cls(conn, path)
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(path) + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+        return db
+
+    @staticmethod
+    def check_file_shape(path: Path) -> None:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+        size = path.stat().st_size
+        if head == SQLITE_HEADER:
+            raise CorruptDatabaseError(
+                f"{path} is an unencrypted SQLite file, not an Engram database.",
+                fix="Move that file away (Engram never stores memories unencrypted) and start Engram again.",
+            )
+        if size < PAGE_SIZE or size % 512:
+            raise CorruptDatabaseError(
+                f"The database {path} is damaged: it is {size} bytes, which no Engram database can be.",
+                fix=f"Move it aside and restore a copy from {path.parent / 'backups'}; "
+                "Engram will create a fresh database if you start without one.",
+            )
+
+    @staticmethod
+    def _load_vec(conn) -> None:
+        import sqlite_vec
+
+        conn.enable_load_extension(True)
+        try:
+            sqlite_vec.load(conn)
+        finally:
+            conn.enable_load_extension(False)
+
+    # -- access ----------------------------------------------------------------------
+
+    @property
+    def utils(self):
+        """A sqlite-utils view of the same connection (for migrations and introspection)."""
+        if self._sqlite_utils is None:
+            import sqlite_utils
+
+            self._sqlite_utils = sqlite_utils.Database(self.conn)
+        return self._sqlite_utils
+
+    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+        with self.lock:
+            try:
+                return self.conn.execute(sql, params)
+            except _driver().OperationalError as exc:
+                if "full" in str(exc).lower() or "readonly" in str(exc).lower():
+                    raise _disk_error(exc, self.path) from exc
+                raise
+
+    def query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
+        with self.lock:
+            cursor = self.conn.execute(sql, params)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def query_one(self, sql: str, params: Sequence[Any] | dict = ()) -> dict | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+        with self.lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Database"]:
+        """Hold the lock for a whole write; nested calls become savepoints."""
+        driver = _driver()
+        with self.lock:
+            self._depth += 1
+            name = f"sp{self._depth}"
+            try:
+                if self._depth == 1:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                else:
+                    self.conn.execute(f"SAVEPOINT {name}")
+            except driver.OperationalError as exc:
+                self._depth -= 1
+                raise _disk_error(exc, self.path) from exc
+            try:
+                yield self
+            except BaseException:
+                if self._depth == 1:
+                    self.conn.execute("ROLLBACK")
+                else:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
+                self._depth -= 1
+                raise
+            try:
+                if self._depth == 1:
+                    self.conn.execute("COMMIT")
+                else:
+                    self.conn.execute(f"RELEASE {name}")
+            except driver.OperationalError as exc:
+                if self._depth == 1:
+                    with contextlib.suppress(Exception):
+                        self.conn.execute("ROLLBACK")
+                self._depth -= 1
+                raise _disk_error(exc, self.path) from exc
+            self._depth -= 1
+
+    def versions(self) -> dict[str, str]:
+        with self.lock:
+            sqlite_version, vec_version = self.conn.execute("SELECT sqlite_version(), vec_version()").fetchone()
+            cipher = self.conn.execute("PRAGMA cipher_version").fetchone()
+        return {"sqlite": sqlite_version, "sqlcipher": cipher[0] if cipher else "none", "sqlite_vec": vec_version}
+
+    def integrity_check(self) -> str:
+        return str(self.scalar("PRAGMA integrity_check"))
+
+    def backup_to(self, dest: Path) -> Path:
+        """A consistent encrypted copy of the database (same key) at ``dest``."""
+        with self.lock:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            tmp = dest.with_name(dest.name + ".tmp")
+            shutil.copyfile(self.path, tmp)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, dest)
+        return dest
+
+    def close(self) -> None:
+        with self.lock:
+            try:
+                self.conn.execute("PRAGMA optimize")
+            except Exception:  # closing must not fail because the disk is full
+                log.debug("optimize at close failed", exc_info=True)
+            self.conn.close()
+
+
+def timestamped_backup_name(prefix: str) -> str:
+    return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.db"

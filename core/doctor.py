@@ -1,0 +1,85 @@
+"""``engram doctor``: check every part Engram depends on and say how to fix what is wrong."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+from core.errors import EngramError
+from core.paths import Paths
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+    fix: str | None = None
+
+
+def run_checks(paths: Paths) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        paths.ensure()
+        checks.append(Check("data directory", "ok", str(paths.data_dir)))
+    except EngramError as exc:
+        checks.append(Check("data directory", "fail", exc.message, exc.fix))
+        return checks
+    free = shutil.disk_usage(paths.data_dir).free
+    checks.append(
+        Check(
+            "free disk space",
+            "ok" if free > 1e9 else "warn",
+            f"{free / 1e9:.1f} GB free",
+            None if free > 1e9 else "Free some disk space: captures and models need room to grow.",
+        )
+    )
+    engine = None
+    try:
+        from core.engine import Engine
+
+        engine = Engine(paths)
+        with open(paths.db_path, "rb") as handle:
+            encrypted = handle.read(16) != b"SQLite format 3\x00"
+        versions = engine.db.versions()
+        checks.append(
+            Check(
+                "database",
+                "ok" if encrypted else "fail",
+                f"{paths.db_path} ({'encrypted with SQLCipher ' + versions['sqlcipher'] if encrypted else 'NOT encrypted'})",
+                None if encrypted else "Move the file away and start Engram again.",
+            )
+        )
+        checks.append(Check("SQLite", "ok", f"SQLite {versions['sqlite']}, sqlite-vec {versions['sqlite_vec']}, FTS5"))
+        info = engine.key_info
+        if info.storage == "keyring":
+            checks.append(Check("key storage", "ok", f"OS keyring ({info.location})"))
+        else:
+            checks.append(Check("key storage", "warn", f"key file {info.location}: {info.warning}", "Install and unlock an OS keyring (gnome-keyring, KWallet), then run 'engram doctor' again."))
+        if engine.models is not None:
+            for role, status in engine.models.status().get("roles", {}).items():
+                if status.get("path"):
+                    checks.append(Check(f"{role} model", "ok", f"{status.get('name')} at {status['path']}"))
+                else:
+                    checks.append(Check(f"{role} model", "warn", f"{status.get('name')} is not installed", f"Run 'engram models pull {status.get('name')}' or 'make setup'."))
+        else:
+            checks.append(Check("models", "warn", "model support is not installed", "Run 'make setup'."))
+    except EngramError as exc:
+        checks.append(Check("database", "fail", exc.message, exc.fix))
+    finally:
+        if engine is not None:
+            engine.close()
+    tesseract = shutil.which("tesseract")
+    checks.append(
+        Check("tesseract", "ok", tesseract)
+        if tesseract
+        else Check("tesseract", "warn", "not found: screen text cannot be read", "Install it: sudo apt install tesseract-ocr")
+    )
+    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY"):
+        checks.append(Check("display", "warn", "Wayland session: screen capture is not supported there yet", "Log in to an X11 session to capture the screen."))
+    elif os.environ.get("DISPLAY"):
+        checks.append(Check("display", "ok", f"X11 display {os.environ['DISPLAY']}"))
+    else:
+        checks.append(Check("display", "warn", "no display: the app and screen capture cannot run", "Use the CLI (engram --help), or run inside a desktop session."))
+    return checks

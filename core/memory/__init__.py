@@ -1,0 +1,1 @@
+"""Typed memories: the six memory types, their store and search."""

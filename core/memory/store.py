@@ -1,0 +1,499 @@
+"""The memory store: add, read, change, delete and search typed memories.
+
+Every change writes the memory's row, its search index rows, its provenance
+and a history row in one transaction, then publishes an event.  Knowledge-vault
+secrets are masked in every output unless the caller asks to reveal them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from core.db import Database
+from core.errors import InvalidInputError, NotFoundError
+from core.events import EventBus
+from core.indexer import Indexer
+from core.memory.types import (
+    COMMON_COLUMNS,
+    MEMORY_TYPES,
+    TypeSpec,
+    iso,
+    search_text,
+    to_timestamp,
+    type_spec,
+    validate_fields,
+)
+from core.search import MEMORY_INDEX, Hit, fts_match, fuse, lexical_candidates, query_terms, semantic_candidates, store_vectors
+
+CANDIDATE_FACTOR = 5
+MIN_CANDIDATES = 40
+
+
+def mask_secret(value: str | None) -> str:
+    """Show only enough of a secret to recognise it: its last 4 characters, or nothing if short."""
+    if not value:
+        return ""
+    if len(value) <= 6:
+        return "•" * len(value)
+    return "•" * min(12, len(value) - 4) + value[-4:]
+
+
+@dataclass
+class Memory:
+    id: int
+    type: str
+    fields: dict[str, Any]
+    created_at: float
+    updated_at: float
+    importance: float = 0.5
+    access_count: int = 0
+    last_accessed_at: float | None = None
+    pinned: bool = False
+    archived: bool = False
+    sources: list[int] = field(default_factory=list)
+
+    @property
+    def spec(self) -> TypeSpec:
+        return MEMORY_TYPES[self.type]
+
+    @property
+    def title(self) -> str:
+        return str(self.fields.get(self.spec.title_field) or "")
+
+    @property
+    def text(self) -> str:
+        """What the memory says, for display and for the chat's context (vault secrets masked)."""
+        return search_text(self.spec, self.fields)
+
+    @property
+    def time(self) -> float:
+        if self.spec.time_field and self.fields.get(self.spec.time_field) is not None:
+            return float(self.fields[self.spec.time_field])
+        return self.created_at
+
+    def to_dict(self, *, reveal: bool = False) -> dict[str, Any]:
+        out_fields = {}
+        for name, value in self.fields.items():
+            if self.spec.field(name).kind == "time":
+                value = iso(value)
+            if name == "secret_value" and not reveal:
+                value = mask_secret(value)
+            out_fields[name] = value
+        return {
+            "id": self.id,
+            "type": self.type,
+            **out_fields,
+            "text": self.text,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "importance": self.importance,
+            "access_count": self.access_count,
+            "last_accessed_at": iso(self.last_accessed_at),
+            "pinned": self.pinned,
+            "archived": self.archived,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass
+class SearchResult:
+    memory: Memory
+    score: float
+    lexical: float
+    semantic: float
+
+    @property
+    def id(self) -> int:
+        return self.memory.id
+
+    @property
+    def type(self) -> str:
+        return self.memory.type
+
+    def to_dict(self, *, reveal: bool = False) -> dict[str, Any]:
+        data = self.memory.to_dict(reveal=reveal)
+        data.update(score=round(self.score, 6), lexical=round(self.lexical, 6), semantic=round(self.semantic, 6))
+        return data
+
+
+def _history_value(spec: TypeSpec, fields: dict | None) -> str | None:
+    if fields is None:
+        return None
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True)
+
+
+class MemoryStore:
+    """Typed memories in the encrypted database; reached as ``engine.memories``."""
+
+    def __init__(self, db: Database, events: EventBus, indexer: Indexer, clock: Callable[[], float] = time.time):
+        self.db = db
+        self.events = events
+        self.indexer = indexer
+        self.clock = clock
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _row_to_memory(self, spec: TypeSpec, row: dict, archived: bool, sources: list[int]) -> Memory:
+        fields = {name: row.get(name) for name in spec.field_names}
+        if "steps" in fields:
+            fields["steps"] = json.loads(fields["steps"] or "[]")
+        return Memory(
+            id=row["id"],
+            type=spec.name,
+            fields=fields,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            importance=row["importance"],
+            access_count=row["access_count"],
+            last_accessed_at=row["last_accessed_at"],
+            pinned=bool(row["pinned"]),
+            archived=bool(archived),
+            sources=sources,
+        )
+
+    def get_many(self, ids: Sequence[int]) -> dict[int, Memory]:
+        """Memories by id (missing ids are left out), in one query per type."""
+        if not ids:
+            return {}
+        out: dict[int, Memory] = {}
+        marks = ",".join("?" * len(ids))
+        with self.db.lock:
+            registry = self.db.query(f"SELECT id, type, archived FROM memories WHERE id IN ({marks})", list(ids))
+            by_type: dict[str, list[dict]] = {}
+            for row in registry:
+                by_type.setdefault(row["type"], []).append(row)
+            sources: dict[int, list[int]] = {}
+            for row in self.db.query(
+                f"SELECT memory_id, observation_id FROM memory_sources WHERE memory_id IN ({marks}) ORDER BY observation_id",
+                list(ids),
+            ):
+                sources.setdefault(row["memory_id"], []).append(row["observation_id"])
+            for type_name, rows in by_type.items():
+                spec = MEMORY_TYPES[type_name]
+                archived = {r["id"]: r["archived"] for r in rows}
+                id_marks = ",".join("?" * len(rows))
+                for row in self.db.query(f"SELECT * FROM {spec.table} WHERE id IN ({id_marks})", list(archived)):
+                    out[row["id"]] = self._row_to_memory(spec, row, archived[row["id"]], sources.get(row["id"], []))
+        return out
+
+    def get(self, memory_id: int) -> Memory:
+        memory = self.get_many([int(memory_id)]).get(int(memory_id))
+        if memory is None:
+            raise NotFoundError(f"There is no memory with id {memory_id}.", fix="Find ids with 'engram search'.")
+        return memory
+
+    def list(
+        self,
+        type: str | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        include_archived: bool = False,
+        newest_first: bool = True,
+        since: Any = None,
+        until: Any = None,
+    ) -> list[Memory]:
+        clauses, params = [], []
+        if type:
+            clauses.append("type = ?")
+            params.append(type_spec(type).name)
+        if not include_archived:
+            clauses.append("archived = 0")
+        if since is not None:
+            clauses.append("ts >= ?")
+            params.append(to_timestamp(since, "since"))
+        if until is not None:
+            clauses.append("ts <= ?")
+            params.append(to_timestamp(until, "until"))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        order = "DESC" if newest_first else "ASC"
+        ids = [
+            r["id"]
+            for r in self.db.query(
+                f"SELECT id FROM memories {where} ORDER BY ts {order}, id {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        ]
+        found = self.get_many(ids)
+        return [found[i] for i in ids if i in found]
+
+    def count(self, type: str | None = None, *, include_archived: bool = True) -> int:
+        clauses, params = [], []
+        if type:
+            clauses.append("type = ?")
+            params.append(type_spec(type).name)
+        if not include_archived:
+            clauses.append("archived = 0")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return int(self.db.scalar(f"SELECT count(*) FROM memories {where}", params))
+
+    def counts(self) -> dict[str, int]:
+        rows = self.db.query("SELECT type, count(*) AS n FROM memories GROUP BY type")
+        out = {name: 0 for name in MEMORY_TYPES}
+        out.update({r["type"]: r["n"] for r in rows})
+        return out
+
+    def history(self, memory_id: int) -> list[dict]:
+        rows = self.db.query("SELECT * FROM memory_history WHERE memory_id = ? ORDER BY id", [int(memory_id)])
+        for row in rows:
+            for key in ("old_value", "new_value"):
+                row[key] = json.loads(row[key]) if row[key] else None
+        return rows
+
+    def find_core(self, label: str) -> Memory | None:
+        row = self.db.query_one("SELECT id FROM memory_core WHERE label = ?", [label])
+        return self.get(row["id"]) if row else None
+
+    # -- writing ---------------------------------------------------------------------
+
+    def _check_sources(self, sources: Iterable[int]) -> list[int]:
+        ids = sorted({int(s) for s in sources})
+        if ids:
+            marks = ",".join("?" * len(ids))
+            found = {r["id"] for r in self.db.query(f"SELECT id FROM observations WHERE id IN ({marks})", ids)}
+            missing = set(ids) - found
+            if missing:
+                raise InvalidInputError(
+                    f"Source observation(s) {', '.join(map(str, sorted(missing)))} do not exist.",
+                    fix="Link memories only to stored observations.",
+                )
+        return ids
+
+    def _check_core(self, fields: dict, exclude_id: int | None = None) -> None:
+        label = fields.get("label")
+        limit = fields.get("char_limit") or 2000
+        value = fields.get("value") or ""
+        if len(value) > limit:
+            raise InvalidInputError(
+                f"The core memory {label!r} is {len(value)} characters; its limit is {limit}.",
+                fix="Rewrite it more compactly, or raise its char_limit.",
+            )
+        if label is not None:
+            row = self.db.query_one("SELECT id FROM memory_core WHERE label = ?", [label])
+            if row and row["id"] != exclude_id:
+                raise InvalidInputError(
+                    f"A core memory labelled {label!r} already exists (id {row['id']}).",
+                    fix="Update that memory instead of adding another with the same label.",
+                )
+
+    def add(
+        self,
+        type: str,
+        data: dict[str, Any],
+        *,
+        sources: Iterable[int] = (),
+        actor: str = "user",
+        reason: str | None = None,
+        embed: bool = True,
+    ) -> Memory:
+        """Store a new memory of ``type``; returns it with its id."""
+        spec = type_spec(type)
+        values = validate_fields(spec, data)
+        importance = values.pop("importance", 0.5)
+        pinned = values.pop("pinned", 0)
+        if spec.name == "core":
+            self._check_core(values)
+        source_ids = self._check_sources(sources)
+        text = search_text(spec, values)
+        vector = self.indexer.embed_texts([text]) if embed else None
+        now = self.clock()
+        ts = values.get(spec.time_field) if spec.time_field else None
+        ts = now if ts is None else ts
+        stored = dict(values)
+        if "steps" in stored:
+            stored["steps"] = json.dumps(stored["steps"], ensure_ascii=False)
+        with self.db.transaction():
+            cursor = self.db.execute("INSERT INTO memories(type, ts, search_text) VALUES (?, ?, ?)", [spec.name, ts, text])
+            memory_id = int(cursor.lastrowid)
+            columns = ["id", "created_at", "updated_at", "importance", "pinned", *stored]
+            marks = ",".join("?" * len(columns))
+            self.db.execute(
+                f"INSERT INTO {spec.table}({','.join(columns)}) VALUES ({marks})",
+                [memory_id, now, now, importance, pinned, *stored.values()],
+            )
+            self.db.execute("INSERT INTO memory_fts(rowid, search_text) VALUES (?, ?)", [memory_id, text])
+            if vector is not None:
+                store_vectors(self.db, MEMORY_INDEX, [(memory_id, spec.name, ts)], vector[0], vector[1])
+            for source in source_ids:
+                self.db.execute("INSERT INTO memory_sources(memory_id, observation_id) VALUES (?, ?)", [memory_id, source])
+            self._record(memory_id, spec.name, "ADD", None, values, actor, reason, now)
+        memory = self.get(memory_id)
+        self.events.emit("memory_did_add", memory=memory)
+        return memory
+
+    def update(
+        self,
+        memory_id: int,
+        changes: dict[str, Any],
+        *,
+        sources: Iterable[int] = (),
+        actor: str = "user",
+        reason: str | None = None,
+        action: str = "UPDATE",
+    ) -> Memory:
+        """Change fields of a memory (and add provenance); a no-op change writes nothing."""
+        old = self.get(memory_id)
+        spec = old.spec
+        values = validate_fields(spec, changes, partial=True)
+        importance = values.pop("importance", None)
+        pinned = values.pop("pinned", None)
+        merged = dict(old.fields)
+        merged.update(values)
+        if spec.name == "core":
+            self._check_core(merged, exclude_id=old.id)
+        source_ids = self._check_sources(sources)
+        new_sources = [s for s in source_ids if s not in old.sources]
+        field_changed = merged != old.fields
+        if not field_changed and not new_sources and importance in (None, old.importance) and pinned in (None, int(old.pinned)):
+            return old
+        text = search_text(spec, merged)
+        vector = self.indexer.embed_texts([text]) if field_changed else None
+        now = self.clock()
+        ts = merged.get(spec.time_field) if spec.time_field else old.created_at
+        stored = dict(values)
+        if "steps" in stored:
+            stored["steps"] = json.dumps(stored["steps"], ensure_ascii=False)
+        if importance is not None:
+            stored["importance"] = importance
+        if pinned is not None:
+            stored["pinned"] = pinned
+        stored["updated_at"] = now
+        with self.db.transaction():
+            assignments = ", ".join(f"{k} = ?" for k in stored)
+            self.db.execute(f"UPDATE {spec.table} SET {assignments} WHERE id = ?", [*stored.values(), old.id])
+            if field_changed:
+                self.db.execute("UPDATE memories SET search_text = ?, ts = ?, embedded_with = NULL WHERE id = ?", [text, ts, old.id])
+                self.db.execute("DELETE FROM memory_fts WHERE rowid = ?", [old.id])
+                self.db.execute("INSERT INTO memory_fts(rowid, search_text) VALUES (?, ?)", [old.id, text])
+                if vector is not None:
+                    store_vectors(self.db, MEMORY_INDEX, [(old.id, spec.name, ts)], vector[0], vector[1])
+                else:
+                    self._drop_vector(old.id)
+            for source in new_sources:
+                self.db.execute("INSERT INTO memory_sources(memory_id, observation_id) VALUES (?, ?)", [old.id, source])
+            new_fields = dict(merged)
+            if importance is not None:
+                new_fields["importance"] = importance
+            if pinned is not None:
+                new_fields["pinned"] = bool(pinned)
+            old_fields = dict(old.fields, importance=old.importance, pinned=old.pinned)
+            self._record(old.id, spec.name, action, old_fields, new_fields, actor, reason, now)
+        memory = self.get(old.id)
+        self.events.emit("memory_did_update", memory=memory, old=old)
+        return memory
+
+    def delete(self, memory_id: int, *, actor: str = "user", reason: str | None = None) -> Memory:
+        """Delete a memory with its index rows and provenance; the history keeps what it said."""
+        old = self.get(memory_id)
+        with self.db.transaction():
+            self._drop_vector(old.id)
+            self.db.execute("DELETE FROM memory_fts WHERE rowid = ?", [old.id])
+            self.db.execute("DELETE FROM memories WHERE id = ?", [old.id])  # cascades to type row and sources
+            self._record(old.id, old.type, "DELETE", dict(old.fields), None, actor, reason, self.clock())
+        self.events.emit("memory_did_delete", memory=old)
+        return old
+
+    def set_archived(self, memory_id: int, archived: bool, *, actor: str = "user", reason: str | None = None) -> Memory:
+        old = self.get(memory_id)
+        if old.archived == archived:
+            return old
+        with self.db.transaction():
+            self.db.execute("UPDATE memories SET archived = ? WHERE id = ?", [1 if archived else 0, old.id])
+            self._record(old.id, old.type, "ARCHIVE" if archived else "RESTORE", None, None, actor, reason, self.clock())
+        memory = self.get(old.id)
+        self.events.emit("memory_did_archive" if archived else "memory_did_update", **({"memory": memory} if archived else {"memory": memory, "old": old}))
+        return memory
+
+    def touch(self, memory_ids: Iterable[int]) -> None:
+        """Record that memories were used (recall reinforces them)."""
+        ids = sorted({int(i) for i in memory_ids})
+        if not ids:
+            return
+        now = self.clock()
+        with self.db.transaction():
+            for spec in MEMORY_TYPES.values():
+                marks = ",".join("?" * len(ids))
+                self.db.execute(
+                    f"UPDATE {spec.table} SET access_count = access_count + 1, last_accessed_at = ? WHERE id IN ({marks})",
+                    [now, *ids],
+                )
+
+    def _drop_vector(self, memory_id: int) -> None:
+        if self.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'memory_vec'"):
+            self.db.execute("DELETE FROM memory_vec WHERE rowid = ?", [memory_id])
+
+    def _record(self, memory_id, type_name, action, old, new, actor, reason, at) -> None:
+        spec = MEMORY_TYPES[type_name]
+        self.db.execute(
+            "INSERT INTO memory_history(memory_id, memory_type, action, old_value, new_value, at, actor, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [memory_id, type_name, action, _history_value(spec, old), _history_value(spec, new), at, actor, reason],
+        )
+
+    # -- searching -------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        types: Sequence[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+        limit: int = 10,
+        *,
+        include_archived: bool = False,
+        semantic: bool = True,
+        lexical: bool = True,
+    ) -> list[SearchResult]:
+        """Hybrid search: FTS5 BM25 fused with sqlite-vec nearest neighbours."""
+        if isinstance(types, str):
+            types = [types]
+        type_names = [type_spec(t).name for t in types] if types else None
+        since_ts = to_timestamp(since, "since")
+        until_ts = to_timestamp(until, "until")
+        if limit <= 0:
+            raise InvalidInputError("limit must be at least 1.", fix="For example --limit 10.")
+        pool = max(MIN_CANDIDATES, limit * CANDIDATE_FACTOR)
+        where, params = self._filters(type_names, since_ts, until_ts, include_archived)
+        lexical_hits: list[tuple[int, float]] = []
+        if lexical:
+            match = fts_match(query_terms(query))
+            if match:
+                lexical_hits = lexical_candidates(self.db, MEMORY_INDEX, match, where=where, params=params, limit=pool)
+        semantic_hits: list[tuple[int, float]] = []
+        if semantic and query.strip():
+            vector = self.indexer.embed_query(query)
+            if vector is not None:
+                semantic_hits = semantic_candidates(
+                    self.db, MEMORY_INDEX, vector, categories=type_names, since=since_ts, until=until_ts, limit=pool
+                )
+                if not include_archived and semantic_hits:
+                    semantic_hits = self._drop_archived(semantic_hits)
+        hits = fuse(lexical_hits, semantic_hits)[:limit]
+        return self._results(hits)
+
+    def _filters(self, type_names, since_ts, until_ts, include_archived) -> tuple[str, list]:
+        clauses, params = [], []
+        if type_names:
+            clauses.append("b.type IN (" + ",".join("?" * len(type_names)) + ")")
+            params.extend(type_names)
+        if since_ts is not None:
+            clauses.append("b.ts >= ?")
+            params.append(since_ts)
+        if until_ts is not None:
+            clauses.append("b.ts <= ?")
+            params.append(until_ts)
+        if not include_archived:
+            clauses.append("b.archived = 0")
+        return ("AND " + " AND ".join(clauses)) if clauses else "", params
+
+    def _drop_archived(self, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        marks = ",".join("?" * len(hits))
+        archived = {r["id"] for r in self.db.query(f"SELECT id FROM memories WHERE archived = 1 AND id IN ({marks})", [h[0] for h in hits])}
+        return [h for h in hits if h[0] not in archived]
+
+    def _results(self, hits: list[Hit]) -> list[SearchResult]:
+        found = self.get_many([h.id for h in hits])
+        return [SearchResult(found[h.id], h.score, h.lexical, h.semantic) for h in hits if h.id in found]

@@ -1,0 +1,318 @@
+"""The six memory types, declared as data.
+
+Each type has its own table (``memory_<type>``) with the common columns and
+its own fields.  The declaration drives validation of input, the schema, the
+text that is indexed for search, and how a memory is shown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from core.errors import InvalidInputError
+
+MAX_FIELD_CHARS = 100_000  # one field; a larger value is refused, never truncated silently
+MAX_INDEXED_CHARS = 8_000
+
+COMMON_COLUMNS = ("id", "created_at", "updated_at", "importance", "access_count", "last_accessed_at", "pinned")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: str = "text"  # text | time | int | list | choice
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    indexed: bool = True  # part of the search text
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    name: str
+    label: str
+    description: str
+    fields: tuple[FieldSpec, ...]
+    title_field: str
+    time_field: str | None = None
+    render: Callable[[dict], str] | None = field(default=None, compare=False)
+
+    @property
+    def table(self) -> str:
+        return f"memory_{self.name}"
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+def _iso(value: float | None) -> str:
+    if value is None:
+        return ""
+    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _render_episodic(m: dict) -> str:
+    when = _iso(m.get("occurred_at"))
+    if m.get("occurred_until"):
+        when += " to " + _iso(m.get("occurred_until"))
+    parts = [when, m.get("actor") or "", m.get("event_type") or "", m.get("summary") or "", m.get("details") or ""]
+    return " | ".join(p for p in parts if p)
+
+
+def _render_procedural(m: dict) -> str:
+    steps = m.get("steps") or []
+    numbered = " ".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+    return " | ".join(p for p in (m.get("entry_type") or "", m.get("summary") or "", numbered) if p)
+
+
+def _render_vault(m: dict) -> str:
+    # The secret itself is never indexed: it stays out of FTS snippets and vectors.
+    return " | ".join(p for p in (m.get("entry_type") or "", m.get("caption") or "", m.get("source") or "") if p)
+
+
+def _render_fields(*names: str) -> Callable[[dict], str]:
+    def render(m: dict) -> str:
+        return " | ".join(str(m[n]) for n in names if m.get(n))
+
+    return render
+
+
+MEMORY_TYPES: dict[str, TypeSpec] = {
+    spec.name: spec
+    for spec in (
+        TypeSpec(
+            "core",
+            "Core",
+            "Who the user is and lasting preferences, in labelled blocks.",
+            (
+                FieldSpec("label", required=True, label="Label"),
+                FieldSpec("value", required=True, label="Value"),
+                FieldSpec("char_limit", kind="int", default=2000, indexed=False, label="Size limit"),
+            ),
+            title_field="label",
+            render=_render_fields("label", "value"),
+        ),
+        TypeSpec(
+            "episodic",
+            "Episodic",
+            "Timestamped events: what happened, when, who did it.",
+            (
+                FieldSpec("occurred_at", kind="time", required=True, label="Started"),
+                FieldSpec("occurred_until", kind="time", label="Ended"),
+                FieldSpec("actor", label="Who"),
+                FieldSpec("event_type", label="Kind of event"),
+                FieldSpec("summary", required=True, label="Summary"),
+                FieldSpec("details", label="Details"),
+            ),
+            title_field="summary",
+            time_field="occurred_at",
+            render=_render_episodic,
+        ),
+        TypeSpec(
+            "semantic",
+            "Semantic",
+            "Facts, people and concepts.",
+            (
+                FieldSpec("name", required=True, label="Name"),
+                FieldSpec("summary", required=True, label="Summary"),
+                FieldSpec("details", label="Details"),
+            ),
+            title_field="name",
+            render=_render_fields("name", "summary", "details"),
+        ),
+        TypeSpec(
+            "procedural",
+            "Procedural",
+            "How-tos, workflows and scripts, as ordered steps.",
+            (
+                FieldSpec("entry_type", kind="choice", choices=("workflow", "guide", "script"), default="guide", label="Kind"),
+                FieldSpec("summary", required=True, label="Summary"),
+                FieldSpec("steps", kind="list", default=[], label="Steps"),
+            ),
+            title_field="summary",
+            render=_render_procedural,
+        ),
+        TypeSpec(
+            "resource",
+            "Resource",
+            "Documents, web pages, files and images seen or used.",
+            (
+                FieldSpec("title", required=True, label="Title"),
+                FieldSpec("resource_type", default="document", label="Kind"),
+                FieldSpec("location", label="Location"),
+                FieldSpec("summary", label="Summary"),
+                FieldSpec("content_excerpt", label="Excerpt"),
+            ),
+            title_field="title",
+            render=_render_fields("title", "resource_type", "location", "summary", "content_excerpt"),
+        ),
+        TypeSpec(
+            "knowledge_vault",
+            "Knowledge vault",
+            "Exact lookup data -- addresses, account numbers, credentials -- kept masked.",
+            (
+                FieldSpec("entry_type", required=True, label="Kind"),
+                FieldSpec("caption", required=True, label="Caption"),
+                FieldSpec("secret_value", required=True, indexed=False, label="Value"),
+                FieldSpec("sensitivity", kind="choice", choices=("low", "medium", "high"), default="medium", label="Sensitivity"),
+                FieldSpec("source", label="Source"),
+            ),
+            title_field="caption",
+            render=_render_vault,
+        ),
+    )
+}
+
+TYPE_ALIASES = {"vault": "knowledge_vault", "knowledge-vault": "knowledge_vault", "knowledge": "knowledge_vault"}
+
+
+def type_spec(name: str) -> TypeSpec:
+    key = TYPE_ALIASES.get(name.lower().strip(), name.lower().strip()) if isinstance(name, str) else name
+    try:
+        return MEMORY_TYPES[key]
+    except (KeyError, TypeError):
+        raise InvalidInputError(
+            f"Unknown memory type {name!r}.",
+            fix="Use one of: " + ", ".join(MEMORY_TYPES) + ".",
+        ) from None
+
+
+def to_timestamp(value: Any, what: str = "time") -> float | None:
+    """A unix timestamp from a datetime, an ISO-8601 string or a number."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be a date and time, not {value!r}.", fix="Use ISO 8601, e.g. 2026-05-02T10:00.")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return value.timestamp()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInputError(
+                f"{what} {value!r} is not a date and time Engram understands.",
+                fix="Use ISO 8601, for example 2026-05-02 or 2026-05-02T10:00:00.",
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.astimezone()
+        return parsed.timestamp()
+    raise InvalidInputError(f"{what} must be a date and time, not {type(value).__name__}.", fix="Use ISO 8601.")
+
+
+def iso(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def validate_fields(spec: TypeSpec, data: Any, *, partial: bool = False) -> dict[str, Any]:
+    """Check and normalise user data for ``spec``; unknown or missing fields are errors."""
+    if not isinstance(data, dict):
+        raise InvalidInputError(
+            f"A {spec.name} memory must be a JSON object, not {type(data).__name__}.",
+            fix="Pass an object such as " + json.dumps({f.name: "..." for f in spec.fields if f.required}) + ".",
+        )
+    common_ok = {"importance", "pinned"}
+    unknown = set(data) - set(spec.field_names) - common_ok
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown field(s) for a {spec.name} memory: {', '.join(sorted(unknown))}.",
+            fix="Fields are: " + ", ".join(spec.field_names) + " (and importance, pinned).",
+        )
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        if f.name not in data:
+            if partial:
+                continue
+            if f.required:
+                raise InvalidInputError(
+                    f"A {spec.name} memory needs the field {f.name!r}.",
+                    fix="Required fields: " + ", ".join(x.name for x in spec.fields if x.required) + ".",
+                )
+            out[f.name] = list(f.default) if isinstance(f.default, list) else f.default
+            continue
+        value = data[f.name]
+        out[f.name] = _validate_value(spec, f, value)
+    if "importance" in data:
+        try:
+            importance = float(data["importance"])
+        except (TypeError, ValueError):
+            raise InvalidInputError("importance must be a number from 0 to 1.", fix="For example 0.5.") from None
+        if not 0.0 <= importance <= 1.0:
+            raise InvalidInputError("importance must be from 0 to 1.", fix="For example 0.5.")
+        out["importance"] = importance
+    if "pinned" in data:
+        out["pinned"] = 1 if data["pinned"] else 0
+    return out
+
+
+def _validate_value(spec: TypeSpec, f: FieldSpec, value: Any) -> Any:
+    what = f"{spec.name}.{f.name}"
+    if value is None:
+        if f.required:
+            raise InvalidInputError(f"{what} cannot be empty.", fix=f"Give {f.name} a value.")
+        return None
+    if f.kind == "time":
+        return to_timestamp(value, what)
+    if f.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise InvalidInputError(f"{what} must be a whole number.", fix="For example 2000.")
+        try:
+            number = int(value)
+        except ValueError:
+            raise InvalidInputError(f"{what} must be a whole number, not {value!r}.", fix="For example 2000.") from None
+        if number <= 0:
+            raise InvalidInputError(f"{what} must be positive.", fix="For example 2000.")
+        return number
+    if f.kind == "list":
+        if isinstance(value, str):
+            value = [line for line in value.splitlines() if line.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInputError(f"{what} must be a list of strings.", fix='For example ["Open the app", "Click Save"].')
+        total = sum(len(v) for v in value)
+        if total > MAX_FIELD_CHARS:
+            raise _too_long(what, total)
+        return [v.strip() for v in value]
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be text, not {type(value).__name__}.", fix="Pass a string.")
+    text = str(value).strip()
+    if f.required and not text:
+        raise InvalidInputError(f"{what} cannot be empty.", fix=f"Give {f.name} a value.")
+    if len(text) > MAX_FIELD_CHARS:
+        raise _too_long(what, len(text))
+    if "\x00" in text:
+        raise InvalidInputError(f"{what} contains a NUL character.", fix="Remove binary data from the text.")
+    if f.kind == "choice" and text not in f.choices:
+        raise InvalidInputError(f"{what} must be one of {', '.join(f.choices)}, not {text!r}.", fix=f"Use one of {', '.join(f.choices)}.")
+    return text
+
+
+def _too_long(what: str, size: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"{what} is {size:,} characters; a memory field holds at most {MAX_FIELD_CHARS:,}.",
+        fix="Store large documents as a resource with a location and a short excerpt, or split the text.",
+    )
+
+
+def search_text(spec: TypeSpec, fields: dict) -> str:
+    """The text indexed for search (FTS and vectors) for a memory of type ``spec``."""
+    text = spec.render(fields) if spec.render else ""
+    return text[:MAX_INDEXED_CHARS]

@@ -1,0 +1,328 @@
+"""Observations: the raw inputs memories are made from.
+
+An observation is one screen frame's text, one chat message or one imported
+item, with its time and context.  Observations are searchable like memories,
+are the queue of work for absorbing (``absorbed_at IS NULL``), and are what
+every memory's provenance points to.  Thumbnails live in their own table,
+inside the encrypted database, so scanning observations never reads images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from core.db import Database
+from core.errors import InvalidInputError, NotFoundError
+from core.events import EventBus
+from core.indexer import Indexer
+from core.memory.types import MAX_FIELD_CHARS, iso, to_timestamp
+from core.search import OBSERVATION_INDEX, Hit, fts_match, fuse, lexical_candidates, query_terms, semantic_candidates, store_vectors
+
+KINDS = ("screen", "chat", "import")
+MAX_OBSERVATION_CHARS = 200_000
+MAX_THUMBNAIL_BYTES = 512 * 1024
+COLUMNS = (
+    "id", "kind", "ts", "app", "window_title", "url", "text", "monitor", "changed_fraction", "ocr_ms",
+    "conversation", "role", "source_ref", "meta", "absorbed_at", "batch_id", "text_purged",
+)
+
+
+@dataclass
+class Observation:
+    id: int
+    kind: str
+    ts: float
+    text: str = ""
+    app: str | None = None
+    window_title: str | None = None
+    url: str | None = None
+    monitor: int | None = None
+    changed_fraction: float | None = None
+    ocr_ms: float | None = None
+    conversation: str | None = None
+    role: str | None = None
+    source_ref: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    absorbed_at: float | None = None
+    batch_id: int | None = None
+    text_purged: bool = False
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Observation":
+        data = {k: row.get(k) for k in COLUMNS}
+        data["meta"] = json.loads(data["meta"]) if data.get("meta") else {}
+        data["text_purged"] = bool(data.get("text_purged"))
+        data["text"] = data.get("text") or ""
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in COLUMNS}
+        out["ts"] = iso(self.ts)
+        out["absorbed_at"] = iso(self.absorbed_at)
+        return out
+
+
+@dataclass
+class ObservationHit:
+    observation: Observation
+    score: float
+    lexical: float
+    semantic: float
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.observation.to_dict()
+        data.update(type="observation", score=round(self.score, 6))
+        return data
+
+
+def content_hash(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(json.dumps(part, ensure_ascii=False, sort_keys=True, default=str).encode())
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+class ObservationStore:
+    """Raw observations; reached as ``engine.observations``."""
+
+    def __init__(self, db: Database, events: EventBus, indexer: Indexer, clock: Callable[[], float] = time.time):
+        self.db = db
+        self.events = events
+        self.indexer = indexer
+        self.clock = clock
+
+    def add(
+        self,
+        kind: str,
+        text: str,
+        *,
+        ts: Any = None,
+        app: str | None = None,
+        window_title: str | None = None,
+        url: str | None = None,
+        monitor: int | None = None,
+        changed_fraction: float | None = None,
+        ocr_ms: float | None = None,
+        thumbnail: bytes | None = None,
+        conversation: str | None = None,
+        role: str | None = None,
+        source_ref: str | None = None,
+        meta: dict | None = None,
+        dedupe_key: str | None = None,
+        embed: bool = False,
+    ) -> int:
+        """Store one observation; returns its id.
+
+        ``dedupe_key`` makes the add idempotent: a second add with the same key
+        returns the first observation's id and stores nothing (imports use it).
+        Vectors are computed later in the background unless ``embed`` is set.
+        """
+        return self.add_many(
+            [
+                dict(
+                    kind=kind, text=text, ts=ts, app=app, window_title=window_title, url=url, monitor=monitor,
+                    changed_fraction=changed_fraction, ocr_ms=ocr_ms, thumbnail=thumbnail, conversation=conversation,
+                    role=role, source_ref=source_ref, meta=meta, dedupe_key=dedupe_key,
+                )
+            ],
+            embed=embed,
+        )[0]
+
+    def _validated(self, item: dict) -> dict:
+        kind = item.get("kind")
+        if kind not in KINDS:
+            raise InvalidInputError(f"Unknown observation kind {kind!r}.", fix="Use screen, chat or import.")
+        text = item.get("text") or ""
+        if not isinstance(text, str):
+            raise InvalidInputError("Observation text must be a string.", fix="Pass text, not binary data.")
+        if len(text) > MAX_OBSERVATION_CHARS:
+            raise InvalidInputError(
+                f"An observation of {len(text):,} characters is too large (at most {MAX_OBSERVATION_CHARS:,}).",
+                fix="Split the input into smaller pieces.",
+            )
+        text = text.replace("\x00", "")
+        thumbnail = item.get("thumbnail")
+        if thumbnail is not None and len(thumbnail) > MAX_THUMBNAIL_BYTES:
+            raise InvalidInputError("A thumbnail must be under 512 KB.", fix="Store a smaller image.")
+        out = dict(item)
+        out["text"] = text
+        out["ts"] = to_timestamp(item.get("ts"), "observation time") if item.get("ts") is not None else self.clock()
+        for key in ("app", "window_title", "url", "conversation", "role", "source_ref"):
+            value = out.get(key)
+            if value is not None:
+                value = str(value).replace("\x00", "")
+                if len(value) > MAX_FIELD_CHARS:
+                    raise InvalidInputError(f"Observation {key} is too long.", fix="Shorten it.")
+                out[key] = value
+        return out
+
+    def add_many(self, items: Sequence[dict], *, embed: bool = False) -> list[int]:
+        """Store several observations in one transaction; returns their ids in order."""
+        rows = [self._validated(item) for item in items]
+        vectors = self.indexer.embed_texts([r["text"] for r in rows]) if embed and rows else None
+        ids: list[int] = []
+        added: list[tuple[int, str]] = []
+        with self.db.transaction():
+            for index, row in enumerate(rows):
+                digest = content_hash(row["dedupe_key"]) if row.get("dedupe_key") else None
+                if digest:
+                    existing = self.db.scalar("SELECT id FROM observations WHERE content_hash = ?", [digest])
+                    if existing:
+                        ids.append(int(existing))
+                        continue
+                cursor = self.db.execute(
+                    "INSERT INTO observations(kind, ts, app, window_title, url, text, monitor, changed_fraction, ocr_ms, "
+                    "conversation, role, source_ref, meta, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        row["kind"], row["ts"], row.get("app"), row.get("window_title"), row.get("url"), row["text"],
+                        row.get("monitor"), row.get("changed_fraction"), row.get("ocr_ms"), row.get("conversation"),
+                        row.get("role"), row.get("source_ref"),
+                        json.dumps(row["meta"], ensure_ascii=False) if row.get("meta") else None, digest,
+                    ],
+                )
+                obs_id = int(cursor.lastrowid)
+                self.db.execute(
+                    "INSERT INTO observation_fts(rowid, text, app, window_title) VALUES (?, ?, ?, ?)",
+                    [obs_id, row["text"], row.get("app") or "", row.get("window_title") or ""],
+                )
+                if row.get("thumbnail"):
+                    self.db.execute(
+                        "INSERT INTO observation_thumbnails(observation_id, ts, webp) VALUES (?, ?, ?)",
+                        [obs_id, row["ts"], row["thumbnail"]],
+                    )
+                if vectors is not None:
+                    store_vectors(self.db, OBSERVATION_INDEX, [(obs_id, row["kind"], row["ts"])], vectors[0][index], vectors[1])
+                ids.append(obs_id)
+                added.append((obs_id, row["kind"]))
+        for obs_id, kind in added:
+            self.events.emit("observation_did_add", observation_id=obs_id, kind=kind)
+        return ids
+
+    def get(self, observation_id: int) -> Observation:
+        row = self.db.query_one(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id = ?", [int(observation_id)])
+        if row is None:
+            raise NotFoundError(f"There is no observation with id {observation_id}.", fix="It may have been forgotten.")
+        return Observation.from_row(row)
+
+    def get_many(self, ids: Sequence[int]) -> dict[int, Observation]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id IN ({marks})", [int(i) for i in ids])
+        return {r["id"]: Observation.from_row(r) for r in rows}
+
+    def thumbnail(self, observation_id: int) -> bytes | None:
+        return self.db.scalar("SELECT webp FROM observation_thumbnails WHERE observation_id = ?", [int(observation_id)])
+
+    def count(self, kind: str | None = None, *, unabsorbed: bool = False) -> int:
+        clauses, params = [], []
+        if kind:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if unabsorbed:
+            clauses.append("absorbed_at IS NULL")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return int(self.db.scalar(f"SELECT count(*) FROM observations {where}", params))
+
+    def list_between(self, start: Any, end: Any, kinds: Iterable[str] | None = None, *, limit: int = 10_000) -> list[Observation]:
+        start_ts, end_ts = to_timestamp(start, "start"), to_timestamp(end, "end")
+        clauses, params = ["ts >= ?", "ts < ?"], [start_ts, end_ts]
+        kinds = list(kinds or [])
+        if kinds:
+            clauses.append("kind IN (" + ",".join("?" * len(kinds)) + ")")
+            params.extend(kinds)
+        rows = self.db.query(
+            f"SELECT {', '.join(COLUMNS)} FROM observations WHERE {' AND '.join(clauses)} ORDER BY ts, id LIMIT ?",
+            [*params, limit],
+        )
+        return [Observation.from_row(r) for r in rows]
+
+    def unabsorbed(self, *, limit: int = 1000) -> list[Observation]:
+        rows = self.db.query(
+            f"SELECT {', '.join(COLUMNS)} FROM observations WHERE absorbed_at IS NULL ORDER BY ts, id LIMIT ?", [limit]
+        )
+        return [Observation.from_row(r) for r in rows]
+
+    def mark_absorbed(self, ids: Iterable[int], batch_id: int | None = None) -> None:
+        """Mark observations absorbed; call inside the transaction that stores their memories."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return
+        now = self.clock()
+        with self.db.transaction():
+            marks = ",".join("?" * len(ids))
+            self.db.execute(f"UPDATE observations SET absorbed_at = ?, batch_id = ? WHERE id IN ({marks})", [now, batch_id, *ids])
+
+    def forget(self, ids: Iterable[int]) -> int:
+        """Delete observations with their index rows, thumbnails and provenance links."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return 0
+        with self.db.transaction():
+            has_vec = self.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'observation_vec'")
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"DELETE FROM observation_fts WHERE rowid IN ({marks})", chunk)
+                if has_vec:
+                    self.db.execute(f"DELETE FROM observation_vec WHERE rowid IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM observations WHERE id IN ({marks})", chunk)
+        self.events.emit("observations_did_forget", count=len(ids))
+        return len(ids)
+
+    def forget_range(self, start: Any, end: Any) -> int:
+        start_ts, end_ts = to_timestamp(start, "start"), to_timestamp(end, "end")
+        ids = [r["id"] for r in self.db.query("SELECT id FROM observations WHERE ts >= ? AND ts < ?", [start_ts, end_ts])]
+        return self.forget(ids)
+
+    def purge_thumbnails(self, older_than: Any) -> int:
+        cutoff = to_timestamp(older_than, "cutoff")
+        with self.db.transaction():
+            cursor = self.db.execute("DELETE FROM observation_thumbnails WHERE ts < ?", [cutoff])
+        return int(cursor.rowcount or 0)
+
+    def search(
+        self,
+        query: str,
+        since: Any = None,
+        until: Any = None,
+        limit: int = 10,
+        *,
+        kinds: Sequence[str] | None = None,
+        semantic: bool = True,
+        lexical: bool = True,
+    ) -> list[ObservationHit]:
+        """Hybrid search over observations, like ``MemoryStore.search``."""
+        since_ts, until_ts = to_timestamp(since, "since"), to_timestamp(until, "until")
+        pool = max(40, limit * 5)
+        clauses, params = [], []
+        if kinds:
+            clauses.append("b.kind IN (" + ",".join("?" * len(kinds)) + ")")
+            params.extend(kinds)
+        if since_ts is not None:
+            clauses.append("b.ts >= ?")
+            params.append(since_ts)
+        if until_ts is not None:
+            clauses.append("b.ts <= ?")
+            params.append(until_ts)
+        where = ("AND " + " AND ".join(clauses)) if clauses else ""
+        lexical_hits: list[tuple[int, float]] = []
+        if lexical:
+            match = fts_match(query_terms(query))
+            if match:
+                lexical_hits = lexical_candidates(self.db, OBSERVATION_INDEX, match, where=where, params=params, limit=pool)
+        semantic_hits: list[tuple[int, float]] = []
+        if semantic and query.strip():
+            vector = self.indexer.embed_query(query)
+            if vector is not None:
+                semantic_hits = semantic_candidates(
+                    self.db, OBSERVATION_INDEX, vector, categories=kinds, since=since_ts, until=until_ts, limit=pool
+                )
+        hits: list[Hit] = fuse(lexical_hits, semantic_hits)[:limit]
+        found = self.get_many([h.id for h in hits])
+        return [ObservationHit(found[h.id], h.score, h.lexical, h.semantic) for h in hits if h.id in found]

@@ -1,0 +1,152 @@
+"""The database schema, as named sqlite-utils migrations.
+
+Each migration runs in its own transaction.  Before any pending migration is
+applied to a database that already holds data, the file is copied aside into
+``backups/`` so a failed or unwanted upgrade can be undone by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlite_utils import Migrations
+
+from core.db import Database, timestamped_backup_name
+from core.memory.types import MEMORY_TYPES
+
+log = logging.getLogger(__name__)
+
+migrations = Migrations("engram")
+
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+
+
+@migrations()
+def m001_initial(db) -> None:
+    conn = db.conn
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    types = ", ".join(f"'{t}'" for t in MEMORY_TYPES)
+    conn.execute(
+        f"""
+        CREATE TABLE memories (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            type TEXT NOT NULL CHECK (type IN ({types})),
+            ts REAL NOT NULL,
+            search_text TEXT NOT NULL DEFAULT '',
+            archived INTEGER NOT NULL DEFAULT 0,
+            embedded_with TEXT
+        )"""
+    )
+    conn.execute("CREATE INDEX memories_type_ts ON memories(type, ts)")
+    conn.execute("CREATE INDEX memories_pending ON memories(id) WHERE embedded_with IS NULL")
+    common = """
+        id INTEGER PRIMARY KEY REFERENCES memories(id) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        importance REAL NOT NULL DEFAULT 0.5,
+        access_count INTEGER NOT NULL DEFAULT 0,
+        last_accessed_at REAL,
+        pinned INTEGER NOT NULL DEFAULT 0
+    """
+    conn.execute(
+        f"CREATE TABLE memory_core ({common}, label TEXT NOT NULL, value TEXT NOT NULL, char_limit INTEGER NOT NULL DEFAULT 2000)"
+    )
+    conn.execute("CREATE UNIQUE INDEX memory_core_label ON memory_core(label)")
+    conn.execute(
+        f"""CREATE TABLE memory_episodic ({common}, occurred_at REAL NOT NULL, occurred_until REAL,
+            actor TEXT, event_type TEXT, summary TEXT NOT NULL, details TEXT)"""
+    )
+    conn.execute("CREATE INDEX memory_episodic_time ON memory_episodic(occurred_at)")
+    conn.execute(f"CREATE TABLE memory_semantic ({common}, name TEXT NOT NULL, summary TEXT NOT NULL, details TEXT)")
+    conn.execute(
+        f"""CREATE TABLE memory_procedural ({common},
+            entry_type TEXT NOT NULL DEFAULT 'guide' CHECK (entry_type IN ('workflow', 'guide', 'script')),
+            summary TEXT NOT NULL, steps TEXT NOT NULL DEFAULT '[]')"""
+    )
+    conn.execute(
+        f"""CREATE TABLE memory_resource ({common}, title TEXT NOT NULL, resource_type TEXT NOT NULL DEFAULT 'document',
+            location TEXT, summary TEXT, content_excerpt TEXT)"""
+    )
+    conn.execute(
+        f"""CREATE TABLE memory_knowledge_vault ({common}, entry_type TEXT NOT NULL, caption TEXT NOT NULL,
+            secret_value TEXT NOT NULL,
+            sensitivity TEXT NOT NULL DEFAULT 'medium' CHECK (sensitivity IN ('low', 'medium', 'high')),
+            source TEXT)"""
+    )
+    conn.execute(
+        """
+        CREATE TABLE observations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('screen', 'chat', 'import')),
+            ts REAL NOT NULL,
+            app TEXT,
+            window_title TEXT,
+            url TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            monitor INTEGER,
+            changed_fraction REAL,
+            ocr_ms REAL,
+            conversation TEXT,
+            role TEXT,
+            source_ref TEXT,
+            meta TEXT,
+            content_hash TEXT,
+            absorbed_at REAL,
+            batch_id INTEGER,
+            embedded_with TEXT,
+            text_purged INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    conn.execute("CREATE INDEX observations_ts ON observations(ts)")
+    conn.execute("CREATE INDEX observations_unabsorbed ON observations(ts) WHERE absorbed_at IS NULL")
+    conn.execute("CREATE INDEX observations_pending ON observations(id) WHERE embedded_with IS NULL")
+    conn.execute("CREATE UNIQUE INDEX observations_hash ON observations(content_hash) WHERE content_hash IS NOT NULL")
+    conn.execute("CREATE INDEX observations_conversation ON observations(conversation, ts)")
+    conn.execute(
+        """CREATE TABLE observation_thumbnails (
+            observation_id INTEGER PRIMARY KEY REFERENCES observations(id) ON DELETE CASCADE,
+            ts REAL NOT NULL,
+            webp BLOB NOT NULL)"""
+    )
+    conn.execute("CREATE INDEX observation_thumbnails_ts ON observation_thumbnails(ts)")
+    conn.execute(
+        """CREATE TABLE memory_sources (
+            memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            observation_id INTEGER NOT NULL REFERENCES observations(id) ON DELETE CASCADE,
+            PRIMARY KEY (memory_id, observation_id)) WITHOUT ROWID"""
+    )
+    conn.execute("CREATE INDEX memory_sources_observation ON memory_sources(observation_id)")
+    conn.execute(
+        """CREATE TABLE memory_history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            memory_id INTEGER NOT NULL,
+            memory_type TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('ADD', 'UPDATE', 'DELETE', 'ARCHIVE', 'RESTORE', 'MERGE')),
+            old_value TEXT,
+            new_value TEXT,
+            at REAL NOT NULL,
+            actor TEXT NOT NULL DEFAULT 'user',
+            reason TEXT)"""
+    )
+    conn.execute("CREATE INDEX memory_history_memory ON memory_history(memory_id, at)")
+    conn.execute(f"CREATE VIRTUAL TABLE memory_fts USING fts5(search_text, tokenize='{FTS_TOKENIZER}', prefix='2 3')")
+    conn.execute(
+        f"CREATE VIRTUAL TABLE observation_fts USING fts5(text, app, window_title, tokenize='{FTS_TOKENIZER}', prefix='2 3')"
+    )
+
+
+def apply_migrations(db: Database, backups_dir: Path) -> list[str]:
+    """Apply pending migrations; copy a non-empty database aside first. Returns the names applied."""
+    with db.lock:
+        pending = [m.name for m in migrations.pending(db.utils)]
+        if not pending:
+            return []
+        has_data = bool(migrations.applied(db.utils))
+        if has_data:
+            backups_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            dest = backups_dir / timestamped_backup_name("before-" + pending[0])
+            db.backup_to(dest)
+            log.info("copied the database to %s before migrating", dest)
+        migrations.apply(db.utils)
+        return pending

@@ -1,0 +1,40 @@
+"""core/ never imports Qt, and importing it does nothing."""
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_core_imports_with_pyside6_blocked(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys, importlib, pkgutil
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] in ('PySide6', 'shiboken6', 'desktop'):
+                    raise ImportError('blocked: ' + name)
+        sys.meta_path.insert(0, Block())
+        import core
+        for module in pkgutil.walk_packages(core.__path__, 'core.'):
+            importlib.import_module(module.name)
+        from core.engine import Engine
+        e = Engine()
+        e.close()
+        print('ok')
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_import_creates_nothing(tmp_path, monkeypatch):
+    home = tmp_path / "untouched"
+    result = subprocess.run(
+        [sys.executable, "-c", "import core, core.engine, core.cli, core.paths; print('imported')"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "ENGRAM_HOME": str(home)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert not home.exists()

@@ -1,0 +1,188 @@
+"""Typed memories: validation, provenance, history, events and hybrid search."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.engine import Engine
+from core.errors import InvalidInputError, NotFoundError
+from core.models.base import FakeEmbedder
+
+
+@pytest.fixture
+def meaning_engine(paths):
+    embedder = FakeEmbedder(64, synonyms={"car": "vehicle", "automobile": "vehicle", "auto": "vehicle"})
+    engine = Engine(paths, embedder=embedder)
+    yield engine
+    engine.close()
+
+
+EXAMPLES = {
+    "core": {"label": "human", "value": "Name: Sam. Prefers tea over coffee."},
+    "episodic": {"occurred_at": "2026-05-02T10:00:00+00:00", "summary": "Edited budget.ods in LibreOffice Calc", "actor": "user"},
+    "semantic": {"name": "Ada", "summary": "Ada is Sam's sister"},
+    "procedural": {"entry_type": "workflow", "summary": "Deploy the site", "steps": ["git pull", "make build", "make deploy"]},
+    "resource": {"title": "Q3 report", "resource_type": "document", "location": "/home/sam/q3.pdf"},
+    "knowledge_vault": {"entry_type": "iban", "caption": "Sam's bank account", "secret_value": "DE89370400440532013000", "sensitivity": "high"},
+}
+
+
+@pytest.mark.parametrize("type_name", list(EXAMPLES))
+def test_each_type_round_trips(engine, type_name):
+    memory = engine.memories.add(type_name, EXAMPLES[type_name])
+    again = engine.memories.get(memory.id)
+    assert again.type == type_name
+    for key, value in EXAMPLES[type_name].items():
+        if key == "occurred_at":
+            assert again.to_dict()["occurred_at"] == "2026-05-02T10:00:00Z"
+        else:
+            assert again.fields[key] == value
+
+
+def test_vault_secret_is_masked_unless_revealed_and_never_indexed(engine):
+    memory = engine.memories.add("knowledge_vault", EXAMPLES["knowledge_vault"])
+    assert memory.to_dict()["secret_value"].endswith("3000")
+    assert "DE89" not in memory.to_dict()["secret_value"]
+    assert memory.to_dict(reveal=True)["secret_value"] == "DE89370400440532013000"
+    assert engine.memories.search("DE89370400440532013000", semantic=False) == []
+    assert engine.memories.search("bank account")[0].id == memory.id
+
+
+@pytest.mark.parametrize(
+    "type_name, data, message",
+    [
+        ("planet", {"name": "x"}, "Unknown memory type"),
+        ("semantic", {"name": "x"}, "needs the field 'summary'"),
+        ("semantic", {"name": "x", "summary": "y", "colour": "red"}, "Unknown field"),
+        ("semantic", ["not", "an", "object"], "must be a JSON object"),
+        ("procedural", {"summary": "x", "entry_type": "poem"}, "must be one of"),
+        ("episodic", {"occurred_at": "next tuesdayish", "summary": "x"}, "not a date"),
+        ("semantic", {"name": "", "summary": "y"}, "cannot be empty"),
+    ],
+)
+def test_bad_input_is_refused_clearly(engine, type_name, data, message):
+    with pytest.raises(InvalidInputError) as info:
+        engine.memories.add(type_name, data)
+    assert message in info.value.message
+    assert info.value.fix
+    assert engine.memories.count() == 0
+
+
+def test_core_labels_are_unique_and_limited(engine):
+    engine.memories.add("core", {"label": "human", "value": "Sam", "char_limit": 20})
+    with pytest.raises(InvalidInputError, match="already exists"):
+        engine.memories.add("core", {"label": "human", "value": "Other"})
+    memory = engine.memories.find_core("human")
+    with pytest.raises(InvalidInputError, match="limit"):
+        engine.memories.update(memory.id, {"value": "x" * 21})
+    assert engine.memories.get(memory.id).fields["value"] == "Sam"
+
+
+def test_provenance_history_and_events(engine):
+    seen = []
+    engine.events.subscribe("memory_did_add", lambda memory: seen.append(("add", memory.id)))
+    engine.events.subscribe("memory_did_update", lambda memory, old: seen.append(("update", memory.id)))
+    engine.events.subscribe("memory_did_delete", lambda memory: seen.append(("delete", memory.id)))
+    obs1 = engine.observations.add("chat", "I moved to Lisbon", role="user")
+    obs2 = engine.observations.add("chat", "Lisbon is lovely in May", role="user")
+    memory = engine.memories.add("semantic", {"name": "Home", "summary": "Sam lives in Lisbon"}, sources=[obs1], actor="absorb")
+    assert memory.sources == [obs1]
+    memory = engine.memories.update(memory.id, {"summary": "Sam lives in Lisbon, Portugal"}, sources=[obs2], actor="absorb", reason="merge")
+    assert memory.sources == [obs1, obs2]
+    engine.memories.delete(memory.id, reason="test")
+    history = engine.memories.history(memory.id)
+    assert [h["action"] for h in history] == ["ADD", "UPDATE", "DELETE"]
+    assert history[1]["old_value"]["summary"] == "Sam lives in Lisbon"
+    assert history[1]["new_value"]["summary"] == "Sam lives in Lisbon, Portugal"
+    assert history[2]["old_value"]["summary"] == "Sam lives in Lisbon, Portugal"
+    assert seen == [("add", memory.id), ("update", memory.id), ("delete", memory.id)]
+    with pytest.raises(NotFoundError):
+        engine.memories.get(memory.id)
+    assert engine.db.scalar("SELECT count(*) FROM memory_sources") == 0
+    assert engine.db.scalar("SELECT count(*) FROM memory_fts") == 0
+
+
+def test_unknown_source_is_refused(engine):
+    with pytest.raises(InvalidInputError, match="do not exist"):
+        engine.memories.add("semantic", {"name": "x", "summary": "y"}, sources=[12345])
+
+
+def test_search_by_keyword(engine):
+    target = engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello on Sundays"})
+    engine.memories.add("semantic", {"name": "Bob", "summary": "Bob likes football"})
+    results = engine.memories.search("cello", semantic=False)
+    assert [r.id for r in results] == [target.id]
+    assert results[0].lexical == 1.0
+
+
+def test_search_by_meaning_finds_what_keywords_cannot(meaning_engine):
+    target = meaning_engine.memories.add("episodic", {"occurred_at": "2026-05-02", "summary": "Bought an automobile"})
+    meaning_engine.memories.add("episodic", {"occurred_at": "2026-05-03", "summary": "Went to the dentist"})
+    assert meaning_engine.memories.search("car", semantic=False) == []
+    results = meaning_engine.memories.search("car")
+    assert results[0].id == target.id
+    assert results[0].semantic > 0.2
+    assert len(results) == 1 or results[1].semantic < results[0].semantic / 2
+
+
+def test_hybrid_ranks_agreement_first(meaning_engine):
+    both = meaning_engine.memories.add("semantic", {"name": "Car", "summary": "my car is a red automobile"})
+    lexical_only = meaning_engine.memories.add("semantic", {"name": "Note", "summary": "car park tickets paid monthly via the office"})
+    results = meaning_engine.memories.search("car")
+    assert [r.id for r in results][:2] == [both.id, lexical_only.id]
+
+
+def test_search_filters_by_type_and_time(engine):
+    may = engine.memories.add("episodic", {"occurred_at": "2026-05-02T10:00:00Z", "summary": "Lunch with Ada"})
+    engine.memories.add("episodic", {"occurred_at": "2026-06-02T10:00:00Z", "summary": "Lunch with Ada again"})
+    engine.memories.add("semantic", {"name": "Ada", "summary": "Lunch companion"})
+    results = engine.memories.search("lunch Ada", types=["episodic"], since="2026-05-01", until="2026-05-31")
+    assert [r.id for r in results] == [may.id]
+    assert all(r.type == "episodic" for r in engine.memories.search("lunch", types="episodic"))
+
+
+def test_search_returns_provenance_and_archived_is_hidden(engine):
+    obs = engine.observations.add("chat", "Ada's birthday is on 3 March")
+    memory = engine.memories.add("semantic", {"name": "Ada's birthday", "summary": "3 March"}, sources=[obs])
+    assert engine.memories.search("birthday")[0].to_dict()["sources"] == [obs]
+    engine.memories.set_archived(memory.id, True)
+    assert engine.memories.search("birthday") == []
+    assert engine.memories.search("birthday", include_archived=True)[0].id == memory.id
+    engine.memories.set_archived(memory.id, False)
+    assert engine.memories.search("birthday")[0].id == memory.id
+
+
+def test_hostile_query_text_does_not_break_search(engine):
+    engine.memories.add("semantic", {"name": "Ada", "summary": "sister"})
+    for query in ['"', "AND OR NOT", "col:umn", "*", "NEAR(a b)", "'; DROP TABLE memories; --", "\x00", "日本語"]:
+        engine.memories.search(query)
+    assert engine.memories.count() == 1
+
+
+def test_changing_the_embedder_reembeds(paths):
+    engine = Engine(paths, embedder=FakeEmbedder(32, name="first"))
+    engine.memories.add("semantic", {"name": "Ada", "summary": "sister"})
+    engine.close()
+    engine = Engine(paths, embedder=FakeEmbedder(48, name="second"))
+    try:
+        assert engine.memories.search("sister", semantic=False)  # FTS still works at once
+        engine.indexer.embedder()  # the new embedder resets the vector table
+        assert engine.indexer.pending_count() == 1
+        assert engine.indexer.index_pending() == 1
+        assert engine.indexer.pending_count() == 0
+        assert engine.db.scalar("SELECT value FROM meta WHERE key = 'memory_vec.dim'") == "48"
+        assert engine.memories.search("sister", lexical=False)[0].semantic > 0.5
+    finally:
+        engine.close()
+
+
+def test_observations_search_and_dedupe(engine):
+    first = engine.observations.add("import", "Meeting notes about the Lisbon office", dedupe_key="file:1")
+    again = engine.observations.add("import", "Meeting notes about the Lisbon office", dedupe_key="file:1")
+    assert first == again
+    assert engine.observations.count() == 1
+    engine.indexer.index_pending()
+    hits = engine.observations.search("Lisbon office")
+    assert hits[0].observation.id == first
+    assert engine.observations.forget([first]) == 1
+    assert engine.observations.search("Lisbon") == []

@@ -1,0 +1,192 @@
+"""The encrypted database: migrations, encryption at rest, wrong keys, damaged files, crashes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from core.db import Database
+from core.engine import Engine
+from core.errors import CorruptDatabaseError, InvalidInputError, StorageError, WrongKeyError
+from core.schema import migrations
+
+
+def test_migrations_from_empty_create_expected_columns(engine):
+    db = engine.db.utils
+    assert [m.name for m in migrations.pending(db)] == []
+    expected = {
+        "memory_core": {"label", "value", "char_limit"},
+        "memory_episodic": {"occurred_at", "occurred_until", "actor", "event_type", "summary", "details"},
+        "memory_semantic": {"name", "summary", "details"},
+        "memory_procedural": {"entry_type", "summary", "steps"},
+        "memory_resource": {"title", "resource_type", "location", "summary", "content_excerpt"},
+        "memory_knowledge_vault": {"entry_type", "caption", "secret_value", "sensitivity", "source"},
+    }
+    common = {"id", "created_at", "updated_at", "importance", "access_count", "last_accessed_at", "pinned"}
+    for table, own in expected.items():
+        assert set(db[table].columns_dict) == common | own, table
+    assert {"kind", "ts", "app", "window_title", "url", "text"} <= set(db["observations"].columns_dict)
+    assert set(db["memory_sources"].columns_dict) == {"memory_id", "observation_id"}
+    assert {"action", "old_value", "new_value"} <= set(db["memory_history"].columns_dict)
+
+
+def test_pragmas_wal_and_foreign_keys(engine):
+    assert engine.db.scalar("PRAGMA journal_mode") == "wal"
+    assert engine.db.scalar("PRAGMA foreign_keys") == 1
+
+
+def test_database_file_is_encrypted_and_private(engine, paths):
+    engine.memories.add("semantic", {"name": "Ada", "summary": "Ada Lovelace wrote the first program"})
+    engine.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = paths.db_path.read_bytes()
+    assert not raw.startswith(b"SQLite format 3")
+    assert b"Lovelace" not in raw
+    assert os.stat(paths.db_path).st_mode & 0o777 == 0o600
+    assert os.stat(paths.data_dir).st_mode & 0o777 == 0o700
+    assert os.stat(paths.key_file).st_mode & 0o777 == 0o600
+
+
+def test_wrong_key_fails_with_clear_message_and_leaves_file_alone(engine, paths):
+    engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
+    engine.close()
+    before = paths.db_path.read_bytes()
+    with pytest.raises(WrongKeyError) as info:
+        Database.open(paths.db_path, "00" * 32)
+    assert "key" in info.value.message and info.value.fix
+    # The engine with a replaced key file refuses too, and changes nothing.
+    paths.key_file.write_text("11" * 32)
+    with pytest.raises(WrongKeyError):
+        Engine(paths)
+    assert paths.db_path.read_bytes() == before
+
+
+def test_missing_key_for_existing_database_is_reported(engine, paths):
+    engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
+    engine.close()
+    paths.key_file.unlink()
+    with pytest.raises(StorageError) as info:
+        Engine(paths)
+    assert "key is missing" in info.value.message
+
+
+@pytest.mark.parametrize("content", [b"\x00garbage" * 10, b"SQLite format 3\x00" + b"\x00" * 4080])
+def test_corrupt_or_plaintext_file_is_refused(paths, content):
+    paths.db_path.write_bytes(content)
+    with pytest.raises(CorruptDatabaseError) as info:
+        Engine(paths)
+    assert info.value.fix
+    assert paths.db_path.read_bytes() == content
+
+
+def test_read_only_data_directory_is_reported(paths, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root ignores directory permissions; the read-only path cannot be simulated")
+    os.chmod(paths.data_dir, 0o500)
+    try:
+        with pytest.raises(StorageError):
+            Engine(paths)
+    finally:
+        os.chmod(paths.data_dir, 0o700)
+
+
+def test_read_only_database_write_fails_cleanly(engine):
+    engine.memories.add("semantic", {"name": "Kept", "summary": "stays"})
+    engine.db.execute("PRAGMA query_only = ON")
+    with pytest.raises(StorageError) as info:
+        engine.memories.add("semantic", {"name": "New", "summary": "cannot be written"})
+    assert "read-only" in info.value.message
+    engine.db.execute("PRAGMA query_only = OFF")
+    assert [m.title for m in engine.memories.list()] == ["Kept"]
+
+
+def test_two_threads_writing_at_once(engine):
+    errors = []
+
+    def writer(prefix):
+        try:
+            for i in range(40):
+                engine.memories.add("semantic", {"name": f"{prefix}{i}", "summary": f"fact {prefix} {i}"})
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(p,)) for p in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert engine.memories.count("semantic") == 80
+    assert engine.db.scalar("SELECT count(*) FROM memory_fts") == 80
+    assert engine.db.integrity_check() == "ok"
+
+
+def test_killed_writer_loses_nothing_committed(paths):
+    script = textwrap.dedent(
+        """
+        import sys
+        from core.engine import Engine
+        from core.models.base import FakeEmbedder
+        engine = Engine(embedder=FakeEmbedder(32))
+        i = 0
+        while True:
+            with engine.db.transaction():
+                for j in range(5):
+                    engine.memories.add("semantic", {"name": f"n{i}-{j}", "summary": "batch %d" % i})
+            print(i, flush=True)
+            i += 1
+        """
+    )
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True, cwd=os.getcwd())
+    committed = -1
+    for line in proc.stdout:
+        committed = int(line)
+        if committed >= 30:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    engine = Engine(paths)
+    try:
+        assert engine.db.integrity_check() == "ok"
+        count = engine.memories.count("semantic")
+        assert count >= (committed + 1) * 5
+        assert count % 5 == 0, "a transaction was half-applied"
+        assert engine.db.scalar("SELECT count(*) FROM memory_fts") == count
+    finally:
+        engine.close()
+
+
+def test_large_field_is_refused_and_nothing_else_is_lost(engine):
+    engine.memories.add("semantic", {"name": "Kept", "summary": "stays"})
+    with pytest.raises(InvalidInputError) as info:
+        engine.memories.add("resource", {"title": "Huge", "content_excerpt": "x" * 50_000_000})
+    assert "at most" in info.value.message
+    assert engine.memories.count() == 1
+
+
+def test_migration_backs_up_a_database_with_data(paths, monkeypatch):
+    from core import schema
+
+    engine = Engine(paths)
+    engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
+    engine.close()
+
+    @schema.migrations()
+    def m999_test_only(db):
+        db.conn.execute("CREATE TABLE test_only (x)")
+
+    try:
+        engine = Engine(paths)
+        assert engine.migrations_applied == ["m999_test_only"]
+        backups = list(paths.backups_dir.glob("before-m999_test_only-*.db"))
+        assert len(backups) == 1
+        assert not backups[0].read_bytes().startswith(b"SQLite format 3")
+        engine.close()
+    finally:
+        schema.migrations._migrations = [m for m in schema.migrations._migrations if m.name != "m999_test_only"]
