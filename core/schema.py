@@ -150,3 +150,18 @@ def apply_migrations(db: Database, backups_dir: Path) -> list[str]:
             log.info("copied the database to %s before migrating", dest)
         migrations.apply(db.utils)
         return pending
+
+
+@migrations()
+def m002_job_runs(db) -> None:
+    db.conn.execute(
+        """CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'failed', 'interrupted')),
+            report TEXT,
+            error TEXT)"""
+    )
+    db.conn.execute("CREATE INDEX job_runs_job ON job_runs(job, started_at)")

@@ -1,0 +1,179 @@
+"""Background jobs on APScheduler, with runs recorded in the database.
+
+Every run of a job is a row in ``job_runs`` (start, end, status, report).  That
+record, not APScheduler's memory, decides catch-up: at start, a job whose last
+successful run is older than its interval -- because the laptop slept or Engram
+was not running -- runs once, soon, however many runs were missed.  A run left
+'running' by a crash is marked 'interrupted' at the next start; jobs are written
+so that an interrupted run leaves the store consistent (each step is its own
+transaction) and the next run resumes the remaining work.
+
+Parts of Engram add their jobs through ``JOB_PROVIDERS``: modules exposing
+``register_jobs(scheduler)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+JOB_PROVIDERS = ("core.absorb.jobs", "core.consolidate.jobs")
+
+CATCH_UP_DELAY_SECONDS = 30
+
+
+@dataclass
+class JobSpec:
+    name: str
+    func: Callable[[threading.Event], Any]  # receives a stop event; returns a JSON-able report
+    interval_seconds: float
+    description: str = ""
+    catch_up: bool = True
+
+
+class Scheduler:
+    """Runs the engine's periodic jobs in a background thread pool of one."""
+
+    def __init__(self, engine, *, clock: Callable[[], float] | None = None, providers=JOB_PROVIDERS):
+        self.engine = engine
+        self.db = engine.db
+        self.clock = clock or engine.clock
+        self.specs: dict[str, JobSpec] = {}
+        self._stop = threading.Event()
+        self._scheduler = None
+        self._run_lock = threading.Lock()
+        for module_name in providers:
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name and module_name.startswith(exc.name):
+                    continue
+                raise
+            module.register_jobs(self)
+        self._add_builtin_jobs()
+
+    def _add_builtin_jobs(self) -> None:
+        def embed_pending(stop: threading.Event) -> dict:
+            return {"embedded": self.engine.indexer.index_pending(max_rows=2000, stop=stop)}
+
+        self.add(JobSpec("embed", embed_pending, 60, "Compute vectors for new memories and observations", catch_up=False))
+
+    def add(self, spec: JobSpec) -> None:
+        self.specs[spec.name] = spec
+
+    # -- records ---------------------------------------------------------------------
+
+    def last_run(self, name: str, *, status: str | None = None) -> dict | None:
+        sql = "SELECT * FROM job_runs WHERE job = ?" + (" AND status = ?" if status else "") + " ORDER BY id DESC LIMIT 1"
+        row = self.db.query_one(sql, [name, status] if status else [name])
+        if row and row.get("report"):
+            row["report"] = json.loads(row["report"])
+        return row
+
+    def is_due(self, name: str) -> bool:
+        spec = self.specs[name]
+        last = self.last_run(name, status="ok")
+        return last is None or (last["finished_at"] or 0) + spec.interval_seconds <= self.clock()
+
+    def mark_interrupted(self) -> int:
+        with self.db.transaction():
+            cursor = self.db.execute(
+                "UPDATE job_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'", [self.clock()]
+            )
+        return int(cursor.rowcount or 0)
+
+    # -- running ---------------------------------------------------------------------
+
+    def run(self, name: str, *, stop: threading.Event | None = None) -> dict:
+        """Run one job now in this thread, recording the run; returns its record."""
+        spec = self.specs[name]
+        stop = stop or self._stop
+        with self._run_lock:
+            with self.db.transaction():
+                run_id = self.db.execute(
+                    "INSERT INTO job_runs(job, started_at) VALUES (?, ?)", [name, self.clock()]
+                ).lastrowid
+            try:
+                report = spec.func(stop)
+            except Exception as exc:
+                log.exception("job %s failed", name)
+                with self.db.transaction():
+                    self.db.execute(
+                        "UPDATE job_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
+                        [self.clock(), str(exc), run_id],
+                    )
+                return self.db.query_one("SELECT * FROM job_runs WHERE id = ?", [run_id])
+            status = "interrupted" if stop.is_set() else "ok"
+            with self.db.transaction():
+                self.db.execute(
+                    "UPDATE job_runs SET status = ?, finished_at = ?, report = ? WHERE id = ?",
+                    [status, self.clock(), json.dumps(report, default=str), run_id],
+                )
+        row = self.db.query_one("SELECT * FROM job_runs WHERE id = ?", [run_id])
+        row["report"] = report
+        return row
+
+    def start(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.mark_interrupted()
+        self._scheduler = BackgroundScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
+            executors={"default": {"type": "threadpool", "max_workers": 1}},
+        )
+        now = datetime.now()
+        for spec in self.specs.values():
+            first = now + timedelta(seconds=spec.interval_seconds)
+            if spec.catch_up and self.is_due(spec.name):
+                first = now + timedelta(seconds=CATCH_UP_DELAY_SECONDS)
+            self._scheduler.add_job(
+                self._safe_run, "interval", seconds=spec.interval_seconds, next_run_time=first, id=spec.name, args=[spec.name]
+            )
+        self._scheduler.start()
+
+    def trigger(self, name: str) -> None:
+        """Run a job soon in the background (e.g. when the absorb backlog passes its threshold)."""
+        if self._scheduler is not None:
+            self._scheduler.modify_job(name, next_run_time=datetime.now())
+
+    def _safe_run(self, name: str) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self.run(name)
+        except Exception:  # the scheduler thread must survive anything a job does
+            log.exception("job %s could not run", name)
+
+    def jobs(self) -> list[dict]:
+        out = []
+        for spec in self.specs.values():
+            last = self.last_run(spec.name)
+            next_run = None
+            if self._scheduler is not None:
+                job = self._scheduler.get_job(spec.name)
+                next_run = job.next_run_time.isoformat() if job and job.next_run_time else None
+            out.append(
+                {
+                    "name": spec.name,
+                    "description": spec.description,
+                    "interval_seconds": spec.interval_seconds,
+                    "last_run": last,
+                    "due": self.is_due(spec.name),
+                    "next_run": next_run,
+                }
+            )
+        return out
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None

@@ -1,0 +1,78 @@
+"""Job runs are recorded; missed runs catch up exactly once; crashed runs are marked interrupted."""
+
+from __future__ import annotations
+
+import threading
+
+from core.scheduling import JobSpec, Scheduler
+
+
+class Clock:
+    def __init__(self, now=1_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def make(engine, clock):
+    scheduler = Scheduler(engine, clock=clock, providers=())
+    calls = []
+    scheduler.add(JobSpec("light", lambda stop: calls.append(clock()) or {"n": len(calls)}, interval_seconds=3600))
+    return scheduler, calls
+
+
+def test_run_is_recorded_with_report(engine):
+    clock = Clock()
+    scheduler, calls = make(engine, clock)
+    record = scheduler.run("light")
+    assert record["status"] == "ok" and record["report"] == {"n": 1}
+    assert scheduler.last_run("light")["report"] == {"n": 1}
+
+
+def test_missed_runs_are_due_once(engine):
+    clock = Clock()
+    scheduler, calls = make(engine, clock)
+    assert scheduler.is_due("light")  # never ran
+    scheduler.run("light")
+    assert not scheduler.is_due("light")
+    clock.now += 10 * 3600  # the laptop slept through ten intervals
+    assert scheduler.is_due("light")
+    scheduler.run("light")
+    assert not scheduler.is_due("light")  # one catch-up run covers them all
+    assert len(calls) == 2
+
+
+def test_failed_job_is_recorded_and_does_not_count_as_done(engine):
+    clock = Clock()
+    scheduler = Scheduler(engine, clock=clock, providers=())
+
+    def broken(stop):
+        raise RuntimeError("disk on fire")
+
+    scheduler.add(JobSpec("broken", broken, 60))
+    record = scheduler.run("broken")
+    assert record["status"] == "failed" and "disk on fire" in record["error"]
+    assert scheduler.is_due("broken")
+
+
+def test_crashed_run_is_marked_interrupted_at_next_start(engine):
+    clock = Clock()
+    scheduler, _ = make(engine, clock)
+    engine.db.execute("INSERT INTO job_runs(job, started_at) VALUES ('light', ?)", [clock()])
+    assert scheduler.mark_interrupted() == 1
+    assert scheduler.last_run("light")["status"] == "interrupted"
+    assert scheduler.is_due("light")
+
+
+def test_stop_event_interrupts_a_run(engine):
+    clock = Clock()
+    scheduler = Scheduler(engine, clock=clock, providers=())
+    stop = threading.Event()
+
+    def long_job(ev):
+        ev.set()  # as if shutdown arrived mid-run
+        return {"partial": True}
+
+    scheduler.add(JobSpec("long", long_job, 60))
+    assert scheduler.run("long", stop=stop)["status"] == "interrupted"
