@@ -37,6 +37,17 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
+    p = subparsers.add_parser("ask", help="ask a question; the answer comes from your memories, with citations")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print JSON (answer, citations, abstained)")
+    p.set_defaults(func=cmd_ask)
+
+    p = subparsers.add_parser("recall", help="quick recall: instant search across memories and observations")
+    p.add_argument("text")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_recall)
+
     p = subparsers.add_parser("stats", help="counts of memories and observations")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
@@ -121,6 +132,31 @@ def cmd_search(args, ctx) -> int:
         return 0
     for r in results:
         ctx.say(f"{r.score:5.3f}  #{r.id:<6} {r.type:<15} {r.memory.text[:100]}")
+    return 0
+
+
+def cmd_ask(args, ctx) -> int:
+    if args.json:
+        answer = ctx.engine.ask(args.question)
+        ctx.print_json(answer.to_dict())
+        return 0
+    answer = ctx.engine.ask(args.question, on_token=lambda piece: print(piece, end="", flush=True))
+    print()
+    for citation in answer.citations:
+        where = f", {citation.app}" if citation.app else ""
+        ctx.say(f"  [{citation.n}] {citation.kind} #{citation.id} ({citation.type}{', ' + citation.time if citation.time else ''}{where}): {citation.label}")
+    return 0
+
+
+def cmd_recall(args, ctx) -> int:
+    items = ctx.engine.quick_recall(args.text, limit=args.limit)
+    if args.json:
+        ctx.print_json(items)
+        return 0
+    for item in items:
+        ctx.say(f"{item['type']:<15} #{item['id']:<6} {item['title'] or ''}: {item['snippet'][:90]}")
+    if not items:
+        ctx.say("Nothing matches.")
     return 0
 
 

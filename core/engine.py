@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from core.chat import Answer, Assistant
 from core.db import Database
 from core.errors import ModelUnavailableError, StorageError
 from core.events import EventBus
@@ -88,6 +89,7 @@ class Engine:
         self.memories = MemoryStore(self.db, self.events, self.indexer, clock)
         self.observations = ObservationStore(self.db, self.events, self.indexer, clock)
         self._capture = None
+        self.assistant = Assistant(self)
         self.events.subscribe("settings_did_change", self._on_setting_changed)
 
     # -- models ----------------------------------------------------------------------
@@ -115,6 +117,16 @@ class Engine:
         if key == "models.embedding":
             # The new embedder is picked up on next use; every row is re-embedded in the background.
             self.indexer.reset()
+
+    # -- recall ----------------------------------------------------------------------
+
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        """Answer ``question`` from memory, with citations; see ``core.chat.Assistant.ask``."""
+        return self.assistant.ask(question, **kwargs)
+
+    def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Search-as-you-type across every memory type and observations, without a model."""
+        return self.assistant.quick_recall(text, limit)
 
     # -- capture ---------------------------------------------------------------------
 

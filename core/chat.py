@@ -1,0 +1,272 @@
+"""Answering from memory: ``engine.ask`` and ``engine.quick_recall``.
+
+``ask`` retrieves, builds a compact numbered context (core memory first, then
+the best memories of each type with their dates, then raw observations), lets
+the chat model answer with streaming, and returns the answer with the
+citations it used.  Where retrieval finds nothing relevant it says plainly "I
+have no memory of that" without asking the model to guess.  Each exchange is
+stored as two chat observations, so it is absorbed like any conversation.
+
+``quick_recall`` is search-as-you-type: FTS5 prefix queries over memories and
+observations, no model, meant to answer within a keystroke.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from core.errors import ModelError, ModelUnavailableError
+from core.memory.store import Memory, mask_secret
+from core.memory.types import iso
+from core.observations import Observation
+from core.resources import read_text
+from core.search import fts_match, query_terms
+
+log = logging.getLogger(__name__)
+
+NO_MEMORY = "I have no memory of that."
+MIN_EVIDENCE_SCORE = 0.25  # fused score below which a hit is not evidence
+CONTEXT_CHAR_BUDGET = 6000
+_CITE = re.compile(r"\[(\d{1,3})\]")
+
+
+@dataclass
+class Citation:
+    n: int
+    kind: str  # "memory" or "observation"
+    id: int
+    type: str
+    label: str
+    time: str | None = None
+    app: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    retrieval_ms: float = 0.0
+    model: str | None = None
+    observation_ids: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "abstained": self.abstained,
+            "retrieval_ms": round(self.retrieval_ms, 2),
+            "model": self.model,
+        }
+
+
+@dataclass
+class ContextItem:
+    n: int
+    kind: str
+    id: int
+    type: str
+    text: str
+    time: float | None
+    app: str | None
+    score: float
+
+    def line(self) -> str:
+        when = datetime.fromtimestamp(self.time, tz=timezone.utc).strftime("%Y-%m-%d %H:%M") if self.time else ""
+        where = f", {self.app}" if self.app else ""
+        head = f"[{self.n}] ({self.type}{', ' + when if when else ''}{where})"
+        return f"{head} {self.text}"
+
+    def citation(self) -> Citation:
+        label = self.text if len(self.text) <= 80 else self.text[:77] + "..."
+        return Citation(self.n, self.kind, self.id, self.type, label, iso(self.time), self.app)
+
+
+def _memory_text(memory: Memory) -> str:
+    # Vault entries are cited by caption; the secret itself never goes to the model.
+    if memory.type == "knowledge_vault":
+        return f"{memory.fields.get('caption')}: {mask_secret(memory.fields.get('secret_value'))}"
+    return memory.text
+
+
+class Assistant:
+    """The chat side of the engine; reached through ``engine.ask`` and ``engine.quick_recall``."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._conversation = f"assistant-{int(time.time())}"
+
+    # -- retrieval -------------------------------------------------------------------
+
+    def gather(self, question: str, *, per_type: int = 4, observations: int = 4) -> list[ContextItem]:
+        """The context for ``question``: core memory, then the best evidence, numbered."""
+        engine = self.engine
+        items: list[ContextItem] = []
+        for memory in engine.memories.list("core", limit=20):
+            items.append(ContextItem(0, "memory", memory.id, "core", _memory_text(memory), None, None, 1.0))
+        results = engine.memories.search(question, limit=per_type * 3)
+        taken: dict[str, int] = {}
+        for result in results:
+            if result.type == "core" or result.score < MIN_EVIDENCE_SCORE:
+                continue
+            if taken.get(result.type, 0) >= per_type:
+                continue
+            taken[result.type] = taken.get(result.type, 0) + 1
+            m = result.memory
+            items.append(ContextItem(0, "memory", m.id, m.type, _memory_text(m), m.time, None, result.score))
+        for hit in engine.observations.search(question, limit=observations):
+            if hit.score < MIN_EVIDENCE_SCORE:
+                continue
+            o: Observation = hit.observation
+            who = f"{o.role}: " if o.kind == "chat" and o.role else ""
+            items.append(ContextItem(0, "observation", o.id, o.kind, who + o.text[:600], o.ts, o.app, hit.score))
+        budget = CONTEXT_CHAR_BUDGET
+        kept: list[ContextItem] = []
+        for item in items:
+            if budget - len(item.text) < 0 and kept:
+                break
+            budget -= len(item.text)
+            item.n = len(kept) + 1
+            kept.append(item)
+        return kept
+
+    # -- answering -------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        *,
+        on_token: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
+        record: bool = True,
+        max_tokens: int = 256,
+    ) -> Answer:
+        started = time.perf_counter()
+        question = (question or "").strip()
+        items = self.gather(question) if question else []
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        evidence = [i for i in items if i.type != "core"]
+        if not evidence:
+            answer = Answer(question, NO_MEMORY, [], True, retrieval_ms)
+            if on_token:
+                on_token(NO_MEMORY)
+            return self._finish(answer, record)
+        try:
+            model = self.engine.chat_model()
+        except ModelUnavailableError as exc:
+            text = "No chat model is available (" + exc.message + "), so here is what I found:\n" + "\n".join(
+                i.line() for i in evidence[:5]
+            )
+            if on_token:
+                on_token(text)
+            answer = Answer(question, text, [i.citation() for i in evidence[:5]], False, retrieval_ms)
+            return self._finish(answer, record)
+        messages = [
+            {"role": "system", "content": read_text("prompts", "answer_system.md")},
+            {"role": "user", "content": "Memories:\n" + "\n".join(i.line() for i in items) + f"\n\nQuestion: {question}"},
+        ]
+        pieces: list[str] = []
+        try:
+            for piece in model.stream_chat(messages, max_tokens=max_tokens):
+                pieces.append(piece)
+                if on_token:
+                    on_token(piece)
+                if stop is not None and stop.is_set():
+                    break
+        except ModelError:
+            raise
+        text = "".join(pieces).strip() or NO_MEMORY
+        abstained = text.lower().startswith(NO_MEMORY.lower().rstrip("."))
+        cited_numbers = {int(n) for n in _CITE.findall(text)}
+        by_number = {i.n: i for i in items}
+        citations = [by_number[n].citation() for n in sorted(cited_numbers) if n in by_number]
+        if not citations and not abstained:
+            # Small models often forget the brackets: name the evidence the answer was built from.
+            citations = [i.citation() for i in evidence[:3]]
+        answer = Answer(question, text, [] if abstained else citations, abstained, retrieval_ms, model.name)
+        return self._finish(answer, record)
+
+    def _finish(self, answer: Answer, record: bool) -> Answer:
+        used = [c.id for c in answer.citations if c.kind == "memory"]
+        if used:
+            self.engine.memories.touch(used)
+        if record and answer.question:
+            now = self.engine.clock()
+            answer.observation_ids = self.engine.observations.add_many(
+                [
+                    dict(kind="chat", text=answer.question, ts=now, role="user", conversation=self._conversation),
+                    dict(
+                        kind="chat",
+                        text=answer.text,
+                        ts=now + 0.001,
+                        role="assistant",
+                        conversation=self._conversation,
+                        meta={"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained},
+                    ),
+                ]
+            )
+        return answer
+
+    # -- quick recall ----------------------------------------------------------------
+
+    def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Search-as-you-type over every memory type and observations; no model involved."""
+        terms = query_terms(text)
+        match = fts_match(terms, prefix_last=True)
+        if not match:
+            return []
+        db = self.engine.db
+        pool = limit * 2
+        with db.lock:
+            memory_rows = db.conn.execute(
+                "SELECT f.rowid, -bm25(memory_fts) FROM memory_fts f JOIN memories m ON m.id = f.rowid "
+                "WHERE memory_fts MATCH ? AND m.archived = 0 ORDER BY bm25(memory_fts) LIMIT ?",
+                [match, pool],
+            ).fetchall()
+            observation_rows = db.conn.execute(
+                "SELECT rowid, -bm25(observation_fts) FROM observation_fts WHERE observation_fts MATCH ? "
+                "ORDER BY bm25(observation_fts) LIMIT ?",
+                [match, limit],
+            ).fetchall()
+        memories = self.engine.memories.get_many([r[0] for r in memory_rows])
+        observations = self.engine.observations.get_many([r[0] for r in observation_rows])
+        top_m = max((r[1] for r in memory_rows), default=1.0) or 1.0
+        top_o = max((r[1] for r in observation_rows), default=1.0) or 1.0
+        out: list[dict[str, Any]] = []
+        for row_id, score in memory_rows:
+            m = memories.get(row_id)
+            if m is None:
+                continue
+            snippet = _memory_text(m)
+            out.append(
+                {
+                    "kind": "memory", "id": m.id, "type": m.type, "title": m.title if m.type != "knowledge_vault" else m.fields.get("caption"),
+                    "snippet": snippet[:160], "time": iso(m.time), "app": None, "score": round(score / top_m, 4),
+                }
+            )
+        for row_id, score in observation_rows:
+            o = observations.get(row_id)
+            if o is None:
+                continue
+            out.append(
+                {
+                    "kind": "observation", "id": o.id, "type": "observation",
+                    "title": o.window_title or (f"{o.role} message" if o.role else o.kind),
+                    "snippet": " ".join(o.text.split())[:160], "time": iso(o.ts), "app": o.app,
+                    # Raw observations rank below memories of equal match quality.
+                    "score": round(0.8 * score / top_o, 4),
+                }
+            )
+        out.sort(key=lambda item: -item["score"])
+        return out[:limit]

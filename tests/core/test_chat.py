@@ -1,0 +1,99 @@
+"""engine.ask: retrieval, citations, abstention, streaming and chat observations; quick recall."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.chat import NO_MEMORY
+from core.engine import Engine
+from core.models.base import FakeChatModel, FakeEmbedder
+
+
+@pytest.fixture
+def chat_engine(paths):
+    model = FakeChatModel(lambda messages, schema: "Ada is your sister [2].")
+    engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=model)
+    engine.memories.add("core", {"label": "human", "value": "The user is Sam."})
+    engine.memories.add("semantic", {"name": "Ada", "summary": "Ada is Sam's sister"})
+    engine.memories.add("semantic", {"name": "Bob", "summary": "Bob is the plumber"})
+    engine.model = model
+    yield engine
+    engine.close()
+
+
+def test_answer_cites_the_memory_it_used(chat_engine):
+    tokens = []
+    answer = chat_engine.ask("Who is Ada?", on_token=tokens.append)
+    assert "".join(tokens).strip() == answer.text == "Ada is your sister [2]."
+    assert not answer.abstained
+    prompt = chat_engine.model.calls[0]["messages"][1]["content"]
+    assert "[1] (core) human | The user is Sam." in prompt  # core memory always in context
+    assert "[2]" in prompt and "Ada is Sam's sister" in prompt
+    assert [(c.n, c.type) for c in answer.citations] == [(2, "semantic")]
+    cited = chat_engine.memories.get(answer.citations[0].id)
+    assert cited.fields["name"] == "Ada" and cited.access_count == 1
+
+
+def test_no_evidence_means_abstention_without_the_model(chat_engine):
+    answer = chat_engine.ask("What is the capital of Mongolia?")
+    assert answer.abstained and answer.text == NO_MEMORY and answer.citations == []
+    assert chat_engine.model.calls == []
+
+
+def test_model_abstaining_gives_no_citations(paths):
+    model = FakeChatModel(lambda m, s: "I have no memory of that.")
+    engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=model)
+    try:
+        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada likes tennis"})
+        answer = engine.ask("Does Ada like tennis or golf?")
+        assert answer.abstained and answer.citations == []
+    finally:
+        engine.close()
+
+
+def test_each_exchange_becomes_chat_observations(chat_engine):
+    answer = chat_engine.ask("Who is Ada?")
+    question, reply = (chat_engine.observations.get(i) for i in answer.observation_ids)
+    assert (question.kind, question.role, question.text) == ("chat", "user", "Who is Ada?")
+    assert (reply.role, reply.text) == ("assistant", answer.text)
+    assert reply.meta["citations"][0]["id"] == answer.citations[0].id
+    assert question.absorbed_at is None  # queued for absorbing
+
+
+def test_vault_secret_never_reaches_the_model(paths):
+    model = FakeChatModel(lambda m, s: "Your IBAN ends in 3000 [1].")
+    engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=model)
+    try:
+        engine.memories.add("knowledge_vault", {"entry_type": "iban", "caption": "bank IBAN", "secret_value": "DE89370400440532013000"})
+        engine.ask("What is my bank IBAN?")
+        assert "DE8937040044" not in model.calls[0]["messages"][1]["content"]
+    finally:
+        engine.close()
+
+
+def test_model_unavailable_lists_evidence(paths):
+    engine = Engine(paths, embedder=FakeEmbedder(64))
+    engine._injected_chat = None
+    engine.models = None
+    try:
+        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada is Sam's sister"})
+        answer = engine.ask("Who is Ada?")
+        assert "No chat model" in answer.text and answer.citations[0].type == "semantic"
+    finally:
+        engine.close()
+
+
+def test_quick_recall_prefix_across_types_and_observations(chat_engine):
+    chat_engine.observations.add("screen", "Invoice from the plumber, 120 EUR", app="Firefox", window_title="Mail")
+    items = chat_engine.quick_recall("plum")
+    kinds = {(i["kind"], i["type"]) for i in items}
+    assert ("memory", "semantic") in kinds and ("observation", "observation") in kinds
+    assert items[0]["kind"] == "memory"
+    assert chat_engine.quick_recall("") == []
+    assert chat_engine.quick_recall("zzzznothing") == []
+
+
+def test_quick_recall_masks_vault_values(chat_engine):
+    chat_engine.memories.add("knowledge_vault", {"entry_type": "password", "caption": "router password", "secret_value": "hunter2-very-secret"})
+    item = chat_engine.quick_recall("router")[0]
+    assert "hunter2" not in item["snippet"] and item["snippet"].endswith("cret")
