@@ -1,7 +1,7 @@
 """Checks that a file is a usable GGUF model before Engram adopts or loads it.
 
-``inspect_gguf`` reads the header and metadata with the ``gguf`` package (a
-memory map; no weights are read) and turns every way a file can be wrong --
+``inspect_gguf`` reads the header and metadata straight from a memory map
+(no weights are read; the ``gguf`` package supplies the tensor type sizes) and turns every way a file can be wrong --
 missing, not GGUF, truncated, unknown role -- into a ``ModelError`` with a fix.
 ``check_loads`` goes one step further and asks llama.cpp to open the file.
 """
@@ -79,14 +79,106 @@ def check_magic(path: str | os.PathLike) -> int:
     return version
 
 
-def _field_value(reader, key: str) -> Any:
-    f = reader.fields.get(key)
-    if f is None:
-        return None
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_STRING, _ARRAY = 8, 9
+
+
+class _Cursor:
+    """Reads GGUF's little-endian fields from a memory map, skipping big arrays without decoding them."""
+
+    def __init__(self, buffer) -> None:
+        self.buffer = buffer
+        self.pos = 0
+
+    def unpack(self, fmt: str):
+        value = struct.unpack_from(fmt, self.buffer, self.pos)[0]
+        self.pos += struct.calcsize(fmt)
+        return value
+
+    def string(self) -> str:
+        length = self.unpack("<Q")
+        end = self.pos + length
+        if end > len(self.buffer):
+            raise struct.error("string runs past the end of the file")
+        raw = bytes(self.buffer[self.pos : end])
+        self.pos = end
+        return raw.decode("utf-8", errors="replace")
+
+    def value(self, kind: int, keep_arrays: bool = False):
+        if kind in _SCALARS:
+            return self.unpack(_SCALARS[kind])
+        if kind == _STRING:
+            return self.string()
+        if kind == _ARRAY:
+            item_kind = self.unpack("<I")
+            count = self.unpack("<Q")
+            if item_kind in _SCALARS and not keep_arrays:
+                self.pos += count * struct.calcsize(_SCALARS[item_kind])
+                if self.pos > len(self.buffer):
+                    raise struct.error("array runs past the end of the file")
+                return None
+            if item_kind == _STRING and not keep_arrays:
+                unpack, buffer, pos = struct.unpack_from, self.buffer, self.pos
+                for _ in range(count):  # vocabularies: skip each string by its length
+                    pos += 8 + unpack("<Q", buffer, pos)[0]
+                if pos > len(buffer):
+                    raise struct.error("array runs past the end of the file")
+                self.pos = pos
+                return None
+            items = [self.value(item_kind, keep_arrays) for _ in range(count)]
+            return items if keep_arrays else None
+        raise struct.error(f"unknown GGUF value type {kind}")
+
+
+def _tensor_bytes(dims: list[int], ggml_type: int) -> int:
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
     try:
-        return f.contents()
-    except Exception:  # an odd field must not make a readable model unreadable
-        return None
+        block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ggml_type)]
+    except (ValueError, KeyError):
+        raise struct.error(f"unknown tensor type {ggml_type}") from None
+    count = 1
+    for d in dims:
+        count *= d
+    return count // block * type_size
+
+
+def read_header(path: Path) -> tuple[dict[str, Any], list[tuple[str, int, int]], int]:
+    """(metadata without arrays, [(tensor name, offset in file, bytes)], file size) of a GGUF file.
+
+    Parses the header directly from a memory map: the ``gguf`` package's
+    reader decodes every vocabulary string into numpy objects, which takes
+    seconds for a 150k-token vocabulary; this takes milliseconds.
+    """
+    import mmap
+
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
+            cursor = _Cursor(buffer)
+            cursor.pos = 8
+            n_tensors = cursor.unpack("<Q")
+            n_kv = cursor.unpack("<Q")
+            if n_tensors > 1_000_000 or n_kv > 1_000_000:
+                raise struct.error("implausible tensor or key count")
+            metadata: dict[str, Any] = {}
+            for _ in range(n_kv):
+                key = cursor.string()
+                kind = cursor.unpack("<I")
+                value = cursor.value(kind)
+                if value is not None:
+                    metadata[key] = value
+            infos = []
+            for _ in range(n_tensors):
+                name = cursor.string()
+                n_dims = cursor.unpack("<I")
+                dims = [cursor.unpack("<Q") for _ in range(n_dims)]
+                ggml_type = cursor.unpack("<I")
+                offset = cursor.unpack("<Q")
+                infos.append((name, offset, _tensor_bytes(dims, ggml_type)))
+            alignment = int(metadata.get("general.alignment", 32)) or 32
+            data_start = -(-cursor.pos // alignment) * alignment
+    return metadata, [(n, data_start + o, b) for n, o, b in infos], size
 
 
 def inspect_gguf(path: str | os.PathLike) -> GgufInfo:
@@ -94,47 +186,35 @@ def inspect_gguf(path: str | os.PathLike) -> GgufInfo:
     path = Path(path)
     version = check_magic(path)
     try:
-        from gguf import GGUFReader
-
-        reader = GGUFReader(str(path), "r")
-    except (ValueError, IndexError, struct.error, OSError) as exc:
+        metadata, tensors, size = read_header(path)
+    except (ValueError, IndexError, struct.error, OSError, OverflowError) as exc:
         raise _not_gguf(path, f"its header is damaged or the file is truncated ({exc})") from exc
-    size = path.stat().st_size
     # A truncated download keeps a valid header; the last tensor tells where the data must end.
-    end = 0
-    for tensor in reader.tensors:
-        end = max(end, int(tensor.data_offset) + int(tensor.n_bytes))
+    end = max((offset + nbytes for _, offset, nbytes in tensors), default=0)
     if end > size:
         raise _not_gguf(path, f"the file is truncated ({size} of {end} bytes)")
-    architecture = _field_value(reader, "general.architecture")
+    architecture = metadata.get("general.architecture")
     if not isinstance(architecture, str) or not architecture:
         raise _not_gguf(path, "it declares no architecture")
 
     def arch_key(suffix: str) -> Any:
-        return _field_value(reader, f"{architecture}.{suffix}")
+        return metadata.get(f"{architecture}.{suffix}")
 
-    metadata = {}
-    for key in reader.fields:
-        if key.startswith("tokenizer.ggml.") and key not in ("tokenizer.ggml.model", "tokenizer.ggml.pre"):
-            continue  # token lists are large and useless here
-        value = _field_value(reader, key)
-        if isinstance(value, (str, int, float, bool)):
-            metadata[key] = value
     return GgufInfo(
         path=path,
         size=size,
         version=version,
         architecture=architecture,
-        name=_field_value(reader, "general.name"),
+        name=metadata.get("general.name"),
         context_length=arch_key("context_length"),
         embedding_length=arch_key("embedding_length"),
         block_count=arch_key("block_count"),
-        file_type=_field_value(reader, "general.file_type"),
+        file_type=metadata.get("general.file_type"),
         pooling_type=arch_key("pooling_type"),
         causal=arch_key("attention.causal"),
-        chat_template=_field_value(reader, "tokenizer.chat_template") is not None,
-        tensor_count=len(reader.tensors),
-        metadata=metadata,
+        chat_template="tokenizer.chat_template" in metadata,
+        tensor_count=len(tensors),
+        metadata={k: v for k, v in metadata.items() if k != "tokenizer.chat_template"},
     )
 
 
