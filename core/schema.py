@@ -165,3 +165,39 @@ def m002_job_runs(db) -> None:
             error TEXT)"""
     )
     db.conn.execute("CREATE INDEX job_runs_job ON job_runs(job, started_at)")
+
+
+@migrations()
+def m003_absorb(db) -> None:
+    # Absorb's own records: one row per absorbed batch, every rejected candidate
+    # (with vault secrets masked), and observations whose LLM pass still waits for a model.
+    db.conn.execute(
+        """CREATE TABLE absorb_batches (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at REAL NOT NULL,
+            finished_at REAL NOT NULL,
+            observations INTEGER NOT NULL,
+            llm_calls INTEGER NOT NULL DEFAULT 0,
+            llm_state TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            report TEXT)"""
+    )
+    db.conn.execute(
+        """CREATE TABLE absorb_rejections (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            batch_id INTEGER,
+            stage TEXT NOT NULL,
+            memory_type TEXT,
+            reason TEXT NOT NULL,
+            candidate TEXT,
+            observation_ids TEXT)"""
+    )
+    db.conn.execute("CREATE INDEX absorb_rejections_batch ON absorb_rejections(batch_id)")
+    db.conn.execute(
+        """CREATE TABLE absorb_llm_pending (
+            observation_id INTEGER PRIMARY KEY REFERENCES observations(id) ON DELETE CASCADE,
+            batch_id INTEGER,
+            queued_at REAL NOT NULL,
+            reason TEXT) WITHOUT ROWID"""
+    )

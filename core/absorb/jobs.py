@@ -1,0 +1,88 @@
+"""The scheduled absorb job, the early trigger on a large backlog, and the screen-vault hook."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from core.absorb.absorber import ACTOR, Absorber
+
+log = logging.getLogger(__name__)
+
+SETTLE_SECONDS = 90  # a chat still going on is absorbed when it pauses, not message by message
+TRIGGER_CHECK_SECONDS = 10
+TRIGGER_MIN_SPACING_SECONDS = 60
+
+
+def register_jobs(scheduler) -> None:
+    from core.scheduling import JobSpec
+
+    engine = scheduler.engine
+    absorber = Absorber(engine)
+
+    def absorb(stop: threading.Event) -> dict:
+        absorber.use_llm = bool(engine.settings.get("absorb.use_llm"))
+        report = absorber.absorb_backlog(stop=stop, settle_seconds=SETTLE_SECONDS).to_dict()
+        report.pop("per_batch", None)  # the job record keeps totals; batches have their own table
+        return report
+
+    interval = max(1, int(engine.settings.get("absorb.interval_minutes"))) * 60
+    scheduler.add(JobSpec("absorb", absorb, interval, "Turn new observations into memories"))
+    engine.events.subscribe("observation_did_add", BacklogTrigger(scheduler, engine))
+    capture = getattr(engine, "capture", None)  # created, not started: capture starts only when enabled
+    if capture is not None and hasattr(capture, "set_vault_handler"):
+        capture.set_vault_handler(ScreenVault(engine))
+
+
+class BacklogTrigger:
+    """Runs the absorb job early when the backlog passes ``absorb.backlog_threshold``.
+
+    Counting the backlog is a query, so it is checked at most every few seconds,
+    and the job is triggered at most once a minute.
+    """
+
+    def __init__(self, scheduler, engine):
+        self.scheduler = scheduler
+        self.engine = engine
+        self._checked = 0.0
+        self._triggered = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, observation_id=None, kind=None, **_ignored) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked < TRIGGER_CHECK_SECONDS or now - self._triggered < TRIGGER_MIN_SPACING_SECONDS:
+                return
+            self._checked = now
+        if self.engine.observations.count(unabsorbed=True) >= int(self.engine.settings.get("absorb.backlog_threshold")):
+            with self._lock:
+                self._triggered = now
+            self.scheduler.trigger("absorb")
+
+
+class ScreenVault:
+    """Keeps secrets seen on screen in the vault (capture masks them in the stored text).
+
+    Capture calls this only while ``privacy.vault_from_screen`` is on, with the
+    findings of one frame and the id of its (masked) observation.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def __call__(self, findings, observation_id: int, context: dict) -> None:
+        from core.absorb.extractors import SECRET_LABELS
+
+        for finding in findings:
+            label, sensitivity = SECRET_LABELS.get(finding.kind, ("Secret", "high"))
+            value = finding.value
+            if self.engine.db.scalar("SELECT 1 FROM memory_knowledge_vault WHERE secret_value = ?", [value]):
+                continue
+            where = " - ".join(p for p in (context.get("app"), context.get("window_title")) if p)
+            self.engine.memories.add(
+                "knowledge_vault",
+                {"entry_type": finding.kind, "caption": f"{label} seen on screen" + (f" in {where}" if where else ""),
+                 "secret_value": value, "sensitivity": sensitivity, "source": f"screen: {where}"[:300]},
+                sources=[observation_id], actor=ACTOR, reason="sensitive text seen on screen (privacy.vault_from_screen on)",
+            )
