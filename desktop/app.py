@@ -1,0 +1,175 @@
+"""The desktop app: wires the engine, the op runner, the event bridge, tray, windows.
+
+``EngramApp`` is built around an already opened ``Engine`` (tests give it one
+with fake models); ``run_app`` is what ``engram app`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from core.errors import EngramError
+from desktop.bridge import EventBridge
+from desktop.first_run import FirstRunWizard, first_run_facts
+from desktop.icons import app_icon
+from desktop.main_window import MainWindow
+from desktop.ops import EngineOp, OpRunner, install_runner
+from desktop.quick_recall import QuickRecallWindow
+from desktop.tray import TrayController
+from desktop.widgets import STYLESHEET
+
+log = logging.getLogger(__name__)
+
+NO_TRAY_MESSAGE = (
+    "Your desktop has no system tray, so Engram lives in this window: closing it quits Engram. "
+    "Quick recall is Ctrl+K here."
+)
+
+
+def make_qt_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Engram")
+    app.setApplicationDisplayName("Engram")
+    app.setDesktopFileName("engram")
+    app.setWindowIcon(app_icon())
+    app.setStyleSheet(STYLESHEET)
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+class EngramApp(QObject):
+    """One running app for one engine."""
+
+    started = Signal()
+    first_run_finished = Signal()
+
+    def __init__(self, engine, *, start_engine: bool = True):
+        super().__init__()
+        self.engine = engine
+        self.start_engine = start_engine
+        self.runner = OpRunner(engine, self)
+        install_runner(self.runner)
+        self.bridge = EventBridge(engine.events, self)
+        self.tray = TrayController(self.bridge, self)
+        self.window = MainWindow(self.bridge, hide_on_close=self.tray.available)
+        self.recall = QuickRecallWindow()
+        self.wizard: FirstRunWizard | None = None
+        self.tray.quick_recall_requested.connect(self.show_quick_recall)
+        self.tray.open_requested.connect(self.window.bring_to_front)
+        self.tray.quit_requested.connect(self.quit)
+        self.window.quick_recall_requested.connect(self.show_quick_recall)
+        self.recall.open_requested.connect(self.window.open_recall_result)
+        self.bridge.on("settings_did_change", self._setting_changed, self)
+        self.bridge.on("capture_did_fail", self._capture_failed, self)
+
+    def start(self, *, first_run: bool = True) -> None:
+        """Show the main window, then do everything slow in the background."""
+        self.window.show()
+        self.window.show_page("chat")
+        if not self.tray.available:
+            self.window.show_banner(NO_TRAY_MESSAGE)
+        if first_run and not self.engine.settings.get("app.first_run_done"):
+            EngineOp(self.window, first_run_facts).success(self._open_first_run).run_in_background()
+        if self.start_engine:
+            EngineOp(self.window, lambda engine: engine.start(), lane="control").success(lambda _r: self._after_start()).run_in_background()
+        else:
+            self._after_start()
+
+    def _after_start(self) -> None:
+        self.tray.refresh()
+        self.window.status.refresh()
+        self.started.emit()
+
+    # -- first run ----------------------------------------------------------------------
+
+    def _open_first_run(self, facts: dict) -> None:
+        self.wizard = FirstRunWizard(facts, self.window)
+        self.wizard.finished.connect(self._first_run_done)
+        self.wizard.open()
+
+    def _first_run_done(self, result: int) -> None:
+        wizard = self.wizard
+        choices = wizard.choices() if wizard is not None and result else None
+
+        def apply(engine) -> None:
+            if choices is not None:
+                engine.settings.set("capture.enabled", choices.capture)
+            engine.settings.set("app.first_run_done", True)
+
+        EngineOp(self.window, apply).success(lambda _r: self.first_run_finished.emit()).run_in_background()
+        if choices is not None and choices.download:
+            self.window.show_page("models")
+            page = self.window.models
+
+            def select_and_download(_count: int) -> None:
+                page.loaded.disconnect(select_and_download)
+                for row in range(page.model.rowCount()):
+                    if (page.model.row_data(row) or {}).get("name") == choices.download:
+                        page.table.selectRow(row)
+                        page.download_selected()
+
+            page.loaded.connect(select_and_download)
+
+    # -- reactions ----------------------------------------------------------------------
+
+    def _setting_changed(self, payload: dict) -> None:
+        if payload.get("key") != "capture.enabled":
+            return
+        enabled = bool(payload.get("value"))
+
+        def apply(engine):
+            if engine.capture is None:
+                return None
+            if enabled:
+                engine.capture.start()
+            else:
+                engine.capture.stop()
+            return engine.capture.status()
+
+        EngineOp(self.window, apply, lane="control").success(self.tray._health_result).run_in_background()
+
+    def _capture_failed(self, payload: dict) -> None:
+        message = (payload.get("message") or "").strip()
+        if message and self.tray.available:
+            self.tray.icon.showMessage("Engram: capture stopped", message.splitlines()[0])
+
+    def show_quick_recall(self) -> None:
+        self.recall.popup()
+
+    def quit(self) -> None:
+        QApplication.instance().quit()
+
+    def close(self) -> None:
+        self.recall.close()
+        self.window.hide_on_close = False
+        self.window.close()
+        self.tray.close()
+        self.bridge.close()
+        self.runner.shutdown(wait=True)
+        install_runner(None)
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """``engram app``: open the engine and run the app until Quit."""
+    from core.engine import Engine
+
+    app = make_qt_app(argv)
+    try:
+        engine = Engine()
+    except EngramError as exc:
+        box = QMessageBox(QMessageBox.Icon.Critical, "Engram cannot start", exc.message)
+        if exc.fix:
+            box.setInformativeText("How to fix it: " + exc.fix)
+        box.exec()
+        return exc.exit_code
+    engram = EngramApp(engine)
+    engram.start()
+    try:
+        return app.exec()
+    finally:
+        engram.close()
+        engine.close()

@@ -1,0 +1,138 @@
+"""First run: what Engram does, consent to screen capture, model choice, encryption.
+
+Capture stays off unless the user ticks the box; nothing is downloaded unless
+the user picks the download.  The wizard only collects choices; the app
+applies them in the background (``FirstRunChoices``).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QCheckBox, QLabel, QRadioButton, QVBoxLayout, QWizard, QWizardPage
+
+from desktop.icons import mark_pixmap
+from desktop.qtmodels import human_size
+
+
+@dataclass
+class FirstRunChoices:
+    capture: bool = False
+    download: str | None = None
+
+
+def first_run_facts(engine) -> dict:
+    """What the wizard explains, read in the background before it opens."""
+    recommended = None
+    seed = None
+    if engine.models is not None:
+        listing = engine.models.list()
+        name = (listing.get("recommended") or {}).get("chat")
+        for row in listing.get("models", []):
+            if row.get("name") == name:
+                recommended = row
+            if row.get("role") == "chat" and row.get("seed"):
+                seed = row
+    info = engine.key_info
+    return {
+        "data_dir": str(engine.paths.data_dir),
+        "key": {"storage": info.storage, "location": info.location, "warning": info.warning},
+        "recommended": recommended,
+        "seed": seed,
+    }
+
+
+def _text(body: str) -> QLabel:
+    label = QLabel(body)
+    label.setWordWrap(True)
+    label.setOpenExternalLinks(False)
+    return label
+
+
+class FirstRunWizard(QWizard):
+    def __init__(self, facts: dict, parent=None):
+        super().__init__(parent)
+        self.facts = facts
+        self.setWindowTitle("Welcome to Engram")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setPixmap(QWizard.WizardPixmap.LogoPixmap, mark_pixmap(48))
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
+        self.resize(640, 500)
+
+        welcome = QWizardPage()
+        welcome.setTitle("Engram remembers for you")
+        welcome.setSubTitle("A private memory assistant that runs entirely on this computer.")
+        layout = QVBoxLayout(welcome)
+        layout.addWidget(_text(
+            "<p>Engram builds memories from what you tell it and, if you allow it, from the text on your screen: "
+            "people and facts, what you did and when, how-tos, documents you read, and exact details such as account numbers.</p>"
+            "<p>Ask it anything in <b>Chat</b>, or press the tray icon for <b>Quick recall</b>.</p>"
+            f"<p><b>Your data stays here.</b> Everything is stored, encrypted, in <code>{html.escape(facts['data_dir'])}</code>. "
+            "Nothing is sent anywhere; models run locally. You can edit or delete any memory, and forget any stretch of time.</p>"
+        ))
+        layout.addStretch(1)
+        self.addPage(welcome)
+
+        capture = QWizardPage()
+        capture.setTitle("Screen capture")
+        capture.setSubTitle("Engram can read the text on your screen every few seconds. It is off until you agree.")
+        layout = QVBoxLayout(capture)
+        layout.addWidget(_text(
+            "<p>When on, Engram looks at the screen while it changes, reads its text on this computer (OCR) and keeps "
+            "a small encrypted screenshot for the timeline. It never captures password managers, private browsing windows "
+            "or itself, and masks card numbers and passwords it sees. You can pause it from the tray at any time.</p>"
+        ))
+        self.capture_box = QCheckBox("Yes, capture my screen")
+        self.capture_box.setChecked(False)
+        layout.addWidget(self.capture_box)
+        layout.addWidget(_text('<p style="color:#6b7280">You can change this later in Settings → Screen capture.</p>'))
+        layout.addStretch(1)
+        self.addPage(capture)
+
+        models = QWizardPage()
+        models.setTitle("Models")
+        models.setSubTitle("Engram works offline from the start; a larger model builds better memories.")
+        layout = QVBoxLayout(models)
+        seed = facts.get("seed")
+        seed_label = seed.get("label") if seed else "the offline seed model"
+        self.seed_choice = QRadioButton(f"Start with {seed_label} (already here, works offline)")
+        self.seed_choice.setChecked(True)
+        layout.addWidget(self.seed_choice)
+        recommended = facts.get("recommended")
+        self.download_choice = QRadioButton()
+        if recommended and not recommended.get("seed") and not recommended.get("installed") and recommended.get("downloadable"):
+            size = human_size(recommended.get("size"))
+            self.download_choice.setText(f"Also download {recommended.get('label') or recommended['name']} ({size}), recommended for this computer")
+            layout.addWidget(self.download_choice)
+            layout.addWidget(_text('<p style="color:#6b7280">The download runs in the background; Engram switches to it when you choose it in Models.</p>'))
+        else:
+            self.download_choice.setVisible(False)
+            layout.addWidget(_text('<p style="color:#6b7280">Larger models can be downloaded later from the Models page.</p>'))
+        layout.addStretch(1)
+        self.addPage(models)
+
+        security = QWizardPage()
+        security.setTitle("Encryption")
+        security.setSubTitle("Your memories are encrypted on disk.")
+        layout = QVBoxLayout(security)
+        key = facts["key"]
+        if key["storage"] == "file":
+            where = (
+                f"<p><b>The key is stored in a file</b>, <code>{html.escape(key['location'])}</code>, readable only by you, "
+                "because no system keyring (GNOME Keyring, KWallet) is available. Anyone who can read your home folder "
+                "can read the key: keep your disk encrypted, and back the key up — without it the database cannot be opened.</p>"
+            )
+        else:
+            where = f"<p>The key is kept in your system keyring ({html.escape(key['location'])}), which unlocks when you log in.</p>"
+        layout.addWidget(_text(
+            "<p>Engram's database is encrypted with SQLCipher (AES-256) using a random key created on this computer.</p>" + where
+        ))
+        layout.addStretch(1)
+        self.addPage(security)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "Start Engram")
+
+    def choices(self) -> FirstRunChoices:
+        recommended = self.facts.get("recommended")
+        download = recommended["name"] if recommended and self.download_choice.isVisible() and self.download_choice.isChecked() else None
+        return FirstRunChoices(capture=self.capture_box.isChecked(), download=download)

@@ -1,0 +1,178 @@
+"""The main window: a sidebar of pages, the pages, and the status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from desktop.icons import app_icon
+from desktop.pages.activity import ActivityPage
+from desktop.pages.chat import ChatPage
+from desktop.pages.memories import MemoriesPage
+from desktop.pages.models_page import ModelsPage
+from desktop.pages.settings_page import SettingsPage
+from desktop.pages.timeline import TimelinePage
+from desktop.status import EngramStatusBar
+
+PAGES = ("chat", "memories", "timeline", "activity", "models", "settings")
+PAGE_TITLES = {
+    "chat": "Chat",
+    "memories": "Memories",
+    "timeline": "Timeline",
+    "activity": "Activity",
+    "models": "Models",
+    "settings": "Settings",
+}
+
+
+class MainWindow(QMainWindow):
+    quick_recall_requested = Signal()
+    shown = Signal()
+
+    def __init__(self, bridge, *, hide_on_close: bool = True):
+        super().__init__()
+        self.hide_on_close = hide_on_close
+        self.setWindowTitle("Engram")
+        self.setWindowIcon(app_icon())
+        self.resize(1180, 760)
+        central = QWidget()
+        root = QHBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+
+        side = QWidget()
+        side.setObjectName("sidebarBox")
+        side.setFixedWidth(190)
+        side.setStyleSheet("#sidebarBox { background: #1f2937; }")
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 8)
+        side_layout.setSpacing(0)
+        brand = QLabel("Engram")
+        brand.setObjectName("brand")
+        side_layout.addWidget(brand)
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        for name in PAGES:
+            self.sidebar.addItem(PAGE_TITLES[name])
+        side_layout.addWidget(self.sidebar, 1)
+        hint = QLabel("Ctrl+K  Quick recall")
+        hint.setStyleSheet("color: #9ca3af; padding: 8px 18px; font-size: 9pt;")
+        side_layout.addWidget(hint)
+        root.addWidget(side)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(0)
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        banner_box = QWidget()
+        banner_layout = QVBoxLayout(banner_box)
+        banner_layout.setContentsMargins(24, 12, 24, 0)
+        banner_layout.addWidget(self.banner)
+        self.banner_box = banner_box
+        banner_box.hide()
+        right_layout.addWidget(banner_box)
+        self.stack = QStackedWidget()
+        right_layout.addWidget(self.stack, 1)
+        root.addWidget(right, 1)
+        self.setCentralWidget(central)
+
+        self.chat = ChatPage()
+        self.memories = MemoriesPage()
+        self.timeline = TimelinePage()
+        self.activity = ActivityPage()
+        self.models = ModelsPage()
+        self.settings = SettingsPage()
+        self.pages = {
+            "chat": self.chat,
+            "memories": self.memories,
+            "timeline": self.timeline,
+            "activity": self.activity,
+            "models": self.models,
+            "settings": self.settings,
+        }
+        for name in PAGES:
+            self.stack.addWidget(self.pages[name])
+        self.sidebar.currentRowChanged.connect(self._page_changed)
+
+        self.status = EngramStatusBar(bridge, self)
+        self.setStatusBar(self.status)
+
+        self.chat.citation_opened.connect(self.open_source)
+        self.memories.observation_opened.connect(lambda oid: self.open_source("observation", oid))
+        QShortcut(QKeySequence("Ctrl+K"), self, activated=self.quick_recall_requested.emit)
+        for number, name in enumerate(PAGES, 1):
+            QShortcut(QKeySequence(f"Ctrl+{number}"), self, activated=lambda n=name: self.show_page(n))
+
+        # Lists refresh when the data they show changes.
+        bridge.on(("memory_did_add", "memory_did_delete", "memory_did_archive"), lambda _p: self._refresh_if_current("memories"), self)
+        bridge.on(("observation_did_add", "observations_did_forget"), lambda _p: self._refresh_if_current("timeline"), self)
+        bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._refresh_if_current("models"), self)
+        self.sidebar.setCurrentRow(0)
+
+    @property
+    def current_page(self) -> str:
+        return PAGES[self.stack.currentIndex()]
+
+    def show_page(self, name: str, *, activate: bool = True) -> None:
+        index = PAGES.index(name)
+        if self.sidebar.currentRow() != index:
+            self.sidebar.blockSignals(True)
+            self.sidebar.setCurrentRow(index)
+            self.sidebar.blockSignals(False)
+        self.stack.setCurrentIndex(index)
+        if activate:
+            self.pages[name].activate()
+
+    def _page_changed(self, row: int) -> None:
+        if row >= 0:
+            self.show_page(PAGES[row])
+
+    def _refresh_if_current(self, name: str) -> None:
+        if self.isVisible() and self.current_page == name:
+            page = self.pages[name]
+            if name == "memories":
+                page.reload()
+            elif name == "timeline":
+                page.show_day(page.date.date())
+            else:
+                page.activate()
+
+    def open_source(self, kind: str, ident: int) -> None:
+        """Show a memory's detail or an observation's moment on the timeline."""
+        self.bring_to_front()
+        if kind == "memory":
+            self.show_page("memories", activate=False)
+            self.memories.open_memory(ident)
+        else:
+            self.show_page("timeline", activate=False)
+            self.timeline.open_observation(ident)
+
+    def open_recall_result(self, result: dict) -> None:
+        self.open_source(result.get("kind", "memory"), int(result["id"]))
+
+    def show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.show()
+        self.banner_box.show()
+
+    def bring_to_front(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.shown.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.hide_on_close:
+            event.ignore()
+            self.hide()
+        else:
+            event.accept()

@@ -1,0 +1,189 @@
+"""Quick recall: a small frameless search window, results as you type.
+
+Typing restarts a 120 ms debounce timer; when it fires, the search runs as a
+background op on the database lane.  Every search carries a generation number
+and results of an older generation are dropped, so a slow search for "pa"
+never overwrites the results for "pass".  The window is usable with the
+keyboard only: arrows move between results (group headers are skipped), Enter
+opens the selected result, Esc closes.
+
+Qt has no global hotkeys; the app opens this window from the tray icon (a
+single click), the tray menu, and Ctrl+K inside the main window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
+
+from desktop.ops import EngineOp, error_text
+from desktop.qtmodels import RecallResultsModel
+from desktop.widgets import TwoLineDelegate
+
+DEBOUNCE_MS = 120
+RESULT_LIMIT = 20
+
+
+class QuickRecallWindow(QWidget):
+    """The quick-recall popup; ``open_requested(result)`` fires when the user picks a result."""
+
+    open_requested = Signal(dict)
+    results_shown = Signal(int)  # the number of results now on screen
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint)
+        self.setObjectName("quickRecall")
+        self.setWindowTitle("Engram quick recall")
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground, False)
+        self.resize(680, 440)
+        self.generation = 0
+        self.searched_text = ""
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        box = QFrame()
+        box.setObjectName("recallBox")
+        outer.addWidget(box)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(0)
+
+        self.input = QLineEdit()
+        self.input.setObjectName("recallInput")
+        self.input.setPlaceholderText("Recall anything: a name, a number, what you read…")
+        self.input.setClearButtonEnabled(True)
+        self.input.installEventFilter(self)
+        layout.addWidget(self.input)
+
+        self.model = RecallResultsModel(self)
+        self.results = QListView()
+        self.results.setObjectName("recallResults")
+        self.results.setModel(self.model)
+        self.results.setItemDelegate(TwoLineDelegate(self.results))
+        self.results.setUniformItemSizes(False)
+        self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # focus stays in the input; arrows are forwarded
+        self.results.setMouseTracking(True)
+        self.results.activated.connect(lambda index: self._open_row(index.row()))
+        self.results.clicked.connect(lambda index: self._open_row(index.row()))
+        layout.addWidget(self.results, 1)
+
+        self.hint = QLabel()
+        self.hint.setObjectName("recallHint")
+        layout.addWidget(self.hint)
+        self._set_hint()
+
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.search_now)
+        self.input.textChanged.connect(self._text_changed)
+
+    # -- showing ------------------------------------------------------------------------
+
+    def popup(self) -> None:
+        """Show centred in the upper third of the current screen, ready to type."""
+        screen = QGuiApplication.screenAt(self.cursor().pos()) or QGuiApplication.primaryScreen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            self.move(area.center().x() - self.width() // 2, area.top() + area.height() // 5)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.input.setFocus()
+        self.input.selectAll()
+
+    # -- searching ----------------------------------------------------------------------
+
+    def _text_changed(self, text: str) -> None:
+        if not text.strip():
+            self.debounce.stop()
+            self.generation += 1  # anything still running is now stale
+            self.model.clear()
+            self._set_hint()
+            return
+        self.debounce.start()
+
+    def search_now(self) -> None:
+        text = self.input.text().strip()
+        if not text:
+            return
+        self.generation += 1
+        generation = self.generation
+        EngineOp(self, lambda engine: engine.quick_recall(text, limit=RESULT_LIMIT)).success(
+            lambda results: self._show(generation, text, results)
+        ).failure(lambda exc: self._failed(generation, exc)).run_in_background()
+
+    def _show(self, generation: int, text: str, results: list[dict]) -> None:
+        if generation != self.generation:
+            return  # a newer search has started; these results are stale
+        self.searched_text = text
+        self.model.set_results(results)
+        first = self.model.first_item_row()
+        if first >= 0:
+            self.results.setCurrentIndex(self.model.index(first))
+        count = self.model.result_count()
+        self._set_hint(count)
+        self.results_shown.emit(count)
+
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self.generation:
+            return
+        message, fix = error_text(exc)
+        self.model.clear()
+        self.hint.setText(message + (f" {fix}" if fix else ""))
+        self.results_shown.emit(0)
+
+    def _set_hint(self, count: int | None = None) -> None:
+        keys = "↑↓ to move · Enter to open · Esc to close"
+        if count is None:
+            self.hint.setText("Searches every memory and what you have seen on screen. " + keys)
+        elif count == 0:
+            self.hint.setText("Nothing found. Try fewer or different words. " + keys)
+        else:
+            self.hint.setText(f"{count} result{'s' if count != 1 else ''} · " + keys)
+
+    # -- keyboard -----------------------------------------------------------------------
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.input and event.type() == QEvent.Type.KeyPress:
+            return self._key(event)
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self._key(event):
+            super().keyPressEvent(event)
+
+    def _key(self, event: QKeyEvent) -> bool:
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
+            self.hide()
+            return True
+        if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+            direction = 1 if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) else -1
+            steps = 5 if key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp) else 1
+            row = self.results.currentIndex().row()
+            for _ in range(steps):
+                row = self.model.step(row, direction)
+            if row >= 0:
+                self.results.setCurrentIndex(self.model.index(row))
+                self.results.scrollTo(self.model.index(row))
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if self.debounce.isActive():  # Enter typed faster than the debounce: search first
+                self.debounce.stop()
+                self.search_now()
+                return True
+            self._open_row(self.results.currentIndex().row())
+            return True
+        return False
+
+    def _open_row(self, row: int) -> None:
+        item = self.model.item(row)
+        if item is None:
+            return
+        self.hide()
+        self.open_requested.emit(item)
+
+    def sizeHint(self) -> QSize:
+        return QSize(680, 440)
