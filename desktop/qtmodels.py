@@ -22,7 +22,7 @@ HeaderRole = Qt.ItemDataRole.UserRole + 2
 KindRole = Qt.ItemDataRole.UserRole + 3
 
 RECALL_GROUP_ORDER = ("core", "knowledge_vault", "semantic", "episodic", "procedural", "resource", "observation")
-TYPE_LABELS = {name: spec.label for name, spec in MEMORY_TYPES.items()} | {"observation": "Seen on screen"}
+TYPE_LABELS = {name: spec.label for name, spec in MEMORY_TYPES.items()} | {"observation": "Seen on screen or in chats"}
 TYPE_COLORS = {
     "core": QColor("#7c3aed"),
     "episodic": QColor("#0891b2"),
@@ -146,10 +146,12 @@ class RecallResultsModel(QAbstractListModel):
         result: dict = value  # type: ignore[assignment]
         if role == Qt.ItemDataRole.DisplayRole:
             title = result.get("title") or "(untitled)"
-            snippet = (result.get("snippet") or "").replace("\n", " ")
+            snippet = " ".join((result.get("snippet") or "").split())
+            if snippet.startswith(title + " | "):  # the indexed text starts with the title; do not repeat it
+                snippet = snippet[len(title) + 3 :]
             when = friendly_time(result.get("time"))
             meta = " · ".join(p for p in (when, result.get("app") or "") if p)
-            second = " — ".join(p for p in (snippet[:140], meta) if p)
+            second = " — ".join(p for p in (meta, snippet[:160]) if p)
             return f"{title}\n{second}" if second else title
         if role == ItemRole:
             return result
@@ -170,6 +172,10 @@ def memory_row(memory) -> dict:
     data = memory.to_dict(reveal=False)
     data["title"] = memory.title
     data["time"] = data.get(memory.spec.time_field) if memory.spec.time_field else data.get("created_at")
+    says = " ".join((data.get("text") or "").split())
+    if memory.title and says.startswith(memory.title + " | "):
+        says = says[len(memory.title) + 3 :]
+    data["says"] = says
     return data
 
 
@@ -237,7 +243,7 @@ class MemoryTableModel(QAbstractTableModel):
             if column == "text":
                 if self.memory_type == "knowledge_vault":
                     return f"{row.get('entry_type') or ''}: {row.get('secret_value') or ''}"
-                text = row.get("text") or ""
+                text = row.get("says") or row.get("text") or ""
                 return text if len(text) <= 160 else text[:157] + "…"
             if column == "time":
                 return friendly_time(row.get("time"))

@@ -169,7 +169,7 @@ class TrayController(QObject):
         has_capture = self.capture is not None
         for action in self.pause_actions:
             action.setEnabled(has_capture and not paused)
-        self.resume_action.setEnabled(has_capture and (paused or self.capture.get("state") in ("stopped", "error")))
+        self.resume_action.setEnabled(has_capture and (paused or self.capture.get("state") == "error"))
         if state != self.state:
             self.state = state
             self.icon.setIcon(tray_icon(state))

@@ -108,7 +108,8 @@ class ChatPage(QWidget):
             self._render()
 
         def done(answer: dict) -> None:
-            turn.update(text=answer.get("text", ""), citations=answer.get("citations", []), state="done")
+            text = answer.get("answer", answer.get("text", ""))
+            turn.update(text=text, citations=answer.get("citations", []), state="done", model=answer.get("model"))
             turn["abstained"] = answer.get("abstained", False)
             self._finish()
             self.answer_finished.emit(answer)
@@ -157,6 +158,9 @@ class ChatPage(QWidget):
                 body = html.escape(turn["text"]).replace("\n", "<br>") + ' <span style="color:#9ca3af">▍</span>'
             else:
                 body = render_answer(turn["text"], turn["citations"])
+                if turn.get("model"):
+                    body += f'<div style="color:#9ca3af; font-size:8pt; margin-top:6px">Answered by {html.escape(turn["model"])} on this computer</div>'
+
             parts.append(f'<table width="100%" cellpadding="8"><tr><td><b>Engram</b><br>{body}</td></tr></table>')
         self.transcript.setHtml("".join(parts))
         bar = self.transcript.verticalScrollBar()

@@ -242,7 +242,7 @@ class MemoriesPage(QWidget):
         self._hide_timer.timeout.connect(self._mask_again)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.show_detail(None)
-        self.type_description.setText(MEMORY_TYPES[self.current_type].description)
+        self.type_description.setText(MEMORY_TYPES[self.current_type].description.replace(" -- ", " — "))
 
     def _configure_columns(self) -> None:
         header = self.table.horizontalHeader()
@@ -267,7 +267,7 @@ class MemoriesPage(QWidget):
             self.table.setModel(self.models[memory_type])
             self._configure_columns()
             self.table.selectionModel().currentRowChanged.connect(self._row_changed)
-            self.type_description.setText(MEMORY_TYPES[memory_type].description)
+            self.type_description.setText(MEMORY_TYPES[memory_type].description.replace(" -- ", " — "))
             self.show_detail(None)
         self.reload()
 

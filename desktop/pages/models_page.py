@@ -66,7 +66,9 @@ class ModelsPage(QWidget):
         row.addWidget(self.download_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.use_button)
-        row.addWidget(self.progress, 1)
+        self.progress.setMinimumWidth(320)
+        row.addWidget(self.progress)
+        row.addStretch(1)
         layout.addLayout(row)
         self._update_buttons()
 

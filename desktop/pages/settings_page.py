@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -75,17 +75,24 @@ class SettingsPage(QWidget):
                 editor.setToolTip(spec.tooltip)
                 editor.setObjectName("setting_" + spec.key)
                 self.editors[spec.key] = editor
-                if spec.type == "bool":
-                    form.addRow("", editor)
-                else:
-                    label = QLabel(spec.label)
-                    label.setToolTip(spec.tooltip)
-                    form.addRow(label, editor)
+                # Editor and its explanation stacked in one field, so the text wraps at the field's width.
+                field = QWidget()
+                field_layout = QVBoxLayout(field)
+                field_layout.setContentsMargins(0, 0, 0, 6)
+                field_layout.setSpacing(2)
+                field_layout.addWidget(editor, 0, Qt.AlignmentFlag.AlignLeft)
                 if spec.tooltip:
                     hint = QLabel(spec.tooltip)
                     hint.setObjectName("muted")
                     hint.setWordWrap(True)
-                    form.addRow("", hint)
+                    hint.setMinimumWidth(380)
+                    field_layout.addWidget(hint)
+                if spec.type == "bool":
+                    form.addRow("", field)
+                else:
+                    label = QLabel(spec.label)
+                    label.setToolTip(spec.tooltip)
+                    form.addRow(label, field)
             error = QLabel()
             error.setObjectName("warning")
             error.setWordWrap(True)
@@ -123,12 +130,13 @@ class SettingsPage(QWidget):
             self._writers[key] = lambda v, e=editor: e.setValue(float(v))
         elif spec.type == "list":
             editor = _ListEdit()
-            editor.setFixedHeight(96)
+            editor.setFixedSize(420, 110)
             editor.left.connect(lambda: self._commit(key))
             self._readers[key] = lambda e=editor: [line.strip() for line in e.toPlainText().splitlines() if line.strip()]
             self._writers[key] = lambda v, e=editor: e.setPlainText("\n".join(v))
         else:
             editor = QLineEdit()
+            editor.setMinimumWidth(320)
             editor.editingFinished.connect(lambda: self._commit(key))
             self._readers[key] = editor.text
             self._writers[key] = lambda v, e=editor: e.setText(str(v))
