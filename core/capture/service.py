@@ -53,6 +53,12 @@ THUMBNAIL_QUALITY = 50
 PURGE_EVERY_SECONDS = 3600.0
 MAX_TITLE_CHARS = 1000
 BACKOFF_FACTOR = 1.5
+# A change smaller than this share of the monitor (typing, a ticking clock) may wait
+# for up to SMALL_CHANGE_DEFERRALS more changed frames before it is read: the
+# reference frame stays, so the waiting changes add up and nothing is lost, while
+# each OCR call (most of its cost is Tesseract starting) reads several of them.
+SMALL_CHANGE_FRACTION = 0.03
+SMALL_CHANGE_DEFERRALS = 3
 
 
 class ObservationSink(Protocol):
@@ -97,6 +103,7 @@ class CaptureHealth:
     frames_dropped: int = 0
     frames_merged: int = 0
     frames_no_text: int = 0
+    frames_deferred: int = 0
     ocr_calls: int = 0
     ocr_failures: int = 0
     ocr_backlog: int = 0
@@ -141,6 +148,8 @@ class CaptureService:
         self._read_lock = threading.Lock()  # the worker and capture_once share the text caches
         self._texts: dict[int, MonitorText] = {}
         self._last_grab: dict[int, np.ndarray] = {}
+        self._last_job_frame: dict[int, np.ndarray] = {}
+        self._deferred: dict[int, int] = {}  # monitor -> changed frames waiting to be read
         self._last_stored: dict[int, tuple] = {}
         self._screen: ScreenSource | None = None
         self._reported: set[str] = set()
@@ -254,7 +263,7 @@ class CaptureService:
                 return CaptureOutcome("excluded", "an excluded window took the focus while grabbing")
         finally:
             screen.close()
-        outcomes = [self._read_job(job) for job in jobs]
+        outcomes = [self._read_job(job, allow_defer=False) for job in jobs]
         ids = [i for o in outcomes for i in o.observation_ids]
         monitors = [m for o in outcomes for m in o.monitors]
         if ids:
@@ -375,7 +384,8 @@ class CaptureService:
         now = self._wall()
         for monitor, frame in grabbed:
             diff = diff_frames(self._last_grab.get(monitor.number), frame)
-            if diff.negligible:
+            # A deferred small change must still be read once the screen settles.
+            if diff.negligible and not self._deferred.get(monitor.number):
                 self._count("frames_skipped")
                 continue
             changed = True
@@ -433,16 +443,34 @@ class CaptureService:
                 self._report(CaptureError(f"OCR failed on one frame: {exc}.", fix="Capture goes on with the next frame."), key="ocr-crash", state=None)
             self._emit_health()
 
-    def _read_job(self, job: FrameJob) -> CaptureOutcome:
-        """OCR the changed regions of ``job``'s frame and store it; runs on one thread at a time."""
+    def _read_job(self, job: FrameJob, allow_defer: bool = True) -> CaptureOutcome:
+        """OCR the changed regions of ``job``'s frame and store it; runs on one thread at a time.
+
+        With ``allow_defer`` a small change while the screen is still changing may
+        wait for the next frame (``capture_once`` never defers).
+        """
         with self._read_lock:
             text_cache = self._texts.setdefault(job.monitor.number, MonitorText())
             if text_cache.reference is not None and text_cache.reference.shape != job.frame.shape:
                 text_cache.reset()
             plan = text_cache.plan(job.frame)
+            number = job.monitor.number
+            settling = diff_frames(self._last_job_frame.get(number), job.frame).negligible
+            self._last_job_frame[number] = job.frame
             if plan.status == "unchanged":
+                self._deferred.pop(number, None)
                 self._count("frames_skipped")
-                return CaptureOutcome("unchanged", f"monitor {job.monitor.number} has not changed")
+                return CaptureOutcome("unchanged", f"monitor {number} has not changed")
+            small = plan.ocr_area < SMALL_CHANGE_FRACTION * job.frame.size
+            same_window = self._last_stored.get(number, (None, None, None))[1:] == (
+                job.context.app,
+                mask_sensitive(job.context.title[:MAX_TITLE_CHARS]).text if job.context.title else None,
+            )
+            if allow_defer and small and same_window and not settling and self._deferred.get(number, 0) < SMALL_CHANGE_DEFERRALS:
+                self._deferred[number] = self._deferred.get(number, 0) + 1
+                self._count("frames_deferred")
+                return CaptureOutcome("deferred", f"a small change on monitor {number} waits for the next frame")
+            self._deferred.pop(number, None)
             height, width = job.frame.shape
             image = Image.frombuffer("RGB", (width, height), job.frame, "raw", "BGRX", 0, 1)
             ocr = self._ocr_engine()
