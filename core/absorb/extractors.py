@@ -26,7 +26,7 @@ from typing import Any, Iterable, Sequence
 from core.absorb.dates import find_dates, noon_ts
 from core.sensitive import find_sensitive
 
-ACTIVITY_GAP_SECONDS = 5 * 60
+ACTIVITY_GAP_SECONDS = 10 * 60  # capture stores a frame only when the screen changes; reading is quiet
 MAX_TRANSCRIPT_CHARS = 6000
 MAX_SENTENCE_CHARS = 300
 TITLE_SEPARATORS = re.compile(r"\s+[-–—|·]\s+")
