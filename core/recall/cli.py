@@ -1,0 +1,103 @@
+"""``engram eval ...``: benchmarks of Engram's memory.
+
+This module creates the ``eval`` command group and its ``locomo`` benchmark.
+Other parts of Engram add their own benchmarks to the same group: each module
+named in ``EVAL_MODULES`` that exists in this checkout must expose
+``add_eval_parsers(eval_subparsers)`` (for example ``core.absorb.eval_cli``
+adds ``engram eval absorb``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+EVAL_MODULES = ("core.absorb.eval_cli",)
+
+
+def add_parsers(subparsers) -> None:
+    evaluation = subparsers.add_parser("eval", help="benchmarks: retrieval recall on LoCoMo, and more")
+    eval_subparsers = evaluation.add_subparsers(dest="eval_command", metavar="BENCHMARK")
+    add_eval_parsers(eval_subparsers)
+    for module_name in EVAL_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that benchmark is not built in this checkout
+            raise
+        module.add_eval_parsers(eval_subparsers)
+    evaluation.set_defaults(func=lambda args, ctx: (evaluation.print_help(), 2)[1])
+
+
+def add_eval_parsers(eval_subparsers) -> None:
+    p = eval_subparsers.add_parser(
+        "locomo",
+        help="evidence recall@k of Engram's retrieval vs BM25 and dense search on a LoCoMo file",
+        description="Ingests every turn of each conversation as an observation (no LLM), asks each question of "
+        "categories 1-4 and reports evidence recall@k for Engram, BM25 alone and dense alone on the same index.",
+    )
+    p.add_argument("--data", required=True, help="LoCoMo JSON file (e.g. ../shared/data/locomo-dev.json)")
+    p.add_argument("--k", type=int, default=10, help="items retrieved per question (default 10)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--qa", action="store_true", help="also answer with the chat model and report LoCoMo token F1")
+    p.add_argument("--conversations", help="only these conversations, by index: '0,1,2' or '3-4'")
+    p.add_argument("--no-cache", action="store_true", help="do not reuse or save cached turn embeddings")
+    p.set_defaults(func=run_locomo)
+
+
+def parse_selection(text: str | None, count: int) -> list[int]:
+    """Indexes named by ``'0,2'``, ``'1-3'`` or a mix; all of ``range(count)`` for None."""
+    from core.errors import InvalidInputError
+
+    if not text:
+        return list(range(count))
+    chosen: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                chosen.extend(range(lo, hi + 1))
+            else:
+                chosen.append(int(part))
+        except ValueError as exc:
+            raise InvalidInputError(f"Cannot read the conversation selection {text!r}.", fix="Use e.g. '0,1,2' or '3-4'.") from exc
+    bad = [i for i in chosen if not 0 <= i < count]
+    if bad:
+        raise InvalidInputError(f"The file has {count} conversations; {bad} is out of range.", fix=f"Use indexes 0-{count - 1}.")
+    return list(dict.fromkeys(chosen))
+
+
+def run_locomo(args, ctx) -> int:
+    from core.errors import InvalidInputError
+    from core.events import EventBus
+    from core.models.manager import ModelManager
+    from core.recall.embed_cache import CachingEmbedder
+    from core.recall.eval_locomo import evaluate_locomo, format_report, load_locomo
+    from core.settings import Settings
+
+    if args.k < 1:
+        raise InvalidInputError("--k must be at least 1.", fix="For example --k 10.")
+    conversations = load_locomo(args.data)
+    conversations = [conversations[i] for i in parse_selection(args.conversations, len(conversations))]
+    events = EventBus()
+    manager = ModelManager(ctx.paths, Settings(ctx.paths, events), events)
+    try:
+        inner = manager.embedder()
+        cache = None if args.no_cache else ctx.paths.cache_dir / "eval" / f"embeddings-{inner.name}.npz"
+        embedder = CachingEmbedder(inner, cache)
+        chat = manager.chat_model() if args.qa else None
+        report = evaluate_locomo(
+            conversations, embedder, k=args.k, chat_model=chat, progress=lambda line: print(line, file=sys.stderr)
+        )
+        embedder.save()
+    finally:
+        manager.close()
+    if args.json:
+        ctx.print_json(report)
+    else:
+        ctx.say(format_report(report))
+    return 0

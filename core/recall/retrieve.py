@@ -1,0 +1,329 @@
+"""Engram's retrieval: hybrid, weighted, time- and people-aware, with context.
+
+``Recall(engine).retrieve(question)`` returns a ``RecallResult``: the best
+items across observations and memories, each with its score and where it came
+from, the core memory (always part of the context, whatever the question),
+and for conversation hits their neighbouring turns.
+
+How an observation is ranked (weights in ``core.recall.fusion.RecallWeights``):
+
+1. The question becomes a ``QueryPlan`` (terms, named people, time ranges,
+   likely memory types) without an LLM.
+2. Lexical candidates: BM25 over ``recall_fts`` (each turn with its
+   neighbours at a lower weight, see ``core.recall.indexing``) for turns of
+   conversations, and the store's ``observation_fts`` for the rest.
+3. Semantic candidates: the store's ``observation_vec`` nearest neighbours.
+4. Weighted fusion of the normalised scores, then boosts: turns spoken by a
+   person the question names, items inside the question's time range
+   (widened after its end, since events are told after they happen).
+5. For questions without content words ("what did I do last week?"), recency
+   decides among the candidates in range.
+
+Memories are ranked the same way per type, with the type the question most
+likely targets first, plus their stored importance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from core.recall import fusion
+from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
+from core.recall.indexing import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
+from core.recall.query import QueryPlan, understand
+from core.search import MEMORY_INDEX, OBSERVATION_INDEX, fts_match, lexical_candidates, semantic_candidates
+
+log = logging.getLogger(__name__)
+
+GENERIC_ROLES = frozenset({"user", "assistant", "system", "me", "tool"})
+DIA_ID = re.compile(r"D\d+:\d+")
+TYPE_PREFERENCE = (1.0, 0.9, 0.8)  # multiplier for a memory of the 1st, 2nd, other preferred types
+
+
+@dataclass
+class RecallHit:
+    """One retrieved item: an observation or a memory."""
+
+    source: str  # "observation" or "memory"
+    id: int
+    score: float
+    kind: str  # observation kind, or memory type
+    ts: float
+    text: str
+    lexical: float = 0.0
+    semantic: float = 0.0
+    role: str | None = None
+    conversation: str | None = None
+    source_ref: str | None = None
+    app: str | None = None
+    neighbours: list[dict[str, Any]] = field(default_factory=list)
+
+    def refs(self) -> list[str]:
+        """Dialogue ids (``D3:12``) this item cites, from its source reference."""
+        return DIA_ID.findall(self.source_ref or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "id": self.id, "score": round(self.score, 6), "kind": self.kind,
+            "ts": datetime.fromtimestamp(self.ts).isoformat(timespec="seconds"), "text": self.text,
+            "role": self.role, "conversation": self.conversation, "source_ref": self.source_ref, "app": self.app,
+            "neighbours": self.neighbours,
+        }
+
+
+@dataclass
+class RecallResult:
+    plan: QueryPlan
+    hits: list[RecallHit]
+    core: list[Any] = field(default_factory=list)  # core memories, always in context
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _ts_bounds(plan: QueryPlan, weights: RecallWeights) -> tuple[float | None, float | None]:
+    rng = plan.time_range
+    if rng is None:
+        return None, None
+    start, end = rng.timestamps()
+    return start, end + weights.time_slack_days * 86400.0
+
+
+class Recall:
+    """Retrieval over one engine's store; cheap to create, keeps small caches."""
+
+    def __init__(self, engine, weights: RecallWeights = DEFAULT_WEIGHTS):
+        self.engine = engine
+        self.db = engine.db
+        self.weights = weights
+        self._names: list[str] | None = None
+        self._pruned = True
+        engine.events.subscribe("observations_did_forget", self._on_forget)
+        engine.events.subscribe("observation_did_add", self._on_add)
+
+    # -- housekeeping --------------------------------------------------------------------
+
+    def _on_forget(self, **_: Any) -> None:
+        self._pruned = False
+        self._names = None
+
+    def _on_add(self, **_: Any) -> None:
+        self._names = None
+
+    def sync(self) -> None:
+        """Bring the context index up to date (cheap when nothing changed)."""
+        if not self._pruned:
+            prune_context_index(self.db)
+            self._pruned = True
+        sync_context_index(self.db)
+
+    def known_names(self) -> list[str]:
+        """Speakers of stored conversations and names of semantic memories, for query understanding."""
+        if self._names is None:
+            roles = [r["role"] for r in self.db.query("SELECT DISTINCT role FROM observations WHERE role IS NOT NULL LIMIT 1000")]
+            names = [r for r in roles if r and r.lower() not in GENERIC_ROLES]
+            self._names = names
+        return self._names
+
+    # -- candidates ------------------------------------------------------------------------
+
+    def _context_lexical(self, terms: Sequence[str], limit: int) -> dict[int, float]:
+        match = fts_match(terms)
+        if not match:
+            return {}
+        w = self.weights.context
+        sql = (
+            f"SELECT rowid, -bm25({CONTEXT_TABLE}, 1.0, ?) FROM {CONTEXT_TABLE} WHERE {CONTEXT_TABLE} MATCH ? "
+            f"ORDER BY bm25({CONTEXT_TABLE}, 1.0, ?) LIMIT ?"
+        )
+        with self.db.lock:
+            try:
+                rows = self.db.conn.execute(sql, [w, match, w, limit]).fetchall()
+            except Exception as exc:  # a MATCH syntax problem must not hide the semantic results
+                log.warning("context full-text query %r failed: %s", match, exc)
+                rows = []
+        return {int(r[0]): float(r[1]) for r in rows}
+
+    def _plain_lexical(self, terms: Sequence[str], limit: int, *, only_without_conversation: bool) -> dict[int, float]:
+        match = fts_match(terms)
+        if not match:
+            return {}
+        where = "AND b.conversation IS NULL" if only_without_conversation else ""
+        return dict(lexical_candidates(self.db, OBSERVATION_INDEX, match, where=where, limit=limit))
+
+    def _query_vector(self, text: str):
+        return self.engine.indexer.embed_query(text) if text.strip() else None
+
+    def _semantic(self, vector, limit: int, since=None, until=None) -> dict[int, float]:
+        if vector is None:
+            return {}
+        return dict(semantic_candidates(self.db, OBSERVATION_INDEX, vector, since=since, until=until, limit=limit))
+
+    # -- baselines (for evaluation) ----------------------------------------------------------
+
+    def bm25_only(self, query: str, limit: int = 10) -> list[int]:
+        """Observation ids by plain BM25 over the store's index (one document per observation)."""
+        from core.recall.query import terms_of
+
+        return [i for i, _ in fusion.ranked(self._plain_lexical(terms_of(query) or query.split(), limit, only_without_conversation=False), limit)]
+
+    def dense_only(self, query: str, limit: int = 10, vector=None) -> list[int]:
+        """Observation ids by cosine similarity of the store's vectors alone."""
+        vector = self._query_vector(query) if vector is None else vector
+        return [i for i, _ in fusion.ranked(self._semantic(vector, limit), limit)]
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def rank_observations(self, plan: QueryPlan, vector=None, limit: int = 10) -> list[tuple[int, float, float, float]]:
+        """``(id, score, lexical, semantic)`` of the best observations for ``plan``."""
+        w = self.weights
+        pool = max(w.pool, limit * 3)
+        lexical = self._context_lexical(plan.terms, pool)
+        lexical.update(
+            {k: v for k, v in self._plain_lexical(plan.terms, pool, only_without_conversation=True).items() if k not in lexical}
+        )
+        semantic = self._semantic(vector, pool)
+        since, until = _ts_bounds(plan, w)
+        if since is not None or until is not None:
+            # The range's own nearest neighbours join the pool, so a vague question still finds its period.
+            for k, v in self._semantic(vector, pool // 2, since=since, until=until).items():
+                semantic.setdefault(k, v)
+        scores = fusion.fuse_scores(lexical, semantic, w)
+        if not scores:
+            return []
+        info = self._observation_info(list(scores))
+        speakers = {s.lower() for s in plan.speakers}
+        if speakers and len(speakers) == 1 and w.speaker != 1.0:
+            scores = fusion.boost(scores, lambda k: w.speaker if (info.get(k, {}).get("role") or "").lower() in speakers else 1.0)
+        if since is not None or until is not None:
+            lo = since if since is not None else -math.inf
+            hi = until if until is not None else math.inf
+            scores = fusion.boost(scores, lambda k: 1.0 + w.time_match if lo <= info.get(k, {}).get("ts", -math.inf) < hi else 1.0)
+        if plan.open_question and w.recency > 0:
+            now = plan.now.timestamp()
+            half = w.recency_half_life_days * 86400.0
+            scores = {
+                k: v + w.recency * 0.5 ** (max(0.0, now - info.get(k, {}).get("ts", 0.0)) / half) for k, v in scores.items()
+            }
+        if w.neighbour > 0:
+            scores = fusion.spread_to_neighbours(scores, lambda k: self._adjacent_ids(info, k), w.neighbour)
+        norm_lex = fusion.normalise_lexical(lexical)
+        norm_sem = fusion.normalise_semantic(semantic, w.semantic_floor)
+        return [(k, s, norm_lex.get(k, 0.0), norm_sem.get(k, 0.0)) for k, s in fusion.ranked(scores, limit)]
+
+    def _observation_info(self, ids: Sequence[int]) -> dict[int, dict]:
+        out: dict[int, dict] = {}
+        for start in range(0, len(ids), 500):
+            chunk = [int(i) for i in ids[start : start + 500]]
+            rows = self.db.query(
+                f"SELECT id, ts, role, conversation FROM observations WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            out.update({r["id"]: r for r in rows})
+        return out
+
+    def _adjacent_ids(self, info: dict[int, dict], obs_id: int) -> list[int]:
+        row = info.get(obs_id)
+        if not row or row.get("conversation") is None:
+            return []
+        return [n["id"] for n in self.neighbours(obs_id, row["conversation"], row["ts"], span=1)]
+
+    def neighbours(self, obs_id: int, conversation: str, ts: float, span: int = 1) -> list[dict]:
+        """Up to ``span`` turns before and after an observation in its conversation, in order."""
+        before = self.db.query(
+            "SELECT id, ts, role, text, source_ref FROM observations WHERE conversation = ? AND (ts < ? OR (ts = ? AND id < ?)) "
+            "ORDER BY ts DESC, id DESC LIMIT ?",
+            [conversation, ts, ts, obs_id, span],
+        )
+        after = self.db.query(
+            "SELECT id, ts, role, text, source_ref FROM observations WHERE conversation = ? AND (ts > ? OR (ts = ? AND id > ?)) "
+            "ORDER BY ts, id LIMIT ?",
+            [conversation, ts, ts, obs_id, span],
+        )
+        return list(reversed(before)) + after
+
+    def rank_memories(self, plan: QueryPlan, vector=None, limit: int = 10) -> list[tuple[Any, float, float, float]]:
+        """``(memory, score, lexical, semantic)`` of the best non-core memories for ``plan``."""
+        w = self.weights
+        pool = max(w.pool // 2, limit * 3)
+        where = "AND b.archived = 0 AND b.type != 'core'"
+        match = fts_match(plan.terms)
+        lexical = dict(lexical_candidates(self.db, MEMORY_INDEX, match, where=where, limit=pool)) if match else {}
+        semantic: dict[int, float] = {}
+        if vector is not None:
+            semantic = dict(semantic_candidates(self.db, MEMORY_INDEX, vector, limit=pool))
+        scores = fusion.fuse_scores(lexical, semantic, w)
+        if not scores:
+            return []
+        memories = self.engine.memories.get_many(list(scores))
+        preference = {t: TYPE_PREFERENCE[min(i, len(TYPE_PREFERENCE) - 1)] for i, t in enumerate(plan.types)}
+        since, until = _ts_bounds(plan, w)
+        out = []
+        for mem_id, score in scores.items():
+            memory = memories.get(mem_id)
+            if memory is None or memory.archived or memory.type == "core":
+                continue
+            score *= preference.get(memory.type, TYPE_PREFERENCE[-1])
+            score += w.importance * float(memory.importance or 0.0)
+            if since is not None or until is not None:
+                when = memory.time
+                if (since is None or when >= since) and (until is None or when < until):
+                    score *= 1.0 + w.time_match
+            out.append((memory, score, fusion.normalise_lexical(lexical).get(mem_id, 0.0), 0.0))
+        out.sort(key=lambda item: -item[1])
+        return out[:limit]
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        now: datetime | None = None,
+        limit: int = 10,
+        include_memories: bool = True,
+        include_observations: bool = True,
+        with_neighbours: bool = False,
+    ) -> RecallResult:
+        """The best ``limit`` items for ``query`` asked at ``now`` (default: the engine's clock)."""
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        self.sync()
+        now = now or datetime.fromtimestamp(self.engine.clock())
+        plan = understand(query, now, self.known_names())
+        timings["plan"] = (time.perf_counter() - started) * 1000
+        mark = time.perf_counter()
+        vector = self._query_vector(query)
+        timings["embed"] = (time.perf_counter() - mark) * 1000
+        mark = time.perf_counter()
+        hits: list[RecallHit] = []
+        if include_observations:
+            ranked_obs = self.rank_observations(plan, vector, limit)
+            found = self.engine.observations.get_many([r[0] for r in ranked_obs])
+            for obs_id, score, lex, sem in ranked_obs:
+                obs = found.get(obs_id)
+                if obs is None:
+                    continue
+                hits.append(
+                    RecallHit(
+                        "observation", obs.id, score, obs.kind, obs.ts, turn_text(obs.text, obs.role), lex, sem,
+                        role=obs.role, conversation=obs.conversation, source_ref=obs.source_ref, app=obs.app,
+                    )
+                )
+        if include_memories:
+            for memory, score, lex, sem in self.rank_memories(plan, vector, limit):
+                hits.append(RecallHit("memory", memory.id, score, memory.type, memory.time, memory.text, lex, sem))
+        hits.sort(key=lambda h: -h.score)
+        hits = hits[:limit]
+        if with_neighbours:
+            for hit in hits:
+                if hit.source == "observation" and hit.conversation is not None:
+                    hit.neighbours = [
+                        {"id": n["id"], "role": n["role"], "text": n["text"], "source_ref": n["source_ref"]}
+                        for n in self.neighbours(hit.id, hit.conversation, hit.ts, span=1)
+                    ]
+        core = self.engine.memories.list("core", limit=50) if include_memories else []
+        timings["rank"] = (time.perf_counter() - mark) * 1000
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return RecallResult(plan=plan, hits=hits, core=core, timings_ms=timings)
