@@ -41,7 +41,7 @@ from core.capture.changes import MonitorText, diff_frames, words_to_text
 from core.capture.frames import FrameJob, FrameQueue
 from core.capture.ocr import OcrEngine, TesseractOcr
 from core.capture.privacy import ExclusionRules, PauseSwitch
-from core.capture.screen import Monitor, ScreenSource, WindowContext, X11Screen
+from core.capture.screen import Monitor, ScreenSource, WindowContext, X11Screen, url_from_title
 from core.errors import CaptureError
 from core.sensitive import Finding, mask_sensitive
 
@@ -482,7 +482,8 @@ class CaptureService:
         masked = mask_sensitive(words_to_text(words))
         title_masked = mask_sensitive(job.context.title[:MAX_TITLE_CHARS]) if job.context.title else None
         title = title_masked.text if title_masked else None
-        url = mask_sensitive(job.context.url).text if job.context.url else None
+        url = job.context.url or url_from_title(job.context.title, job.context.app)
+        url = mask_sensitive(url).text if url else None
         summary = {"monitor": job.monitor.number, "app": job.context.app, "window_title": title, "url": url}
         if not masked.text.strip():
             self._count("frames_no_text")
