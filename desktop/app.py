@@ -144,6 +144,9 @@ class EngramApp(QObject):
         QApplication.instance().quit()
 
     def close(self) -> None:
+        # Timers must not start ops once the runner is gone.
+        self.recall.debounce.stop()
+        self.window.status.timer.stop()
         self.recall.close()
         self.window.hide_on_close = False
         self.window.close()
@@ -151,6 +154,8 @@ class EngramApp(QObject):
         self.bridge.close()
         self.runner.shutdown(wait=True)
         install_runner(None)
+        self.recall.deleteLater()
+        self.window.deleteLater()
 
 
 def run_app(argv: list[str] | None = None) -> int:
