@@ -314,7 +314,8 @@ def test_no_display_is_reported_once_and_retried(settings, events):
 def test_display_lost_mid_run_then_back(settings, events):
     screen = FakeScreen([frame(mark=5), frame(mark=30)])
     counter = iter(range(100))
-    ocr = FakeOcr(lambda image: [Word(f"word{next(counter)}", 95, Rect(2, 2, 30, 14))])
+    # Boxes are in the coordinates of the image OCR is given (a strip of crops): put the word mid-image.
+    ocr = FakeOcr(lambda image: [Word(f"word{next(counter)}", 95, Rect(2, image.height // 2 - 4, 30, image.height // 2 + 4))])
     service, sink = make_service(settings, events, screen, ocr)
     run_frames(service, 1)
     screen.fail_with = CaptureError("The display :9 went away while capturing.", fix="wait")
