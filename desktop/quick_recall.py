@@ -1,9 +1,13 @@
 """Quick recall: a small frameless search window, results as you type.
 
-Typing restarts a 120 ms debounce timer; when it fires, the search runs as a
-background op on the database lane.  Every search carries a generation number
-and results of an older generation are dropped, so a slow search for "pa"
-never overwrites the results for "pass".  The window is usable with the
+A keystroke starts a search at once when none is running (so the first results
+come within one search's time, well under the 100 ms target); keystrokes that
+arrive while a search runs are coalesced: when it finishes, one search for the
+latest text follows.  So at most one search is ever queued, however fast the
+user types -- the debounce adapts to how long searches take instead of adding
+a fixed delay.  Every search carries a generation number and results of an
+older generation are dropped, so a slow search for "pa" never overwrites the
+results for "pass".  The window is usable with the
 keyboard only: arrows move between results (group headers are skipped), Enter
 opens the selected result, Esc closes.
 
@@ -21,7 +25,7 @@ from desktop.ops import EngineOp, error_text
 from desktop.qtmodels import RecallResultsModel
 from desktop.widgets import TwoLineDelegate
 
-DEBOUNCE_MS = 120
+COALESCE_MS = 120  # a trailing search, in case a result is lost with its op
 RESULT_LIMIT = 20
 
 
@@ -39,6 +43,8 @@ class QuickRecallWindow(QWidget):
         self.resize(680, 440)
         self.generation = 0
         self.searched_text = ""
+        self._in_flight = False
+        self._open_when_ready = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -75,8 +81,8 @@ class QuickRecallWindow(QWidget):
 
         self.debounce = QTimer(self)
         self.debounce.setSingleShot(True)
-        self.debounce.setInterval(DEBOUNCE_MS)
-        self.debounce.timeout.connect(self.search_now)
+        self.debounce.setInterval(COALESCE_MS)
+        self.debounce.timeout.connect(self._search_latest)
         self.input.textChanged.connect(self._text_changed)
 
     # -- showing ------------------------------------------------------------------------
@@ -102,19 +108,32 @@ class QuickRecallWindow(QWidget):
             self.model.clear()
             self._set_hint()
             return
-        self.debounce.start()
+        if self._in_flight:
+            self.debounce.start()  # coalesced: searched when the running search returns
+        else:
+            self.search_now()
+
+    def _search_latest(self) -> None:
+        if self._in_flight:
+            self.debounce.start()
+        elif self.input.text().strip() and self.input.text().strip() != self.searched_text:
+            self.search_now()
 
     def search_now(self) -> None:
         text = self.input.text().strip()
         if not text:
             return
+        self.debounce.stop()
         self.generation += 1
         generation = self.generation
+        self._in_flight = True
+
         EngineOp(self, lambda engine: engine.quick_recall(text, limit=RESULT_LIMIT)).success(
             lambda results: self._show(generation, text, results)
-        ).failure(lambda exc: self._failed(generation, exc)).run_in_background()
+        ).failure(lambda exc: self._failed(generation, text, exc)).run_in_background()
 
     def _show(self, generation: int, text: str, results: list[dict]) -> None:
+        self._done(text)
         if generation != self.generation:
             return  # a newer search has started; these results are stale
         self.searched_text = text
@@ -122,13 +141,23 @@ class QuickRecallWindow(QWidget):
         first = self.model.first_item_row()
         if first >= 0:
             self.results.setCurrentIndex(self.model.index(first))
+        if self._open_when_ready and text == self.input.text().strip():
+            self._open_when_ready = False
+            self._open_row(first)
         count = self.model.result_count()
         self._set_hint(count)
         self.results_shown.emit(count)
 
-    def _failed(self, generation: int, exc: BaseException) -> None:
+    def _done(self, text: str) -> None:
+        self._in_flight = False
+        if self.input.text().strip() not in ("", text):
+            self._search_latest()  # the user typed on while this search ran
+
+    def _failed(self, generation: int, text: str, exc: BaseException) -> None:
+        self._done(text)
         if generation != self.generation:
             return
+        self.searched_text = text  # not retried until the text changes
         message, fix = error_text(exc)
         self.model.clear()
         self.hint.setText(message + (f" {fix}" if fix else ""))
@@ -170,9 +199,10 @@ class QuickRecallWindow(QWidget):
                 self.results.scrollTo(self.model.index(row))
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if self.debounce.isActive():  # Enter typed faster than the debounce: search first
-                self.debounce.stop()
-                self.search_now()
+            if self.input.text().strip() != self.searched_text:  # Enter typed before results came: open when they do
+                self._open_when_ready = True
+                if not self._in_flight:
+                    self.search_now()
                 return True
             self._open_row(self.results.currentIndex().row())
             return True

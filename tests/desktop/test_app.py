@@ -84,15 +84,31 @@ def test_quick_recall_typing_shows_matching_results_grouped_and_masked(make_app,
     assert not recall.isVisible()
 
 
+def test_quick_recall_coalesces_fast_typing_into_few_searches(make_app, qtbot):
+    app = make_app(samples=True)
+    recall = app.recall
+    calls = []
+    real = app.engine.quick_recall
+    app.engine.quick_recall = lambda text, limit=20: (calls.append(text), time.sleep(0.05), real(text, limit))[2]
+    app.show_quick_recall()
+    qtbot.keyClicks(recall.input, "project atlas")  # 13 keystrokes while searches take 50 ms each
+    qtbot.waitUntil(lambda: recall.searched_text == "project atlas", timeout=5_000)
+    wait_idle(qtbot, app)
+    assert calls[0] == "p" and calls[-1] == "project atlas"
+    assert len(calls) < 13
+    titles = [recall.model.item(r)["title"] for r in range(recall.model.rowCount()) if recall.model.item(r)]
+    assert "Project Atlas" in titles
+
+
 def test_quick_recall_drops_stale_results(make_app, qtbot):
     app = make_app(samples=True)
     recall = app.recall
+    recall.input.blockSignals(True)
     recall.input.setText("ada")
-    recall.debounce.stop()
     recall.search_now()  # generation 1, still in flight...
     recall.input.setText("atlas")
-    recall.debounce.stop()
     recall.search_now()  # ...when generation 2 starts
+    recall.input.blockSignals(False)
     wait_idle(qtbot, app)
     assert recall.searched_text == "atlas"
     titles = [recall.model.item(r)["title"] for r in range(recall.model.rowCount()) if recall.model.item(r)]
