@@ -225,7 +225,8 @@ class X11Screen(ScreenSource):
             import mss
 
             try:
-                self._mss = mss.mss(display=self.display_name)
+                factory = getattr(mss, "MSS", None) or mss.mss  # mss 10 renamed the class
+                self._mss = factory(display=self.display_name)
             except Exception as exc:  # mss raises its own ScreenShotError
                 raise no_display(self.display_name) from exc
         return self._mss
