@@ -99,3 +99,34 @@ def test_larger_k_finds_all_evidence(tiny_file, tmp_path):
     report = evaluate_locomo(load_locomo(tiny_file), FakeEmbedder(dimension=64), k=6, workdir=tmp_path / "work")
     assert report["engram"]["recall"] == 1.0
     assert report["dense"]["recall"] == 1.0
+
+
+def test_locomo_f1_normalises_like_locomo():
+    from core.recall.qa import locomo_f1, normalise_answer, token_f1
+
+    assert normalise_answer("The Running, and swimming!") == ["run", "swim"]
+    assert token_f1("running", "The run") == 1.0
+    assert token_f1("7 May 2023", "May 7, 2023") == 1.0
+    assert token_f1("Lisbon", "Porto") == 0.0
+    assert token_f1("", "Porto") == 0.0
+    # multi-hop: each gold part matched with its best predicted part, averaged over gold parts
+    assert locomo_f1("swimming, pottery", "pottery, camping", 1) == pytest.approx(0.5)
+    assert locomo_f1("swimming, pottery", "pottery, camping", 4) == pytest.approx(0.5)
+
+
+def test_qa_mode_answers_from_retrieved_and_full_context(tiny_file, tmp_path):
+    from core.models.base import FakeChatModel
+
+    def reply(messages, schema):
+        prompt = messages[-1]["content"]
+        return "Biscuit" if "puppy" in prompt.split("Question:")[1] else "Lisbon"
+
+    chat = FakeChatModel(reply, context_length=2048)
+    report = evaluate_locomo(load_locomo(tiny_file), FakeEmbedder(dimension=64), k=2, workdir=tmp_path / "w", chat_model=chat)
+    qa = report["qa"]
+    assert qa["n"] == 2
+    assert qa["engram_f1"] == 1.0 and qa["full_context_f1"] == 1.0
+    prompts = [c["messages"][-1]["content"] for c in chat.calls]
+    assert len(prompts) == 4
+    # the full-context prompt carries every turn with its session date
+    assert any("[20 May 2023] Bob: Sore, but I loved the coastal views." in p for p in prompts)
