@@ -373,8 +373,107 @@ class LlamaChatModel(ChatModel):
             }
 
     def _generate_text(self, messages, **kwargs) -> tuple[str, dict]:
+        if kwargs.get("grammar") is not None and kwargs.get("temperature", 0.0) == 0.0:
+            return self._decode_with_grammar(messages, kwargs["grammar"], kwargs["max_tokens"])
         text = "".join(self._generate(messages, **kwargs))
         return text, dict(self.last_stats)
+
+    def _feed_prompt(self, tokens: list[int]) -> None:
+        """Evaluate ``tokens`` into the KV cache, reusing its longest common prefix."""
+        llm = self._llm
+        common = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        # Always decode at least the last prompt token so its logits are fresh.
+        llm.n_tokens = min(common, len(tokens) - 1)
+        llm.eval(tokens[llm.n_tokens :])
+
+    def _candidate_buffer(self, n_vocab: int):
+        import llama_cpp
+
+        buffer = getattr(self, "_candidates", None)
+        if buffer is None or len(buffer[0]) != n_vocab:
+            data = (llama_cpp.llama_token_data * n_vocab)()
+            view = np.ctypeslib.as_array(data)
+            array = llama_cpp.llama_token_data_array(data=data, size=n_vocab, selected=-1, sorted=False)
+            buffer = self._candidates = (data, view, array, np.arange(n_vocab, dtype=view["id"].dtype))
+        return buffer
+
+    def _decode_with_grammar(self, messages, grammar, max_tokens: int) -> tuple[str, dict]:
+        """Greedy decoding under ``grammar``, checking the grammar only against the chosen token.
+
+        llama-cpp-python filters the whole vocabulary through the grammar at
+        every step.  The greedy choice is the same if we take the unconstrained
+        best token and ask the grammar about that one token; only when the
+        grammar rejects it is the whole vocabulary filtered (as llama.cpp's own
+        common sampler does).  That makes constrained decoding nearly as fast
+        as free decoding.
+        """
+        import llama_cpp
+
+        llm = self._llm
+        with self._lock:
+            started = time.perf_counter()
+            tokens, _, prefix = self.prompt_tokens(messages)
+            budget = self._budget(len(tokens), max_tokens)
+            self._prompt_len = len(tokens)
+            self._prepare_prefix(prefix)
+            self._feed_prompt(tokens)
+            first = time.perf_counter()
+            vocab = llm._model.vocab  # noqa: SLF001 - the raw vocabulary pointer llama-cpp-python holds
+            sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar._grammar.encode("utf-8"),
+                                                           grammar._root.encode("utf-8"))
+            if not sampler:
+                raise ModelError("llama.cpp rejected the grammar made from the JSON schema.",
+                                 fix="Simplify the schema (plain objects, arrays, strings, numbers, enums).")
+            n_vocab = llm.n_vocab()
+            _, view, full, ids = self._candidate_buffer(n_vocab)
+            single = (llama_cpp.llama_token_data * 1)()
+            one = llama_cpp.llama_token_data_array(data=single, size=1, selected=-1, sorted=False)
+            guard = _RepetitionGuard(len(tokens))
+            ctx = self._ctx_pointer()
+            out: list[int] = []
+            finish = "length"
+            try:
+                for _ in range(budget):
+                    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
+                    token = int(np.argmax(logits))
+                    single[0].id, single[0].logit, single[0].p = token, float(logits[token]), 0.0
+                    one.size, one.selected, one.sorted = 1, -1, False
+                    llama_cpp.llama_sampler_apply(sampler, ctypes.byref(one))
+                    if not math.isfinite(single[0].logit):
+                        view["id"] = ids
+                        view["logit"] = logits
+                        full.size, full.selected, full.sorted = n_vocab, -1, False
+                        llama_cpp.llama_sampler_apply(sampler, ctypes.byref(full))
+                        best = int(np.argmax(view["logit"][:n_vocab]))
+                        if not math.isfinite(float(view["logit"][best])):
+                            finish = "dead_end"
+                            break
+                        token = int(view["id"][best])
+                    llama_cpp.llama_sampler_accept(sampler, token)
+                    if llama_cpp.llama_vocab_is_eog(vocab, token):
+                        finish = "stop"
+                        break
+                    out.append(token)
+                    llm.eval([token])
+                    if guard(llm.input_ids[: llm.n_tokens], None):
+                        finish = "repetition"
+                        break
+            except (RuntimeError, ValueError) as exc:
+                raise ModelError(f"The chat model {self.name} failed while generating: {exc}.",
+                                 fix="Try again; if it keeps failing, choose another model with 'engram models use NAME'.") from exc
+            finally:
+                llama_cpp.llama_sampler_free(sampler)
+            ended = time.perf_counter()
+            text = llm.detokenize(out).decode("utf-8", errors="replace")
+            self.last_stats = {
+                "prefill_seconds": first - started,
+                "total_seconds": ended - started,
+                "prompt_tokens": float(len(tokens)),
+                "completion_tokens": float(len(out)),
+                "repetition_stopped": float(finish == "repetition"),
+                "finish_length": float(finish == "length"),
+            }
+            return text, dict(self.last_stats)
 
     def chat_json(self, messages: Sequence[Message], schema: dict, *, max_tokens: int = 512) -> Any:
         import jsonschema
