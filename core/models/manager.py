@@ -421,6 +421,7 @@ class ModelManager:
             current = slot.current
             out[role] = {
                 "configured": name,
+                "name": name,
                 "known": entry is not None,
                 "installed": path is not None,
                 "path": str(path) if path else None,
@@ -429,6 +430,7 @@ class ModelManager:
                 "load_seconds": slot.last_load_seconds,
                 "error": slot.last_error,
             }
+        out["roles"] = {role: out[role] for role in ROLES}
         out["idle_unload_minutes"] = self.settings.get("models.idle_unload_minutes")
         out["threads"] = self._options()["threads"] or max(1, (os.cpu_count() or 2) - 1)
         return out

@@ -293,3 +293,108 @@ def test_import_refuses_non_gguf_and_truncated(make_manager, tmp_path, paths):
         manager.import_file(cut, check_loads=False)
     assert "truncated" in info.value.message
     assert not list(paths.models_dir.glob("*.gguf"))
+
+
+def test_pull_downloads_catalog_model_from_hf_endpoint(make_manager, tmp_path, paths, monkeypatch):
+    import hashlib
+    import http.server
+
+    from core.models import catalog as catalog_module
+    from core.models.catalog import CatalogEntry
+
+    body = write_tiny_gguf(tmp_path / "served.gguf").read_bytes()
+    entry = CatalogEntry(name="tiny-chat", role="chat", file="tiny.gguf", repo="org/tiny-GGUF", size=len(body),
+                         sha256=hashlib.sha256(body).hexdigest())
+    shipped = catalog_module.shipped_entries()
+    monkeypatch.setattr(catalog_module, "shipped_entries", lambda: shipped + [entry])
+    requested = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            requested.append(self.path)
+            if self.path != "/org/tiny-GGUF/resolve/main/tiny.gguf":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        manager = make_manager()
+        progress = []
+        path = manager.pull("tiny-chat", progress=lambda done, total: progress.append((done, total)))
+        assert path == paths.models_dir / "tiny.gguf"
+        assert path.read_bytes() == body
+        assert progress[-1] == (len(body), len(body))
+        assert manager.pull("tiny-chat") == path  # already installed: no second download
+        assert len(requested) == 1
+        manager.use("tiny-chat")
+        assert manager.settings.get("models.chat") == "tiny-chat"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_pull_refuses_seed_model(make_manager):
+    with pytest.raises(ModelError) as info:
+        make_manager().pull("all-minilm-l6-v2-f16")
+    assert "make setup" in info.value.fix
+
+
+def run_cli(argv, capsys):
+    import argparse
+
+    from core.cli import CliContext
+    from core.models import cli as models_cli
+
+    parser = argparse.ArgumentParser(prog="engram")
+    models_cli.add_parsers(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    code = args.func(args, CliContext(args))
+    return code, capsys.readouterr()
+
+
+def test_cli_list_json_and_use(paths, capsys, monkeypatch, tmp_path):
+    import json
+
+    seed = tmp_path / "seed-cli"
+    seed.mkdir()
+    (seed / CHAT_FILE).write_bytes(b"stand-in")
+    monkeypatch.setenv("ENGRAM_SEED_MODELS", str(seed))
+    code, out = run_cli(["models", "list", "--json"], capsys)
+    assert code == 0
+    listing = json.loads(out.out)
+    rows = {row["name"]: row for row in listing["models"]}
+    assert rows["smollm2-135m-instruct-q4_1"]["installed"] is True
+    assert rows["all-minilm-l6-v2-f16"]["installed"] is False
+    code, out = run_cli(["models", "list"], capsys)
+    assert "recommended" in out.out and "smollm2-135m-instruct-q4_1" in out.out
+    with pytest.raises(ModelUnavailableError):
+        run_cli(["models", "use", "bge-small-en-v1.5-f16"], capsys)
+    (paths.models_dir / "bge-small-en-v1.5-f16.gguf").write_bytes(b"stand-in")
+    code, out = run_cli(["models", "use", "bge-small-en-v1.5-f16"], capsys)
+    assert code == 0 and "embedding model is now bge-small-en-v1.5-f16" in out.out
+    assert Settings(paths).get("models.embedding") == "bge-small-en-v1.5-f16"
+
+
+def test_progress_bar_prints_plain_lines_when_not_a_terminal():
+    import io
+
+    from core.models.cli import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar("model", stream=stream)
+    for done in range(0, 101, 5):
+        bar(done * 10_000, 1_000_000)
+    bar.finish()
+    lines = stream.getvalue().splitlines()
+    assert 5 <= len(lines) <= 12
+    assert "100.0%" in lines[-1]

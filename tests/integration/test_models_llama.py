@@ -92,6 +92,17 @@ def test_chat_json_with_enum_and_array(chat_model):
     jsonschema.validate(value, schema)
 
 
+def test_fast_grammar_path_matches_llama_cpp_grammar_sampling(chat_model):
+    """Checking the grammar against the greedy token first must not change what is generated."""
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+              "required": ["name", "age"]}
+    messages = [{"role": "user", "content": "Alice is 31 years old. Give her name and age as JSON."}]
+    grammar = chat_model._grammar_for(schema)
+    fast, _ = chat_model._decode_with_grammar(messages, grammar, 48)
+    reference = "".join(chat_model._generate(messages, max_tokens=48, temperature=0.0, grammar=grammar, repeat_penalty=1.0))
+    assert fast == reference
+
+
 def test_chat_and_stream_agree(chat_model):
     messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Name a primary colour."}]
     whole = chat_model.chat(messages, max_tokens=16)
