@@ -53,6 +53,7 @@ CORE_COMPACT_AT = 0.9  # rewrite a core block when it would pass this share of i
 CORE_COMPACT_TO = 0.7
 PROFILE_MAX_CHARS = 1500
 RECONCILED_TYPES = ("episodic", "semantic", "procedural", "resource")
+MODEL_TERM_SHARE = 0.75  # model candidates must reuse most of their key terms from the source
 
 
 def mask_for_log(memory_type: str, fields: dict) -> dict:
@@ -334,7 +335,7 @@ class Absorber:
             plan.reject("model_output", None, problem, ids)
         grounded: list[Candidate] = []
         for candidate in candidates:
-            result = grounding.check(candidate.type, candidate.fields, source)
+            result = grounding.check(candidate.type, candidate.fields, source, min_term_share=MODEL_TERM_SHARE)
             if result.ok:
                 grounded.append(candidate)
             else:

@@ -152,8 +152,12 @@ def _time_days(memory_type: str, fields: dict[str, Any]) -> list[date]:
     return out
 
 
-def check(memory_type: str, fields: dict[str, Any], source: SourceText) -> GroundingResult:
-    """Whether a candidate of ``memory_type`` with ``fields`` is grounded in ``source``."""
+def check(memory_type: str, fields: dict[str, Any], source: SourceText, *, min_term_share: float = MIN_TERM_SHARE) -> GroundingResult:
+    """Whether a candidate of ``memory_type`` with ``fields`` is grounded in ``source``.
+
+    ``min_term_share`` is the share of key terms that must appear; the absorber
+    asks more of model candidates than the default, which re-checks use.
+    """
     text = claim_text(memory_type, fields)
     if memory_type == "knowledge_vault":
         secret = _SPACE.sub("", str(fields.get("secret_value") or "")).lower()
@@ -178,7 +182,7 @@ def check(memory_type: str, fields: dict[str, Any], source: SourceText) -> Groun
     if not terms and not text.strip() and memory_type != "knowledge_vault":
         return GroundingResult(False, "the candidate says nothing")
     found = sum(1 for t in terms if source.has_word(t))
-    if terms and found / len(terms) < MIN_TERM_SHARE:
+    if terms and found / len(terms) < min_term_share:
         missing = [t for t in terms if not source.has_word(t)][:5]
         return GroundingResult(
             False, f"only {found} of {len(terms)} key terms are in the source (missing: {', '.join(missing)})", found, len(terms)

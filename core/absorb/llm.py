@@ -24,11 +24,11 @@ from core.absorb.extractors import Candidate, speaker_of
 from core.memory.types import MEMORY_TYPES
 from core.resources import read_text
 
-MAX_MEMORIES = 5
-MAX_PROMPT_SOURCE_CHARS = 3000
+MAX_MEMORIES = 3
+MAX_PROMPT_SOURCE_CHARS = 2000
 MAX_LINE_CHARS = 400
-EXTRACT_MAX_TOKENS = 400
-RECONCILE_MAX_TOKENS = 300
+EXTRACT_MAX_TOKENS = 300
+RECONCILE_MAX_TOKENS = 200
 ACTIONS = ("ADD", "UPDATE", "DELETE", "NOOP")
 TYPE_NAMES = tuple(MEMORY_TYPES)
 
@@ -130,6 +130,8 @@ def candidate_from_model(item: dict, observations: Sequence) -> Candidate | None
     content = _clean(item.get("content"), 400)
     if kind not in MEMORY_TYPES or not (name or content):
         return None
+    if content.endswith("?") or len((content or name).split()) < 3:
+        return None  # a question or a fragment states no fact
     sources = [o.id for o in observations]
     text = content or name
     if kind == "core":
@@ -175,7 +177,7 @@ def parse_candidates(reply: Any, observations: Sequence) -> tuple[list[Candidate
             continue
         candidate = candidate_from_model(item, observations)
         if candidate is None:
-            problems.append(f"a proposed {item.get('type')!r} memory lacks the fields its type needs")
+            problems.append(f"a proposed {item.get('type')!r} memory is a question, a fragment, or lacks its type's fields")
         else:
             out.append(candidate)
     return out, problems

@@ -86,7 +86,7 @@ def test_update_merges_into_the_shown_memory_and_maps_the_small_id_back(make_eng
 
 def test_delete_removes_the_contradicted_memory_and_adds_the_new_fact(make_engine):
     model = scripted(
-        {"memories": [{"type": "semantic", "name": "Ada home", "content": "Ada lives in Porto now"}]},
+        {"memories": [{"type": "semantic", "name": "Ada", "content": "Ada lives in Porto now"}]},
         {"decisions": [{"fact": 0, "action": "DELETE", "existing": 0}]},
     )
     engine = make_engine(model)
