@@ -192,7 +192,7 @@ class SeedPreparer:
                     continue
                 self._extract(seed)
                 report[seed.path] = "extracted"
-            source_changed = report[f"{MINILM_SOURCE_DIR}/model.safetensors"] == "extracted"
+            source_changed = report.get(f"{MINILM_SOURCE_DIR}/model.safetensors") == "extracted"
             report[EMBED_GGUF] = self._prepare_embedding(force or source_changed)
         finally:
             self._write_manifest()
