@@ -337,6 +337,7 @@ class Absorber:
         for candidate in candidates:
             result = grounding.check(candidate.type, candidate.fields, source, min_term_share=MODEL_TERM_SHARE)
             if result.ok:
+                candidate.sources = narrow_sources(candidate, observations)
                 grounded.append(candidate)
             else:
                 plan.reject("grounding", candidate, result.reason, ids)
@@ -609,6 +610,28 @@ class Absorber:
             self.memories.delete(decision.target.id, actor=ACTOR, reason=f"contradicted by: {candidate.describe()[:200]}")
             report.deleted[candidate.type] += 1
             self._add(candidate, report, "replaces a contradicted memory")
+
+
+def narrow_sources(candidate: Candidate, observations: Sequence) -> list[int]:
+    """The observations a model candidate draws on: those sharing its key words, if they alone ground it.
+
+    A model sees the whole batch, but provenance should point at the messages
+    that say the thing; when the words are spread so that no smaller set
+    grounds the candidate, the whole batch stays its source.
+    """
+    words = {w.lower() for w in grounding._WORD.findall(grounding.claim_text(candidate.type, candidate.fields))
+             if len(w) >= 4 and w.lower() not in grounding.STOPWORDS}
+    words |= set(grounding._NUMBER.findall(grounding.claim_text(candidate.type, candidate.fields)))
+    chosen = []
+    for obs in observations:
+        own = grounding.SourceText.from_observations([obs])
+        if any(own.has_word(w) if not w.isdigit() else w.lstrip("0") in own.numbers for w in words):
+            chosen.append(obs)
+    if chosen and len(chosen) < len(observations):
+        narrowed = grounding.SourceText.from_observations(chosen)
+        if grounding.check(candidate.type, candidate.fields, narrowed, min_term_share=MODEL_TERM_SHARE).ok:
+            return [o.id for o in chosen]
+    return [o.id for o in observations]
 
 
 def compact_core(lines: list[str], budget: int) -> tuple[str, int]:

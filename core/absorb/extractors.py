@@ -310,8 +310,9 @@ def chat_exchange(observations: Sequence) -> list[Candidate]:
         if speaker_of(obs) not in speakers:
             speakers.append(speaker_of(obs))
     names = " and ".join(speakers) if len(speakers) <= 2 else ", ".join(speakers[:-1]) + " and " + speakers[-1]
-    opening = " ".join(chat[0].text.split())
-    first_sentence = (_sentences(opening) or [opening])[0][:160]
+    # The first sentence that says something (not "Hi!") stands for the exchange.
+    sentences = [s for o in chat for s in _sentences(" ".join(o.text.split()))]
+    first_sentence = next((s for s in sentences if len(s.split()) >= 5), sentences[0] if sentences else "")[:160]
     lines, used = [], 0
     for obs in chat:
         line = f"{speaker_of(obs)}: {' '.join(obs.text.split())}"

@@ -302,3 +302,14 @@ def test_batches_follow_conversations_and_pauses(make_engine):
     batches = make_batches(engine.observations.unabsorbed(), chat_size=12)
     shapes = [[o.id for o in b] for b in batches]
     assert shapes == [ids[:12], [other], ids[12:], [late]]
+
+
+def test_a_model_memory_links_to_the_messages_that_say_it(make_engine):
+    model = scripted({"memories": [{"type": "semantic", "name": "Ada", "content": "Ada plays violin in Lisbon"}]})
+    engine = make_engine(model)
+    chat(engine, "Good morning!", ts="2026-05-02T10:00:00")
+    says = chat(engine, "Ada plays violin in Lisbon.", ts="2026-05-02T10:00:10")
+    chat(engine, "Nice weather today.", ts="2026-05-02T10:00:20")
+    Absorber(engine).absorb_backlog()
+    [memory] = engine.memories.list("semantic")
+    assert memory.sources == [says]
