@@ -14,7 +14,7 @@ Decode speed is measured from the first streamed token to the last, so
 prompt processing does not blur it; every figure is the median of several
 interleaved rounds.
 
-    python bench/bench_models.py [--rounds 3] [--json out.json] [--seed-dir .models]
+    python bench/bench_models.py [--rounds 4] [--json bench/out/models.json] [--seed-dir .models]
 """
 
 from __future__ import annotations
@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-dir", type=Path, default=None, help="default: ENGRAM_SEED_MODELS or <repo>/.models")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "models.json",
+                        help="also write the results to this JSON file (default: bench/out/models.json)")
     args = parser.parse_args(argv)
     results = run(args.seed_dir or default_seed_dir(), args.rounds, args.max_tokens)
     print(report(results))
