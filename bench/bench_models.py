@@ -79,7 +79,6 @@ def raw_stream(llm, messages, max_tokens: int) -> dict:
 
 
 def wrapper_stream(model, messages, max_tokens: int) -> dict:
-    started = time.perf_counter()
     first = None
     pieces = []
     for piece in model.stream_chat(messages, max_tokens=max_tokens, temperature=0.0):

@@ -7,7 +7,6 @@ Engram was ever set up.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
