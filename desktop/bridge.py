@@ -9,9 +9,10 @@ connected to it runs on the UI thread.
 
 from __future__ import annotations
 
+import queue
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from core.events import EVENTS
 
@@ -19,22 +20,37 @@ from core.events import EVENTS
 class EventBridge(QObject):
     """Re-emits every engine event as a Qt signal; call ``close()`` to unsubscribe."""
 
-    fired = Signal(str, dict)
+    fired = Signal(str, dict)  # emitted on the main thread only
+    _arrived = Signal()
 
     def __init__(self, events, parent: QObject | None = None):
         super().__init__(parent)
         self._unsubscribe: list[Callable[[], None]] = []
+        # Payloads wait in a Python queue; the cross-thread signal carries no Python object
+        # (PySide6 6.12 crashed with refcount errors passing them through queued signals under load).
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._arrived.connect(self._drain, Qt.ConnectionType.QueuedConnection)
         for name in EVENTS:
             self._unsubscribe.append(events.subscribe(name, self._relay(name)))
 
     def _relay(self, name: str) -> Callable[..., None]:
         def relay(**payload: Any) -> None:
+            self._queue.put((name, payload))
             try:
-                self.fired.emit(name, payload)
+                self._arrived.emit()
             except RuntimeError:  # the bridge was deleted while a background thread still reported
                 pass
 
         return relay
+
+    @Slot()
+    def _drain(self) -> None:
+        while True:
+            try:
+                name, payload = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self.fired.emit(name, payload)
 
     def on(self, names: str | tuple[str, ...], slot: Callable[[dict], None], receiver: QObject | None = None) -> None:
         """Call ``slot(payload)`` on the main thread for each event in ``names``.
@@ -50,9 +66,7 @@ class EventBridge(QObject):
             if name in wanted:
                 slot(payload)
 
-        # Always through a QObject living on the main thread: a plain function connected to a signal
-        # emitted from a worker thread would run on that worker.  As a child of the receiver, the
-        # connection dies with it.
+        # Through a child of the receiver, so the connection dies with it.
         helper = _Forwarder(filtered, receiver if receiver is not None else self)
         self.fired.connect(helper.forward)
 

@@ -81,29 +81,23 @@ class MainWindow(QMainWindow):
         root.addWidget(right, 1)
         self.setCentralWidget(central)
 
-        self.chat = ChatPage()
-        self.memories = MemoriesPage()
-        self.timeline = TimelinePage()
-        self.activity = ActivityPage()
-        self.models = ModelsPage()
-        self.settings = SettingsPage()
-        self.pages = {
-            "chat": self.chat,
-            "memories": self.memories,
-            "timeline": self.timeline,
-            "activity": self.activity,
-            "models": self.models,
-            "settings": self.settings,
+        # Pages are built when first shown (only Chat at launch): the window appears sooner.
+        self._page_classes = {
+            "chat": ChatPage,
+            "memories": MemoriesPage,
+            "timeline": TimelinePage,
+            "activity": ActivityPage,
+            "models": ModelsPage,
+            "settings": SettingsPage,
         }
+        self._pages: dict[str, QWidget] = {}
         for name in PAGES:
-            self.stack.addWidget(self.pages[name])
+            self.stack.addWidget(QWidget())  # placeholder until the page is built
         self.sidebar.currentRowChanged.connect(self._page_changed)
 
         self.status = EngramStatusBar(bridge, self)
         self.setStatusBar(self.status)
 
-        self.chat.citation_opened.connect(self.open_source)
-        self.memories.observation_opened.connect(lambda oid: self.open_source("observation", oid))
         QShortcut(QKeySequence("Ctrl+K"), self, activated=self.quick_recall_requested.emit)
         for number, name in enumerate(PAGES, 1):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, activated=lambda n=name: self.show_page(n))
@@ -113,6 +107,36 @@ class MainWindow(QMainWindow):
         bridge.on(("observation_did_add", "observations_did_forget"), lambda _p: self._refresh_if_current("timeline"), self)
         bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._refresh_if_current("models"), self)
         self.sidebar.setCurrentRow(0)
+
+    def page(self, name: str) -> QWidget:
+        """The page called ``name``, built on first use."""
+        page = self._pages.get(name)
+        if page is None:
+            page = self._page_classes[name]()
+            index = PAGES.index(name)
+            placeholder = self.stack.widget(index)
+            current = self.stack.currentIndex()
+            self.stack.insertWidget(index, page)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self.stack.setCurrentIndex(current)
+            self._pages[name] = page
+            if name == "chat":
+                page.citation_opened.connect(self.open_source)
+            elif name == "memories":
+                page.observation_opened.connect(lambda oid: self.open_source("observation", oid))
+        return page
+
+    @property
+    def pages(self) -> dict[str, QWidget]:
+        return {name: self.page(name) for name in PAGES}
+
+    chat = property(lambda self: self.page("chat"))
+    memories = property(lambda self: self.page("memories"))
+    timeline = property(lambda self: self.page("timeline"))
+    activity = property(lambda self: self.page("activity"))
+    models = property(lambda self: self.page("models"))
+    settings = property(lambda self: self.page("settings"))
 
     @property
     def current_page(self) -> str:
@@ -124,17 +148,18 @@ class MainWindow(QMainWindow):
             self.sidebar.blockSignals(True)
             self.sidebar.setCurrentRow(index)
             self.sidebar.blockSignals(False)
+        page = self.page(name)
         self.stack.setCurrentIndex(index)
         if activate:
-            self.pages[name].activate()
+            page.activate()
 
     def _page_changed(self, row: int) -> None:
         if row >= 0:
             self.show_page(PAGES[row])
 
     def _refresh_if_current(self, name: str) -> None:
-        if self.isVisible() and self.current_page == name:
-            page = self.pages[name]
+        if self.isVisible() and self.current_page == name and name in self._pages:
+            page = self._pages[name]
             if name == "memories":
                 page.reload()
             elif name == "timeline":

@@ -21,6 +21,7 @@ ran drops its result instead of calling into a dead widget.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -36,10 +37,32 @@ log = logging.getLogger(__name__)
 LANES = ("db", "chat", "download", "control")  # control: capture start/stop and engine start, which may wait on threads
 
 
+class _Mailbox:
+    """Callbacks waiting for the main thread.
+
+    The Qt signal carries no Python object: workers put the callback here and
+    emit an empty signal.  (Passing Python objects through queued cross-thread
+    signals crashed PySide6 6.12 under load with refcount errors.)
+    """
+
+    def __init__(self) -> None:
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+
+    def put(self, callback: Callable[[], None]) -> None:
+        self._items.put(callback)
+
+    def drain(self):
+        while True:
+            try:
+                yield self._items.get_nowait()
+            except queue.Empty:
+                return
+
+
 class OpRunner(QObject):
     """The executors and the one signal that carries results to the main thread."""
 
-    delivered = Signal(object)  # a zero-argument callable to run on the main thread
+    delivered = Signal()  # "the mailbox has callbacks to run on the main thread"
 
     def __init__(self, engine, parent: QObject | None = None):
         super().__init__(parent)
@@ -48,16 +71,23 @@ class OpRunner(QObject):
         self._lock = threading.Lock()
         self._pending = 0
         self._closed = False
+        self._mailbox = _Mailbox()
         # Queued explicitly: even an emit from the main thread runs the callback on a later loop turn,
         # so callers never see their success callback run before run_in_background() returns.
         self.delivered.connect(self._run_on_main, Qt.ConnectionType.QueuedConnection)
 
-    @Slot(object)
-    def _run_on_main(self, callback: Callable[[], None]) -> None:
-        try:
-            callback()
-        except Exception:  # a broken callback must not kill the event loop
-            log.exception("op callback failed")
+    def post(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the main thread soon; callable from any thread."""
+        self._mailbox.put(callback)
+        self.delivered.emit()
+
+    @Slot()
+    def _run_on_main(self) -> None:
+        for callback in self._mailbox.drain():
+            try:
+                callback()
+            except Exception:  # a broken callback must not kill the event loop
+                log.exception("op callback failed")
 
     def executor(self, lane: str) -> ThreadPoolExecutor:
         if lane not in LANES:
@@ -149,7 +179,7 @@ class EngineOp:
                 if _alive(parent):
                     callback()
 
-            relay.delivered.emit(guarded)
+            relay.post(guarded)
 
         def report(*args: Any) -> None:
             if self._progress is not None:
@@ -172,7 +202,7 @@ class EngineOp:
                     else:
                         show_error(parent, exc)
 
-                relay.delivered.emit(lambda: failed() if _alive(parent) else relay._finished())
+                relay.post(lambda: failed() if _alive(parent) else relay._finished())
                 return
 
             def succeeded() -> None:
@@ -180,7 +210,7 @@ class EngineOp:
                 if self._success is not None:
                     self._success(result)
 
-            relay.delivered.emit(lambda: succeeded() if _alive(parent) else relay._finished())
+            relay.post(lambda: succeeded() if _alive(parent) else relay._finished())
 
         if relay._closed:
             relay._finished()

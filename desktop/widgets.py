@@ -80,8 +80,12 @@ class TwoLineDelegate(QStyledItemDelegate):
             lines_left = self.lines - 1
             if self.thumb_size is not None:
                 lines_left = max(lines_left, (self.thumb_size.height() - line_h) // plain.height())
-            words = rest.split(" ")
             y = top + line_h + 2
+            if lines_left == 1:  # the common case: one elided line, no wrapping to compute
+                painter.drawText(QRect(left, y, width, plain.height()), Qt.AlignmentFlag.AlignLeft, plain.elidedText(rest, Qt.TextElideMode.ElideRight, width))
+                painter.restore()
+                return
+            words = rest.split(" ")
             current = ""
             for _ in range(lines_left):
                 if not words:
