@@ -85,8 +85,10 @@ class SettingsPage(QWidget):
                     hint = QLabel(spec.tooltip)
                     hint.setObjectName("muted")
                     hint.setWordWrap(True)
-                    hint.setMinimumWidth(380)
+                    hint.setFixedWidth(520)  # a fixed width gives the wrapped label its true height in the form
                     field_layout.addWidget(hint)
+                    # QFormLayout sizes rows from sizeHint, which ignores wrapping: reserve the wrapped height.
+                    field.setMinimumHeight(editor.sizeHint().height() + hint.heightForWidth(520) + 10)
                 if spec.type == "bool":
                     form.addRow("", field)
                 else:
