@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import os
 import resource
 import sys
@@ -138,32 +137,6 @@ def _full():
     return Rect(0, 0, WIDTH, HEIGHT)
 
 
-def soak(frame_count: int, ocr) -> dict:
-    process = psutil.Process()
-    screen = ReplayScreen()
-    service = CaptureService(DefaultSettings(), EventBus(), DiscardingSink(), screen_factory=lambda: screen, ocr=ocr)
-    sequence = itertools.cycle(list(_light_sequence()))
-    cpu = 0.0
-    baseline = None
-    for index in range(frame_count):
-        label, app, title, frame = next(sequence)
-        screen.frame = frame
-        screen.context = WindowContext(app=app, title=title)
-        start = cpu_seconds()
-        service._tick()
-        job = service.queue.get(timeout=0)
-        if job is not None:
-            service._read_job(job)
-        cpu += cpu_seconds() - start
-        if index == 49:  # after warm-up: caches, tesseract's first run, allocator pools
-            gc.collect()
-            baseline = process.memory_info().rss
-    gc.collect()
-    growth = (process.memory_info().rss - (baseline or 0)) / 2**20
-    return {"frames": frame_count, "rss_growth_mb": growth, "cpu_per_frame": cpu / frame_count,
-            "cpu_percent_at_3s": cpu / (frame_count * INTERVAL) * 100, "status": service.status()}
-
-
 def _light_sequence():
     """The recorded sequence with frames stored compressed, so the soak's own memory stays flat."""
     import io
@@ -204,7 +177,6 @@ def main(argv=None) -> int:
     print(f"engram frames: kept {status['frames_kept']}, skipped {status['frames_skipped']}, "
           f"OCR calls {status['ocr_calls']}")
     if args.soak_frames:
-        frames_png = None  # noqa: F841 - the soak decodes its own frames
         result = soak_png(args.soak_frames, TesseractOcr("eng", 60))
         print(f"soak: {result['frames']} frames, RSS growth {result['rss_growth_mb']:.1f} MB (budget < 20)  "
               f"{'OK' if result['rss_growth_mb'] < 20 else 'MISSED'}")
