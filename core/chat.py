@@ -26,7 +26,7 @@ from core.memory.store import Memory, mask_secret
 from core.memory.types import iso
 from core.observations import Observation
 from core.resources import read_text
-from core.search import fts_match, query_terms
+from core.search import MEMORY_INDEX, OBSERVATION_INDEX, recent_best_matches, typed_match
 
 log = logging.getLogger(__name__)
 
@@ -222,23 +222,15 @@ class Assistant:
 
     def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
         """Search-as-you-type over every memory type and observations; no model involved."""
-        terms = query_terms(text)
-        match = fts_match(terms, prefix_last=True)
-        if not match:
-            return []
         db = self.engine.db
-        pool = limit * 2
-        with db.lock:
-            memory_rows = db.conn.execute(
-                "SELECT f.rowid, -bm25(memory_fts) FROM memory_fts f JOIN memories m ON m.id = f.rowid "
-                "WHERE memory_fts MATCH ? AND m.archived = 0 ORDER BY bm25(memory_fts) LIMIT ?",
-                [match, pool],
-            ).fetchall()
-            observation_rows = db.conn.execute(
-                "SELECT rowid, -bm25(observation_fts) FROM observation_fts WHERE observation_fts MATCH ? "
-                "ORDER BY bm25(observation_fts) LIMIT ?",
-                [match, limit],
-            ).fetchall()
+        memory_match = typed_match(text, db, MEMORY_INDEX)
+        observation_match = typed_match(text, db, OBSERVATION_INDEX)
+        memory_rows = (
+            recent_best_matches(db, MEMORY_INDEX, memory_match, limit=limit * 2, where="AND b.archived = 0") if memory_match else []
+        )
+        observation_rows = recent_best_matches(db, OBSERVATION_INDEX, observation_match, limit=limit) if observation_match else []
+        if not memory_rows and not observation_rows:
+            return []
         memories = self.engine.memories.get_many([r[0] for r in memory_rows])
         observations = self.engine.observations.get_many([r[0] for r in observation_rows])
         top_m = max((r[1] for r in memory_rows), default=1.0) or 1.0

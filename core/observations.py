@@ -20,7 +20,7 @@ from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
 from core.indexer import Indexer
 from core.memory.types import MAX_FIELD_CHARS, iso, to_timestamp
-from core.search import OBSERVATION_INDEX, Hit, fts_match, fuse, lexical_candidates, query_terms, semantic_candidates, store_vectors
+from core.search import OBSERVATION_INDEX, Hit, delete_vectors, fuse, lexical_search, semantic_candidates, store_vectors
 
 KINDS = ("screen", "chat", "import")
 MAX_OBSERVATION_CHARS = 200_000
@@ -264,13 +264,11 @@ class ObservationStore:
         if not ids:
             return 0
         with self.db.transaction():
-            has_vec = self.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'observation_vec'")
+            delete_vectors(self.db, OBSERVATION_INDEX, ids)
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 self.db.execute(f"DELETE FROM observation_fts WHERE rowid IN ({marks})", chunk)
-                if has_vec:
-                    self.db.execute(f"DELETE FROM observation_vec WHERE rowid IN ({marks})", chunk)
                 self.db.execute(f"DELETE FROM observations WHERE id IN ({marks})", chunk)
         self.events.emit("observations_did_forget", count=len(ids))
         return len(ids)
@@ -313,9 +311,7 @@ class ObservationStore:
         where = ("AND " + " AND ".join(clauses)) if clauses else ""
         lexical_hits: list[tuple[int, float]] = []
         if lexical:
-            match = fts_match(query_terms(query))
-            if match:
-                lexical_hits = lexical_candidates(self.db, OBSERVATION_INDEX, match, where=where, params=params, limit=pool)
+            lexical_hits = lexical_search(self.db, OBSERVATION_INDEX, query, where=where, params=params, limit=pool)
         semantic_hits: list[tuple[int, float]] = []
         if semantic and query.strip():
             vector = self.indexer.embed_query(query)

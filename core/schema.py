@@ -130,9 +130,9 @@ def m001_initial(db) -> None:
             reason TEXT)"""
     )
     conn.execute("CREATE INDEX memory_history_memory ON memory_history(memory_id, at)")
-    conn.execute(f"CREATE VIRTUAL TABLE memory_fts USING fts5(search_text, tokenize='{FTS_TOKENIZER}', prefix='2 3')")
+    conn.execute(f"CREATE VIRTUAL TABLE memory_fts USING fts5(search_text, tokenize='{FTS_TOKENIZER}', prefix='2 3 4')")
     conn.execute(
-        f"CREATE VIRTUAL TABLE observation_fts USING fts5(text, app, window_title, tokenize='{FTS_TOKENIZER}', prefix='2 3')"
+        f"CREATE VIRTUAL TABLE observation_fts USING fts5(text, app, window_title, tokenize='{FTS_TOKENIZER}', prefix='2 3 4')"
     )
 
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from core.db import Database
+from core.vectorindex import VectorTableNames, bump_version, forget_ram_index, nearest, ram_index, sign_code
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +49,17 @@ class IndexSpec:
     base: str  # base table: id, ts, search text column, embedded_with
     text_column: str  # column of the base table that is embedded
     fts: str  # FTS5 table, rowid = base id
-    vec: str  # vec0 table, rowid = base id
+    vec: str  # float32 vectors (id, embedding); codes live in f"{vec}_codes"
     category_column: str  # 'type' for memories, 'kind' for observations
     meta_key: str  # meta table prefix where the embedder of this index is recorded
 
+    @property
+    def vector_names(self) -> VectorTableNames:
+        return VectorTableNames(self.vec, f"{self.vec}_codes", f"{self.meta_key}.version")
 
-MEMORY_INDEX = IndexSpec("memories", "search_text", "memory_fts", "memory_vec", "type", "memory_vec")
-OBSERVATION_INDEX = IndexSpec("observations", "text", "observation_fts", "observation_vec", "kind", "observation_vec")
+
+MEMORY_INDEX = IndexSpec("memories", "search_text", "memory_fts", "memory_vectors", "type", "memory_vec")
+OBSERVATION_INDEX = IndexSpec("observations", "text", "observation_fts", "observation_vectors", "kind", "observation_vec")
 
 
 @dataclass
@@ -109,17 +116,21 @@ class VectorTables:
         name, current_dim = self.current(spec)
         if name == model_name and current_dim == dim and self.exists(spec):
             return False
+        names = spec.vector_names
         with self.db.transaction():
-            self.db.execute(f"DROP TABLE IF EXISTS {spec.vec}")
+            self.db.execute(f"DROP TABLE IF EXISTS {names.vectors}")
+            self.db.execute(f"DROP TABLE IF EXISTS {names.codes}")
+            self.db.execute(f"CREATE TABLE {names.vectors} (id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
             self.db.execute(
-                f"CREATE VIRTUAL TABLE {spec.vec} USING vec0(embedding float[{dim}] distance_metric=cosine, "
-                f"{spec.category_column} text, ts float)"
+                f"CREATE TABLE {names.codes} (id INTEGER PRIMARY KEY, category TEXT, ts REAL NOT NULL, code BLOB NOT NULL)"
             )
             self.db.execute(f"UPDATE {spec.base} SET embedded_with = NULL")
+            bump_version(self.db, names)
             self.db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?), (?, ?)",
                 [f"{spec.meta_key}.model", model_name, f"{spec.meta_key}.dim", str(dim)],
             )
+        forget_ram_index(self.db, names)
         if name is not None:
             log.info("embedder changed from %s to %s: %s will be re-embedded", name, model_name, spec.base)
         return True
@@ -130,13 +141,60 @@ class VectorTables:
 
 def store_vectors(db: Database, spec: IndexSpec, rows: Sequence[tuple[int, str, float]], vectors: np.ndarray, model: str) -> None:
     """Write vectors for ``rows`` (id, category, ts) inside the caller's transaction."""
+    names = spec.vector_names
+    if not rows:
+        return
+    version = bump_version(db, names)
+    codes = []
     for (row_id, category, ts), vector in zip(rows, vectors):
-        db.execute(f"DELETE FROM {spec.vec} WHERE rowid = ?", [row_id])
+        code = sign_code(vector)
+        codes.append((row_id, code, ts, category))
+        db.execute(f"INSERT OR REPLACE INTO {names.vectors}(id, embedding) VALUES (?, vec_f32(?))", [row_id, vector_blob(vector)])
         db.execute(
-            f"INSERT INTO {spec.vec}(rowid, embedding, {spec.category_column}, ts) VALUES (?, ?, ?, ?)",
-            [row_id, vector_blob(vector), category, float(ts)],
+            f"INSERT OR REPLACE INTO {names.codes}(id, category, ts, code) VALUES (?, ?, ?, ?)",
+            [row_id, category, float(ts), code],
         )
         db.execute(f"UPDATE {spec.base} SET embedded_with = ? WHERE id = ?", [model, row_id])
+    _mirror(db, names, version, upserts=codes)
+
+
+def delete_vectors(db: Database, spec: IndexSpec, ids: Sequence[int]) -> None:
+    """Remove the vectors of ``ids`` inside the caller's transaction."""
+    names = spec.vector_names
+    if not ids or not db.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", [names.vectors]):
+        return
+    version = bump_version(db, names)
+    for start in range(0, len(ids), 500):
+        chunk = [int(i) for i in ids[start : start + 500]]
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM {names.vectors} WHERE id IN ({marks})", chunk)
+        db.execute(f"DELETE FROM {names.codes} WHERE id IN ({marks})", chunk)
+    _mirror(db, names, version, removals=ids)
+
+
+def _mirror(db: Database, names: VectorTableNames, version: str, *, upserts=(), removals=()) -> None:
+    """Apply a write to the RAM index too, when it is loaded and was current before the write.
+
+    If the transaction later rolls back, the database's version goes back while
+    the RAM copy keeps the new one, so the next query sees the mismatch and reloads.
+    """
+    index = ram_index(db, names) if _loaded(db, names) else None
+    if index is None:
+        return
+    if index.version is not None and str(int(index.version) + 1) != version:
+        index.version = None  # someone else wrote in between: reload on next use
+        return
+    for row_id, code, ts, category in upserts:
+        index.upsert(row_id, code, ts, category)
+    for row_id in removals:
+        index.remove(row_id)
+    index.version = version
+
+
+def _loaded(db: Database, names: VectorTableNames) -> bool:
+    from core.vectorindex import _INDEXES
+
+    return names.codes in _INDEXES.get(db, {})
 
 
 def lexical_candidates(
@@ -163,6 +221,163 @@ def lexical_candidates(
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
+# Postings a lexical query may score with BM25.  A term in more documents than
+# this says little about relevance and costs the most: it is left to the
+# semantic side, unless every term is that common.
+POSTINGS_BUDGET = 4000
+_DF_CACHE_SECONDS = 120.0
+_df_cache: dict[tuple[int, str, str], tuple[float, int]] = {}
+
+
+@lru_cache(maxsize=1)
+def _porter():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("porter")
+
+
+@lru_cache(maxsize=50_000)
+def _stem(term: str) -> str:
+    """The Porter stem of ``term``, as FTS5's porter tokenizer indexes it."""
+    return _porter().stemWord(term)
+
+
+def document_frequencies(db: Database, spec: IndexSpec, terms: Sequence[str]) -> dict[str, int]:
+    """How many rows of ``spec`` contain each term (after the index's Porter stemming); cached briefly."""
+    now = time.monotonic()
+    if len(_df_cache) > 50_000:
+        _df_cache.clear()
+    out: dict[str, int] = {}
+    with db.lock:
+        vocab = _ensure_vocab(db, spec)
+        for term in terms:
+            key = (id(db), spec.fts, term)
+            cached = _df_cache.get(key)
+            if cached and now - cached[0] < _DF_CACHE_SECONDS:
+                out[term] = cached[1]
+                continue
+            row = db.conn.execute(f"SELECT doc FROM temp.{vocab} WHERE term = ?", [_stem(term)]).fetchone()
+            out[term] = int(row[0]) if row else 0
+            _df_cache[key] = (now, out[term])
+    return out
+
+
+def lexical_search(
+    db: Database,
+    spec: IndexSpec,
+    query: str,
+    *,
+    where: str = "",
+    params: Sequence[Any] = (),
+    limit: int = 50,
+    budget: int = POSTINGS_BUDGET,
+) -> list[tuple[int, float]]:
+    """BM25 candidates for ``query`` with bounded cost.
+
+    Terms are taken rarest first while their postings fit ``budget``; the
+    common rest barely moves BM25 and would dominate its cost.  When even the
+    rarest term is too common, its newest matches are returned with equal
+    scores (FTS5 walks rowids in order and stops at ``limit``).
+    """
+    terms = query_terms(query)
+    if not terms:
+        return []
+    df = document_frequencies(db, spec, terms)
+    chosen, total = [], 0
+    for term in sorted(terms, key=lambda t: df[t]):
+        if total + df[term] > budget and chosen:
+            break
+        chosen.append(term)
+        total += df[term]
+    if df[chosen[0]] > budget:
+        match = fts_match(chosen[:1])
+        sql = (
+            f"SELECT f.rowid FROM {spec.fts} f JOIN {spec.base} b ON b.id = f.rowid "
+            f"WHERE {spec.fts} MATCH ? {where} ORDER BY f.rowid DESC LIMIT ?"
+        )
+        with db.lock:
+            rows = db.conn.execute(sql, [match, *params, limit]).fetchall()
+        return [(int(r[0]), 1.0) for r in rows]
+    return lexical_candidates(db, spec, fts_match(chosen), where=where, params=params, limit=limit)
+
+
+RECENT_WINDOW = 500
+
+
+INDEXED_PREFIX_MAX = 4  # the FTS tables keep prefix indexes for 2, 3 and 4 characters
+MAX_COMPLETIONS = 24
+
+
+def _ensure_vocab(db: Database, spec: IndexSpec) -> str:
+    vocab = f"{spec.fts}_vocab"
+    if not db.conn.execute("SELECT 1 FROM temp.sqlite_master WHERE name = ?", [vocab]).fetchone():
+        db.conn.execute(f"CREATE VIRTUAL TABLE temp.{vocab} USING fts5vocab(main, {spec.fts}, row)")
+    return vocab
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def typed_match(text: str, db: Database | None = None, spec: IndexSpec | None = None) -> str | None:
+    """An FTS5 AND-query for search-as-you-type: every word must match, the word being typed as a prefix.
+
+    A prefix longer than the indexed prefix lengths would make FTS5 merge the
+    postings of every completion; with ``db`` and ``spec`` it is expanded to its
+    most frequent completions instead, which bounds the cost.
+    """
+    terms = query_terms(text)
+    if not terms:
+        return None
+    typing = bool(text) and not text[-1].isspace()
+    if typing and len(terms[-1]) < 2 and len(terms) > 1:
+        terms = terms[:-1]
+        typing = False
+    parts = [_quote(t) for t in terms]
+    if typing and len(terms[-1]) >= 2:
+        prefix = terms[-1]
+        if len(prefix) > INDEXED_PREFIX_MAX and db is not None and spec is not None:
+            with db.lock:
+                vocab = _ensure_vocab(db, spec)
+                rows = db.conn.execute(
+                    f"SELECT term FROM temp.{vocab} WHERE term >= ? AND term < ? ORDER BY doc DESC LIMIT ?",
+                    [prefix, prefix + "\U0010ffff", MAX_COMPLETIONS],
+                ).fetchall()
+            completions = [r[0] for r in rows]
+            if not completions:
+                return None
+            parts[-1] = "(" + " OR ".join(_quote(c) for c in completions) + ")"
+        else:
+            parts[-1] += "*"
+    return " AND ".join(parts)
+
+
+def recent_best_matches(
+    db: Database, spec: IndexSpec, match: str, *, limit: int, where: str = "", params: Sequence[Any] = (), window: int = RECENT_WINDOW
+) -> list[tuple[int, float]]:
+    """BM25-ranked matches among the newest ``window`` matches: cost bounded however common the words are.
+
+    FTS5 walks a match in rowid order and stops early, so finding the newest
+    ``window`` matches is cheap; BM25 then runs only on rows at or above that cutoff.
+    """
+    with db.lock:
+        try:
+            row = db.conn.execute(
+                f"SELECT rowid FROM {spec.fts} WHERE {spec.fts} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                [match, window - 1],
+            ).fetchone()
+            cutoff = int(row[0]) if row else 0
+            rows = db.conn.execute(
+                f"SELECT f.rowid, -bm25({spec.fts}) FROM {spec.fts} f JOIN {spec.base} b ON b.id = f.rowid "
+                f"WHERE {spec.fts} MATCH ? AND f.rowid >= ? {where} ORDER BY bm25({spec.fts}) LIMIT ?",
+                [match, cutoff, *params, limit],
+            ).fetchall()
+        except Exception as exc:  # malformed input must not break typing
+            log.warning("quick match %r failed: %s", match, exc)
+            return []
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
 def semantic_candidates(
     db: Database,
     spec: IndexSpec,
@@ -173,32 +388,13 @@ def semantic_candidates(
     until: float | None = None,
     limit: int = 50,
 ) -> list[tuple[int, float]]:
-    """(id, cosine similarity) of the nearest vectors, filtered inside the KNN query."""
+    """(id, cosine similarity) of the nearest vectors that pass the filters; see core.vectorindex."""
     if not VectorTables(db).exists(spec):
         return []
-    clauses = ["embedding MATCH ?", "k = ?"]
-    params: list[Any] = [vector_blob(query_vector), limit]
-    if since is not None:
-        clauses.append("ts >= ?")
-        params.append(float(since))
-    if until is not None:
-        clauses.append("ts <= ?")
-        params.append(float(until))
-    results: list[tuple[int, float]] = []
-    cats: list[str | None] = list(categories) if categories else [None]
-    with db.lock:
-        for cat in cats:
-            sql_clauses = list(clauses)
-            sql_params = list(params)
-            if cat is not None:
-                sql_clauses.append(f"{spec.category_column} = ?")
-                sql_params.append(cat)
-            rows = db.conn.execute(
-                f"SELECT rowid, distance FROM {spec.vec} WHERE " + " AND ".join(sql_clauses), sql_params
-            ).fetchall()
-            results.extend((int(r[0]), 1.0 - float(r[1])) for r in rows)
-    results.sort(key=lambda item: -item[1])
-    return results[:limit]
+    return nearest(
+        db, spec.vector_names, query_vector, limit=limit, categories=categories,
+        since=None if since is None else float(since), until=None if until is None else float(until),
+    )
 
 
 def fuse(

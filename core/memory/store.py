@@ -26,7 +26,15 @@ from core.memory.types import (
     type_spec,
     validate_fields,
 )
-from core.search import MEMORY_INDEX, Hit, fts_match, fuse, lexical_candidates, query_terms, semantic_candidates, store_vectors
+from core.search import (
+    MEMORY_INDEX,
+    Hit,
+    delete_vectors,
+    fuse,
+    lexical_search,
+    semantic_candidates,
+    store_vectors,
+)
 
 CANDIDATE_FACTOR = 5
 MIN_CANDIDATES = 40
@@ -422,8 +430,7 @@ class MemoryStore:
                 )
 
     def _drop_vector(self, memory_id: int) -> None:
-        if self.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'memory_vec'"):
-            self.db.execute("DELETE FROM memory_vec WHERE rowid = ?", [memory_id])
+        delete_vectors(self.db, MEMORY_INDEX, [memory_id])
 
     def _record(self, memory_id, type_name, action, old, new, actor, reason, at) -> None:
         spec = MEMORY_TYPES[type_name]
@@ -459,9 +466,7 @@ class MemoryStore:
         where, params = self._filters(type_names, since_ts, until_ts, include_archived)
         lexical_hits: list[tuple[int, float]] = []
         if lexical:
-            match = fts_match(query_terms(query))
-            if match:
-                lexical_hits = lexical_candidates(self.db, MEMORY_INDEX, match, where=where, params=params, limit=pool)
+            lexical_hits = lexical_search(self.db, MEMORY_INDEX, query, where=where, params=params, limit=pool)
         semantic_hits: list[tuple[int, float]] = []
         if semantic and query.strip():
             vector = self.indexer.embed_query(query)
