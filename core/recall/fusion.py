@@ -28,9 +28,10 @@ class RecallWeights:
 
     lexical: float = 0.6
     semantic: float = 0.4
-    context: float = 0.4  # FTS weight of a turn's neighbours relative to its own words
+    context: float = 0.5  # FTS weight of a turn's neighbours relative to its own words
+    context_vector: float = 0.7  # weight of each adjacent turn's vector in a turn's contextual vector
     semantic_floor: float = 0.15  # cosine at which a vector match counts for nothing
-    speaker: float = 1.5  # multiplier for items by (or about) a person the question names
+    speaker: float = 1.6  # multiplier for items by (or about) a person the question names
     time_match: float = 0.3  # bonus factor for items inside the question's time range
     time_slack_days: float = 30.0  # the range is widened by this after its end (events are told later)
     neighbour: float = 0.0  # share of a turn's score passed to its adjacent turns
@@ -103,3 +104,4 @@ def ranked(scores: Mapping[int, float], limit: int | None = None) -> list[tuple[
     """``(id, score)`` best first; ties broken by the newer (larger) id."""
     items = sorted(scores.items(), key=lambda kv: (-kv[1], -kv[0]))
     return items if limit is None else items[:limit]
+

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
+import numpy as np
+
 from core.recall import fusion
 from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
 from core.recall.indexing import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
@@ -91,6 +93,41 @@ def _ts_bounds(plan: QueryPlan, weights: RecallWeights) -> tuple[float | None, f
         return None, None
     start, end = rng.timestamps()
     return start, end + weights.time_slack_days * 86400.0
+
+
+@dataclass
+class Candidates:
+    """What the indexes returned for one question: raw BM25, raw cosine, and (ts, role, conversation) per id."""
+
+    lexical: dict[int, float]
+    semantic: dict[int, float]
+    info: dict[int, dict]
+
+
+def score_observations(
+    plan: QueryPlan, candidates: Candidates, weights: RecallWeights, neighbours_of=None
+) -> dict[int, float]:
+    """Recall's score of every candidate observation (the ranking, without any database access)."""
+    w = weights
+    info = candidates.info
+    scores = fusion.fuse_scores(candidates.lexical, candidates.semantic, w)
+    if not scores:
+        return {}
+    speakers = {s.lower() for s in plan.speakers}
+    if len(speakers) == 1 and w.speaker != 1.0:
+        scores = fusion.boost(scores, lambda k: w.speaker if (info.get(k, {}).get("role") or "").lower() in speakers else 1.0)
+    since, until = _ts_bounds(plan, w)
+    if since is not None or until is not None:
+        lo = since if since is not None else -math.inf
+        hi = until if until is not None else math.inf
+        scores = fusion.boost(scores, lambda k: 1.0 + w.time_match if lo <= info.get(k, {}).get("ts", -math.inf) < hi else 1.0)
+    if plan.open_question and w.recency > 0:
+        now = plan.now.timestamp()
+        half = w.recency_half_life_days * 86400.0
+        scores = {k: v + w.recency * 0.5 ** (max(0.0, now - info.get(k, {}).get("ts", 0.0)) / half) for k, v in scores.items()}
+    if w.neighbour > 0 and neighbours_of is not None:
+        scores = fusion.spread_to_neighbours(scores, neighbours_of, w.neighbour)
+    return scores
 
 
 class Recall:
@@ -178,8 +215,15 @@ class Recall:
 
     # -- retrieval ---------------------------------------------------------------------------
 
-    def rank_observations(self, plan: QueryPlan, vector=None, limit: int = 10) -> list[tuple[int, float, float, float]]:
-        """``(id, score, lexical, semantic)`` of the best observations for ``plan``."""
+    def observation_candidates(self, plan: QueryPlan, vector=None, limit: int = 10) -> "Candidates":
+        """Lexical and semantic candidates for ``plan``, with the time and speaker of each.
+
+        Semantic scores are contextual: a turn's vector plus ``context_vector``
+        times each adjacent turn's vector, normalised (mean-pooled sentence
+        embeddings add up roughly like their texts), compared with the query.
+        They are computed for the nearest neighbours, the lexical candidates
+        and the turns next to either, from the stored vectors: no model call.
+        """
         w = self.weights
         pool = max(w.pool, limit * 3)
         lexical = self._context_lexical(plan.terms, pool)
@@ -192,27 +236,80 @@ class Recall:
             # The range's own nearest neighbours join the pool, so a vague question still finds its period.
             for k, v in self._semantic(vector, pool // 2, since=since, until=until).items():
                 semantic.setdefault(k, v)
-        scores = fusion.fuse_scores(lexical, semantic, w)
-        if not scores:
-            return []
-        info = self._observation_info(list(scores))
-        speakers = {s.lower() for s in plan.speakers}
-        if speakers and len(speakers) == 1 and w.speaker != 1.0:
-            scores = fusion.boost(scores, lambda k: w.speaker if (info.get(k, {}).get("role") or "").lower() in speakers else 1.0)
-        if since is not None or until is not None:
-            lo = since if since is not None else -math.inf
-            hi = until if until is not None else math.inf
-            scores = fusion.boost(scores, lambda k: 1.0 + w.time_match if lo <= info.get(k, {}).get("ts", -math.inf) < hi else 1.0)
-        if plan.open_question and w.recency > 0:
-            now = plan.now.timestamp()
-            half = w.recency_half_life_days * 86400.0
-            scores = {
-                k: v + w.recency * 0.5 ** (max(0.0, now - info.get(k, {}).get("ts", 0.0)) / half) for k, v in scores.items()
-            }
-        if w.neighbour > 0:
-            scores = fusion.spread_to_neighbours(scores, lambda k: self._adjacent_ids(info, k), w.neighbour)
-        norm_lex = fusion.normalise_lexical(lexical)
-        norm_sem = fusion.normalise_semantic(semantic, w.semantic_floor)
+        ids = set(lexical) | set(semantic)
+        info = self._observation_info(list(ids))
+        adjacency: dict[int, tuple[int | None, int | None]] = {}
+        if vector is not None and w.context_vector > 0 and ids:
+            adjacency = self._adjacency(info)
+            wanted = set(ids)
+            for prev_id, next_id in adjacency.values():
+                wanted.update(i for i in (prev_id, next_id) if i is not None)
+            extra = [i for i in wanted if i not in info]
+            if extra:
+                info.update(self._observation_info(extra))
+                adjacency.update(self._adjacency({i: info[i] for i in extra if i in info}))
+            semantic = self._contextual_similarities(vector, list(wanted), adjacency, w.context_vector) or semantic
+        for obs_id, pair in adjacency.items():
+            if obs_id in info:
+                info[obs_id]["adjacent"] = pair
+        return Candidates(lexical, semantic, info)
+
+    def _adjacency(self, info: dict[int, dict]) -> dict[int, tuple[int | None, int | None]]:
+        """(previous id, next id) in the same conversation for each observation in ``info``."""
+        conversations = sorted({r["conversation"] for r in info.values() if r.get("conversation") is not None})
+        out: dict[int, tuple[int | None, int | None]] = {}
+        for start in range(0, len(conversations), 200):
+            chunk = conversations[start : start + 200]
+            rows = self.db.query(
+                "SELECT id, LAG(id) OVER w AS prev_id, LEAD(id) OVER w AS next_id FROM observations "
+                f"WHERE conversation IN ({','.join('?' * len(chunk))}) "
+                "WINDOW w AS (PARTITION BY conversation ORDER BY ts, id)",
+                chunk,
+            )
+            for r in rows:
+                if r["id"] in info:
+                    out[r["id"]] = (r["prev_id"], r["next_id"])
+        return out
+
+    def _vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        table = OBSERVATION_INDEX.vector_names.vectors
+        out: dict[int, np.ndarray] = {}
+        with self.db.lock:
+            if not self.db.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone():
+                return {}
+            for start in range(0, len(ids), 900):
+                chunk = [int(i) for i in ids[start : start + 900]]
+                rows = self.db.conn.execute(
+                    f"SELECT id, embedding FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+                out.update({int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows})
+        return out
+
+    def _contextual_similarities(
+        self, vector, ids: list[int], adjacency: dict[int, tuple[int | None, int | None]], share: float
+    ) -> dict[int, float]:
+        vectors = self._vectors(ids)
+        if not vectors:
+            return {}
+        query = np.asarray(vector, dtype=np.float32)
+        out: dict[int, float] = {}
+        for obs_id, own in vectors.items():
+            combined = own.astype(np.float32, copy=True)
+            for other in adjacency.get(obs_id, (None, None)):
+                if other is not None and other in vectors:
+                    combined += share * vectors[other]
+            norm = float(np.linalg.norm(combined))
+            if norm > 0:
+                out[obs_id] = float(combined @ query) / norm
+        return out
+
+    def rank_observations(self, plan: QueryPlan, vector=None, limit: int = 10) -> list[tuple[int, float, float, float]]:
+        """``(id, score, lexical, semantic)`` of the best observations for ``plan``."""
+        candidates = self.observation_candidates(plan, vector, limit)
+        neighbours_of = (lambda k: self._adjacent_ids(candidates.info, k)) if self.weights.neighbour > 0 else None
+        scores = score_observations(plan, candidates, self.weights, neighbours_of)
+        norm_lex = fusion.normalise_lexical(candidates.lexical)
+        norm_sem = fusion.normalise_semantic(candidates.semantic, self.weights.semantic_floor)
         return [(k, s, norm_lex.get(k, 0.0), norm_sem.get(k, 0.0)) for k, s in fusion.ranked(scores, limit)]
 
     def _observation_info(self, ids: Sequence[int]) -> dict[int, dict]:
@@ -229,6 +326,8 @@ class Recall:
         row = info.get(obs_id)
         if not row or row.get("conversation") is None:
             return []
+        if "adjacent" in row:
+            return [i for i in row["adjacent"] if i is not None]
         return [n["id"] for n in self.neighbours(obs_id, row["conversation"], row["ts"], span=1)]
 
     def neighbours(self, obs_id: int, conversation: str, ts: float, span: int = 1) -> list[dict]:
