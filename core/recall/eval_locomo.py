@@ -281,7 +281,7 @@ def format_report(report: dict[str, Any]) -> str:
             for c in convs
         ) + "  (engram/bm25/dense)")
     lat = report.get("latency_ms") or {}
-    lines.append(f"engram retrieval latency: p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms (query embedding included)")
+    lines.append(f"engram retrieval latency: p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms (including the embedder call for the query, which a cache may answer)")
     if "qa" in report:
         qa = report["qa"]
         lines.append(f"QA token F1: engram {qa['engram_f1']:.3f} vs full context {qa['full_context_f1']:.3f} ({qa['n']} questions)")
