@@ -15,6 +15,7 @@ rewarded without the rank-only blindness of plain reciprocal-rank fusion.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from functools import lru_cache
@@ -335,7 +336,16 @@ def typed_match(text: str, db: Database | None = None, spec: IndexSpec | None = 
         typing = False
     parts = [_quote(t) for t in terms]
     if typing and len(terms[-1]) >= 2:
-        prefix = terms[-1]
+        # The index holds Porter stems ("atlas" is stored as "atla", "generalize" as
+        # "gener"), so the word being typed may run past its stem: it matches the
+        # stems it starts with (up to 3 characters shorter) as well as its completions.
+        typed = terms[-1]
+        prefix = os.path.commonprefix([typed, _stem(typed)]) or typed
+        alternatives: list[str] = []
+        if db is not None and spec is not None:
+            shorter = [typed[:k] for k in range(max(3, len(typed) - 3), len(typed)) if typed[:k] not in STOPWORDS]
+            found = document_frequencies(db, spec, shorter) if shorter else {}
+            alternatives = [_quote(t) for t in shorter if found.get(t)]
         if len(prefix) > INDEXED_PREFIX_MAX and db is not None and spec is not None:
             with db.lock:
                 vocab = _ensure_vocab(db, spec)
@@ -343,12 +353,12 @@ def typed_match(text: str, db: Database | None = None, spec: IndexSpec | None = 
                     f"SELECT term FROM temp.{vocab} WHERE term >= ? AND term < ? ORDER BY doc DESC LIMIT ?",
                     [prefix, prefix + "\U0010ffff", MAX_COMPLETIONS],
                 ).fetchall()
-            completions = [r[0] for r in rows]
-            if not completions:
-                return None
-            parts[-1] = "(" + " OR ".join(_quote(c) for c in completions) + ")"
+            options = [_quote(r[0]) for r in rows] + alternatives
         else:
-            parts[-1] += "*"
+            options = [_quote(prefix) + "*"] + alternatives
+        if not options:
+            return None
+        parts[-1] = options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
     return " AND ".join(parts)
 
 

@@ -97,3 +97,17 @@ def test_quick_recall_masks_vault_values(chat_engine):
     chat_engine.memories.add("knowledge_vault", {"entry_type": "password", "caption": "router password", "secret_value": "hunter2-very-secret"})
     item = chat_engine.quick_recall("router")[0]
     assert "hunter2" not in item["snippet"] and item["snippet"].endswith("cret")
+
+
+@pytest.mark.parametrize("typed", ["atl", "atla", "atlas", "Atlas ", "project atl", "budgets", "budg"])
+def test_quick_recall_finds_words_typed_in_full_or_in_part(chat_engine, typed):
+    chat_engine.memories.add("semantic", {"name": "Project Atlas", "summary": "Atlas redesigns the booking flow; budgets approved"})
+    titles = [item["title"] for item in chat_engine.quick_recall(typed)]
+    assert "Project Atlas" in titles
+
+
+def test_quick_recall_expands_long_prefixes_to_frequent_completions(chat_engine):
+    for word in ("generalization", "generalize", "generative", "generator"):
+        chat_engine.memories.add("semantic", {"name": word, "summary": f"notes about {word}"})
+    titles = {item["title"] for item in chat_engine.quick_recall("genera")}
+    assert titles == {"generalization", "generalize", "generative", "generator"}
