@@ -194,11 +194,14 @@ class Database:
             try:
                 yield self
             except BaseException:
-                if self._depth == 1:
-                    self.conn.execute("ROLLBACK")
-                else:
-                    self.conn.execute(f"ROLLBACK TO {name}")
-                    self.conn.execute(f"RELEASE {name}")
+                # SQLite rolls the whole transaction back by itself after some errors
+                # (a full disk, an I/O error); then there is nothing left to undo.
+                if self.conn.in_transaction:
+                    if self._depth == 1:
+                        self.conn.execute("ROLLBACK")
+                    else:
+                        self.conn.execute(f"ROLLBACK TO {name}")
+                        self.conn.execute(f"RELEASE {name}")
                 self._depth -= 1
                 raise
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,15 +85,50 @@ def test_corrupt_or_plaintext_file_is_refused(paths, content):
     assert paths.db_path.read_bytes() == content
 
 
-def test_read_only_data_directory_is_reported(paths, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions; the read-only path cannot be simulated")
-    os.chmod(paths.data_dir, 0o500)
-    try:
-        with pytest.raises(StorageError):
-            Engine(paths)
-    finally:
-        os.chmod(paths.data_dir, 0o700)
+@pytest.fixture
+def read_only():
+    """Make a directory read-only, even for root (who ignores permission bits): chattr +i there."""
+    undo = []
+
+    def make(path):
+        if os.geteuid() != 0:
+            os.chmod(path, 0o555)
+            undo.append(lambda: os.chmod(path, 0o700))
+            return
+        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+            pytest.skip("running as root on a filesystem without chattr +i: a read-only directory cannot be simulated")
+        undo.append(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
+
+    yield make
+    for step in undo:
+        step()
+
+
+def test_read_only_data_directory_is_reported(paths, read_only):
+    engine = Engine(paths)
+    engine.memories.add("semantic", {"name": "Kept", "summary": "stays"})
+    engine.close()
+    before = paths.db_path.read_bytes()
+    read_only(paths.data_dir)
+    with pytest.raises(StorageError) as info:
+        engine = Engine(paths)
+        engine.memories.add("semantic", {"name": "New", "summary": "cannot be written"})
+    assert "ENGRAM_HOME" in info.value.fix or "writable" in info.value.fix
+    assert paths.db_path.read_bytes() == before
+
+
+def test_full_disk_fails_cleanly_and_keeps_what_was_stored(engine):
+    engine.memories.add("semantic", {"name": "Kept", "summary": "stays"})
+    pages = engine.db.scalar("PRAGMA page_count")
+    engine.db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StorageError) as info:
+        for i in range(200):
+            engine.memories.add("resource", {"title": f"big {i}", "content_excerpt": "x" * 20000})
+    assert "full" in info.value.message and info.value.fix
+    engine.db.execute("PRAGMA max_page_count = 1073741823")
+    assert engine.memories.search("Kept", semantic=False)[0].memory.title == "Kept"
+    assert engine.db.integrity_check() == "ok"
+    assert engine.db.scalar("SELECT count(*) FROM memories") == engine.db.scalar("SELECT count(*) FROM memory_fts")
 
 
 def test_read_only_database_write_fails_cleanly(engine):
