@@ -39,13 +39,25 @@ from core.recall import fusion
 from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
 from core.recall.indexing import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
 from core.recall.query import QueryPlan, understand
-from core.search import MEMORY_INDEX, OBSERVATION_INDEX, fts_match, lexical_candidates, semantic_candidates
+from core.search import (
+    MEMORY_INDEX,
+    OBSERVATION_INDEX,
+    POSTINGS_BUDGET,
+    IndexSpec,
+    document_frequencies,
+    fts_match,
+    lexical_candidates,
+    lexical_search,
+    semantic_candidates,
+)
 
 log = logging.getLogger(__name__)
 
 GENERIC_ROLES = frozenset({"user", "assistant", "system", "me", "tool"})
 DIA_ID = re.compile(r"D\d+:\d+")
-TYPE_PREFERENCE = (1.0, 0.9, 0.8)  # multiplier for a memory of the 1st, 2nd, other preferred types
+TYPE_PREFERENCE = (1.0, 0.9, 0.8)
+# Only the FTS table name is used (for document frequencies of its terms).
+CONTEXT_SPEC = IndexSpec("observations", "text", CONTEXT_TABLE, "", "kind", "recall")  # multiplier for a memory of the 1st, 2nd, other preferred types
 
 
 @dataclass
@@ -169,28 +181,49 @@ class Recall:
     # -- candidates ------------------------------------------------------------------------
 
     def _context_lexical(self, terms: Sequence[str], limit: int) -> dict[int, float]:
-        match = fts_match(terms)
+        """BM25 over ``recall_fts`` (turn + neighbours), with the cost bounded like the store's own search.
+
+        Terms are taken rarest first while their postings fit ``POSTINGS_BUDGET``;
+        when even the rarest is too common, its newest matches are returned.
+        """
+        if not terms:
+            return {}
+        df = document_frequencies(self.db, CONTEXT_SPEC, terms)
+        chosen, total = [], 0
+        for term in sorted(terms, key=lambda t: df.get(t, 0)):
+            if total + df.get(term, 0) > POSTINGS_BUDGET and chosen:
+                break
+            chosen.append(term)
+            total += df.get(term, 0)
+        match = fts_match(chosen)
         if not match:
             return {}
         w = self.weights.context
-        sql = (
-            f"SELECT rowid, -bm25({CONTEXT_TABLE}, 1.0, ?) FROM {CONTEXT_TABLE} WHERE {CONTEXT_TABLE} MATCH ? "
-            f"ORDER BY bm25({CONTEXT_TABLE}, 1.0, ?) LIMIT ?"
-        )
+        if df.get(chosen[0], 0) > POSTINGS_BUDGET:
+            sql = f"SELECT rowid, 1.0 FROM {CONTEXT_TABLE} WHERE {CONTEXT_TABLE} MATCH ? ORDER BY rowid DESC LIMIT ?"
+            params: list[Any] = [match, limit]
+        else:
+            sql = (
+                f"SELECT rowid, -bm25({CONTEXT_TABLE}, 1.0, ?) FROM {CONTEXT_TABLE} WHERE {CONTEXT_TABLE} MATCH ? "
+                f"ORDER BY bm25({CONTEXT_TABLE}, 1.0, ?) LIMIT ?"
+            )
+            params = [w, match, w, limit]
         with self.db.lock:
             try:
-                rows = self.db.conn.execute(sql, [w, match, w, limit]).fetchall()
+                rows = self.db.conn.execute(sql, params).fetchall()
             except Exception as exc:  # a MATCH syntax problem must not hide the semantic results
                 log.warning("context full-text query %r failed: %s", match, exc)
                 rows = []
         return {int(r[0]): float(r[1]) for r in rows}
 
     def _plain_lexical(self, terms: Sequence[str], limit: int, *, only_without_conversation: bool) -> dict[int, float]:
+        """BM25 over the store's ``observation_fts``; bounded (like the store's search) for observations outside conversations."""
+        if only_without_conversation:
+            return dict(lexical_search(self.db, OBSERVATION_INDEX, " ".join(terms), where="AND b.conversation IS NULL", limit=limit))
         match = fts_match(terms)
         if not match:
             return {}
-        where = "AND b.conversation IS NULL" if only_without_conversation else ""
-        return dict(lexical_candidates(self.db, OBSERVATION_INDEX, match, where=where, limit=limit))
+        return dict(lexical_candidates(self.db, OBSERVATION_INDEX, match, limit=limit))
 
     def _query_vector(self, text: str):
         return self.engine.indexer.embed_query(text) if text.strip() else None
@@ -349,8 +382,7 @@ class Recall:
         w = self.weights
         pool = max(w.pool // 2, limit * 3)
         where = "AND b.archived = 0 AND b.type != 'core'"
-        match = fts_match(plan.terms)
-        lexical = dict(lexical_candidates(self.db, MEMORY_INDEX, match, where=where, limit=pool)) if match else {}
+        lexical = dict(lexical_search(self.db, MEMORY_INDEX, " ".join(plan.terms), where=where, limit=pool)) if plan.terms else {}
         semantic: dict[int, float] = {}
         if vector is not None:
             semantic = dict(semantic_candidates(self.db, MEMORY_INDEX, vector, limit=pool))
