@@ -38,6 +38,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "download_did_fail": ("name", "message"),
     "embeddings_did_progress": ("done", "total"),
     "consolidation_did_finish": ("report",),
+    "consolidation_will_start": ("kind",),
     "settings_did_change": ("key", "value"),
 }
 

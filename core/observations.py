@@ -20,7 +20,7 @@ from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
 from core.indexer import Indexer
 from core.memory.types import MAX_FIELD_CHARS, iso, to_timestamp
-from core.search import OBSERVATION_INDEX, Hit, delete_vectors, fuse, lexical_search, semantic_candidates, store_vectors
+from core.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
 KINDS = ("screen", "chat", "import")
 MAX_OBSERVATION_CHARS = 200_000
@@ -278,6 +278,31 @@ class ObservationStore:
         ids = [r["id"] for r in self.db.query("SELECT id FROM observations WHERE ts >= ? AND ts < ?", [start_ts, end_ts])]
         return self.forget(ids)
 
+    def purge_text(self, ids: Iterable[int]) -> int:
+        """Drop the raw text of observations (kept: time, app, title, provenance links).
+
+        The text is set to '' with ``text_purged = 1`` and its full-text and
+        vector rows are removed, in one transaction per call.  Returns how many
+        observations lost their text.
+        """
+        ids = [int(i) for i in ids]
+        if not ids:
+            return 0
+        purged = 0
+        with self.db.transaction():
+            delete_vectors(self.db, OBSERVATION_INDEX, ids)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"DELETE FROM observation_fts WHERE rowid IN ({marks})", chunk)
+                # 'purged' stands in for an embedder name so the row is never queued for embedding.
+                cursor = self.db.execute(
+                    f"UPDATE observations SET text = '', text_purged = 1, embedded_with = 'purged' WHERE id IN ({marks})",
+                    chunk,
+                )
+                purged += int(cursor.rowcount or 0)
+        return purged
+
     def purge_thumbnails(self, older_than: Any) -> int:
         cutoff = to_timestamp(older_than, "cutoff")
         with self.db.transaction():
@@ -296,29 +321,10 @@ class ObservationStore:
         lexical: bool = True,
     ) -> list[ObservationHit]:
         """Hybrid search over observations, like ``MemoryStore.search``."""
-        since_ts, until_ts = to_timestamp(since, "since"), to_timestamp(until, "until")
-        pool = max(40, limit * 5)
-        clauses, params = [], []
-        if kinds:
-            clauses.append("b.kind IN (" + ",".join("?" * len(kinds)) + ")")
-            params.extend(kinds)
-        if since_ts is not None:
-            clauses.append("b.ts >= ?")
-            params.append(since_ts)
-        if until_ts is not None:
-            clauses.append("b.ts <= ?")
-            params.append(until_ts)
-        where = ("AND " + " AND ".join(clauses)) if clauses else ""
-        lexical_hits: list[tuple[int, float]] = []
-        if lexical:
-            lexical_hits = lexical_search(self.db, OBSERVATION_INDEX, query, where=where, params=params, limit=pool)
-        semantic_hits: list[tuple[int, float]] = []
-        if semantic and query.strip():
-            vector = self.indexer.embed_query(query)
-            if vector is not None:
-                semantic_hits = semantic_candidates(
-                    self.db, OBSERVATION_INDEX, vector, categories=kinds, since=since_ts, until=until_ts, limit=pool
-                )
-        hits: list[Hit] = fuse(lexical_hits, semantic_hits)[:limit]
+        hits: list[Hit] = hybrid_hits(
+            self.db, OBSERVATION_INDEX, query, self.indexer.embed_query,
+            categories=kinds, since=to_timestamp(since, "since"), until=to_timestamp(until, "until"),
+            limit=limit, lexical=lexical, semantic=semantic,
+        )
         found = self.get_many([h.id for h in hits])
         return [ObservationHit(found[h.id], h.score, h.lexical, h.semantic) for h in hits if h.id in found]

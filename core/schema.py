@@ -201,3 +201,26 @@ def m003_absorb(db) -> None:
             queued_at REAL NOT NULL,
             reason TEXT) WITHOUT ROWID"""
     )
+
+
+@migrations()
+def m004_consolidation_links(db) -> None:
+    # Consolidation's records: which memories a digest or a promoted fact stands for,
+    # and one row per derived memory under a stable key (a day, a week, a recurring
+    # fact) so re-running a pass refreshes that memory instead of adding another.
+    db.conn.execute(
+        """CREATE TABLE memory_links (
+            parent_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            child_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            PRIMARY KEY (parent_id, child_id, kind)) WITHOUT ROWID"""
+    )
+    db.conn.execute("CREATE INDEX memory_links_child ON memory_links(child_id)")
+    db.conn.execute(
+        """CREATE TABLE consolidation_keys (
+            key TEXT PRIMARY KEY,
+            memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            fingerprint TEXT NOT NULL DEFAULT '',
+            updated_at REAL NOT NULL)"""
+    )
+    db.conn.execute("CREATE INDEX consolidation_keys_memory ON consolidation_keys(memory_id)")

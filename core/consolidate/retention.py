@@ -1,0 +1,43 @@
+"""Retention of raw data: screenshots after N days, screen text after M months once absorbed.
+
+``retention.thumbnail_days`` (0 keeps none) bounds how long thumbnails stay;
+``retention.observation_text_months`` (0 keeps text forever) bounds how long
+the raw text of *screen* observations stays once it has been absorbed into
+memories -- the setting promises "raw screen text"; chat messages and imports
+are the user's own words and stay.  The observation row itself stays (its time,
+app and window title, and the provenance links of the memories made from it);
+its text, full-text row and vector go, in chunks of ``CHUNK`` per transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+DAY = 86_400.0
+MONTH_DAYS = 30.44
+CHUNK = 500
+
+
+@dataclass
+class RetentionReport:
+    thumbnails_purged: int = 0
+    texts_purged: int = 0
+
+
+def apply_retention(engine, *, now: float, stop: threading.Event | None = None) -> RetentionReport:
+    report = RetentionReport()
+    days = int(engine.settings.get("retention.thumbnail_days"))
+    report.thumbnails_purged = engine.observations.purge_thumbnails(now - days * DAY)
+    months = int(engine.settings.get("retention.observation_text_months"))
+    if months <= 0:
+        return report
+    cutoff = now - months * MONTH_DAYS * DAY
+    while stop is None or not stop.is_set():
+        ids = [r["id"] for r in engine.db.query(
+            "SELECT id FROM observations WHERE kind = 'screen' AND text_purged = 0 AND absorbed_at IS NOT NULL AND ts < ? "
+            "ORDER BY id LIMIT ?", [cutoff, CHUNK])]
+        if not ids:
+            break
+        report.texts_purged += engine.observations.purge_text(ids)
+    return report
