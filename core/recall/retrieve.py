@@ -53,6 +53,7 @@ from core.search import (
 
 log = logging.getLogger(__name__)
 
+NAMES_TTL_SECONDS = 60.0
 GENERIC_ROLES = frozenset({"user", "assistant", "system", "me", "tool"})
 DIA_ID = re.compile(r"D\d+:\d+")
 TYPE_PREFERENCE = (1.0, 0.9, 0.8)
@@ -150,17 +151,14 @@ class Recall:
         self.db = engine.db
         self.weights = weights
         self._names: list[str] | None = None
+        self._names_at = 0.0
         self._pruned = True
         engine.events.subscribe("observations_did_forget", self._on_forget)
-        engine.events.subscribe("observation_did_add", self._on_add)
 
     # -- housekeeping --------------------------------------------------------------------
 
     def _on_forget(self, **_: Any) -> None:
         self._pruned = False
-        self._names = None
-
-    def _on_add(self, **_: Any) -> None:
         self._names = None
 
     def sync(self) -> None:
@@ -172,7 +170,9 @@ class Recall:
 
     def known_names(self) -> list[str]:
         """Speakers of stored conversations and names of semantic memories, for query understanding."""
-        if self._names is None:
+        # Distinct roles need a scan of the observations: refresh at most once a minute.
+        if self._names is None or time.monotonic() - self._names_at > NAMES_TTL_SECONDS:
+            self._names_at = time.monotonic()
             roles = [r["role"] for r in self.db.query("SELECT DISTINCT role FROM observations WHERE role IS NOT NULL LIMIT 1000")]
             names = [r for r in roles if r and r.lower() not in GENERIC_ROLES]
             self._names = names
