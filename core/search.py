@@ -432,3 +432,59 @@ def fuse(
     for hit in hits.values():
         hit.score = lexical_weight * hit.lexical + semantic_weight * hit.semantic
     return sorted((h for h in hits.values() if h.score > 0), key=lambda h: (-h.score, -h.id))
+
+
+def filter_clauses(
+    spec: IndexSpec,
+    categories: Sequence[str] | None,
+    since: float | None,
+    until: float | None,
+    extra: Sequence[str] = (),
+) -> tuple[str, list[Any]]:
+    """An ``AND ...`` SQL fragment over the base table (alias ``b``) and its parameters."""
+    clauses, params = list(extra), []
+    if categories:
+        clauses.append(f"b.{spec.category_column} IN (" + ",".join("?" * len(categories)) + ")")
+        params.extend(categories)
+    if since is not None:
+        clauses.append("b.ts >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("b.ts <= ?")
+        params.append(until)
+    return ("AND " + " AND ".join(clauses)) if clauses else "", params
+
+
+def hybrid_hits(
+    db: Database,
+    spec: IndexSpec,
+    query: str,
+    embed_query,
+    *,
+    categories: Sequence[str] | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    limit: int = 10,
+    lexical: bool = True,
+    semantic: bool = True,
+    extra_clauses: Sequence[str] = (),
+    keep=None,
+) -> list[Hit]:
+    """Lexical and semantic candidates for ``query`` under the same filters, fused, best ``limit`` first.
+
+    ``embed_query(text)`` gives the query vector or None (no embedder: lexical
+    only); ``keep(ids)`` returns the subset of semantic candidates to keep, for
+    filters the vector index does not know (e.g. archived memories).
+    """
+    pool = max(40, limit * 5)
+    where, params = filter_clauses(spec, categories, since, until, extra_clauses)
+    lexical_hits = lexical_search(db, spec, query, where=where, params=params, limit=pool) if lexical else []
+    semantic_hits: list[tuple[int, float]] = []
+    if semantic and query.strip():
+        vector = embed_query(query)
+        if vector is not None:
+            semantic_hits = semantic_candidates(db, spec, vector, categories=categories, since=since, until=until, limit=pool)
+            if keep is not None and semantic_hits:
+                kept = keep([h[0] for h in semantic_hits])
+                semantic_hits = [h for h in semantic_hits if h[0] in kept]
+    return fuse(lexical_hits, semantic_hits)[:limit]

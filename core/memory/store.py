@@ -17,7 +17,6 @@ from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
 from core.indexer import Indexer
 from core.memory.types import (
-    COMMON_COLUMNS,
     MEMORY_TYPES,
     TypeSpec,
     iso,
@@ -26,19 +25,7 @@ from core.memory.types import (
     type_spec,
     validate_fields,
 )
-from core.search import (
-    MEMORY_INDEX,
-    Hit,
-    delete_vectors,
-    fuse,
-    lexical_search,
-    semantic_candidates,
-    store_vectors,
-)
-
-CANDIDATE_FACTOR = 5
-MIN_CANDIDATES = 40
-
+from core.search import MEMORY_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
 def mask_secret(value: str | None) -> str:
     """Show only enough of a secret to recognise it: its last 4 characters, or nothing if short."""
@@ -462,42 +449,17 @@ class MemoryStore:
         until_ts = to_timestamp(until, "until")
         if limit <= 0:
             raise InvalidInputError("limit must be at least 1.", fix="For example --limit 10.")
-        pool = max(MIN_CANDIDATES, limit * CANDIDATE_FACTOR)
-        where, params = self._filters(type_names, since_ts, until_ts, include_archived)
-        lexical_hits: list[tuple[int, float]] = []
-        if lexical:
-            lexical_hits = lexical_search(self.db, MEMORY_INDEX, query, where=where, params=params, limit=pool)
-        semantic_hits: list[tuple[int, float]] = []
-        if semantic and query.strip():
-            vector = self.indexer.embed_query(query)
-            if vector is not None:
-                semantic_hits = semantic_candidates(
-                    self.db, MEMORY_INDEX, vector, categories=type_names, since=since_ts, until=until_ts, limit=pool
-                )
-                if not include_archived and semantic_hits:
-                    semantic_hits = self._drop_archived(semantic_hits)
-        hits = fuse(lexical_hits, semantic_hits)[:limit]
+        hits = hybrid_hits(
+            self.db, MEMORY_INDEX, query, self.indexer.embed_query,
+            categories=type_names, since=since_ts, until=until_ts, limit=limit, lexical=lexical, semantic=semantic,
+            extra_clauses=() if include_archived else ("b.archived = 0",),
+            keep=None if include_archived else self._not_archived,
+        )
         return self._results(hits)
 
-    def _filters(self, type_names, since_ts, until_ts, include_archived) -> tuple[str, list]:
-        clauses, params = [], []
-        if type_names:
-            clauses.append("b.type IN (" + ",".join("?" * len(type_names)) + ")")
-            params.extend(type_names)
-        if since_ts is not None:
-            clauses.append("b.ts >= ?")
-            params.append(since_ts)
-        if until_ts is not None:
-            clauses.append("b.ts <= ?")
-            params.append(until_ts)
-        if not include_archived:
-            clauses.append("b.archived = 0")
-        return ("AND " + " AND ".join(clauses)) if clauses else "", params
-
-    def _drop_archived(self, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        marks = ",".join("?" * len(hits))
-        archived = {r["id"] for r in self.db.query(f"SELECT id FROM memories WHERE archived = 1 AND id IN ({marks})", [h[0] for h in hits])}
-        return [h for h in hits if h[0] not in archived]
+    def _not_archived(self, ids: Sequence[int]) -> set[int]:
+        marks = ",".join("?" * len(ids))
+        return {r["id"] for r in self.db.query(f"SELECT id FROM memories WHERE archived = 0 AND id IN ({marks})", list(ids))}
 
     def _results(self, hits: list[Hit]) -> list[SearchResult]:
         found = self.get_many([h.id for h in hits])
