@@ -117,6 +117,9 @@ class Engine:
         if key == "models.embedding":
             # The new embedder is picked up on next use; every row is re-embedded in the background.
             self.indexer.reset()
+            for service in self._background:
+                if hasattr(service, "trigger"):
+                    service.trigger("embed")
 
     # -- recall ----------------------------------------------------------------------
 

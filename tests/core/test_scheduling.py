@@ -76,3 +76,18 @@ def test_stop_event_interrupts_a_run(engine):
 
     scheduler.add(JobSpec("long", long_job, 60))
     assert scheduler.run("long", stop=stop)["status"] == "interrupted"
+
+
+def test_changing_the_embedding_model_triggers_reembedding_now(engine):
+    triggered = []
+
+    class Recorder:
+        def trigger(self, name):
+            triggered.append(name)
+
+        def shutdown(self):
+            pass
+
+    engine._background.append(Recorder())
+    engine.settings.set("models.embedding", "bge-small-en-v1.5-q8_0")
+    assert triggered == ["embed"]
