@@ -240,7 +240,8 @@ class Assistant:
             m = memories.get(row_id)
             if m is None:
                 continue
-            snippet = _memory_text(m)
+            # The row already shows the time; an episode's indexed text starts with it.
+            snippet = " | ".join(p for p in (m.fields.get("summary"), m.fields.get("details")) if p) if m.type == "episodic" else _memory_text(m)
             out.append(
                 {
                     "kind": "memory", "id": m.id, "type": m.type, "title": m.title if m.type != "knowledge_vault" else m.fields.get("caption"),
