@@ -55,7 +55,7 @@ STATEMENTS = (
     ("favourite", re.compile(r"\b[Mm]y\s+favou?rite\s+(?P<what>\w+(?:\s\w+)?)\s+is\s+(?P<object>[\w'’ -]{2,40}?)(?=[.,!;]|$)")),
     ("likes", re.compile(r"\bI\s+(?:really\s+)?(?:love|prefer|enjoy)\s+(?P<object>[\w'’ -]{2,40}?)(?=[.,!;]|$)")),
 )
-GENERIC_SPEAKERS = frozenset({"user", "me", "i", "assistant", "system"})
+NOT_TITLED = frozenset({"conversation", "mentioned event"})
 
 
 def title_key(summary: str) -> str:
@@ -94,7 +94,7 @@ class Promoter:
 
     def _episodes(self) -> list[dict]:
         return self.engine.db.query(
-            "SELECT e.id, e.occurred_at, e.summary, e.details, e.actor FROM memory_episodic e JOIN memories m ON m.id = e.id "
+            "SELECT e.id, e.occurred_at, e.summary, e.details, e.actor, e.event_type FROM memory_episodic e JOIN memories m ON m.id = e.id "
             "WHERE coalesce(e.event_type, '') NOT IN (?, ?) ORDER BY e.occurred_at DESC LIMIT ?",
             [*sorted(DIGEST_TYPES), MAX_EPISODES],
         )
@@ -104,7 +104,8 @@ class Promoter:
         found: dict[tuple[str, ...], list[Sighting]] = {}
         for row in self._episodes():
             key = title_key(row["summary"])
-            if len(key) >= 8 and ":" not in key:  # "Ana chatted: <first sentence>" is not a title
+            # A conversation's summary is its first sentence, not a title that can recur.
+            if len(key) >= 8 and ":" not in key and (row["event_type"] or "") not in NOT_TITLED:
                 found.setdefault(("event", key), []).append(Sighting(row["id"], row["occurred_at"], row["summary"]))
             text = "\n".join(p for p in (row["summary"], row["details"]) if p)
             for speaker, sentence in self._statements(text, row["actor"]):
@@ -137,7 +138,7 @@ class Promoter:
             title = _PUNCT.sub("", " ".join(_CLOCKS.sub(" ", latest.text).split()))
             weekdays = Counter(datetime.fromtimestamp(s.ts).strftime("%A") for s in sightings)
             weekday, count = weekdays.most_common(1)[0]
-            parts = [f"Recurring: {title}"]
+            parts = [f"{title} (recurring)"]
             if count / len(sightings) >= WEEKDAY_SHARE:
                 parts.append(f"usually on {weekday}s")
                 minutes = [datetime.fromtimestamp(s.ts).hour * 60 + datetime.fromtimestamp(s.ts).minute for s in sightings]
@@ -146,7 +147,7 @@ class Promoter:
                     parts.append(f"around {datetime.fromtimestamp(latest.ts):%H:%M}")
             first, last = min(s.ts for s in sightings), latest.ts
             return title, {"name": title, "summary": ", ".join(parts),
-                           "details": f"Seen from {_day(first):%d %B %Y} to {_day(last):%d %B %Y}."}
+                           "details": f"seen from {_day(first):%-d %B %Y} to {_day(last):%-d %B %Y}"}
         _kind, _speaker, relation, what, _obj = key
         speaker, _, sentence = latest.text.partition(": ")
         match = dict(STATEMENTS)[relation].search(sentence)
