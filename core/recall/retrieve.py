@@ -260,9 +260,10 @@ class Recall:
         w = self.weights
         pool = max(w.pool, limit * 3)
         lexical = self._context_lexical(plan.terms, pool)
-        lexical.update(
-            {k: v for k, v in self._plain_lexical(plan.terms, pool, only_without_conversation=True).items() if k not in lexical}
-        )
+        if self.db.scalar("SELECT 1 FROM observations WHERE conversation IS NULL LIMIT 1"):
+            # Screen and other observations outside conversations are searched in the store's own index.
+            plain = self._plain_lexical(plan.terms, pool, only_without_conversation=True)
+            lexical.update({k: v for k, v in plain.items() if k not in lexical})
         semantic = self._semantic(vector, pool)
         since, until = _ts_bounds(plan, w)
         if since is not None or until is not None:
