@@ -45,7 +45,7 @@ MODEL_MIN_TERM_SHARE = 0.75
 
 _CLOCKS = re.compile(r"\b\d{1,2}[:.]\d{2}(?:\s*[-–]\s*\d{1,2}[:.]\d{2})?\b")
 _TIMES = re.compile(_CLOCKS.pattern + r"|\d+")
-_PUNCT = re.compile(r"[\s,;:()\[\]–-]+$")
+_PUNCT = re.compile(r"[\s.,;:!?()\[\]–-]+$")
 _SPEAKER_LINE = re.compile(r"^(?P<speaker>[^:\n]{1,40}):\s*(?P<text>.+)$", re.MULTILINE)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _OBJECT = r"(?P<object>[A-Z][\w&'’.-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w&'’.-]*){0,3})"
