@@ -289,20 +289,27 @@ class Recall:
         return Candidates(lexical, semantic, info)
 
     def _adjacency(self, info: dict[int, dict]) -> dict[int, tuple[int | None, int | None]]:
-        """(previous id, next id) in the same conversation for each observation in ``info``."""
-        conversations = sorted({r["conversation"] for r in info.values() if r.get("conversation") is not None})
+        """(previous id, next id) in the same conversation for each observation in ``info``.
+
+        Two correlated lookups per row, each a short walk of the
+        ``(conversation, ts)`` index, so the cost does not grow with the
+        length of the conversations.
+        """
+        ids = [i for i, r in info.items() if r.get("conversation") is not None]
         out: dict[int, tuple[int | None, int | None]] = {}
-        for start in range(0, len(conversations), 200):
-            chunk = conversations[start : start + 200]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
             rows = self.db.query(
-                "SELECT id, LAG(id) OVER w AS prev_id, LEAD(id) OVER w AS next_id FROM observations "
-                f"WHERE conversation IN ({','.join('?' * len(chunk))}) "
-                "WINDOW w AS (PARTITION BY conversation ORDER BY ts, id)",
+                "SELECT o.id AS id, "
+                "(SELECT p.id FROM observations p WHERE p.conversation = o.conversation AND (p.ts, p.id) < (o.ts, o.id) "
+                " ORDER BY p.ts DESC, p.id DESC LIMIT 1) AS prev_id, "
+                "(SELECT n.id FROM observations n WHERE n.conversation = o.conversation AND (n.ts, n.id) > (o.ts, o.id) "
+                " ORDER BY n.ts, n.id LIMIT 1) AS next_id "
+                f"FROM observations o WHERE o.id IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
             for r in rows:
-                if r["id"] in info:
-                    out[r["id"]] = (r["prev_id"], r["next_id"])
+                out[r["id"]] = (r["prev_id"], r["next_id"])
         return out
 
     def _vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
