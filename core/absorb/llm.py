@@ -130,8 +130,8 @@ def candidate_from_model(item: dict, observations: Sequence) -> Candidate | None
     content = _clean(item.get("content"), 400)
     if kind not in MEMORY_TYPES or not (name or content):
         return None
-    if content.endswith("?") or len((content or name).split()) < 3:
-        return None  # a question or a fragment states no fact
+    if "?" in content or re.search(r"[{}\[\]]", content + name) or len((content or name).split()) < 3:
+        return None  # a question, JSON debris or a fragment states no fact
     sources = [o.id for o in observations]
     text = content or name
     if kind == "core":

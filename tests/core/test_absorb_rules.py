@@ -159,3 +159,11 @@ def test_map_decisions_remaps_small_ids_and_rejects_invented_ones():
     schema = reconcile_schema(4, 2)
     item = schema["properties"]["decisions"]["items"]["properties"]
     assert item["existing"] == {"enum": [0, 1]} and item["fact"] == {"enum": [0, 1, 2, 3]}
+
+
+@pytest.mark.parametrize("content", ["How have you been?", "Hey Mel! Good to see you!}, {", "Ada", "[1, 2]"])
+def test_questions_fragments_and_json_debris_from_a_model_are_not_candidates(content):
+    from core.absorb.llm import parse_candidates
+
+    candidates, problems = parse_candidates({"memories": [{"type": "core", "name": "human", "content": content}]}, [obs(1, content)])
+    assert candidates == [] and len(problems) == 1
