@@ -330,6 +330,11 @@ class Absorber:
             report.llm_state = "failed"
             plan.reject("model_output", None, f"the extract call failed: {exc.message}", ids)
             return
+        except Exception as exc:  # a crashing model runtime must not wedge the queue on this batch forever
+            log.exception("absorb: the extract call crashed")
+            report.llm_state = "failed"
+            plan.reject("model_output", None, f"the extract call crashed: {exc!r}"[:500], ids)
+            return
         candidates, problems = llm.parse_candidates(reply, observations)
         for problem in problems:
             plan.reject("model_output", None, problem, ids)
@@ -373,7 +378,10 @@ class Absorber:
                 llm.reconcile_schema(len(candidates), len(shown)),
                 max_tokens=llm.RECONCILE_MAX_TOKENS,
             )
-        except ModelError as exc:
+        except Exception as exc:  # ModelError, or a crashing runtime: logged either way
+            if not isinstance(exc, ModelError):
+                log.exception("absorb: the reconcile call crashed")
+                exc = ModelError(f"the model runtime crashed: {exc!r}"[:300])
             # Without a verdict, only facts with nothing similar stored are safe to add.
             for index, candidate in enumerate(candidates):
                 if index in has_similar:

@@ -85,4 +85,5 @@ class ScreenVault:
                 {"entry_type": finding.kind, "caption": f"{label} seen on screen" + (f" in {where}" if where else ""),
                  "secret_value": value, "sensitivity": sensitivity, "source": f"screen: {where}"[:300]},
                 sources=[observation_id], actor=ACTOR, reason="sensitive text seen on screen (privacy.vault_from_screen on)",
+                embed=False,  # runs on the capture thread; the embed job computes the vector
             )

@@ -313,3 +313,11 @@ def test_a_model_memory_links_to_the_messages_that_say_it(make_engine):
     Absorber(engine).absorb_backlog()
     [memory] = engine.memories.list("semantic")
     assert memory.sources == [says]
+
+
+def test_a_crashing_model_runtime_is_logged_and_does_not_wedge_the_queue(make_engine):
+    engine = make_engine(scripted(RuntimeError("llama.cpp segfault stand-in")))
+    chat(engine, "My email is ada@example.org.")
+    report = Absorber(engine).absorb_backlog().to_dict()
+    assert report["llm_states"] == {"failed": 1} and report["rejected"] == {"model_output": 1}
+    assert engine.observations.count(unabsorbed=True) == 0 and engine.memories.count("knowledge_vault") == 1
