@@ -19,8 +19,8 @@ When no chat model is usable the rule-based part still runs and the batch's
 observations are queued in ``absorb_llm_pending``; the model pass runs on them
 once a model is available.  A model that answers but breaks the schema
 (``ModelError``) is logged as a rejection and not retried: at temperature 0 the
-same model would give the same answer, and a larger model can be pointed at old
-observations with ``engram absorb --now`` after re-queueing.  Models are called
+same model would give the same answer.  (Re-running the model pass over old
+observations after switching to a larger model is not offered yet.)  Models are called
 outside the transaction, so the database is never locked while a model thinks.
 """
 
