@@ -54,15 +54,25 @@ def _clock(ts: float) -> str:
 
 
 def _short(text: str, limit: int = 80) -> str:
+    """``text`` cut at a word boundary (a word cut in half would be a new, ungrounded word)."""
     text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip(",;:") + "…"
 
 
 def _kind(memory: Memory) -> str:
     return (memory.fields.get("event_type") or "event").replace("_", " ")
 
 
-def deterministic_day_text(day: date, memories: list[Memory], *, with_times: bool) -> dict[str, Any]:
+def day_title(day: date, *, dated: bool = True) -> str:
+    # A day known only from "last week" in a message has no written date in its sources: the
+    # undated title keeps such a digest grounded (its time is still in occurred_at and the index).
+    return f"What I did on {day_label(day)}" if dated else "What I did that day"
+
+
+def deterministic_day_text(day: date, memories: list[Memory], *, with_times: bool, dated: bool = True) -> dict[str, Any]:
     ordered = sorted(memories, key=lambda m: (m.time, m.id))
     groups: dict[str, list[Memory]] = {}
     for memory in ordered:
@@ -79,7 +89,7 @@ def deterministic_day_text(day: date, memories: list[Memory], *, with_times: boo
     if shown < len(ordered):
         lines.append(f"(and {len(ordered) - shown} more)")
     headline = "; ".join(_short(m.fields.get("summary"), 60) for m in ordered[:HEADLINE_ITEMS])
-    return {"summary": f"What I did on {day_label(day)}: {headline}", "details": "\n".join(lines)}
+    return {"summary": f"{day_title(day, dated=dated)}: {headline}", "details": "\n".join(lines)}
 
 
 @dataclass
@@ -155,10 +165,12 @@ class Digester:
             base = {"occurred_at": start, "occurred_until": day_start(day + timedelta(days=1)) - 1,
                     "actor": "user", "event_type": DAILY, "importance": 0.4}
             source = self._source(memories, source_ids)
-            fields = dict(base, **deterministic_day_text(day, memories, with_times=True))
-            if not self._grounded(fields, source):
-                fields = dict(base, **deterministic_day_text(day, memories, with_times=False))
-            summary = self._model_summary(f"What I did on {day_label(day)}", fields["details"], source, base)
+            variants = [(True, True), (False, True), (True, False), (False, False)]  # (with times, dated)
+            for with_times, dated in variants:
+                fields = dict(base, **deterministic_day_text(day, memories, with_times=with_times, dated=dated))
+                if self._grounded(fields, source):
+                    break
+            summary = self._model_summary(day_title(day, dated=dated), fields["details"], source, base)
             if summary:
                 fields["summary"] = summary
                 report.model_written += 1
@@ -204,8 +216,12 @@ class Digester:
             source_ids = derived.sources_of(self.engine, child_ids, limit=MAX_SOURCES)
             base = {"occurred_at": day_start(first), "occurred_until": day_start(last + timedelta(days=1)) - 1,
                     "actor": "user", "event_type": WEEKLY, "importance": 0.4}
+            source = self._source(memories, source_ids)
             fields = dict(base, summary=title, details="\n".join(lines))
-            summary = self._model_summary(title, fields["details"], self._source(memories, source_ids), base)
+            if not self._grounded(fields, source):
+                title = "What I did that week"
+                fields["summary"] = title
+            summary = self._model_summary(title, fields["details"], source, base)
             if summary:
                 fields["summary"] = summary
                 report.model_written += 1
