@@ -24,14 +24,13 @@ from typing import Any, Callable
 from core.errors import ModelError, ModelUnavailableError
 from core.memory.store import Memory, mask_secret
 from core.memory.types import iso
-from core.observations import Observation
 from core.resources import read_text
 from core.search import MEMORY_INDEX, OBSERVATION_INDEX, recent_best_matches, typed_match
 
 log = logging.getLogger(__name__)
 
 NO_MEMORY = "I have no memory of that."
-MIN_EVIDENCE_SCORE = 0.25  # fused score below which a hit is not evidence
+MIN_EVIDENCE_COSINE = 0.35  # closeness in meaning that counts as evidence without a shared word
 CONTEXT_CHAR_BUDGET = 6000
 _CITE = re.compile(r"\[(\d{1,3})\]")
 
@@ -109,28 +108,28 @@ class Assistant:
 
     # -- retrieval -------------------------------------------------------------------
 
-    def gather(self, question: str, *, per_type: int = 4, observations: int = 4) -> list[ContextItem]:
-        """The context for ``question``: core memory, then the best evidence, numbered."""
+    def gather(self, question: str, *, limit: int = 12) -> list[ContextItem]:
+        """The context for ``question``: core memory, then the best evidence, numbered.
+
+        Retrieval is ``engine.recall`` (query understanding, time and speaker
+        boosts, neighbouring turns); a hit counts as evidence only when one of
+        the question's content words matched it or its meaning is close
+        (cosine >= ``MIN_EVIDENCE_COSINE``), so an unrelated question abstains.
+        """
         engine = self.engine
         items: list[ContextItem] = []
-        for memory in engine.memories.list("core", limit=20):
+        result = engine.recall.retrieve(question, limit=limit, with_neighbours=True)
+        for memory in result.core:
             items.append(ContextItem(0, "memory", memory.id, "core", _memory_text(memory), None, None, 1.0))
-        results = engine.memories.search(question, limit=per_type * 3)
-        taken: dict[str, int] = {}
-        for result in results:
-            if result.type == "core" or result.score < MIN_EVIDENCE_SCORE:
+        vault = {m.id: m for m in engine.memories.get_many([h.id for h in result.hits if h.source == "memory" and h.kind == "knowledge_vault"]).values()}
+        for hit in result.hits:
+            if hit.kind == "core" or not (hit.lexical > 0 or hit.semantic >= MIN_EVIDENCE_COSINE):
                 continue
-            if taken.get(result.type, 0) >= per_type:
-                continue
-            taken[result.type] = taken.get(result.type, 0) + 1
-            m = result.memory
-            items.append(ContextItem(0, "memory", m.id, m.type, _memory_text(m), m.time, None, result.score))
-        for hit in engine.observations.search(question, limit=observations):
-            if hit.score < MIN_EVIDENCE_SCORE:
-                continue
-            o: Observation = hit.observation
-            who = f"{o.role}: " if o.kind == "chat" and o.role else ""
-            items.append(ContextItem(0, "observation", o.id, o.kind, who + o.text[:600], o.ts, o.app, hit.score))
+            text = _memory_text(vault[hit.id]) if hit.id in vault else hit.text
+            if hit.neighbours:
+                context = " / ".join(f"{n['role'] + ': ' if n.get('role') else ''}{n['text'][:200]}" for n in hit.neighbours)
+                text = f"{text[:600]} (around it: {context})"
+            items.append(ContextItem(0, hit.source, hit.id, hit.kind, text[:900], hit.ts, hit.app, hit.score))
         budget = CONTEXT_CHAR_BUDGET
         kept: list[ContextItem] = []
         for item in items:

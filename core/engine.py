@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import threading
 import time
 from typing import Any, Callable
 
@@ -24,7 +23,7 @@ from core.db import Database
 from core.errors import ModelUnavailableError, StorageError
 from core.events import EventBus
 from core.indexer import Indexer
-from core.keystore import KeyInfo, KeyStore
+from core.keystore import KeyStore
 from core.memory.store import MemoryStore
 from core.models.base import ChatModel, Embedder
 from core.observations import ObservationStore
@@ -89,6 +88,8 @@ class Engine:
         self.memories = MemoryStore(self.db, self.events, self.indexer, clock)
         self.observations = ObservationStore(self.db, self.events, self.indexer, clock)
         self._capture = None
+        recall_cls = _optional("core.recall.retrieve", "Recall")
+        self.recall = recall_cls(self) if recall_cls else None
         self.assistant = Assistant(self)
         self.events.subscribe("settings_did_change", self._on_setting_changed)
 

@@ -196,7 +196,7 @@ class ObservationStore:
                         [obs_id, row["ts"], row["thumbnail"]],
                     )
                 if vectors is not None:
-                    store_vectors(self.db, OBSERVATION_INDEX, [(obs_id, row["kind"], row["ts"])], vectors[0][index], vectors[1])
+                    store_vectors(self.db, OBSERVATION_INDEX, [(obs_id, row["kind"], row["ts"])], vectors[0][index : index + 1], vectors[1])
                 ids.append(obs_id)
                 added.append((obs_id, row["kind"]))
         for obs_id, kind in added:

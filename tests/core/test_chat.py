@@ -111,3 +111,33 @@ def test_quick_recall_expands_long_prefixes_to_frequent_completions(chat_engine)
         chat_engine.memories.add("semantic", {"name": word, "summary": f"notes about {word}"})
     titles = {item["title"] for item in chat_engine.quick_recall("genera")}
     assert titles == {"generalization", "generalize", "generative", "generator"}
+
+
+def test_screen_evidence_is_cited_with_its_time_and_app(paths):
+    model = FakeChatModel(lambda m, s: "You paid the plumber 120 EUR [1].")
+    engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=model)
+    try:
+        engine.observations.add("screen", "Invoice from the plumber: 120 EUR due Friday", ts="2026-05-02T10:15:00Z",
+                                app="Thunderbird", window_title="Inbox")
+        answer = engine.ask("How much was the plumber invoice?")
+        citation = answer.citations[0]
+        assert (citation.kind, citation.type, citation.app) == ("observation", "screen", "Thunderbird")
+        assert citation.time == "2026-05-02T10:15:00Z"
+        assert "Thunderbird" in model.calls[0]["messages"][1]["content"]
+    finally:
+        engine.close()
+
+
+def test_chat_turns_bring_their_neighbours_into_context(paths):
+    model = FakeChatModel(lambda m, s: "Lisbon [1].")
+    engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=model)
+    try:
+        engine.observations.add_many([
+            dict(kind="chat", text="Where did you move last spring?", role="Ana", conversation="c1", ts=1000.0),
+            dict(kind="chat", text="To Lisbon, near the river.", role="Ben", conversation="c1", ts=1001.0),
+        ], embed=True)
+        engine.ask("Where did Ben move last spring?")
+        prompt = model.calls[0]["messages"][1]["content"]
+        assert "Lisbon" in prompt and "Where did you move last spring?" in prompt
+    finally:
+        engine.close()

@@ -186,3 +186,14 @@ def test_observations_search_and_dedupe(engine):
     assert hits[0].observation.id == first
     assert engine.observations.forget([first]) == 1
     assert engine.observations.search("Lisbon") == []
+
+
+def test_observations_embedded_at_once_are_found_by_meaning(meaning_engine):
+    ids = meaning_engine.observations.add_many(
+        [dict(kind="chat", text="I finally bought an automobile"), dict(kind="chat", text="The dentist moved to Friday")], embed=True
+    )
+    assert meaning_engine.indexer.pending_count() == 0
+    dims = {len(row["embedding"]) for row in meaning_engine.db.query("SELECT embedding FROM observation_vectors")}
+    assert dims == {64 * 4}  # whole float32 vectors, one per observation
+    hits = meaning_engine.observations.search("car", lexical=False)
+    assert hits[0].observation.id == ids[0]
