@@ -187,10 +187,10 @@ def test_ocr_crash_on_one_frame_is_counted_and_the_next_frame_read(settings, eve
     service.queue.put(FrameJob(screen.monitors()[0], frame(mark=5), screen.context, 1.0))
     service.queue.put(FrameJob(Monitor(2, 0, 0, 64, 48), frame(mark=30), screen.context, 2.0))
     service._stop.clear()
+    done = threading.Event()  # subscribed before the worker starts, or a fast worker finishes unseen
+    events.subscribe("capture_did_update_health", lambda health: health["frames_kept"] and done.set())
     worker = threading.Thread(target=service._worker_main)
     worker.start()
-    done = threading.Event()
-    events.subscribe("capture_did_update_health", lambda health: health["frames_kept"] and done.set())
     assert done.wait(20)
     service._stop.set()
     service.queue.close()
