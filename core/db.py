@@ -56,6 +56,8 @@ class Database:
         self.lock = threading.RLock()
         self._depth = 0
         self._sqlite_utils = None
+        self._after_commit: list = []
+        self._savepoint_marks: list[int] = []
 
     # -- opening -------------------------------------------------------------------
 
@@ -191,6 +193,7 @@ class Database:
             except driver.OperationalError as exc:
                 self._depth -= 1
                 raise _disk_error(exc, self.path) from exc
+            self._savepoint_marks.append(len(self._after_commit))
             try:
                 yield self
             except BaseException:
@@ -202,6 +205,7 @@ class Database:
                     else:
                         self.conn.execute(f"ROLLBACK TO {name}")
                         self.conn.execute(f"RELEASE {name}")
+                del self._after_commit[self._savepoint_marks.pop() :]
                 self._depth -= 1
                 raise
             try:
@@ -213,9 +217,28 @@ class Database:
                 if self._depth == 1:
                     with contextlib.suppress(Exception):
                         self.conn.execute("ROLLBACK")
+                del self._after_commit[self._savepoint_marks.pop() :]
                 self._depth -= 1
                 raise _disk_error(exc, self.path) from exc
+            self._savepoint_marks.pop()
             self._depth -= 1
+            ready = []
+            if self._depth == 0:
+                ready, self._after_commit = self._after_commit, []
+        for callback in ready:
+            callback()
+
+    def after_commit(self, callback) -> None:
+        """Run ``callback`` once the current transaction commits (now if there is none); never if it rolls back.
+
+        Events are published this way, so no listener hears of a change that a
+        rollback later undid.
+        """
+        with self.lock:
+            if self._depth:
+                self._after_commit.append(callback)
+                return
+        callback()
 
     def versions(self) -> dict[str, str]:
         with self.lock:

@@ -199,8 +199,11 @@ class ObservationStore:
                     store_vectors(self.db, OBSERVATION_INDEX, [(obs_id, row["kind"], row["ts"])], vectors[0][index : index + 1], vectors[1])
                 ids.append(obs_id)
                 added.append((obs_id, row["kind"]))
-        for obs_id, kind in added:
-            self.events.emit("observation_did_add", observation_id=obs_id, kind=kind)
+        def publish() -> None:
+            for obs_id, kind in added:
+                self.events.emit("observation_did_add", observation_id=obs_id, kind=kind)
+
+        self.db.after_commit(publish)
         return ids
 
     def get(self, observation_id: int) -> Observation:
@@ -270,7 +273,7 @@ class ObservationStore:
                 marks = ",".join("?" * len(chunk))
                 self.db.execute(f"DELETE FROM observation_fts WHERE rowid IN ({marks})", chunk)
                 self.db.execute(f"DELETE FROM observations WHERE id IN ({marks})", chunk)
-        self.events.emit("observations_did_forget", count=len(ids))
+        self.db.after_commit(lambda: self.events.emit("observations_did_forget", count=len(ids)))
         return len(ids)
 
     def forget_range(self, start: Any, end: Any) -> int:

@@ -316,7 +316,7 @@ class MemoryStore:
                 self.db.execute("INSERT INTO memory_sources(memory_id, observation_id) VALUES (?, ?)", [memory_id, source])
             self._record(memory_id, spec.name, "ADD", None, values, actor, reason, now)
         memory = self.get(memory_id)
-        self.events.emit("memory_did_add", memory=memory)
+        self.db.after_commit(lambda: self.events.emit("memory_did_add", memory=memory))
         return memory
 
     def update(
@@ -377,7 +377,7 @@ class MemoryStore:
             old_fields = dict(old.fields, importance=old.importance, pinned=old.pinned)
             self._record(old.id, spec.name, action, old_fields, new_fields, actor, reason, now)
         memory = self.get(old.id)
-        self.events.emit("memory_did_update", memory=memory, old=old)
+        self.db.after_commit(lambda: self.events.emit("memory_did_update", memory=memory, old=old))
         return memory
 
     def delete(self, memory_id: int, *, actor: str = "user", reason: str | None = None) -> Memory:
@@ -388,7 +388,7 @@ class MemoryStore:
             self.db.execute("DELETE FROM memory_fts WHERE rowid = ?", [old.id])
             self.db.execute("DELETE FROM memories WHERE id = ?", [old.id])  # cascades to type row and sources
             self._record(old.id, old.type, "DELETE", dict(old.fields), None, actor, reason, self.clock())
-        self.events.emit("memory_did_delete", memory=old)
+        self.db.after_commit(lambda: self.events.emit("memory_did_delete", memory=old))
         return old
 
     def set_archived(self, memory_id: int, archived: bool, *, actor: str = "user", reason: str | None = None) -> Memory:
@@ -399,7 +399,10 @@ class MemoryStore:
             self.db.execute("UPDATE memories SET archived = ? WHERE id = ?", [1 if archived else 0, old.id])
             self._record(old.id, old.type, "ARCHIVE" if archived else "RESTORE", None, None, actor, reason, self.clock())
         memory = self.get(old.id)
-        self.events.emit("memory_did_archive" if archived else "memory_did_update", **({"memory": memory} if archived else {"memory": memory, "old": old}))
+        if archived:
+            self.db.after_commit(lambda: self.events.emit("memory_did_archive", memory=memory))
+        else:
+            self.db.after_commit(lambda: self.events.emit("memory_did_update", memory=memory, old=old))
         return memory
 
     def touch(self, memory_ids: Iterable[int]) -> None:

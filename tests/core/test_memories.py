@@ -197,3 +197,25 @@ def test_observations_embedded_at_once_are_found_by_meaning(meaning_engine):
     assert dims == {64 * 4}  # whole float32 vectors, one per observation
     hits = meaning_engine.observations.search("car", lexical=False)
     assert hits[0].observation.id == ids[0]
+
+
+def test_events_wait_for_the_outer_commit_and_vanish_on_rollback(engine):
+    heard = []
+    engine.events.subscribe("memory_did_add", lambda memory: heard.append(memory.title))
+    with engine.db.transaction():
+        engine.memories.add("semantic", {"name": "Kept", "summary": "committed"})
+        assert heard == []  # not yet committed
+    assert heard == ["Kept"]
+    with pytest.raises(RuntimeError):
+        with engine.db.transaction():
+            engine.memories.add("semantic", {"name": "Undone", "summary": "rolled back"})
+            raise RuntimeError("crash mid-batch")
+    assert heard == ["Kept"]
+    with engine.db.transaction():
+        engine.memories.add("semantic", {"name": "Outer", "summary": "kept"})
+        with pytest.raises(RuntimeError):
+            with engine.db.transaction():
+                engine.memories.add("semantic", {"name": "Inner", "summary": "savepoint rolled back"})
+                raise RuntimeError("inner failure")
+    assert heard == ["Kept", "Outer"]
+    assert [m.title for m in engine.memories.list(newest_first=False)] == ["Kept", "Outer"]
