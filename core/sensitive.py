@@ -82,11 +82,14 @@ _PREFIXED_KEY = re.compile(
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 # A long run of token characters: checked for entropy and character mix below.
 _TOKEN_CANDIDATE = re.compile(r"(?<![\w/+=-])[A-Za-z0-9_+/=-]{24,}(?![\w/+=-])")
-# "password: hunter2", "PIN 1234", "Passcode = ..." -- the value is the next word.
+# "password: hunter2", "PIN 1234", "Passcode = ..." -- the value is the next word.  OCR damages
+# labels ("passwo", "passw0rd", "pa55word", "pasword"), so the password label is matched loosely:
+# masking a harmless word after "pass...:" costs far less than storing a real password.
+_PASSWORD_LABEL = r"(?:p[a@4][s5$]{1,2}\s?w[o0]?r?[dt]?|passwd|pwd|passphrase|passcode|kennwort|mot\s+de\s+passe|contrase[ñn]a)"
 _LABELLED = re.compile(
-    r"(?i)\b(?:password|passwd|passphrase|passcode|pass\s?word|pin(?:\s?code)?|secret|api[\s_-]?key|token)"
+    r"(?i)\b(?:" + _PASSWORD_LABEL + r"|pin(?:\s?code)?|secret|api[\s_-]?key|token)"
     r"\s*(?:is\s+)?[:=]\s*(?P<value>[^\s,;]{2,})"
-    r"|\b(?:password|passcode|pin)\s+(?P<bare>(?=[^\s,;]*\d)[^\s,;]{3,})"
+    r"|\b(?:" + _PASSWORD_LABEL + r"|pin)\s+(?P<bare>(?=[^\s,;]*\d)[^\s,;]{3,})"
 )
 
 

@@ -1,3 +1,5 @@
+import pytest
+
 from core.sensitive import find_sensitive, luhn_valid, mask_sensitive
 
 
@@ -56,3 +58,19 @@ def test_spans_point_into_the_original_text():
 def test_finding_repr_never_shows_the_secret():
     finding = find_sensitive("password: hunter2")[0]
     assert "hunter2" not in repr(finding)
+
+
+@pytest.mark.parametrize(
+    "ocr_text",
+    ["passwo: hunter2", "Passw0rd: hunter2", "pa55word = hunter2", "Pasword: hunter2", "PASSWORT: hunter2",
+     "pwd: hunter2", "mot de passe : hunter2", "password hunter2x9"],
+)
+def test_password_labels_damaged_by_ocr_still_mask_the_value(ocr_text):
+    result = mask_sensitive(ocr_text)
+    assert "hunter2" not in result.text
+    assert result.findings and result.findings[0].kind == "password"
+
+
+@pytest.mark.parametrize("text", ["Passport number renewal due", "the pass was scenic", "Compass: north"])
+def test_ordinary_words_near_pass_are_left_alone(text):
+    assert mask_sensitive(text).text == text
