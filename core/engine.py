@@ -24,6 +24,7 @@ from core.errors import ModelUnavailableError, StorageError
 from core.events import EventBus
 from core.indexer import Indexer
 from core.keystore import KeyStore
+from core.logs import start_file_logging, stop_file_logging
 from core.memory.store import MemoryStore
 from core.models.base import ChatModel, Embedder
 from core.observations import ObservationStore
@@ -63,6 +64,7 @@ class Engine:
         self._injected_chat = chat_model
         self._closed = False
         self._background: list[Any] = []
+        self._log_handler = None
         self.keys = KeyStore(self.paths)
         db_exists = self.paths.db_path.exists() and self.paths.db_path.stat().st_size > 0
         if db_exists:
@@ -148,6 +150,8 @@ class Engine:
 
     def start(self) -> None:
         """Start background work: the scheduler (embedding, absorbing, consolidation) and capture if enabled."""
+        if self._log_handler is None:
+            self._log_handler = start_file_logging(self.paths)
         scheduler_cls = _optional("core.scheduling", "Scheduler")
         if scheduler_cls is not None and not self._background:
             scheduler = scheduler_cls(self)
@@ -190,6 +194,9 @@ class Engine:
             except Exception:
                 log.exception("closing models failed")
         self.db.close()
+        if self._log_handler is not None:
+            stop_file_logging(self._log_handler)
+            self._log_handler = None
 
     def __enter__(self) -> "Engine":
         return self

@@ -91,3 +91,21 @@ def test_changing_the_embedding_model_triggers_reembedding_now(engine):
     engine._background.append(Recorder())
     engine.settings.set("models.embedding", "bge-small-en-v1.5-q8_0")
     assert triggered == ["embed"]
+
+
+def test_start_writes_a_private_log_file(paths, fake_embedder):
+    import logging
+    import os
+
+    from core.engine import Engine
+
+    engine = Engine(paths, embedder=fake_embedder)
+    engine._background.append(type("Idle", (), {"shutdown": lambda self: None})())  # no real scheduler needed
+    try:
+        engine.start()
+        logging.getLogger("core.test").warning("capture paused by the user")
+    finally:
+        engine.close()
+    log = paths.logs_dir / "engram.log"
+    assert "capture paused by the user" in log.read_text()
+    assert os.stat(log).st_mode & 0o777 == 0o600
