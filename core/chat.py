@@ -25,13 +25,14 @@ from core.errors import ModelError, ModelUnavailableError
 from core.memory.store import Memory, mask_secret
 from core.memory.types import iso
 from core.resources import read_text
-from core.search import MEMORY_INDEX, OBSERVATION_INDEX, recent_best_matches, typed_match
+from core.search import MEMORY_INDEX, OBSERVATION_INDEX, QueryTimeout, newest_matches, recent_best_matches, typed_match
 
 log = logging.getLogger(__name__)
 
 NO_MEMORY = "I have no memory of that."
 MIN_EVIDENCE_COSINE = 0.35  # closeness in meaning that counts as evidence without a shared word
 CONTEXT_CHAR_BUDGET = 6000
+QUICK_BUDGET_MS = 20.0  # per index and query form: a keystroke's results must arrive while typing
 _CITE = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -219,15 +220,35 @@ class Assistant:
 
     # -- quick recall ----------------------------------------------------------------
 
+    def _typed_search(self, text: str, spec, match: str | None, limit: int, where: str) -> list[tuple[int, float]]:
+        """Best matches within a keystroke's budget; past it, the newest matches, then the words typed before."""
+        if not match:
+            return []
+        db = self.engine.db
+        try:
+            return recent_best_matches(db, spec, match, limit=limit, where=where, budget_ms=QUICK_BUDGET_MS)
+        except QueryTimeout:
+            pass
+        try:
+            return newest_matches(db, spec, match, limit=limit, where=where, budget_ms=QUICK_BUDGET_MS)
+        except QueryTimeout:
+            pass
+        settled = typed_match(text.rsplit(None, 1)[0] + " ", db, spec) if len(text.split()) > 1 else None
+        if not settled:
+            return []
+        try:
+            return newest_matches(db, spec, settled, limit=limit, where=where, budget_ms=QUICK_BUDGET_MS)
+        except QueryTimeout:
+            log.info("quick recall gave up on %r within its budget", text)
+            return []
+
     def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
         """Search-as-you-type over every memory type and observations; no model involved."""
         db = self.engine.db
         memory_match = typed_match(text, db, MEMORY_INDEX)
         observation_match = typed_match(text, db, OBSERVATION_INDEX)
-        memory_rows = (
-            recent_best_matches(db, MEMORY_INDEX, memory_match, limit=limit * 2, where="AND b.archived = 0") if memory_match else []
-        )
-        observation_rows = recent_best_matches(db, OBSERVATION_INDEX, observation_match, limit=limit) if observation_match else []
+        memory_rows = self._typed_search(text, MEMORY_INDEX, memory_match, limit * 2, "AND b.archived = 0")
+        observation_rows = self._typed_search(text, OBSERVATION_INDEX, observation_match, limit, "")
         if not memory_rows and not observation_rows:
             return []
         memories = self.engine.memories.get_many([r[0] for r in memory_rows])

@@ -14,6 +14,7 @@ rewarded without the rank-only blindness of plain reciprocal-rank fusion.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -307,6 +308,7 @@ RECENT_WINDOW = 500
 
 INDEXED_PREFIX_MAX = 4  # the FTS tables keep prefix indexes for 2, 3 and 4 characters
 MAX_COMPLETIONS = 24
+ALTERNATIVE_MAX_SHARE = 0.05
 
 
 def _ensure_vocab(db: Database, spec: IndexSpec) -> str:
@@ -345,7 +347,9 @@ def typed_match(text: str, db: Database | None = None, spec: IndexSpec | None = 
         if db is not None and spec is not None:
             shorter = [typed[:k] for k in range(max(3, len(typed) - 3), len(typed)) if typed[:k] not in STOPWORDS]
             found = document_frequencies(db, spec, shorter) if shorter else {}
-            alternatives = [_quote(t) for t in shorter if found.get(t)]
+            rows = max(1, int(db.scalar(f"SELECT max(rowid) FROM {spec.fts}") or 1))
+            # A short stem found in a large share of rows is noise that costs the most.
+            alternatives = [_quote(t) for t in shorter if 0 < found.get(t, 0) <= max(50, rows * ALTERNATIVE_MAX_SHARE)]
         if len(prefix) > INDEXED_PREFIX_MAX and db is not None and spec is not None:
             with db.lock:
                 vocab = _ensure_vocab(db, spec)
@@ -356,21 +360,53 @@ def typed_match(text: str, db: Database | None = None, spec: IndexSpec | None = 
             options = [_quote(r[0]) for r in rows] + alternatives
         else:
             options = [_quote(prefix) + "*"] + alternatives
+        options = list(dict.fromkeys(options))
         if not options:
             return None
         parts[-1] = options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
     return " AND ".join(parts)
 
 
+class QueryTimeout(Exception):
+    """A query ran past its time budget and was interrupted."""
+
+
+@contextlib.contextmanager
+def time_budget(db: Database, milliseconds: float | None):
+    """Interrupt SQLite work on this connection that runs longer than ``milliseconds``."""
+    if milliseconds is None:
+        yield
+        return
+    deadline = time.perf_counter() + milliseconds / 1000.0
+    db.conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline else 0, 2000)
+    try:
+        yield
+    except Exception as exc:
+        if "interrupt" in str(exc).lower():
+            raise QueryTimeout(str(exc)) from exc
+        raise
+    finally:
+        db.conn.set_progress_handler(None, 0)
+
+
 def recent_best_matches(
-    db: Database, spec: IndexSpec, match: str, *, limit: int, where: str = "", params: Sequence[Any] = (), window: int = RECENT_WINDOW
+    db: Database,
+    spec: IndexSpec,
+    match: str,
+    *,
+    limit: int,
+    where: str = "",
+    params: Sequence[Any] = (),
+    window: int = RECENT_WINDOW,
+    budget_ms: float | None = None,
 ) -> list[tuple[int, float]]:
     """BM25-ranked matches among the newest ``window`` matches: cost bounded however common the words are.
 
     FTS5 walks a match in rowid order and stops early, so finding the newest
-    ``window`` matches is cheap; BM25 then runs only on rows at or above that cutoff.
+    ``window`` matches is cheap; BM25 then runs only on rows at or above that
+    cutoff.  With ``budget_ms``, a query that takes longer raises ``QueryTimeout``.
     """
-    with db.lock:
+    with db.lock, time_budget(db, budget_ms):
         try:
             row = db.conn.execute(
                 f"SELECT rowid FROM {spec.fts} WHERE {spec.fts} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
@@ -382,10 +418,27 @@ def recent_best_matches(
                 f"WHERE {spec.fts} MATCH ? AND f.rowid >= ? {where} ORDER BY bm25({spec.fts}) LIMIT ?",
                 [match, cutoff, *params, limit],
             ).fetchall()
+        except QueryTimeout:
+            raise
         except Exception as exc:  # malformed input must not break typing
+            if "interrupt" in str(exc).lower():
+                raise
             log.warning("quick match %r failed: %s", match, exc)
             return []
     return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def newest_matches(
+    db: Database, spec: IndexSpec, match: str, *, limit: int, where: str = "", params: Sequence[Any] = (), budget_ms: float | None = None
+) -> list[tuple[int, float]]:
+    """The newest ``limit`` matches, equally scored: the cheapest answer FTS5 can give."""
+    with db.lock, time_budget(db, budget_ms):
+        rows = db.conn.execute(
+            f"SELECT f.rowid FROM {spec.fts} f JOIN {spec.base} b ON b.id = f.rowid "
+            f"WHERE {spec.fts} MATCH ? {where} ORDER BY f.rowid DESC LIMIT ?",
+            [match, *params, limit],
+        ).fetchall()
+    return [(int(r[0]), 1.0) for r in rows]
 
 
 def semantic_candidates(

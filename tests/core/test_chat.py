@@ -141,3 +141,27 @@ def test_chat_turns_bring_their_neighbours_into_context(paths):
         assert "Lisbon" in prompt and "Where did you move last spring?" in prompt
     finally:
         engine.close()
+
+
+def test_time_budget_interrupts_a_long_query(engine):
+    from core.search import QueryTimeout, time_budget
+
+    with pytest.raises(QueryTimeout):
+        with engine.db.lock, time_budget(engine.db, 1):
+            engine.db.conn.execute(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 50000000) SELECT count(*) FROM n"
+            ).fetchone()
+    assert engine.db.scalar("SELECT 1") == 1  # the connection is usable afterwards
+
+
+def test_quick_recall_falls_back_to_newest_matches_past_its_budget(chat_engine, monkeypatch):
+    import core.chat as chat
+    from core.search import QueryTimeout
+
+    def too_slow(*args, **kwargs):
+        raise QueryTimeout("interrupted")
+
+    monkeypatch.setattr(chat, "recent_best_matches", too_slow)
+    chat_engine.memories.add("semantic", {"name": "Plumber invoice", "summary": "the plumber charged 120 EUR"})
+    titles = [item["title"] for item in chat_engine.quick_recall("plumber")]
+    assert "Plumber invoice" in titles and "Bob" in titles
