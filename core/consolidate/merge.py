@@ -277,7 +277,7 @@ def merge_pair(engine, survivor: Memory, absorbed: Memory) -> Memory:
         merged = store.update(survivor.id, changes, sources=absorbed.sources, actor=ACTOR, reason=reason, action="MERGE")
         if merged.updated_at == survivor.updated_at:
             # An exact duplicate with the same sources changes nothing, but the merge still belongs in the history.
-            store._record(survivor.id, survivor.type, "MERGE", None, None, ACTOR, reason, engine.clock())
+            store.note(survivor.id, "MERGE", actor=ACTOR, reason=reason)
         table = survivor.spec.table
         if absorbed.access_count or absorbed.last_accessed_at is not None:
             engine.db.execute(

@@ -405,6 +405,12 @@ class MemoryStore:
             self.db.after_commit(lambda: self.events.emit("memory_did_update", memory=memory, old=old))
         return memory
 
+    def note(self, memory_id: int, action: str, *, actor: str = "user", reason: str | None = None) -> None:
+        """Record an event in a memory's history that changed none of its fields (e.g. merging an exact copy)."""
+        memory = self.get(memory_id)
+        with self.db.transaction():
+            self._record(memory.id, memory.type, action, None, None, actor, reason, self.clock())
+
     def touch(self, memory_ids: Iterable[int]) -> None:
         """Record that memories were used (recall reinforces them)."""
         ids = sorted({int(i) for i in memory_ids})
