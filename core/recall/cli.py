@@ -41,6 +41,7 @@ def add_eval_parsers(eval_subparsers) -> None:
     p.add_argument("--k", type=int, default=10, help="items retrieved per question (default 10)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--qa", action="store_true", help="also answer with the chat model and report LoCoMo token F1")
+    p.add_argument("--qa-questions", type=int, default=None, metavar="N", help="with --qa, answer at most N questions per conversation")
     p.add_argument("--conversations", help="only these conversations, by index: '0,1,2' or '3-4'")
     p.add_argument("--no-cache", action="store_true", help="do not reuse or save cached turn embeddings")
     p.set_defaults(func=run_locomo)
@@ -91,7 +92,8 @@ def run_locomo(args, ctx) -> int:
         embedder = CachingEmbedder(inner, cache)
         chat = manager.chat_model() if args.qa else None
         report = evaluate_locomo(
-            conversations, embedder, k=args.k, chat_model=chat, progress=lambda line: print(line, file=sys.stderr)
+            conversations, embedder, k=args.k, chat_model=chat, progress=lambda line: print(line, file=sys.stderr),
+            qa_limit=args.qa_questions,
         )
         embedder.save()
     finally:

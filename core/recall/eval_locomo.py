@@ -202,8 +202,13 @@ def evaluate_locomo(
     weights: RecallWeights = DEFAULT_WEIGHTS,
     chat_model: ChatModel | None = None,
     progress: Callable[[str], None] | None = None,
+    qa_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Run the evaluation; returns the JSON-able report described in the module docstring."""
+    """Run the evaluation; returns the JSON-able report described in the module docstring.
+
+    With ``chat_model``, questions are also answered (``qa_limit`` per conversation
+    at most: a small model on a laptop needs seconds per answer).
+    """
     from core.engine import Engine
     from core.paths import Paths
     from core.recall.retrieve import Recall
@@ -230,6 +235,7 @@ def evaluate_locomo(
                 if progress:
                     progress(f"{conversation.sample_id}: {len(conversation.turns)} turns indexed in {time.perf_counter() - started:.0f} s")
                 now = conversation.now
+                answered = 0
                 for question in conversation.questions:
                     if question.category not in CATEGORIES or not question.evidence:
                         continue
@@ -242,10 +248,11 @@ def evaluate_locomo(
                     dense_refs = [refs_of.get(i, []) for i in recall.dense_only(question.text, k, vector=vector)]
                     for name, cited in (("engram", engram_refs), ("bm25", bm25_refs), ("dense", dense_refs)):
                         tally.add(name, question.category, conversation.sample_id, evidence_recall(cited, question.evidence))
-                    if chat_model is not None:
+                    if chat_model is not None and (qa_limit is None or answered < qa_limit):
                         from core.recall.qa import answer_pair
 
                         qa_rows.append(answer_pair(chat_model, conversation, question, result))
+                        answered += 1
             finally:
                 engine.close()
             save = getattr(embedder, "save", None)

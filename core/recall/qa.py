@@ -86,8 +86,9 @@ def _ask(chat_model, context: str, question: str) -> str:
 
 
 def _budget(chat_model, question: str) -> int:
+    """Tokens left for excerpts; lines are counted one by one, so keep a tenth spare for what joining adds."""
     overhead = chat_model.count_tokens(SYSTEM_PROMPT + question) + ANSWER_TOKENS + 64
-    return max(64, int(chat_model.context_length) - overhead)
+    return max(64, int((int(chat_model.context_length) - overhead) * 0.9))
 
 
 def retrieved_context(result, chat_model, question: str) -> str:
@@ -96,7 +97,7 @@ def retrieved_context(result, chat_model, question: str) -> str:
     lines, used = [], 0
     for hit in result.hits:
         line = f"[{_date(hit.ts)}] {hit.text}"
-        cost = chat_model.count_tokens(line)
+        cost = chat_model.count_tokens(line) + 1  # and its newline
         if used + cost > budget:
             break
         lines.append(line)
@@ -111,7 +112,7 @@ def full_context(conversation, chat_model, question: str) -> str:
     used = 0
     for turn in reversed(conversation.turns):
         line = f"[{turn.when.strftime('%d %B %Y')}] {turn.observation_text}"
-        cost = chat_model.count_tokens(line)
+        cost = chat_model.count_tokens(line) + 1  # and its newline
         if used + cost > budget:
             break
         lines.append(line)
