@@ -21,6 +21,31 @@ def engram_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+class FakeClock:
+    """A clock that stands still until a test moves it: ``clock.now += 3600``."""
+
+    def __init__(self, now: float = 1_800_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_engine(paths, fake_embedder, clock):
+    """An engine on the fake clock, without a chat model and with model-assisted consolidation off."""
+    from core.engine import Engine
+
+    with Engine(paths, embedder=fake_embedder, chat_model=None, clock=clock) as eng:
+        eng.settings.set("consolidation.use_model", False)
+        yield eng
+
+
 @pytest.fixture
 def paths(engram_home):
     from core.paths import Paths

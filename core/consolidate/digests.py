@@ -174,15 +174,19 @@ class Digester:
             if summary:
                 fields["summary"] = summary
                 report.model_written += 1
-            _memory, created = derived.write(
-                self.engine, key=key, memory_type="episodic", fields=fields, child_ids=child_ids, link_kind="digest",
-                sources=source_ids, stamp=stamp, reason=f"daily digest of {len(child_ids)} memories",
-            )
-            if created:
+            if self._write(key, fields, child_ids, source_ids, stamp, f"daily digest of {len(child_ids)} memories"):
                 report.daily_added += 1
             else:
                 report.daily_refreshed += 1
         return report
+
+    def _write(self, key, fields, child_ids, source_ids, stamp, reason) -> bool:
+        """Store or refresh one digest; True when it is new."""
+        _memory, created = derived.write(
+            self.engine, key=key, memory_type="episodic", fields=fields, child_ids=child_ids, link_kind="digest",
+            sources=source_ids, stamp=stamp, reason=reason,
+        )
+        return created
 
     # -- weekly --------------------------------------------------------------------------
 
@@ -225,11 +229,7 @@ class Digester:
             if summary:
                 fields["summary"] = summary
                 report.model_written += 1
-            _memory, created = derived.write(
-                self.engine, key=key, memory_type="episodic", fields=fields, child_ids=child_ids, link_kind="digest",
-                sources=source_ids, stamp=stamp, reason=f"weekly digest of {len(child_ids)} days",
-            )
-            if created:
+            if self._write(key, fields, child_ids, source_ids, stamp, f"weekly digest of {len(child_ids)} days"):
                 report.weekly_added += 1
             else:
                 report.weekly_refreshed += 1

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import math
 
-import numpy as np
 import pytest
 
 from core.consolidate import Consolidator
 from core.consolidate.forgetting import archive_faded, restore, retention, strength
-from core.engine import Engine
 
 DAY = 86_400.0
 
 
-class Clock:
-    def __init__(self, now=1_800_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def engine(paths, fake_embedder, clock):
-    with Engine(paths, embedder=fake_embedder, clock=clock) as eng:
-        yield eng
+def engine(clocked_engine):
+    return clocked_engine
 
 
 # Δt days, recalls, importance -> R, with strength_days = 30 (the default).

@@ -15,24 +15,9 @@ from core.scheduling import Scheduler
 HOUR = 3600.0
 
 
-class Clock:
-    def __init__(self, now=1_800_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def engine(paths, fake_embedder, clock):
-    with Engine(paths, embedder=fake_embedder, chat_model=None, clock=clock) as eng:
-        eng.settings.set("consolidation.use_model", False)
-        yield eng
+def engine(clocked_engine):
+    return clocked_engine
 
 
 def scheduler_for(engine, clock):

@@ -5,14 +5,7 @@ from __future__ import annotations
 import threading
 
 from core.scheduling import JobSpec, Scheduler
-
-
-class Clock:
-    def __init__(self, now=1_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
+from tests.conftest import FakeClock as Clock
 
 
 def make(engine, clock):
