@@ -179,7 +179,26 @@ def memory_row(memory) -> dict:
     return data
 
 
-class MemoryTableModel(QAbstractTableModel):
+class RowTableModel(QAbstractTableModel):
+    """A table of dict rows with declared columns (``COLUMNS``) and their headers (``HEADERS``)."""
+
+    COLUMNS: tuple[str, ...] = ()
+    HEADERS: dict[str, str] = {}
+    _rows: list
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[self.COLUMNS[section]]
+        return None
+
+
+class MemoryTableModel(RowTableModel):
     """The memories of one type: pin, title, what it says, when."""
 
     COLUMNS = ("pinned", "title", "text", "time")
@@ -216,17 +235,6 @@ class MemoryTableModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._rows[row]
             self.endRemoveRows()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[self.COLUMNS[section]]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -355,7 +363,7 @@ def activity_by_day(rows: Iterable[dict], *, max_gap: float = 60.0) -> dict[str,
 # -- models --------------------------------------------------------------------------
 
 
-class ModelListModel(QAbstractTableModel):
+class ModelListModel(RowTableModel):
     """Installed and available models as the models manager lists them."""
 
     COLUMNS = ("label", "role", "size", "state")
@@ -382,17 +390,6 @@ class ModelListModel(QAbstractTableModel):
 
     def clear_progress(self, name: str) -> None:
         self._progress.pop(name, None)
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[self.COLUMNS[section]]
-        return None
 
     def state_text(self, data: dict) -> str:
         name = data.get("name")
