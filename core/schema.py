@@ -224,3 +224,10 @@ def m004_consolidation_links(db) -> None:
             updated_at REAL NOT NULL)"""
     )
     db.conn.execute("CREATE INDEX consolidation_keys_memory ON consolidation_keys(memory_id)")
+
+
+@migrations()
+def m005_observation_roles(db) -> None:
+    # Recall lists the speakers it knows (the distinct roles) on every question: from
+    # this index, not from a scan of every observation's text.
+    db.conn.execute("CREATE INDEX observations_role ON observations(role) WHERE role IS NOT NULL")

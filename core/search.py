@@ -211,7 +211,7 @@ def lexical_candidates(
     """(id, bm25) for the best FTS matches; bm25 is positive, larger is better."""
     sql = (
         f"SELECT f.rowid, -bm25({spec.fts}) AS score FROM {spec.fts} f "
-        f"JOIN {spec.base} b ON b.id = f.rowid WHERE {spec.fts} MATCH ? {where} "
+        f"CROSS JOIN {spec.base} b ON b.id = f.rowid WHERE {spec.fts} MATCH ? {where} "
         f"ORDER BY bm25({spec.fts}) LIMIT ?"
     )
     with db.lock:
@@ -294,7 +294,7 @@ def lexical_search(
     if df[chosen[0]] > budget:
         match = fts_match(chosen[:1])
         sql = (
-            f"SELECT f.rowid FROM {spec.fts} f JOIN {spec.base} b ON b.id = f.rowid "
+            f"SELECT f.rowid FROM {spec.fts} f CROSS JOIN {spec.base} b ON b.id = f.rowid "
             f"WHERE {spec.fts} MATCH ? {where} ORDER BY f.rowid DESC LIMIT ?"
         )
         with db.lock:
@@ -414,7 +414,7 @@ def recent_best_matches(
             ).fetchone()
             cutoff = int(row[0]) if row else 0
             rows = db.conn.execute(
-                f"SELECT f.rowid, -bm25({spec.fts}) FROM {spec.fts} f JOIN {spec.base} b ON b.id = f.rowid "
+                f"SELECT f.rowid, -bm25({spec.fts}) FROM {spec.fts} f CROSS JOIN {spec.base} b ON b.id = f.rowid "
                 f"WHERE {spec.fts} MATCH ? AND f.rowid >= ? {where} ORDER BY bm25({spec.fts}) LIMIT ?",
                 [match, cutoff, *params, limit],
             ).fetchall()
@@ -434,7 +434,7 @@ def newest_matches(
     """The newest ``limit`` matches, equally scored: the cheapest answer FTS5 can give."""
     with db.lock, time_budget(db, budget_ms):
         rows = db.conn.execute(
-            f"SELECT f.rowid FROM {spec.fts} f JOIN {spec.base} b ON b.id = f.rowid "
+            f"SELECT f.rowid FROM {spec.fts} f CROSS JOIN {spec.base} b ON b.id = f.rowid "
             f"WHERE {spec.fts} MATCH ? {where} ORDER BY f.rowid DESC LIMIT ?",
             [match, *params, limit],
         ).fetchall()
