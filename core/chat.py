@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 NO_MEMORY = "I have no memory of that."
 MIN_EVIDENCE_COSINE = 0.35  # closeness in meaning that counts as evidence without a shared word
 CONTEXT_CHAR_BUDGET = 6000
-QUICK_BUDGET_MS = 20.0  # per index and query form: a keystroke's results must arrive while typing
+QUICK_BUDGET_MS = 35.0  # all the queries of one keystroke: its results must arrive while typing
 _CITE = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -220,35 +220,46 @@ class Assistant:
 
     # -- quick recall ----------------------------------------------------------------
 
-    def _typed_search(self, text: str, spec, match: str | None, limit: int, where: str) -> list[tuple[int, float]]:
-        """Best matches within a keystroke's budget; past it, the newest matches, then the words typed before."""
+    def _typed_search(self, text: str, spec, match: str | None, limit: int, where: str, deadline: float) -> list[tuple[int, float]]:
+        """Best matches before ``deadline``; past it, the newest matches, then the words typed before the last."""
         if not match:
             return []
         db = self.engine.db
-        try:
-            return recent_best_matches(db, spec, match, limit=limit, where=where, budget_ms=QUICK_BUDGET_MS)
-        except QueryTimeout:
-            pass
-        try:
-            return newest_matches(db, spec, match, limit=limit, where=where, budget_ms=QUICK_BUDGET_MS)
-        except QueryTimeout:
-            pass
-        settled = typed_match(text.rsplit(None, 1)[0] + " ", db, spec) if len(text.split()) > 1 else None
-        if not settled:
-            return []
-        try:
-            return newest_matches(db, spec, settled, limit=limit, where=where, budget_ms=QUICK_BUDGET_MS)
-        except QueryTimeout:
-            log.info("quick recall gave up on %r within its budget", text)
-            return []
+
+        def left() -> float:
+            return (deadline - time.perf_counter()) * 1000
+
+        attempts = [
+            lambda: recent_best_matches(db, spec, match, limit=limit, where=where, budget_ms=left() * 0.6),
+            lambda: newest_matches(db, spec, match, limit=limit, where=where, budget_ms=max(1.0, left())),
+        ]
+        if len(text.split()) > 1:
+            settled = typed_match(text.rsplit(None, 1)[0] + " ", db, spec)
+            if settled:
+                attempts.append(lambda: newest_matches(db, spec, settled, limit=limit, where=where, budget_ms=max(1.0, left())))
+        for attempt in attempts:
+            if left() <= 1.0:
+                break
+            try:
+                return attempt()
+            except QueryTimeout:
+                continue
+        log.info("quick recall ran out of time for %r", text)
+        return []
 
     def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Search-as-you-type over every memory type and observations; no model involved."""
+        """Search-as-you-type over every memory type and observations; no model involved.
+
+        One time budget covers the whole keystroke: memories first, observations get what is left.
+        """
+        started = time.perf_counter()
         db = self.engine.db
         memory_match = typed_match(text, db, MEMORY_INDEX)
         observation_match = typed_match(text, db, OBSERVATION_INDEX)
-        memory_rows = self._typed_search(text, MEMORY_INDEX, memory_match, limit * 2, "AND b.archived = 0")
-        observation_rows = self._typed_search(text, OBSERVATION_INDEX, observation_match, limit, "")
+        memory_rows = self._typed_search(
+            text, MEMORY_INDEX, memory_match, limit * 2, "AND b.archived = 0", started + QUICK_BUDGET_MS * 0.55 / 1000
+        )
+        observation_rows = self._typed_search(text, OBSERVATION_INDEX, observation_match, limit, "", started + QUICK_BUDGET_MS / 1000)
         if not memory_rows and not observation_rows:
             return []
         memories = self.engine.memories.get_many([r[0] for r in memory_rows])

@@ -165,3 +165,12 @@ def test_quick_recall_falls_back_to_newest_matches_past_its_budget(chat_engine, 
     chat_engine.memories.add("semantic", {"name": "Plumber invoice", "summary": "the plumber charged 120 EUR"})
     titles = [item["title"] for item in chat_engine.quick_recall("plumber")]
     assert "Plumber invoice" in titles and "Bob" in titles
+
+
+def test_quick_recall_with_its_budget_spent_returns_nothing_rather_than_failing(chat_engine, monkeypatch):
+    import core.chat as chat
+
+    monkeypatch.setattr(chat, "QUICK_BUDGET_MS", 0.0)
+    assert chat_engine.quick_recall("plumber") == []
+    monkeypatch.setattr(chat, "QUICK_BUDGET_MS", 35.0)
+    assert chat_engine.quick_recall("plumber")
