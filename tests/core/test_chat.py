@@ -167,10 +167,9 @@ def test_quick_recall_falls_back_to_newest_matches_past_its_budget(chat_engine, 
     assert "Plumber invoice" in titles and "Bob" in titles
 
 
-def test_quick_recall_with_its_budget_spent_returns_nothing_rather_than_failing(chat_engine, monkeypatch):
+def test_quick_recall_with_its_budget_spent_still_tries_the_cheapest_query(chat_engine, monkeypatch):
     import core.chat as chat
 
     monkeypatch.setattr(chat, "QUICK_BUDGET_MS", 0.0)
-    assert chat_engine.quick_recall("plumber") == []
-    monkeypatch.setattr(chat, "QUICK_BUDGET_MS", 35.0)
-    assert chat_engine.quick_recall("plumber")
+    titles = [item["title"] for item in chat_engine.quick_recall("plumber")]
+    assert "Bob" in titles  # the cheapest answer still comes
