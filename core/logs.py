@@ -35,9 +35,13 @@ def start_file_logging(paths: Paths, level: int = logging.INFO) -> logging.Handl
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     handler.setFormatter(logging.Formatter(_FORMAT))
     handler.setLevel(level)
-    root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:
+        # The file wants more detail than the console shows: keep the console where it was.
+        for existing in root.handlers:
+            if existing.level == logging.NOTSET:
+                existing.setLevel(root.level or logging.WARNING)
         root.setLevel(level)
+    root.addHandler(handler)
     return handler
 
 

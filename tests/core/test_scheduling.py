@@ -102,3 +102,27 @@ def test_start_writes_a_private_log_file(paths, fake_embedder):
     log = paths.logs_dir / "engram.log"
     assert "capture paused by the user" in log.read_text()
     assert os.stat(log).st_mode & 0o777 == 0o600
+
+
+def test_file_logging_does_not_make_the_console_chatty(paths):
+    import io
+    import logging
+
+    from core.logs import start_file_logging, stop_file_logging
+
+    root = logging.getLogger()
+    saved = root.level
+    stream = io.StringIO()
+    console = logging.StreamHandler(stream)
+    root.addHandler(console)
+    root.setLevel(logging.WARNING)
+    handler = start_file_logging(paths)
+    try:
+        logging.getLogger("apscheduler.scheduler").info("Added job")
+        logging.getLogger("core.test").warning("disk nearly full")
+    finally:
+        stop_file_logging(handler)
+        root.removeHandler(console)
+        root.setLevel(saved)
+    assert stream.getvalue() == "disk nearly full\n"
+    assert "Added job" in (paths.logs_dir / "engram.log").read_text()
