@@ -99,10 +99,28 @@ class KeyStore:
                 return key, KeyInfo("keyring", f"{type(backend).__module__}.{type(backend).__name__}")
         key = self._from_file()
         if key:
+            if backend is not None and self._move_to_keyring(backend, key):
+                return key, KeyInfo("keyring", f"{type(backend).__module__}.{type(backend).__name__}")
             return key, self._file_info()
         if backend is not None:
             return None, KeyInfo("keyring", f"{type(backend).__module__}.{type(backend).__name__}")
         return None, self._file_info()
+
+    def _move_to_keyring(self, backend, key: str) -> bool:
+        """A keyring became available: keep the key there and remove the file (only once the copy reads back)."""
+        try:
+            backend.set_password(SERVICE, self.account, key)
+            if backend.get_password(SERVICE, self.account) != key:
+                return False
+        except Exception as exc:
+            log.warning("could not move the key into the keyring (%s); keeping the key file", exc)
+            return False
+        try:
+            self.paths.key_file.unlink()
+        except OSError as exc:
+            log.warning("the key is now in the keyring, but the key file %s could not be removed: %s", self.paths.key_file, exc)
+        log.info("moved the database key from %s into the OS keyring", self.paths.key_file)
+        return True
 
     def _file_info(self) -> KeyInfo:
         return KeyInfo(
