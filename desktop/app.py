@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from core.errors import EngramError
 from desktop.bridge import EventBridge
 from desktop.first_run import FirstRunWizard, first_run_facts
+from desktop.hotkey import GlobalHotkey
 from desktop.icons import app_icon
 from desktop.main_window import MainWindow
 from desktop.ops import EngineOp, OpRunner, install_runner
@@ -49,6 +50,7 @@ class EngramApp(QObject):
 
     started = Signal()
     first_run_finished = Signal()
+    hotkey_pressed = Signal()  # emitted from the hotkey thread; Qt queues it to the main thread
 
     def __init__(self, engine, *, start_engine: bool = True):
         super().__init__()
@@ -66,6 +68,9 @@ class EngramApp(QObject):
         self.tray.quit_requested.connect(self.quit)
         self.window.quick_recall_requested.connect(self.show_quick_recall)
         self.recall.open_requested.connect(self.window.open_recall_result)
+        self.hotkey: GlobalHotkey | None = None
+        self.hotkey_problem: str | None = None
+        self.hotkey_pressed.connect(self.show_quick_recall)
         self.bridge.on("settings_did_change", self._setting_changed, self)
         self.bridge.on("capture_did_fail", self._capture_failed, self)
 
@@ -82,7 +87,19 @@ class EngramApp(QObject):
         else:
             self._after_start()
 
+    def _start_hotkey(self) -> None:
+        """The global quick-recall shortcut, where the desktop allows one (X11); otherwise tray click and Ctrl+K."""
+        if self.hotkey is not None:
+            self.hotkey.stop()
+        shortcut = self.engine.settings.get("app.quick_recall_shortcut")
+        self.hotkey = GlobalHotkey(shortcut, self.hotkey_pressed.emit)
+        self.hotkey_problem = self.hotkey.start()
+        if self.hotkey_problem:
+            log.info("no global shortcut for quick recall: %s", self.hotkey_problem)
+            self.hotkey = None
+
     def _after_start(self) -> None:
+        self._start_hotkey()
         self.tray.refresh()
         self.window.status.refresh()
         self.started.emit()
@@ -120,6 +137,9 @@ class EngramApp(QObject):
     # -- reactions ----------------------------------------------------------------------
 
     def _setting_changed(self, payload: dict) -> None:
+        if payload.get("key") == "app.quick_recall_shortcut":
+            self._start_hotkey()
+            return
         if payload.get("key") != "capture.enabled":
             return
         enabled = bool(payload.get("value"))
@@ -147,6 +167,9 @@ class EngramApp(QObject):
         QApplication.instance().quit()
 
     def close(self) -> None:
+        if self.hotkey is not None:
+            self.hotkey.stop()
+            self.hotkey = None
         # Timers must not start ops once the runner is gone.
         self.recall.debounce.stop()
         self.window.status.timer.stop()
