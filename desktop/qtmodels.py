@@ -197,6 +197,18 @@ class RowTableModel(QAbstractTableModel):
             return self.HEADERS[self.COLUMNS[section]]
         return None
 
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == ItemRole:
+            return row
+        return self.cell(row, self.COLUMNS[index.column()], role)
+
+    def cell(self, row: dict, column: str, role):
+        """What ``column`` of ``row`` shows for ``role``; subclasses say."""
+        return None
+
 
 class MemoryTableModel(RowTableModel):
     """The memories of one type: pin, title, what it says, when."""
@@ -236,13 +248,7 @@ class MemoryTableModel(RowTableModel):
             del self._rows[row]
             self.endRemoveRows()
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = self.COLUMNS[index.column()]
-        if role == ItemRole:
-            return row
+    def cell(self, row: dict, column: str, role):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "pinned":
                 return "★" if row.get("pinned") else ""
@@ -407,13 +413,7 @@ class ModelListModel(RowTableModel):
             parts.append("recommended")
         return ", ".join(parts)
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = self.COLUMNS[index.column()]
-        if role == ItemRole:
-            return row
+    def cell(self, row: dict, column: str, role):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "label":
                 return row.get("label") or row.get("name")

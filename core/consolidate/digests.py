@@ -154,9 +154,8 @@ class Digester:
             if day >= today or len(rows) < MIN_DAY_MEMORIES:
                 continue
             key = f"digest:day:{day.isoformat()}"
-            stamp = derived.fingerprint((r["id"], r["updated_at"]) for r in rows)
-            existing = derived.lookup(self.engine, key)
-            if existing is not None and existing["fingerprint"] == stamp:
+            stamp = self._changed_stamp(key, rows)
+            if stamp is None:
                 continue
             child_ids = [r["id"] for r in rows]
             memories = [m for m in self.engine.memories.get_many(child_ids).values()]
@@ -179,6 +178,12 @@ class Digester:
             else:
                 report.daily_refreshed += 1
         return report
+
+    def _changed_stamp(self, key: str, rows: list[dict]) -> str | None:
+        """The fingerprint of the memories a digest covers, or None when its stored digest is up to date."""
+        stamp = derived.fingerprint((r["id"], r["updated_at"]) for r in rows)
+        existing = derived.lookup(self.engine, key)
+        return None if existing is not None and existing["fingerprint"] == stamp else stamp
 
     def _write(self, key, fields, child_ids, source_ids, stamp, reason) -> bool:
         """Store or refresh one digest; True when it is new."""
@@ -207,9 +212,8 @@ class Digester:
             if monday >= this_monday or len(dailies) < MIN_WEEK_DAYS:
                 continue
             key = f"digest:week:{monday.isoformat()}"
-            stamp = derived.fingerprint((r["id"], r["updated_at"]) for r in dailies)
-            existing = derived.lookup(self.engine, key)
-            if existing is not None and existing["fingerprint"] == stamp:
+            stamp = self._changed_stamp(key, dailies)
+            if stamp is None:
                 continue
             child_ids = [r["id"] for r in dailies]
             memories = sorted(self.engine.memories.get_many(child_ids).values(), key=lambda m: m.time)

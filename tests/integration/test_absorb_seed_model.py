@@ -10,11 +10,9 @@ import pytest
 from core.absorb import Absorber, import_chat_file
 from core.absorb.dates import day_of
 from core.absorb.evaluate import regrounding_failures
-from tests.conftest import seed_models_dir
 
 pytestmark = pytest.mark.integration
 
-SEED = seed_models_dir()
 CHAT = [
     {"role": "user", "content": "Hi! You can reach me at ada.lovelace@example.org if anything changes.",
      "time": "2026-05-02T10:00:00", "conversation": "trip"},
@@ -23,18 +21,6 @@ CHAT = [
      "time": "2026-05-02T10:01:00", "conversation": "trip"},
     {"role": "assistant", "content": "Noted: Lisbon on 12 June 2026, aisle seat.", "time": "2026-05-02T10:01:20", "conversation": "trip"},
 ]
-
-
-@pytest.fixture
-def seed_engine(paths, monkeypatch):
-    if SEED is None or not (SEED / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file():
-        pytest.skip("the seed models are not prepared (.models is missing): run 'make setup'")
-    monkeypatch.setenv("ENGRAM_SEED_MODELS", str(SEED))
-    from core.engine import Engine
-
-    engine = Engine(paths)
-    yield engine
-    engine.close()
 
 
 def test_a_chat_becomes_faithful_memories_with_the_seed_model(seed_engine, tmp_path):

@@ -161,7 +161,7 @@ def test_changed_region_ocr_finds_the_words_full_frame_ocr_finds(window, service
 
 
 def test_active_window_from_the_window_manager_property(window, xvfb):
-    from Xlib import X, Xatom, display
+    from Xlib import Xatom, display
 
     conn = display.Display(xvfb.name)
     root = conn.screen().root

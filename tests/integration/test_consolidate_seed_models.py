@@ -6,23 +6,9 @@ import pytest
 
 from core.absorb.evaluate import regrounding_failures
 from core.consolidate import Consolidator
-from tests.conftest import seed_models_dir
 
 pytestmark = pytest.mark.integration
 
-SEED = seed_models_dir()
-
-
-@pytest.fixture
-def seed_engine(paths, monkeypatch):
-    if SEED is None or not (SEED / "all-MiniLM-L6-v2-f16.gguf").is_file():
-        pytest.skip("the seed models are not prepared (.models is missing): run 'make setup'")
-    monkeypatch.setenv("ENGRAM_SEED_MODELS", str(SEED))
-    from core.engine import Engine
-
-    engine = Engine(paths)
-    yield engine
-    engine.close()
 
 
 def test_minilm_duplicates_merge_and_near_misses_stay(seed_engine):
@@ -47,8 +33,6 @@ def test_minilm_duplicates_merge_and_near_misses_stay(seed_engine):
 
 
 def test_a_deep_pass_with_the_seed_chat_model_keeps_the_store_grounded(seed_engine):
-    if not (SEED / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file():
-        pytest.skip("the seed chat model is missing")
     engine = seed_engine
     for day in (4, 11, 18):
         for hour, text in ((10, "Weekly sync with Ana"), (15, f"Edited report-{day}.odt in LibreOffice Writer")):
