@@ -51,6 +51,7 @@ class EngramApp(QObject):
     started = Signal()
     first_run_finished = Signal()
     hotkey_pressed = Signal()  # emitted from the hotkey thread; Qt queues it to the main thread
+    quitting = Signal()
 
     def __init__(self, engine, *, start_engine: bool = True):
         super().__init__()
@@ -67,6 +68,9 @@ class EngramApp(QObject):
         self.tray.open_requested.connect(self.window.bring_to_front)
         self.tray.quit_requested.connect(self.quit)
         self.window.quick_recall_requested.connect(self.show_quick_recall)
+        self.window.quit_requested.connect(self.quit)
+        self.window.hidden_to_tray.connect(self._hidden_to_tray)
+        self._told_about_tray = False
         self.recall.open_requested.connect(self.window.open_recall_result)
         self.hotkey: GlobalHotkey | None = None
         self.hotkey_problem: str | None = None
@@ -160,10 +164,22 @@ class EngramApp(QObject):
         if message and self.tray.available:
             self.tray.icon.showMessage("Engram: capture stopped", message.splitlines()[0])
 
+    def _hidden_to_tray(self) -> None:
+        if self._told_about_tray or not self.tray.available:
+            return
+        self._told_about_tray = True
+        self.tray.icon.showMessage(
+            "Engram is still running",
+            "Engram keeps running in the tray (and recording, if capture is on). "
+            "Quit it from the tray menu or with Ctrl+Q.",
+        )
+
     def show_quick_recall(self) -> None:
         self.recall.popup()
 
     def quit(self) -> None:
+        """Quit for real: capture stops and the engine closes once the event loop returns."""
+        self.quitting.emit()
         QApplication.instance().quit()
 
     def close(self) -> None:
@@ -175,6 +191,7 @@ class EngramApp(QObject):
         self.window.status.timer.stop()
         self.recall.close()
         self.window.hide_on_close = False
+        self.window.quit_requested.disconnect(self.quit)
         self.window.close()
         self.tray.close()
         self.bridge.close()

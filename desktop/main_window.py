@@ -28,6 +28,8 @@ PAGE_TITLES = {
 
 class MainWindow(QMainWindow):
     quick_recall_requested = Signal()
+    quit_requested = Signal()  # Quit in the menu, Ctrl+Q, or closing the window where there is no tray
+    hidden_to_tray = Signal()  # the window was closed but Engram keeps running in the tray
     shown = Signal()
 
     def __init__(self, bridge, *, hide_on_close: bool = True):
@@ -98,7 +100,15 @@ class MainWindow(QMainWindow):
         self.status = EngramStatusBar(bridge, self)
         self.setStatusBar(self.status)
 
-        QShortcut(QKeySequence("Ctrl+K"), self, activated=self.quick_recall_requested.emit)
+        menu = self.menuBar().addMenu("&Engram")
+        recall_action = menu.addAction("Quick recall…")
+        recall_action.setShortcut(QKeySequence("Ctrl+K"))
+        recall_action.triggered.connect(self.quick_recall_requested)
+        menu.addSeparator()
+        self.quit_action = menu.addAction("Quit Engram")
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_action.triggered.connect(self.quit_requested)
         for number, name in enumerate(PAGES, 1):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, activated=lambda n=name: self.show_page(n))
 
@@ -196,8 +206,12 @@ class MainWindow(QMainWindow):
         self.shown.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # With a tray, closing hides the window and Engram keeps running there (the tray says so);
+        # without one nothing would show that Engram still runs and records, so closing quits.
         if self.hide_on_close:
             event.ignore()
             self.hide()
+            self.hidden_to_tray.emit()
         else:
             event.accept()
+            self.quit_requested.emit()
