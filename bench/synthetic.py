@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from core.memory.types import MEMORY_TYPES, search_text
+from core.store.types import MEMORY_TYPES, search_text
 from core.models.base import Embedder
-from core.search import MEMORY_INDEX, OBSERVATION_INDEX, VectorTables, store_vectors
+from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, VectorTables, store_vectors
 
 VOCAB_SIZE = 20_000
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vi", "so", "pe", "da", "gu", "fe", "ri", "zo", "be", "xa", "ho", "ju", "ly", "wo"]

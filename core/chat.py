@@ -22,10 +22,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from core.errors import ModelError, ModelUnavailableError
-from core.memory.store import Memory, mask_secret
-from core.memory.types import iso
+from core.store.memories import Memory, mask_secret
+from core.store.types import iso
 from core.resources import read_text
-from core.search import MEMORY_INDEX, OBSERVATION_INDEX, QueryTimeout, newest_matches, recent_best_matches, typed_match
+from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, QueryTimeout, newest_matches, recent_best_matches, typed_match
 
 log = logging.getLogger(__name__)
 

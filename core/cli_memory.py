@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from core.errors import InvalidInputError
-from core.memory.types import MEMORY_TYPES
+from core.store.types import MEMORY_TYPES
 
 
 def add_parsers(subparsers) -> None:

@@ -19,17 +19,17 @@ import time
 from typing import Any, Callable
 
 from core.chat import Answer, Assistant
-from core.db import Database
+from core.store.db import Database
 from core.errors import ModelUnavailableError, StorageError
 from core.events import EventBus
-from core.indexer import Indexer
+from core.store.indexer import Indexer
 from core.keystore import KeyStore
 from core.logs import start_file_logging, stop_file_logging
-from core.memory.store import MemoryStore
+from core.store.memories import MemoryStore
 from core.models.base import ChatModel, Embedder
-from core.observations import ObservationStore
+from core.store.observations import ObservationStore
 from core.paths import Paths
-from core.schema import apply_migrations
+from core.store.migrations import apply_migrations
 from core.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QImage
 
-from core.memory.types import MEMORY_TYPES
+from core.store.types import MEMORY_TYPES
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 HeaderRole = Qt.ItemDataRole.UserRole + 2

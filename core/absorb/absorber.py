@@ -37,8 +37,8 @@ from typing import Any, Callable, Sequence
 from core.absorb import extractors, grounding, llm
 from core.absorb.extractors import Candidate
 from core.errors import EngramError, ModelError, ModelUnavailableError
-from core.memory.store import mask_secret
-from core.search import MEMORY_INDEX
+from core.store.memories import mask_secret
+from core.store.search import MEMORY_INDEX
 
 log = logging.getLogger(__name__)
 

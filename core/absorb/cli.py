@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.memory.types import MEMORY_TYPES
+from core.store.types import MEMORY_TYPES
 
 
 def add_parsers(subparsers) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from core.errors import InvalidInputError
-from core.memory.types import to_timestamp
+from core.store.types import to_timestamp
 
 MAX_JSONL_BYTES = 512 * 1024 * 1024
 MAX_JSON_EXPORT_BYTES = 100 * 1024 * 1024

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from core.absorb.dates import noon_ts, parse_day
 from core.absorb.extractors import Candidate, speaker_of
-from core.memory.types import MEMORY_TYPES
+from core.store.types import MEMORY_TYPES
 from core.resources import read_text
 
 MAX_MEMORIES = 3

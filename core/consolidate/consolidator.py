@@ -29,7 +29,7 @@ from core.consolidate.merge import MERGEABLE_TYPES, merge_duplicates
 from core.consolidate.promote import Promoter
 from core.consolidate.retention import apply_retention
 from core.errors import ModelUnavailableError
-from core.memory.types import MEMORY_TYPES
+from core.store.types import MEMORY_TYPES
 
 log = logging.getLogger(__name__)
 

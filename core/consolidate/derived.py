@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterable, Sequence
 
-from core.memory.store import Memory
+from core.store.memories import Memory
 
 ACTOR = "consolidation"
 

@@ -27,7 +27,7 @@ from typing import Any
 from core.absorb import grounding
 from core.consolidate import derived
 from core.errors import EngramError
-from core.memory.store import Memory
+from core.store.memories import Memory
 
 log = logging.getLogger(__name__)
 

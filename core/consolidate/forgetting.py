@@ -27,7 +27,7 @@ import math
 import threading
 from dataclasses import dataclass
 
-from core.memory.types import MEMORY_TYPES
+from core.store.types import MEMORY_TYPES
 
 DAY = 86_400.0
 NEVER_DECAY_TYPES = frozenset({"core", "knowledge_vault"})

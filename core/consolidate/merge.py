@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from core.errors import EngramError
-from core.memory.store import Memory
+from core.store.memories import Memory
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from core.db import Database
+from core.store.db import Database
 
 log = logging.getLogger(__name__)
 

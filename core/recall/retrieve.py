@@ -39,7 +39,7 @@ from core.recall import fusion
 from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
 from core.recall.indexing import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
 from core.recall.query import QueryPlan, understand
-from core.search import (
+from core.store.search import (
     MEMORY_INDEX,
     OBSERVATION_INDEX,
     POSTINGS_BUDGET,

@@ -9,7 +9,7 @@ import pytest
 from core.absorb import extractors, grounding
 from core.absorb.dates import day_of, find_dates, parse_day
 from core.absorb.llm import map_decisions, Existing, reconcile_schema
-from core.observations import Observation
+from core.store.observations import Observation
 
 
 def obs(id, text, *, kind="chat", ts="2026-05-02T10:00:00", role="user", speaker=None, app=None, title=None, url=None):

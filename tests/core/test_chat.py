@@ -144,7 +144,7 @@ def test_chat_turns_bring_their_neighbours_into_context(paths):
 
 
 def test_time_budget_interrupts_a_long_query(engine):
-    from core.search import QueryTimeout, time_budget
+    from core.store.search import QueryTimeout, time_budget
 
     with pytest.raises(QueryTimeout):
         with engine.db.lock, time_budget(engine.db, 1):
@@ -156,7 +156,7 @@ def test_time_budget_interrupts_a_long_query(engine):
 
 def test_quick_recall_falls_back_to_newest_matches_past_its_budget(chat_engine, monkeypatch):
     import core.chat as chat
-    from core.search import QueryTimeout
+    from core.store.search import QueryTimeout
 
     def too_slow(*args, **kwargs):
         raise QueryTimeout("interrupted")

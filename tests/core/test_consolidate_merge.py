@@ -6,7 +6,7 @@ import pytest
 
 from core.consolidate import Consolidator
 from core.consolidate.merge import merge_duplicates, rules_agree, texts_agree
-from core.memory.store import Memory
+from core.store.memories import Memory
 from core.models.base import FakeChatModel
 
 

@@ -12,10 +12,10 @@ import threading
 
 import pytest
 
-from core.db import Database
+from core.store.db import Database
 from core.engine import Engine
 from core.errors import CorruptDatabaseError, InvalidInputError, StorageError, WrongKeyError
-from core.schema import migrations
+from core.store.migrations import migrations
 
 
 def test_migrations_from_empty_create_expected_columns(engine):
@@ -207,7 +207,7 @@ def test_large_field_is_refused_and_nothing_else_is_lost(engine):
 
 
 def test_migration_backs_up_a_database_with_data(paths, monkeypatch):
-    from core import schema
+    from core.store import migrations as schema
 
     engine = Engine(paths)
     engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})

@@ -25,8 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from core.db import Database
-from core.vectorindex import VectorTableNames, bump_version, forget_ram_index, nearest, ram_index, sign_code
+from core.store.db import Database
+from core.store.vectorindex import VectorTableNames, bump_version, forget_ram_index, nearest, ram_index, sign_code
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def _mirror(db: Database, names: VectorTableNames, version: str, *, upserts=(), 
 
 
 def _loaded(db: Database, names: VectorTableNames) -> bool:
-    from core.vectorindex import _INDEXES
+    from core.store.vectorindex import _INDEXES
 
     return names.codes in _INDEXES.get(db, {})
 
@@ -451,7 +451,7 @@ def semantic_candidates(
     until: float | None = None,
     limit: int = 50,
 ) -> list[tuple[int, float]]:
-    """(id, cosine similarity) of the nearest vectors that pass the filters; see core.vectorindex."""
+    """(id, cosine similarity) of the nearest vectors that pass the filters; see core.store.vectorindex."""
     if not VectorTables(db).exists(spec):
         return []
     return nearest(

@@ -15,11 +15,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from core.db import Database
+from core.store.db import Database
 from core.errors import ModelUnavailableError
 from core.events import EventBus
 from core.models.base import Embedder
-from core.search import MEMORY_INDEX, OBSERVATION_INDEX, IndexSpec, VectorTables, store_vectors
+from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, IndexSpec, VectorTables, store_vectors
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from core.db import Database
+from core.store.db import Database
 from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
-from core.indexer import Indexer
-from core.memory.types import MAX_FIELD_CHARS, iso, to_timestamp
-from core.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
+from core.store.indexer import Indexer
+from core.store.types import MAX_FIELD_CHARS, iso, to_timestamp
+from core.store.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
 KINDS = ("screen", "chat", "import")
 MAX_OBSERVATION_CHARS = 200_000

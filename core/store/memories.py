@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from core.db import Database
+from core.store.db import Database
 from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
-from core.indexer import Indexer
-from core.memory.types import (
+from core.store.indexer import Indexer
+from core.store.types import (
     MEMORY_TYPES,
     TypeSpec,
     iso,
@@ -25,7 +25,7 @@ from core.memory.types import (
     type_spec,
     validate_fields,
 )
-from core.search import MEMORY_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
+from core.store.search import MEMORY_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
 def mask_secret(value: str | None) -> str:
     """Show only enough of a secret to recognise it: its last 4 characters, or nothing if short."""

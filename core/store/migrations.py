@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlite_utils import Migrations
 
-from core.db import Database, timestamped_backup_name
-from core.memory.types import MEMORY_TYPES
+from core.store.db import Database, timestamped_backup_name
+from core.store.types import MEMORY_TYPES
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,0 @@
-"""Typed memories: the six memory types, their store and search."""
