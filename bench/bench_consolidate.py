@@ -179,7 +179,7 @@ def bench_precision(seed_dir: Path, count: int) -> dict:
 
 
 def _all_pairs(engine):
-    rows = engine.db.query("SELECT memory_id, reason FROM memory_history WHERE action = 'DELETE' AND reason LIKE 'merged into #%'")
+    rows = engine.store.db.query("SELECT memory_id, reason FROM memory_history WHERE action = 'DELETE' AND reason LIKE 'merged into #%'")
     return [(int(r["reason"].rsplit("#", 1)[1]), r["memory_id"]) for r in rows]
 
 

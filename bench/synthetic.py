@@ -64,14 +64,14 @@ def sentences(count: int, words: list[str], seed: int = 3, length: tuple[int, in
 def fill_memories(engine, count: int, embedder: BagEmbedder, words: list[str], *, batch: int = 5000, start_ts: float = 1.7e9) -> float:
     """Insert ``count`` semantic/episodic memories; returns seconds taken."""
     began = time.perf_counter()
-    VectorTables(engine.db).ensure(MEMORY_INDEX, embedder.name, embedder.dimension)
-    VectorTables(engine.db).ensure(OBSERVATION_INDEX, embedder.name, embedder.dimension)
+    VectorTables(engine.store.db).ensure(MEMORY_INDEX, embedder.name, embedder.dimension)
+    VectorTables(engine.store.db).ensure(OBSERVATION_INDEX, embedder.name, embedder.dimension)
     texts = sentences(count, words)
     for offset in range(0, count, batch):
         chunk = texts[offset : offset + batch]
         vectors = embedder.embed(chunk)
         rows = []
-        with engine.db.transaction():
+        with engine.store.db.transaction():
             for i, text in enumerate(chunk):
                 n = offset + i
                 type_name = "episodic" if n % 3 == 0 else "semantic"
@@ -82,23 +82,23 @@ def fill_memories(engine, count: int, embedder: BagEmbedder, words: list[str], *
                 else:
                     fields = {"name": text.split()[0], "summary": text}
                 body = search_text(spec, fields)
-                memory_id = engine.db.execute(
+                memory_id = engine.store.db.execute(
                     "INSERT INTO memories(type, ts, search_text, embedded_with) VALUES (?, ?, ?, ?)",
                     [type_name, ts, body, embedder.name],
                 ).lastrowid
                 if type_name == "episodic":
-                    engine.db.execute(
+                    engine.store.db.execute(
                         "INSERT INTO memory_episodic(id, created_at, updated_at, occurred_at, summary) VALUES (?, ?, ?, ?, ?)",
                         [memory_id, ts, ts, ts, text],
                     )
                 else:
-                    engine.db.execute(
+                    engine.store.db.execute(
                         "INSERT INTO memory_semantic(id, created_at, updated_at, name, summary) VALUES (?, ?, ?, ?, ?)",
                         [memory_id, ts, ts, fields["name"], text],
                     )
-                engine.db.execute("INSERT INTO memory_fts(rowid, search_text) VALUES (?, ?)", [memory_id, body])
+                engine.store.db.execute("INSERT INTO memory_fts(rowid, search_text) VALUES (?, ?)", [memory_id, body])
                 rows.append((memory_id, type_name, ts))
-            store_vectors(engine.db, MEMORY_INDEX, rows, vectors, embedder.name)
+            store_vectors(engine.store.db, MEMORY_INDEX, rows, vectors, embedder.name)
     return time.perf_counter() - began
 
 
@@ -108,15 +108,15 @@ def fill_observations(engine, count: int, words: list[str], *, batch: int = 1000
     texts = sentences(count, words, seed=5, length=(20, 60))
     apps = ["Firefox", "LibreOffice Calc", "Terminal", "Thunderbird", "Code"]
     for offset in range(0, count, batch):
-        with engine.db.transaction():
+        with engine.store.db.transaction():
             for i, text in enumerate(texts[offset : offset + batch]):
                 n = offset + i
                 app = apps[n % len(apps)]
-                obs_id = engine.db.execute(
+                obs_id = engine.store.db.execute(
                     "INSERT INTO observations(kind, ts, app, window_title, text, absorbed_at, embedded_with) VALUES (?,?,?,?,?,?,?)",
                     ["screen", start_ts + n * 3.0, app, f"{app} window {n % 97}", text, start_ts, "skip"],
                 ).lastrowid
-                engine.db.execute(
+                engine.store.db.execute(
                     "INSERT INTO observation_fts(rowid, text, app, window_title) VALUES (?, ?, ?, ?)",
                     [obs_id, text, app, f"{app} window {n % 97}"],
                 )

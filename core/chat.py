@@ -226,7 +226,7 @@ class Assistant:
         """Best matches before ``deadline``; past it, the newest matches, then the words typed before the last."""
         if not match:
             return []
-        db = self.engine.db
+        db = self.engine.store.db
 
         def left() -> float:
             return (deadline - time.perf_counter()) * 1000
@@ -261,7 +261,7 @@ class Assistant:
 
         One time budget covers the whole keystroke: memories first, observations get what is left.
         """
-        db = self.engine.db
+        db = self.engine.store.db
         if not self._quick_ready:
             # One-time set-up (the stemmer, the vocabulary tables) is not a keystroke's cost.
             for spec in (MEMORY_INDEX, OBSERVATION_INDEX):

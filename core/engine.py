@@ -22,14 +22,11 @@ from core.chat import Answer, Assistant
 from core.store.db import Database
 from core.errors import ModelUnavailableError, StorageError
 from core.events import EventBus
-from core.store.indexer import Indexer
 from core.keystore import KeyStore
 from core.logs import start_file_logging, stop_file_logging
-from core.store.memories import MemoryStore
 from core.models.base import ChatModel, Embedder
-from core.store.observations import ObservationStore
 from core.paths import Paths
-from core.store.migrations import apply_migrations
+from core.store.store import Store
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,17 +75,14 @@ class Engine:
                     fix="Restore the key file or keyring entry from your backup. Engram has not changed the database.",
                 )
             key, self.key_info = self.keys.create()
-        self.db = Database.open(self.paths.db_path, key)
-        try:
-            self.migrations_applied = apply_migrations(self.db, self.paths.backups_dir)
-        except Exception:
-            self.db.close()
-            raise
+        self.store, self.migrations_applied = Store.open(
+            self.paths.db_path, key, self.paths.backups_dir, self.events, self._embedder, clock
+        )
         manager_cls = _optional("core.models.manager", "ModelManager")
         self.models = manager_cls(self.paths, self.settings, self.events) if manager_cls else None
-        self.indexer = Indexer(self.db, self.events, self._embedder)
-        self.memories = MemoryStore(self.db, self.events, self.indexer, clock)
-        self.observations = ObservationStore(self.db, self.events, self.indexer, clock)
+        self.indexer = self.store.indexer
+        self.memories = self.store.memories
+        self.observations = self.store.observations
         self._capture = None
         recall_cls = _optional("core.recall.retrieve", "Recall")
         self.recall = recall_cls(self) if recall_cls else None
@@ -193,7 +187,7 @@ class Engine:
                 self.models.close()
             except Exception:
                 log.exception("closing models failed")
-        self.db.close()
+        self.store.close()
         if self._log_handler is not None:
             stop_file_logging(self._log_handler)
             self._log_handler = None

@@ -44,7 +44,7 @@ class Scheduler:
 
     def __init__(self, engine, *, clock: Callable[[], float] | None = None, providers=JOB_PROVIDERS):
         self.engine = engine
-        self.db = engine.db
+        self.db = engine.store.db
         self.clock = clock or engine.clock
         self.specs: dict[str, JobSpec] = {}
         self._stop = threading.Event()

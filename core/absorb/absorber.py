@@ -195,7 +195,7 @@ class Absorber:
 
     def __init__(self, engine, *, use_llm: bool | None = None, chat_size: int | None = None):
         self.engine = engine
-        self.db = engine.db
+        self.db = engine.store.db
         self.memories = engine.memories
         self.clock = engine.clock
         self.use_llm = bool(engine.settings.get("absorb.use_llm")) if use_llm is None else use_llm

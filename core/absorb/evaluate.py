@@ -128,7 +128,7 @@ def evaluate(
                 remaining -= report["batches"]
             engine.indexer.index_pending()
             absorbed_refs = {
-                r["source_ref"] for r in engine.db.query(
+                r["source_ref"] for r in engine.store.db.query(
                     "SELECT source_ref FROM observations WHERE absorbed_at IS NOT NULL AND conversation = ?",
                     [f"locomo:{sample.get('sample_id')}"])
             }
@@ -154,7 +154,7 @@ def evaluate(
             if remaining is not None and remaining <= 0:
                 break
         seconds = time.perf_counter() - started
-        rejections = Counter({r["stage"]: r["n"] for r in engine.db.query(
+        rejections = Counter({r["stage"]: r["n"] for r in engine.store.db.query(
             "SELECT stage, count(*) AS n FROM absorb_rejections GROUP BY stage")})
         calls = [b["llm_calls"] for b in batches]
         mean = lambda xs: round(sum(xs) / len(xs), 4) if xs else None  # noqa: E731

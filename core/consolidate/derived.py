@@ -28,16 +28,16 @@ def fingerprint(parts: Iterable[Any]) -> str:
 
 
 def lookup(engine, key: str) -> dict | None:
-    return engine.db.query_one("SELECT key, memory_id, fingerprint FROM consolidation_keys WHERE key = ?", [key])
+    return engine.store.db.query_one("SELECT key, memory_id, fingerprint FROM consolidation_keys WHERE key = ?", [key])
 
 
 def children(engine, parent_id: int, kind: str) -> list[int]:
-    rows = engine.db.query("SELECT child_id FROM memory_links WHERE parent_id = ? AND kind = ? ORDER BY child_id", [parent_id, kind])
+    rows = engine.store.db.query("SELECT child_id FROM memory_links WHERE parent_id = ? AND kind = ? ORDER BY child_id", [parent_id, kind])
     return [r["child_id"] for r in rows]
 
 
 def parents(engine, child_id: int) -> list[dict]:
-    return engine.db.query("SELECT parent_id, kind FROM memory_links WHERE child_id = ? ORDER BY parent_id", [child_id])
+    return engine.store.db.query("SELECT parent_id, kind FROM memory_links WHERE child_id = ? ORDER BY parent_id", [child_id])
 
 
 def write(
@@ -55,19 +55,19 @@ def write(
     """Add or refresh the derived memory under ``key`` in one transaction; returns it and whether it is new."""
     existing = lookup(engine, key)
     now = engine.clock()
-    with engine.db.transaction():
+    with engine.store.db.transaction():
         if existing is None:
             memory = engine.memories.add(memory_type, fields, sources=sources, actor=ACTOR, reason=reason)
             created = True
         else:
             memory = engine.memories.update(existing["memory_id"], fields, sources=sources, actor=ACTOR, reason=reason)
             created = False
-        engine.db.execute("DELETE FROM memory_links WHERE parent_id = ? AND kind = ?", [memory.id, link_kind])
+        engine.store.db.execute("DELETE FROM memory_links WHERE parent_id = ? AND kind = ?", [memory.id, link_kind])
         for child in sorted(set(child_ids)):
-            engine.db.execute(
+            engine.store.db.execute(
                 "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) VALUES (?, ?, ?)", [memory.id, child, link_kind]
             )
-        engine.db.execute(
+        engine.store.db.execute(
             "INSERT OR REPLACE INTO consolidation_keys(key, memory_id, fingerprint, updated_at) VALUES (?, ?, ?, ?)",
             [key, memory.id, stamp, now],
         )
@@ -81,7 +81,7 @@ def sources_of(engine, memory_ids: Sequence[int], *, limit: int | None = None) -
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        out.update(r["observation_id"] for r in engine.db.query(
+        out.update(r["observation_id"] for r in engine.store.db.query(
             f"SELECT observation_id FROM memory_sources WHERE memory_id IN ({marks})", chunk))
     ordered = sorted(out)
     return ordered[-limit:] if limit else ordered

@@ -109,7 +109,7 @@ class Digester:
     # -- what there is -------------------------------------------------------------------
 
     def episodes_by_day(self) -> dict[date, list[dict]]:
-        rows = self.engine.db.query(
+        rows = self.engine.store.db.query(
             "SELECT e.id, e.occurred_at, e.updated_at FROM memory_episodic e "
             "WHERE coalesce(e.event_type, '') NOT IN (?, ?) ORDER BY e.occurred_at, e.id",
             [DAILY, WEEKLY],
@@ -197,7 +197,7 @@ class Digester:
 
     def refresh_weekly(self, *, today: date, stop: threading.Event | None = None, report: DigestReport | None = None) -> DigestReport:
         report = report or DigestReport()
-        rows = self.engine.db.query(
+        rows = self.engine.store.db.query(
             "SELECT e.id, e.occurred_at, e.updated_at FROM memory_episodic e WHERE e.event_type = ? ORDER BY e.occurred_at",
             [DAILY],
         )

@@ -191,9 +191,9 @@ def model_agrees(chat_model, a: Memory, b: Memory) -> bool:
 
 def load_vectors(engine, memory_type: str) -> tuple[np.ndarray, np.ndarray]:
     """Ids and unit vectors of the live memories of ``memory_type`` that have a vector."""
-    if not engine.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'memory_vectors'"):
+    if not engine.store.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'memory_vectors'"):
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    rows = engine.db.query(
+    rows = engine.store.db.query(
         "SELECT v.id, v.embedding FROM memory_vectors v JOIN memories m ON m.id = v.id "
         "WHERE m.type = ? AND m.archived = 0 ORDER BY v.id",
         [memory_type],
@@ -273,24 +273,24 @@ def merge_pair(engine, survivor: Memory, absorbed: Memory) -> Memory:
             changes["occurred_until"] = max(s1, a1)
     reason = f"merged #{absorbed.id} into this memory (near-duplicate)"
     store = engine.memories
-    with engine.db.transaction():
+    with engine.store.db.transaction():
         merged = store.update(survivor.id, changes, sources=absorbed.sources, actor=ACTOR, reason=reason, action="MERGE")
         if merged.updated_at == survivor.updated_at:
             # An exact duplicate with the same sources changes nothing, but the merge still belongs in the history.
             store.note(survivor.id, "MERGE", actor=ACTOR, reason=reason)
         table = survivor.spec.table
         if absorbed.access_count or absorbed.last_accessed_at is not None:
-            engine.db.execute(
+            engine.store.db.execute(
                 f"UPDATE {table} SET access_count = access_count + ?, "
                 f"last_accessed_at = max(coalesce(last_accessed_at, ?), ?) WHERE id = ?",
                 [absorbed.access_count, absorbed.last_accessed_at, absorbed.last_accessed_at, survivor.id],
             )
-        engine.db.execute(
+        engine.store.db.execute(
             "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) "
             "SELECT parent_id, ?, kind FROM memory_links WHERE child_id = ? AND parent_id != ?",
             [survivor.id, absorbed.id, survivor.id],
         )
-        engine.db.execute(
+        engine.store.db.execute(
             "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) "
             "SELECT ?, child_id, kind FROM memory_links WHERE parent_id = ? AND child_id != ?",
             [survivor.id, absorbed.id, survivor.id],

@@ -93,7 +93,7 @@ class Promoter:
         self.chat_model = chat_model
 
     def _episodes(self) -> list[dict]:
-        return self.engine.db.query(
+        return self.engine.store.db.query(
             "SELECT e.id, e.occurred_at, e.summary, e.details, e.actor, e.event_type FROM memory_episodic e JOIN memories m ON m.id = e.id "
             "WHERE coalesce(e.event_type, '') NOT IN (?, ?) ORDER BY e.occurred_at DESC LIMIT ?",
             [*sorted(DIGEST_TYPES), MAX_EPISODES],
@@ -192,7 +192,7 @@ class Promoter:
             existing = derived.lookup(self.engine, store_key)
             if existing is not None and existing["fingerprint"] == stamp:
                 continue
-            if existing is None and self.engine.db.scalar(
+            if existing is None and self.engine.store.db.scalar(
                 "SELECT 1 FROM memory_semantic WHERE lower(name) = lower(?)", [fields["name"]]
             ):
                 continue  # already known, from the absorber or the user

@@ -230,7 +230,7 @@ def evaluate_locomo(
                 recall.sync()
                 refs_of = {
                     r["id"]: DIA_ID.findall(r["source_ref"] or "")
-                    for r in engine.db.query("SELECT id, source_ref FROM observations")
+                    for r in engine.store.db.query("SELECT id, source_ref FROM observations")
                 }
                 if progress:
                     progress(f"{conversation.sample_id}: {len(conversation.turns)} turns indexed in {time.perf_counter() - started:.0f} s")

@@ -10,7 +10,7 @@ How an observation is ranked (weights in ``core.recall.fusion.RecallWeights``):
 1. The question becomes a ``QueryPlan`` (terms, named people, time ranges,
    likely memory types) without an LLM.
 2. Lexical candidates: BM25 over ``recall_fts`` (each turn with its
-   neighbours at a lower weight, see ``core.recall.indexing``) for turns of
+   neighbours at a lower weight, see ``core.store.context_index``) for turns of
    conversations, and the store's ``observation_fts`` for the rest.
 3. Semantic candidates: the store's ``observation_vec`` nearest neighbours.
 4. Weighted fusion of the normalised scores, then boosts: turns spoken by a
@@ -37,7 +37,7 @@ import numpy as np
 
 from core.recall import fusion
 from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
-from core.recall.indexing import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
+from core.store.context_index import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
 from core.recall.query import QueryPlan, understand
 from core.store.search import (
     MEMORY_INDEX,
@@ -148,7 +148,7 @@ class Recall:
 
     def __init__(self, engine, weights: RecallWeights = DEFAULT_WEIGHTS):
         self.engine = engine
-        self.db = engine.db
+        self.db = engine.store.db
         self.weights = weights
         self._names: list[str] | None = None
         self._names_at = 0.0

@@ -1,6 +1,10 @@
 """The database schema, as named sqlite-utils migrations.
 
-Each migration runs in its own transaction.  Before any pending migration is
+Each migration runs in its own transaction and spells out its schema
+literally, as it was on the day it was written: a migration never reads
+today's code (the memory types, a tokenizer constant), so the history of the
+schema cannot change under an old database.  Every table Engram keeps,
+derived indexes included, is made here.  Before any pending migration is
 applied to a database that already holds data, the file is copied aside into
 ``backups/`` so a failed or unwanted upgrade can be undone by hand.
 """
@@ -13,25 +17,21 @@ from pathlib import Path
 from sqlite_utils import Migrations
 
 from core.store.db import Database, timestamped_backup_name
-from core.store.types import MEMORY_TYPES
 
 log = logging.getLogger(__name__)
 
 migrations = Migrations("engram")
-
-FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 
 @migrations()
 def m001_initial(db) -> None:
     conn = db.conn
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-    types = ", ".join(f"'{t}'" for t in MEMORY_TYPES)
     conn.execute(
-        f"""
+        """
         CREATE TABLE memories (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
-            type TEXT NOT NULL CHECK (type IN ({types})),
+            type TEXT NOT NULL CHECK (type IN ('core', 'episodic', 'semantic', 'procedural', 'resource', 'knowledge_vault')),
             ts REAL NOT NULL,
             search_text TEXT NOT NULL DEFAULT '',
             archived INTEGER NOT NULL DEFAULT 0,
@@ -130,9 +130,13 @@ def m001_initial(db) -> None:
             reason TEXT)"""
     )
     conn.execute("CREATE INDEX memory_history_memory ON memory_history(memory_id, at)")
-    conn.execute(f"CREATE VIRTUAL TABLE memory_fts USING fts5(search_text, tokenize='{FTS_TOKENIZER}', prefix='2 3 4')")
     conn.execute(
-        f"CREATE VIRTUAL TABLE observation_fts USING fts5(text, app, window_title, tokenize='{FTS_TOKENIZER}', prefix='2 3 4')"
+        "CREATE VIRTUAL TABLE memory_fts USING fts5(search_text, tokenize='porter unicode61 remove_diacritics 2', "
+        "prefix='2 3 4')"
+    )
+    conn.execute(
+        "CREATE VIRTUAL TABLE observation_fts USING fts5(text, app, window_title, "
+        "tokenize='porter unicode61 remove_diacritics 2', prefix='2 3 4')"
     )
 
 
@@ -231,3 +235,23 @@ def m005_observation_roles(db) -> None:
     # Recall lists the speakers it knows (the distinct roles) on every question: from
     # this index, not from a scan of every observation's text.
     db.conn.execute("CREATE INDEX observations_role ON observations(role) WHERE role IS NOT NULL")
+
+
+@migrations()
+def m006_derived_indexes(db) -> None:
+    # The vector tables and recall's context index used to be made by the code that
+    # fills them, the first time it ran.  They are ordinary parts of the schema now;
+    # IF NOT EXISTS keeps the ones an older release already made (with their rows).
+    # Vectors are dimension-free blobs; which embedder wrote them is in meta.
+    for base in ("memory_vectors", "observation_vectors"):
+        db.conn.execute(f"CREATE TABLE IF NOT EXISTS {base} (id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
+        db.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {base}_codes "
+            "(id INTEGER PRIMARY KEY, category TEXT, ts REAL NOT NULL, code BLOB NOT NULL)"
+        )
+    # Each conversation turn with its neighbours, for recall (see core.store.context_index).
+    db.conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS recall_fts USING fts5(body, context, "
+        "tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    db.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('recall_fts.last_id', '0')")

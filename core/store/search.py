@@ -110,23 +110,20 @@ class VectorTables:
         dim = self.db.scalar("SELECT value FROM meta WHERE key = ?", [f"{spec.meta_key}.dim"])
         return name, int(dim) if dim else None
 
-    def exists(self, spec: IndexSpec) -> bool:
-        return bool(self.db.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", [spec.vec]))
-
     def ensure(self, spec: IndexSpec, model_name: str, dim: int) -> bool:
-        """Make ``spec.vec`` fit the embedder; True when every row must be re-embedded."""
+        """Make ``spec``'s vectors fit the embedder; True when every row must be re-embedded.
+
+        Vectors of another embedder (or dimension) are dropped and every row is
+        marked for re-embedding, in one transaction.
+        """
         name, current_dim = self.current(spec)
-        if name == model_name and current_dim == dim and self.exists(spec):
+        if name == model_name and current_dim == dim:
             return False
         names = spec.vector_names
         with self.db.transaction():
-            self.db.execute(f"DROP TABLE IF EXISTS {names.vectors}")
-            self.db.execute(f"DROP TABLE IF EXISTS {names.codes}")
-            self.db.execute(f"CREATE TABLE {names.vectors} (id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
-            self.db.execute(
-                f"CREATE TABLE {names.codes} (id INTEGER PRIMARY KEY, category TEXT, ts REAL NOT NULL, code BLOB NOT NULL)"
-            )
-            self.db.execute(f"UPDATE {spec.base} SET embedded_with = NULL")
+            self.db.execute(f"DELETE FROM {names.vectors}")
+            self.db.execute(f"DELETE FROM {names.codes}")
+            self.db.execute(f"UPDATE {spec.base} SET embedded_with = NULL WHERE embedded_with IS NOT 'purged'")
             bump_version(self.db, names)
             self.db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?), (?, ?)",
@@ -163,7 +160,7 @@ def store_vectors(db: Database, spec: IndexSpec, rows: Sequence[tuple[int, str, 
 def delete_vectors(db: Database, spec: IndexSpec, ids: Sequence[int]) -> None:
     """Remove the vectors of ``ids`` inside the caller's transaction."""
     names = spec.vector_names
-    if not ids or not db.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", [names.vectors]):
+    if not ids:
         return
     version = bump_version(db, names)
     for start in range(0, len(ids), 500):
@@ -452,8 +449,6 @@ def semantic_candidates(
     limit: int = 50,
 ) -> list[tuple[int, float]]:
     """(id, cosine similarity) of the nearest vectors that pass the filters; see core.store.vectorindex."""
-    if not VectorTables(db).exists(spec):
-        return []
     return nearest(
         db, spec.vector_names, query_vector, limit=limit, categories=categories,
         since=None if since is None else float(since), until=None if until is None else float(until),

@@ -130,7 +130,7 @@ def test_an_invented_existing_id_is_a_logged_rejection(make_engine):
     chat(engine, "Ada plays violin in Lisbon.")
     report = Absorber(engine).absorb_backlog().to_dict()
     assert report["rejected"].get("reconcile") == 1
-    row = engine.db.query_one("SELECT * FROM absorb_rejections WHERE stage = 'reconcile'")
+    row = engine.store.db.query_one("SELECT * FROM absorb_rejections WHERE stage = 'reconcile'")
     assert "invented id" in row["reason"] and "7" in row["reason"]
     assert engine.memories.get(old.id).fields["summary"] == "Ada plays violin"
     assert engine.memories.count("semantic") == 1
@@ -147,7 +147,7 @@ def test_grounding_rejects_names_and_numbers_not_in_the_source(make_engine):
     chat(engine, "Ada plays violin and the rent is 1200 euros.")
     report = Absorber(engine).absorb_backlog().to_dict()
     assert report["rejected"]["grounding"] == 3
-    reasons = [r["reason"] for r in engine.db.query("SELECT reason FROM absorb_rejections ORDER BY id")]
+    reasons = [r["reason"] for r in engine.store.db.query("SELECT reason FROM absorb_rejections ORDER BY id")]
     assert any("'Berlin'" in r for r in reasons)
     assert any("1450" in r for r in reasons)
     assert any("2026-07-09" in r for r in reasons)
@@ -163,7 +163,7 @@ def test_garbage_model_output_is_logged_and_the_rule_part_is_kept(make_engine):
     assert report["llm_states"] == {"failed": 1}
     assert engine.memories.count("knowledge_vault") == 1
     assert engine.observations.count(unabsorbed=True) == 0
-    assert engine.db.scalar("SELECT count(*) FROM absorb_llm_pending") == 0  # not retried: same model, same answer
+    assert engine.store.db.scalar("SELECT count(*) FROM absorb_llm_pending") == 0  # not retried: same model, same answer
     assert engine.observations.get(obs).batch_id is not None
 
 
@@ -175,7 +175,7 @@ def test_model_unavailable_defers_the_model_pass_until_a_model_exists(paths, fak
     report = Absorber(engine, use_llm=True).absorb_backlog().to_dict()
     assert report["llm_states"] == {"deferred": 1} and report["llm_pending"] == 1
     assert engine.memories.count("knowledge_vault") == 1  # rules ran without a model
-    assert engine.db.scalar("SELECT count(*) FROM absorb_llm_pending") == 1
+    assert engine.store.db.scalar("SELECT count(*) FROM absorb_llm_pending") == 1
     again = Absorber(engine, use_llm=True).absorb_backlog().to_dict()
     assert again["batches"] == 0 and again["llm_pending"] == 1  # still waiting, nothing lost
     engine.close()
@@ -214,7 +214,7 @@ def test_crash_in_the_store_phase_stores_nothing_and_a_rerun_does_not_duplicate(
         Absorber(engine).absorb_backlog()
     assert engine.memories.count() == 0
     assert engine.observations.count(unabsorbed=True) == 2
-    assert engine.db.scalar("SELECT count(*) FROM absorb_batches") == 0
+    assert engine.store.db.scalar("SELECT count(*) FROM absorb_batches") == 0
     monkeypatch.setattr(engine.memories, "add", original_add)
     first = Absorber(engine).absorb_backlog().to_dict()
     counts = engine.memories.counts()
@@ -242,7 +242,7 @@ def test_garbage_ocr_is_a_logged_rejection_and_the_queue_stays_intact(make_engin
     good = chat(engine, "Ada plays violin.", ts="2026-05-02T11:00:00")
     report = Absorber(engine).absorb_backlog().to_dict()
     assert report["rejected"]["input"] == 1
-    row = engine.db.query_one("SELECT * FROM absorb_rejections WHERE stage = 'input'")
+    row = engine.store.db.query_one("SELECT * FROM absorb_rejections WHERE stage = 'input'")
     assert str(garbage) in row["reason"]
     assert all(str(garbage) not in str(c["messages"]) for c in model.calls)
     assert engine.observations.count(unabsorbed=True) == 0

@@ -147,11 +147,11 @@ def test_time_budget_interrupts_a_long_query(engine):
     from core.store.search import QueryTimeout, time_budget
 
     with pytest.raises(QueryTimeout):
-        with engine.db.lock, time_budget(engine.db, 1):
-            engine.db.conn.execute(
+        with engine.store.db.lock, time_budget(engine.store.db, 1):
+            engine.store.db.conn.execute(
                 "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 50000000) SELECT count(*) FROM n"
             ).fetchone()
-    assert engine.db.scalar("SELECT 1") == 1  # the connection is usable afterwards
+    assert engine.store.db.scalar("SELECT 1") == 1  # the connection is usable afterwards
 
 
 def test_quick_recall_falls_back_to_newest_matches_past_its_budget(chat_engine, monkeypatch):

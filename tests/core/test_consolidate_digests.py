@@ -48,12 +48,12 @@ def episode(engine, when, summary, *, until=None, event_type="activity", app="Li
 
 
 def digests(engine, kind="daily_digest"):
-    rows = engine.db.query("SELECT id FROM memory_episodic WHERE event_type = ? ORDER BY occurred_at", [kind])
+    rows = engine.store.db.query("SELECT id FROM memory_episodic WHERE event_type = ? ORDER BY occurred_at", [kind])
     return [engine.memories.get(r["id"]) for r in rows]
 
 
 def links(engine, parent_id, kind="digest"):
-    return [r["child_id"] for r in engine.db.query(
+    return [r["child_id"] for r in engine.store.db.query(
         "SELECT child_id FROM memory_links WHERE parent_id = ? AND kind = ? ORDER BY child_id", [parent_id, kind])]
 
 

@@ -102,7 +102,7 @@ def test_thumbnails_and_absorbed_screen_text_expire(engine, clock):
     recent = engine.observations.add("screen", "recent spreadsheet", ts=clock() - 2 * DAY, thumbnail=b"webp-new")
     engine.observations.mark_absorbed([old_screen, old_chat, recent])
     engine.indexer.index_pending()
-    assert engine.db.scalar("SELECT count(*) FROM observation_vectors WHERE id = ?", [old_screen]) == 1
+    assert engine.store.db.scalar("SELECT count(*) FROM observation_vectors WHERE id = ?", [old_screen]) == 1
     memory = engine.memories.add("semantic", {"name": "Numbers", "summary": "quarterly numbers"}, sources=[old_screen])
 
     report = Consolidator(engine, use_model=False).light_pass()["retention"]
@@ -112,8 +112,8 @@ def test_thumbnails_and_absorbed_screen_text_expire(engine, clock):
     assert purged.text == "" and purged.text_purged
     assert engine.observations.thumbnail(old_screen) is None and engine.observations.thumbnail(recent) == b"webp-new"
     assert engine.observations.get(old_unabsorbed).text and engine.observations.get(old_chat).text
-    assert not engine.db.scalar("SELECT count(*) FROM observation_fts WHERE rowid = ?", [old_screen])
-    assert not engine.db.scalar("SELECT count(*) FROM observation_vectors WHERE id = ?", [old_screen])
+    assert not engine.store.db.scalar("SELECT count(*) FROM observation_fts WHERE rowid = ?", [old_screen])
+    assert not engine.store.db.scalar("SELECT count(*) FROM observation_vectors WHERE id = ?", [old_screen])
     assert old_screen not in [h.observation.id for h in engine.observations.search("quarterly numbers spreadsheet")]
     assert engine.memories.get(memory.id).sources == [old_screen]  # provenance survives the text
     assert engine.indexer.pending_count() == 0  # the purged row is not queued for embedding

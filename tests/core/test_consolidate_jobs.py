@@ -37,23 +37,23 @@ def add_duplicate_pairs(engine, n):
 
 def check_integrity(engine):
     """Every memory has its type row, its FTS row and (with an embedder) its vector; no dangling links or keys."""
-    ids = {r["id"] for r in engine.db.query("SELECT id FROM memories")}
+    ids = {r["id"] for r in engine.store.db.query("SELECT id FROM memories")}
     typed = set()
-    for row in engine.db.query("SELECT id, type FROM memories"):
-        assert engine.db.scalar(f"SELECT 1 FROM memory_{row['type']} WHERE id = ?", [row["id"]]), row
+    for row in engine.store.db.query("SELECT id, type FROM memories"):
+        assert engine.store.db.scalar(f"SELECT 1 FROM memory_{row['type']} WHERE id = ?", [row["id"]]), row
         typed.add(row["id"])
     assert typed == ids
-    assert {r["rowid"] for r in engine.db.query("SELECT rowid FROM memory_fts")} == ids
-    assert {r["id"] for r in engine.db.query("SELECT id FROM memory_vectors")} == ids
-    assert not engine.db.query("SELECT * FROM memory_links WHERE parent_id NOT IN (SELECT id FROM memories) "
+    assert {r["rowid"] for r in engine.store.db.query("SELECT rowid FROM memory_fts")} == ids
+    assert {r["id"] for r in engine.store.db.query("SELECT id FROM memory_vectors")} == ids
+    assert not engine.store.db.query("SELECT * FROM memory_links WHERE parent_id NOT IN (SELECT id FROM memories) "
                                "OR child_id NOT IN (SELECT id FROM memories)")
-    assert not engine.db.query("SELECT * FROM consolidation_keys WHERE memory_id NOT IN (SELECT id FROM memories)")
-    assert not engine.db.query("SELECT * FROM memory_sources WHERE memory_id NOT IN (SELECT id FROM memories)")
+    assert not engine.store.db.query("SELECT * FROM consolidation_keys WHERE memory_id NOT IN (SELECT id FROM memories)")
+    assert not engine.store.db.query("SELECT * FROM memory_sources WHERE memory_id NOT IN (SELECT id FROM memories)")
     # A memory deleted by a merge has exactly one DELETE and its survivor a MERGE naming it.
-    for row in engine.db.query("SELECT memory_id, reason FROM memory_history WHERE action = 'DELETE'"):
+    for row in engine.store.db.query("SELECT memory_id, reason FROM memory_history WHERE action = 'DELETE'"):
         assert row["memory_id"] not in ids
         survivor = int(row["reason"].rsplit("#", 1)[1])
-        assert engine.db.scalar("SELECT count(*) FROM memory_history WHERE memory_id = ? AND action = 'MERGE' AND reason LIKE ?",
+        assert engine.store.db.scalar("SELECT count(*) FROM memory_history WHERE memory_id = ? AND action = 'MERGE' AND reason LIKE ?",
                                 [survivor, f"%#{row['memory_id']} %"]) == 1
 
 
@@ -80,7 +80,7 @@ def test_missed_runs_catch_up_exactly_once(engine, clock):
     assert record["status"] == "ok" and record["report"]["kind"] == "deep"
     assert not scheduler.is_due(DEEP_JOB)  # one run covers the five missed ones
     assert len(calls) == 2
-    runs = engine.db.query("SELECT status FROM job_runs WHERE job = ?", [DEEP_JOB])
+    runs = engine.store.db.query("SELECT status FROM job_runs WHERE job = ?", [DEEP_JOB])
     assert [r["status"] for r in runs] == ["ok", "ok"]
 
 
@@ -109,7 +109,7 @@ def test_a_crash_mid_pass_leaves_the_store_consistent_and_a_rerun_finishes(engin
     assert record["status"] == "failed" and "power cut" in record["error"]
     assert engine.memories.count() == 8  # two merges committed, the third rolled back entirely
     check_integrity(engine)
-    merge_rows = engine.db.scalar("SELECT count(*) FROM memory_history WHERE action = 'MERGE'")
+    merge_rows = engine.store.db.scalar("SELECT count(*) FROM memory_history WHERE action = 'MERGE'")
     assert merge_rows == 2  # the rolled-back survivor update left no history
     assert scheduler.is_due(DEEP_JOB)
 
@@ -171,12 +171,12 @@ def test_digests_and_facts_survive_a_crash_and_are_not_duplicated(engine, clock,
     monkeypatch.setattr(derived, "write", failing_write)
     with pytest.raises(RuntimeError):
         consolidator.deep_pass()
-    assert engine.db.scalar("SELECT count(*) FROM consolidation_keys") == 3
+    assert engine.store.db.scalar("SELECT count(*) FROM consolidation_keys") == 3
     check_integrity(engine)
     monkeypatch.setattr(derived, "write", real_write)
     report = consolidator.deep_pass()
-    keys = [r["key"] for r in engine.db.query("SELECT key FROM consolidation_keys ORDER BY key")]
-    assert len(keys) == len(set(keys)) == engine.db.scalar(
+    keys = [r["key"] for r in engine.store.db.query("SELECT key FROM consolidation_keys ORDER BY key")]
+    assert len(keys) == len(set(keys)) == engine.store.db.scalar(
         "SELECT count(*) FROM memory_episodic WHERE event_type IN ('daily_digest', 'weekly_digest')"
     ) + engine.memories.count("semantic")
     assert report["digests"]["daily_added"] == 6 - 3 and report["promotion"]["promoted"] == 1

@@ -144,10 +144,10 @@ def test_links_to_the_absorbed_memory_move_to_the_survivor(engine):
     b = semantic(engine, "Ada", "Ada plays the cello.", source)
     parent = semantic(engine, "Music", "Who plays what", source)
     for child in (a.id, b.id):
-        engine.db.execute("INSERT INTO memory_links(parent_id, child_id, kind) VALUES (?, ?, 'digest')", [parent.id, child])
+        engine.store.db.execute("INSERT INTO memory_links(parent_id, child_id, kind) VALUES (?, ?, 'digest')", [parent.id, child])
     report = merge_duplicates(engine, threshold=0.9, types=("semantic",))
     survivor, absorbed = report.pairs[0]
-    links = engine.db.query("SELECT parent_id, child_id FROM memory_links ORDER BY child_id")
+    links = engine.store.db.query("SELECT parent_id, child_id FROM memory_links ORDER BY child_id")
     assert links == [{"parent_id": parent.id, "child_id": survivor}]
 
 

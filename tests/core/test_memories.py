@@ -98,8 +98,8 @@ def test_provenance_history_and_events(engine):
     assert seen == [("add", memory.id), ("update", memory.id), ("delete", memory.id)]
     with pytest.raises(NotFoundError):
         engine.memories.get(memory.id)
-    assert engine.db.scalar("SELECT count(*) FROM memory_sources") == 0
-    assert engine.db.scalar("SELECT count(*) FROM memory_fts") == 0
+    assert engine.store.db.scalar("SELECT count(*) FROM memory_sources") == 0
+    assert engine.store.db.scalar("SELECT count(*) FROM memory_fts") == 0
 
 
 def test_unknown_source_is_refused(engine):
@@ -170,7 +170,7 @@ def test_changing_the_embedder_reembeds(paths):
         assert engine.indexer.pending_count() == 1
         assert engine.indexer.index_pending() == 1
         assert engine.indexer.pending_count() == 0
-        assert engine.db.scalar("SELECT value FROM meta WHERE key = 'memory_vec.dim'") == "48"
+        assert engine.store.db.scalar("SELECT value FROM meta WHERE key = 'memory_vec.dim'") == "48"
         assert engine.memories.search("sister", lexical=False)[0].semantic > 0.5
     finally:
         engine.close()
@@ -193,7 +193,7 @@ def test_observations_embedded_at_once_are_found_by_meaning(meaning_engine):
         [dict(kind="chat", text="I finally bought an automobile"), dict(kind="chat", text="The dentist moved to Friday")], embed=True
     )
     assert meaning_engine.indexer.pending_count() == 0
-    dims = {len(row["embedding"]) for row in meaning_engine.db.query("SELECT embedding FROM observation_vectors")}
+    dims = {len(row["embedding"]) for row in meaning_engine.store.db.query("SELECT embedding FROM observation_vectors")}
     assert dims == {64 * 4}  # whole float32 vectors, one per observation
     hits = meaning_engine.observations.search("car", lexical=False)
     assert hits[0].observation.id == ids[0]
@@ -202,19 +202,19 @@ def test_observations_embedded_at_once_are_found_by_meaning(meaning_engine):
 def test_events_wait_for_the_outer_commit_and_vanish_on_rollback(engine):
     heard = []
     engine.events.subscribe("memory_did_add", lambda memory: heard.append(memory.title))
-    with engine.db.transaction():
+    with engine.store.db.transaction():
         engine.memories.add("semantic", {"name": "Kept", "summary": "committed"})
         assert heard == []  # not yet committed
     assert heard == ["Kept"]
     with pytest.raises(RuntimeError):
-        with engine.db.transaction():
+        with engine.store.db.transaction():
             engine.memories.add("semantic", {"name": "Undone", "summary": "rolled back"})
             raise RuntimeError("crash mid-batch")
     assert heard == ["Kept"]
-    with engine.db.transaction():
+    with engine.store.db.transaction():
         engine.memories.add("semantic", {"name": "Outer", "summary": "kept"})
         with pytest.raises(RuntimeError):
-            with engine.db.transaction():
+            with engine.store.db.transaction():
                 engine.memories.add("semantic", {"name": "Inner", "summary": "savepoint rolled back"})
                 raise RuntimeError("inner failure")
     assert heard == ["Kept", "Outer"]
@@ -229,16 +229,16 @@ def test_full_text_queries_are_driven_by_the_index_not_a_table_scan(engine):
     )
     engine.memories.add("semantic", {"name": "Plumber", "summary": "Bob the plumber"})
     statements: list[str] = []
-    engine.db.conn.set_trace_callback(statements.append)
+    engine.store.db.conn.set_trace_callback(statements.append)
     try:
         engine.memories.search("plumber invoice", types=["semantic"], since="2000-01-01")
         engine.observations.search("plumber invoice", kinds=["screen"])
         engine.recall.retrieve("what did Ana say about the plumber?")
         engine.quick_recall("plumb")
     finally:
-        engine.db.conn.set_trace_callback(None)
+        engine.store.db.conn.set_trace_callback(None)
     joined = [s for s in statements if " MATCH " in s and " b ON b.id = f.rowid" in s]
     assert len(joined) >= 4
     for sql in joined:
-        plan = [row[-1] for row in engine.db.conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
+        plan = [row[-1] for row in engine.store.db.conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
         assert plan[0].startswith("SCAN f VIRTUAL TABLE"), (sql, plan)

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from core.recall.fusion import RecallWeights
-from core.recall.indexing import CONTEXT_TABLE, rebuild_context_index, sync_context_index
+from core.store.context_index import CONTEXT_TABLE, rebuild_context_index, sync_context_index
 from core.recall.retrieve import Recall
 
 DAY = 86400.0
@@ -51,17 +51,17 @@ def test_context_index_gives_each_turn_its_neighbours(store):
     engine, morning, _ = store
     recall = Recall(engine)
     recall.sync()
-    row = engine.db.query_one(f"SELECT body, context FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[1]])
+    row = engine.store.db.query_one(f"SELECT body, context FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[1]])
     assert row["body"] == "Bob: No way! What breed is it?"
     assert "Alice: Guess what, I adopted a puppy!" in row["context"]
     assert "Alice: A beagle, she is called Biscuit." in row["context"]
     # a turn added later refreshes its predecessor's context
     newest = engine.observations.add("chat", "Biscuit chewed my shoes", ts=T0 + 10, role="Alice", conversation="s1")
-    assert sync_context_index(engine.db) == 2
-    row = engine.db.query_one(f"SELECT context FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[3]])
+    assert sync_context_index(engine.store.db) == 2
+    row = engine.store.db.query_one(f"SELECT context FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[3]])
     assert "Biscuit chewed my shoes" in row["context"]
-    assert sync_context_index(engine.db) == 0
-    assert rebuild_context_index(engine.db) == 7
+    assert sync_context_index(engine.store.db) == 0
+    assert rebuild_context_index(engine.store.db) == 7
     assert newest
 
 
@@ -123,7 +123,7 @@ def test_forgotten_observations_leave_recall(store):
     assert morning[3] in [h.id for h in recall.retrieve("kayaking river", limit=3, include_memories=False).hits]
     engine.observations.forget([morning[3]])
     assert morning[3] not in [h.id for h in recall.retrieve("kayaking river", limit=3, include_memories=False).hits]
-    assert engine.db.scalar(f"SELECT count(*) FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[3]]) == 0
+    assert engine.store.db.scalar(f"SELECT count(*) FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[3]]) == 0
 
 
 def test_baselines_return_observation_ids(store):

@@ -52,7 +52,7 @@ def test_failed_job_is_recorded_and_does_not_count_as_done(engine):
 def test_crashed_run_is_marked_interrupted_at_next_start(engine):
     clock = Clock()
     scheduler, _ = make(engine, clock)
-    engine.db.execute("INSERT INTO job_runs(job, started_at) VALUES ('light', ?)", [clock()])
+    engine.store.db.execute("INSERT INTO job_runs(job, started_at) VALUES ('light', ?)", [clock()])
     assert scheduler.mark_interrupted() == 1
     assert scheduler.last_run("light")["status"] == "interrupted"
     assert scheduler.is_due("light")

@@ -19,7 +19,7 @@ from core.store.migrations import migrations
 
 
 def test_migrations_from_empty_create_expected_columns(engine):
-    db = engine.db.utils
+    db = engine.store.db.utils
     assert [m.name for m in migrations.pending(db)] == []
     expected = {
         "memory_core": {"label", "value", "char_limit"},
@@ -38,13 +38,13 @@ def test_migrations_from_empty_create_expected_columns(engine):
 
 
 def test_pragmas_wal_and_foreign_keys(engine):
-    assert engine.db.scalar("PRAGMA journal_mode") == "wal"
-    assert engine.db.scalar("PRAGMA foreign_keys") == 1
+    assert engine.store.db.scalar("PRAGMA journal_mode") == "wal"
+    assert engine.store.db.scalar("PRAGMA foreign_keys") == 1
 
 
 def test_database_file_is_encrypted_and_private(engine, paths):
     engine.memories.add("semantic", {"name": "Ada", "summary": "Ada Lovelace wrote the first program"})
-    engine.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = paths.db_path.read_bytes()
     assert not raw.startswith(b"SQLite format 3")
     assert b"Lovelace" not in raw
@@ -119,25 +119,25 @@ def test_read_only_data_directory_is_reported(paths, read_only):
 
 def test_full_disk_fails_cleanly_and_keeps_what_was_stored(engine):
     engine.memories.add("semantic", {"name": "Kept", "summary": "stays"})
-    pages = engine.db.scalar("PRAGMA page_count")
-    engine.db.execute(f"PRAGMA max_page_count = {pages}")
+    pages = engine.store.db.scalar("PRAGMA page_count")
+    engine.store.db.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(StorageError) as info:
         for i in range(200):
             engine.memories.add("resource", {"title": f"big {i}", "content_excerpt": "x" * 20000})
     assert "full" in info.value.message and info.value.fix
-    engine.db.execute("PRAGMA max_page_count = 1073741823")
+    engine.store.db.execute("PRAGMA max_page_count = 1073741823")
     assert engine.memories.search("Kept", semantic=False)[0].memory.title == "Kept"
-    assert engine.db.integrity_check() == "ok"
-    assert engine.db.scalar("SELECT count(*) FROM memories") == engine.db.scalar("SELECT count(*) FROM memory_fts")
+    assert engine.store.db.integrity_check() == "ok"
+    assert engine.store.db.scalar("SELECT count(*) FROM memories") == engine.store.db.scalar("SELECT count(*) FROM memory_fts")
 
 
 def test_read_only_database_write_fails_cleanly(engine):
     engine.memories.add("semantic", {"name": "Kept", "summary": "stays"})
-    engine.db.execute("PRAGMA query_only = ON")
+    engine.store.db.execute("PRAGMA query_only = ON")
     with pytest.raises(StorageError) as info:
         engine.memories.add("semantic", {"name": "New", "summary": "cannot be written"})
     assert "read-only" in info.value.message
-    engine.db.execute("PRAGMA query_only = OFF")
+    engine.store.db.execute("PRAGMA query_only = OFF")
     assert [m.title for m in engine.memories.list()] == ["Kept"]
 
 
@@ -158,8 +158,8 @@ def test_two_threads_writing_at_once(engine):
         t.join()
     assert errors == []
     assert engine.memories.count("semantic") == 80
-    assert engine.db.scalar("SELECT count(*) FROM memory_fts") == 80
-    assert engine.db.integrity_check() == "ok"
+    assert engine.store.db.scalar("SELECT count(*) FROM memory_fts") == 80
+    assert engine.store.db.integrity_check() == "ok"
 
 
 def test_killed_writer_loses_nothing_committed(paths):
@@ -171,7 +171,7 @@ def test_killed_writer_loses_nothing_committed(paths):
         engine = Engine(embedder=FakeEmbedder(32))
         i = 0
         while True:
-            with engine.db.transaction():
+            with engine.store.db.transaction():
                 for j in range(5):
                     engine.memories.add("semantic", {"name": f"n{i}-{j}", "summary": "batch %d" % i})
             print(i, flush=True)
@@ -189,11 +189,11 @@ def test_killed_writer_loses_nothing_committed(paths):
     proc.wait()
     engine = Engine(paths)
     try:
-        assert engine.db.integrity_check() == "ok"
+        assert engine.store.db.integrity_check() == "ok"
         count = engine.memories.count("semantic")
         assert count >= (committed + 1) * 5
         assert count % 5 == 0, "a transaction was half-applied"
-        assert engine.db.scalar("SELECT count(*) FROM memory_fts") == count
+        assert engine.store.db.scalar("SELECT count(*) FROM memory_fts") == count
     finally:
         engine.close()
 

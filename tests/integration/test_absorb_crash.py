@@ -48,10 +48,10 @@ def test_sigkill_mid_batch_then_resume(paths):
     from core.models.base import FakeEmbedder
 
     with Engine(paths, embedder=FakeEmbedder(64)) as engine:
-        assert engine.db.integrity_check() == "ok"
+        assert engine.store.db.integrity_check() == "ok"
         assert engine.memories.count() == 0
         assert engine.observations.count(unabsorbed=True) == 2
-        assert engine.db.scalar("SELECT count(*) FROM memory_history") == 0
+        assert engine.store.db.scalar("SELECT count(*) FROM memory_history") == 0
         report = Absorber(engine, use_llm=False).absorb_backlog().to_dict()
         assert report["observations"] == 2
         counts = engine.memories.counts()

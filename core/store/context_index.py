@@ -33,8 +33,7 @@ from core.store.db import Database
 
 log = logging.getLogger(__name__)
 
-CONTEXT_TABLE = "recall_fts"
-FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"  # the store's tokenizer, so terms match alike
+CONTEXT_TABLE = "recall_fts"  # made by migration m006
 CONTEXT_CHARS = 600
 BODY_CHARS = 4000
 _LAST_ID_KEY = "recall_fts.last_id"
@@ -46,17 +45,6 @@ def turn_text(text: str, role: str | None) -> str:
     if role and not text.lower().startswith(role.lower() + ":"):
         return f"{role}: {text}"
     return text
-
-
-def ensure_context_index(db: Database) -> None:
-    """Create ``recall_fts`` if it is missing (idempotent; cheap when it exists)."""
-    with db.lock:
-        exists = db.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", [CONTEXT_TABLE])
-        if exists:
-            return
-        with db.transaction():
-            db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {CONTEXT_TABLE} USING fts5(body, context, tokenize='{FTS_TOKENIZER}')")
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '0')", [_LAST_ID_KEY])
 
 
 def _last_id(db: Database) -> int:
@@ -100,7 +88,6 @@ def sync_context_index(db: Database) -> int:
     their context now includes it.  Safe to call often: with nothing new it
     costs two small queries.
     """
-    ensure_context_index(db)
     with db.lock:
         last = _last_id(db)
         newest = db.scalar("SELECT max(id) FROM observations") or 0
@@ -134,7 +121,6 @@ def sync_context_index(db: Database) -> int:
 
 def prune_context_index(db: Database) -> int:
     """Drop rows of forgotten observations and refresh the context of their former neighbours."""
-    ensure_context_index(db)
     with db.lock, db.transaction():
         orphans = [
             r["rowid"]
@@ -159,6 +145,6 @@ def rebuild_context_index(db: Database) -> int:
     """Drop and rebuild ``recall_fts`` from the observations; returns the rows written."""
     with db.lock:
         with db.transaction():
-            db.execute(f"DROP TABLE IF EXISTS {CONTEXT_TABLE}")
-            db.execute("DELETE FROM meta WHERE key = ?", [_LAST_ID_KEY])
+            db.execute(f"DELETE FROM {CONTEXT_TABLE}")
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '0')", [_LAST_ID_KEY])
         return sync_context_index(db)

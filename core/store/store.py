@@ -1,0 +1,66 @@
+"""``Store``: the database and everything kept in it, behind named methods.
+
+The engine opens one store; every other part of Engram reaches the data
+through it (``store.memories``, ``store.observations``, ``store.records`` ...)
+and never through the connection.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from core.events import EventBus
+from core.models.base import Embedder
+from core.store.db import Database
+from core.store.indexer import Indexer
+from core.store.memories import MemoryStore
+from core.store.migrations import apply_migrations
+from core.store.observations import ObservationStore
+
+
+class Store:
+    """One open database with its indexes; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        events: EventBus,
+        embedder_provider: Callable[[], Embedder],
+        clock: Callable[[], float] = time.time,
+    ):
+        self.db = db  # for core.store's own modules and for tests only
+        self.events = events
+        self.clock = clock
+        self.indexer = Indexer(db, events, embedder_provider)
+        self.memories = MemoryStore(db, events, self.indexer, clock)
+        self.observations = ObservationStore(db, events, self.indexer, clock)
+
+    @classmethod
+    def open(
+        cls,
+        db_path: Path,
+        key_hex: str,
+        backups_dir: Path,
+        events: EventBus,
+        embedder_provider: Callable[[], Embedder],
+        clock: Callable[[], float] = time.time,
+    ) -> tuple["Store", list[str]]:
+        """Open (or create) the database, apply pending migrations; returns the store and the migrations applied."""
+        db = Database.open(db_path, key_hex)
+        try:
+            applied = apply_migrations(db, backups_dir)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, events, embedder_provider, clock), applied
+
+    def versions(self) -> dict[str, str]:
+        return self.db.versions()
+
+    def integrity_check(self) -> str:
+        return self.db.integrity_check()
+
+    def close(self) -> None:
+        self.db.close()
