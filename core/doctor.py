@@ -42,7 +42,7 @@ def run_checks(paths: Paths) -> list[Check]:
         engine = Engine(paths)
         with open(paths.db_path, "rb") as handle:
             encrypted = handle.read(16) != b"SQLite format 3\x00"
-        versions = engine.store.db.versions()
+        versions = engine.store.versions()
         checks.append(
             Check(
                 "database",

@@ -15,7 +15,6 @@ Parts of Engram add their jobs through ``JOB_PROVIDERS``: modules exposing
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import threading
 import time
@@ -44,7 +43,7 @@ class Scheduler:
 
     def __init__(self, engine, *, clock: Callable[[], float] | None = None, providers=JOB_PROVIDERS):
         self.engine = engine
-        self.db = engine.store.db
+        self.runs = engine.store.job_runs
         self.clock = clock or engine.clock
         self.specs: dict[str, JobSpec] = {}
         self._stop = threading.Event()
@@ -72,11 +71,7 @@ class Scheduler:
     # -- records ---------------------------------------------------------------------
 
     def last_run(self, name: str, *, status: str | None = None) -> dict | None:
-        sql = "SELECT * FROM job_runs WHERE job = ?" + (" AND status = ?" if status else "") + " ORDER BY id DESC LIMIT 1"
-        row = self.db.query_one(sql, [name, status] if status else [name])
-        if row and row.get("report"):
-            row["report"] = json.loads(row["report"])
-        return row
+        return self.runs.last(name, status=status)
 
     def is_due(self, name: str) -> bool:
         spec = self.specs[name]
@@ -84,11 +79,7 @@ class Scheduler:
         return last is None or (last["finished_at"] or 0) + spec.interval_seconds <= self.clock()
 
     def mark_interrupted(self) -> int:
-        with self.db.transaction():
-            cursor = self.db.execute(
-                "UPDATE job_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'", [self.clock()]
-            )
-        return int(cursor.rowcount or 0)
+        return self.runs.mark_interrupted(self.clock())
 
     # -- running ---------------------------------------------------------------------
 
@@ -97,27 +88,16 @@ class Scheduler:
         spec = self.specs[name]
         stop = stop or self._stop
         with self._run_lock:
-            with self.db.transaction():
-                run_id = self.db.execute(
-                    "INSERT INTO job_runs(job, started_at) VALUES (?, ?)", [name, self.clock()]
-                ).lastrowid
+            run_id = self.runs.start(name, self.clock())
             try:
                 report = spec.func(stop)
             except Exception as exc:
                 log.exception("job %s failed", name)
-                with self.db.transaction():
-                    self.db.execute(
-                        "UPDATE job_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                        [self.clock(), str(exc), run_id],
-                    )
-                return self.db.query_one("SELECT * FROM job_runs WHERE id = ?", [run_id])
+                self.runs.finish(run_id, "failed", self.clock(), error=str(exc))
+                return self.runs.get(run_id)
             status = "interrupted" if stop.is_set() else "ok"
-            with self.db.transaction():
-                self.db.execute(
-                    "UPDATE job_runs SET status = ?, finished_at = ?, report = ? WHERE id = ?",
-                    [status, self.clock(), json.dumps(report, default=str), run_id],
-                )
-        row = self.db.query_one("SELECT * FROM job_runs WHERE id = ?", [run_id])
+            self.runs.finish(run_id, status, self.clock(), report=report)
+        row = self.runs.get(run_id)
         row["report"] = report
         return row
 

@@ -26,7 +26,6 @@ outside the transaction, so the database is never locked while a model thinks.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -38,6 +37,7 @@ from core.absorb import extractors, grounding, llm
 from core.absorb.extractors import Candidate
 from core.errors import EngramError, ModelError, ModelUnavailableError
 from core.store.memories import mask_secret
+from core.store.records import AlreadyAbsorbed
 from core.store.search import MEMORY_INDEX
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,6 @@ def mask_for_log(memory_type: str, fields: dict) -> dict:
     if memory_type == "knowledge_vault" and out.get("secret_value"):
         out["secret_value"] = mask_secret(str(out["secret_value"]))
     return out
-
-
-class _AlreadyAbsorbed(Exception):
-    """Another absorber stored this batch first; this one's work is rolled back."""
 
 
 # -- reports ------------------------------------------------------------------------------
@@ -195,7 +191,7 @@ class Absorber:
 
     def __init__(self, engine, *, use_llm: bool | None = None, chat_size: int | None = None):
         self.engine = engine
-        self.db = engine.store.db
+        self.store = engine.store
         self.memories = engine.memories
         self.clock = engine.clock
         self.use_llm = bool(engine.settings.get("absorb.use_llm")) if use_llm is None else use_llm
@@ -208,7 +204,7 @@ class Absorber:
         return self.engine.observations.count(unabsorbed=True)
 
     def llm_pending(self) -> int:
-        return int(self.db.scalar("SELECT count(*) FROM absorb_llm_pending"))
+        return self.store.absorb_log.pending_count()
 
     def absorb_backlog(
         self,
@@ -426,59 +422,32 @@ class Absorber:
     def _deferred_groups(self) -> list[list[int]]:
         if not self.use_llm:
             return []
-        rows = self.db.query("SELECT observation_id, batch_id FROM absorb_llm_pending ORDER BY batch_id, observation_id")
-        groups: dict[Any, list[int]] = {}
-        for row in rows:
-            groups.setdefault(row["batch_id"], []).append(row["observation_id"])
-        return list(groups.values())
+        return self.store.absorb_log.pending_groups()
 
     # -- storing ----------------------------------------------------------------------------------
 
     def _store(self, observations: Sequence, plan: _Plan, report: BatchReport, *, deferred_ids: list[int],
                resolved_ids: Sequence[int] = ()) -> None:
         ids = [o.id for o in observations]
-        now = self.clock()
+        log_ = self.store.absorb_log
         try:
-            with self.db.transaction():
-                if ids:
-                    marks = ",".join("?" * len(ids))
-                    waiting = self.db.scalar(f"SELECT count(*) FROM observations WHERE absorbed_at IS NULL AND id IN ({marks})", ids)
-                    if int(waiting) != len(ids):
-                        raise _AlreadyAbsorbed()
+            with self.store.atomic():
+                log_.claim(ids)
                 if resolved_ids:
-                    marks = ",".join("?" * len(resolved_ids))
-                    cursor = self.db.execute(f"DELETE FROM absorb_llm_pending WHERE observation_id IN ({marks})", list(resolved_ids))
-                    if cursor.rowcount == 0:
-                        raise _AlreadyAbsorbed()
-                batch_id = int(self.db.execute(
-                    "INSERT INTO absorb_batches(started_at, finished_at, observations, llm_calls, llm_state, seconds) "
-                    "VALUES (?, ?, ?, ?, ?, 0)",
-                    [now, now, len(ids) or len(resolved_ids), report.llm_calls, report.llm_state],
-                ).lastrowid)
+                    log_.resolve_pending(resolved_ids)
+                batch_id = log_.start_batch(len(ids) or len(resolved_ids), report.llm_calls, report.llm_state)
                 report.batch_id = batch_id
                 for candidate in plan.rules:
                     self._guarded(plan, report, candidate, lambda c=candidate: self._apply_rule(c, report))
                 for decision in plan.decisions:
                     self._guarded(plan, report, decision.candidate, lambda d=decision: self._apply_decision(d, report))
                 for stage, memory_type, reason, candidate, sources in plan.rejections:
-                    self.db.execute(
-                        "INSERT INTO absorb_rejections(at, batch_id, stage, memory_type, reason, candidate, observation_ids) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [now, batch_id, stage, memory_type, reason,
-                         json.dumps(candidate, ensure_ascii=False, default=str) if candidate else None, json.dumps(sources)],
-                    )
+                    log_.reject(batch_id, stage, memory_type, reason, candidate, sources)
                     report.rejected[stage] += 1
-                for obs_id in deferred_ids:
-                    self.db.execute(
-                        "INSERT OR IGNORE INTO absorb_llm_pending(observation_id, batch_id, queued_at, reason) VALUES (?, ?, ?, ?)",
-                        [obs_id, batch_id, now, "no chat model was available"],
-                    )
+                log_.defer(deferred_ids, batch_id, "no chat model was available")
                 self.engine.observations.mark_absorbed(ids, batch_id)
-                self.db.execute(
-                    "UPDATE absorb_batches SET finished_at = ?, seconds = ?, report = ? WHERE id = ?",
-                    [self.clock(), 0.0, json.dumps(report.to_dict()), batch_id],
-                )
-        except _AlreadyAbsorbed:
+                log_.finish_batch(batch_id, report.to_dict())
+        except AlreadyAbsorbed:
             log.info("absorb: batch of %d observations was absorbed by another run; skipped", len(ids))
             report.batch_id = None
             report.added.clear(), report.updated.clear(), report.deleted.clear(), report.rejected.clear()
@@ -492,7 +461,7 @@ class Absorber:
     def _guarded(self, plan: _Plan, report: BatchReport, candidate: Candidate, apply: Callable[[], None]) -> None:
         """Apply one change in a savepoint: an invalid candidate is a logged rejection, not a failed batch."""
         try:
-            with self.db.transaction():
+            with self.store.atomic():
                 apply()
         except EngramError as exc:
             plan.reject("store", candidate, exc.message, candidate.sources)
@@ -534,16 +503,14 @@ class Absorber:
 
     def _extend_activity(self, candidate: Candidate, report: BatchReport) -> None:
         fields = candidate.fields
-        row = self.db.query_one(
-            "SELECT id FROM memory_episodic WHERE event_type = 'activity' AND details = ? AND occurred_until >= ? "
-            "AND occurred_at <= ? ORDER BY occurred_until DESC LIMIT 1",
-            [fields["details"], fields["occurred_at"] - extractors.ACTIVITY_GAP_SECONDS, fields["occurred_at"]],
+        existing = self.memories.find_activity(
+            fields["details"], ending_after=fields["occurred_at"] - extractors.ACTIVITY_GAP_SECONDS,
+            starting_before=fields["occurred_at"],
         )
-        if row is None:
+        if existing is None:
             if candidate.key[2] >= 2:
                 self._add(candidate, report, "activity span from the window timeline")
             return
-        existing = self.memories.get(row["id"])
         start = existing.fields["occurred_at"]
         until = max(existing.fields.get("occurred_until") or start, fields["occurred_until"])
         what = existing.fields["summary"].rsplit(", ", 1)[0]
@@ -551,27 +518,16 @@ class Absorber:
         self._update(existing, {"occurred_until": until, "summary": summary}, candidate.sources, report, "activity continued")
 
     def _find_resource(self, candidate: Candidate):
-        fields = candidate.fields
-        if fields.get("location"):
-            row = self.db.query_one("SELECT id FROM memory_resource WHERE location = ? COLLATE NOCASE LIMIT 1", [fields["location"]])
-        else:
-            row = self.db.query_one(
-                "SELECT id FROM memory_resource WHERE location IS NULL AND title = ? COLLATE NOCASE LIMIT 1", [fields["title"]]
-            )
-        return self.memories.get(row["id"]) if row else None
+        return self.memories.find_resource(location=candidate.fields.get("location"), title=candidate.fields["title"])
 
     def _find_vault(self, candidate: Candidate):
-        value = " ".join(str(candidate.fields.get("secret_value") or "").split())
-        row = self.db.query_one("SELECT id FROM memory_knowledge_vault WHERE secret_value = ? LIMIT 1", [value])
-        return self.memories.get(row["id"]) if row else None
+        return self.memories.find_vault_value(str(candidate.fields.get("secret_value") or ""))
 
     def _append_profile(self, candidate: Candidate, report: BatchReport) -> None:
-        name = candidate.fields["name"]
-        row = self.db.query_one("SELECT id FROM memory_semantic WHERE name = ? LIMIT 1", [name])
-        if row is None:
+        existing = self.memories.find_semantic(candidate.fields["name"])
+        if existing is None:
             self._add(candidate, report, "stated preference")
             return
-        existing = self.memories.get(row["id"])
         lines = [existing.fields["summary"]] + [l for l in (existing.fields.get("details") or "").split("\n") if l]
         new = candidate.fields["summary"]
         if any(new.lower() == l.lower() for l in lines):

@@ -289,7 +289,7 @@ def import_chat_file(engine, path: str | Path, *, fmt: str | None = None) -> Imp
     report.conversations = len(conversations)
     before = engine.observations.count()
     # Pass 2 stores, in one transaction.
-    with engine.store.db.transaction():
+    with engine.store.atomic():
         chunk: list[dict] = []
         for message in read_messages(path, fmt):
             if message is None:
@@ -308,7 +308,7 @@ def import_chat_file(engine, path: str | Path, *, fmt: str | None = None) -> Imp
 def import_messages(engine, messages: list[ChatMessage]) -> list[int]:
     """Store already-validated messages (used by the evaluation); returns observation ids."""
     ids: list[int] = []
-    with engine.store.db.transaction():
+    with engine.store.atomic():
         for start in range(0, len(messages), STORE_CHUNK):
             ids.extend(engine.observations.add_many([m.observation() for m in messages[start : start + STORE_CHUNK]]))
     return ids

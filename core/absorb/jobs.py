@@ -77,7 +77,7 @@ class ScreenVault:
         for finding in findings:
             label, sensitivity = SECRET_LABELS.get(finding.kind, ("Secret", "high"))
             value = finding.value
-            if self.engine.store.db.scalar("SELECT 1 FROM memory_knowledge_vault WHERE secret_value = ?", [value]):
+            if self.engine.memories.find_vault_value(value) is not None:
                 continue
             where = " - ".join(p for p in (context.get("app"), context.get("window_title")) if p)
             self.engine.memories.add(

@@ -29,7 +29,6 @@ from core.consolidate.merge import MERGEABLE_TYPES, merge_duplicates
 from core.consolidate.promote import Promoter
 from core.consolidate.retention import apply_retention
 from core.errors import ModelUnavailableError
-from core.store.types import MEMORY_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +59,17 @@ class Consolidator:
             return None
 
     def _watermark(self) -> float | None:
-        value = self.engine.store.db.scalar("SELECT value FROM meta WHERE key = ?", [WATERMARK_KEY])
+        value = self.engine.store.meta.get(WATERMARK_KEY)
         return float(value) if value is not None else None
 
     def _set_watermark(self, value: float) -> None:
-        with self.engine.store.db.transaction():
-            self.engine.store.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [WATERMARK_KEY, repr(value)])
+        self.engine.store.meta.set(WATERMARK_KEY, repr(value))
 
     def _changed_since(self, since: float | None):
         def ids(memory_type: str) -> set[int] | None:
             if since is None:
                 return None
-            table = MEMORY_TYPES[memory_type].table
-            return {r["id"] for r in self.engine.store.db.query(f"SELECT id FROM {table} WHERE updated_at >= ?", [since])}
+            return self.engine.memories.changed_since(memory_type, since)
 
         return ids
 

@@ -27,19 +27,6 @@ def fingerprint(parts: Iterable[Any]) -> str:
     return digest.hexdigest()[:32]
 
 
-def lookup(engine, key: str) -> dict | None:
-    return engine.store.db.query_one("SELECT key, memory_id, fingerprint FROM consolidation_keys WHERE key = ?", [key])
-
-
-def children(engine, parent_id: int, kind: str) -> list[int]:
-    rows = engine.store.db.query("SELECT child_id FROM memory_links WHERE parent_id = ? AND kind = ? ORDER BY child_id", [parent_id, kind])
-    return [r["child_id"] for r in rows]
-
-
-def parents(engine, child_id: int) -> list[dict]:
-    return engine.store.db.query("SELECT parent_id, kind FROM memory_links WHERE child_id = ? ORDER BY parent_id", [child_id])
-
-
 def write(
     engine,
     *,
@@ -53,35 +40,14 @@ def write(
     reason: str,
 ) -> tuple[Memory, bool]:
     """Add or refresh the derived memory under ``key`` in one transaction; returns it and whether it is new."""
-    existing = lookup(engine, key)
-    now = engine.clock()
-    with engine.store.db.transaction():
+    store = engine.store
+    existing = store.derived.lookup(key)
+    with store.atomic():
         if existing is None:
-            memory = engine.memories.add(memory_type, fields, sources=sources, actor=ACTOR, reason=reason)
+            memory = store.memories.add(memory_type, fields, sources=sources, actor=ACTOR, reason=reason)
             created = True
         else:
-            memory = engine.memories.update(existing["memory_id"], fields, sources=sources, actor=ACTOR, reason=reason)
+            memory = store.memories.update(existing["memory_id"], fields, sources=sources, actor=ACTOR, reason=reason)
             created = False
-        engine.store.db.execute("DELETE FROM memory_links WHERE parent_id = ? AND kind = ?", [memory.id, link_kind])
-        for child in sorted(set(child_ids)):
-            engine.store.db.execute(
-                "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) VALUES (?, ?, ?)", [memory.id, child, link_kind]
-            )
-        engine.store.db.execute(
-            "INSERT OR REPLACE INTO consolidation_keys(key, memory_id, fingerprint, updated_at) VALUES (?, ?, ?, ?)",
-            [key, memory.id, stamp, now],
-        )
+        store.derived.keep(key, memory.id, child_ids, link_kind, stamp, engine.clock())
     return memory, created
-
-
-def sources_of(engine, memory_ids: Sequence[int], *, limit: int | None = None) -> list[int]:
-    """The union of the source observations of ``memory_ids`` (the newest ``limit`` if given)."""
-    out: set[int] = set()
-    ids = list(memory_ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        out.update(r["observation_id"] for r in engine.store.db.query(
-            f"SELECT observation_id FROM memory_sources WHERE memory_id IN ({marks})", chunk))
-    ordered = sorted(out)
-    return ordered[-limit:] if limit else ordered

@@ -109,11 +109,7 @@ class Digester:
     # -- what there is -------------------------------------------------------------------
 
     def episodes_by_day(self) -> dict[date, list[dict]]:
-        rows = self.engine.store.db.query(
-            "SELECT e.id, e.occurred_at, e.updated_at FROM memory_episodic e "
-            "WHERE coalesce(e.event_type, '') NOT IN (?, ?) ORDER BY e.occurred_at, e.id",
-            [DAILY, WEEKLY],
-        )
+        rows = self.engine.memories.episodes(excluding=(DAILY, WEEKLY))
         days: dict[date, list[dict]] = {}
         for row in rows:
             days.setdefault(datetime.fromtimestamp(row["occurred_at"]).date(), []).append(row)
@@ -159,7 +155,7 @@ class Digester:
                 continue
             child_ids = [r["id"] for r in rows]
             memories = [m for m in self.engine.memories.get_many(child_ids).values()]
-            source_ids = derived.sources_of(self.engine, child_ids, limit=MAX_SOURCES)
+            source_ids = self.engine.memories.sources_of(child_ids, limit=MAX_SOURCES)
             start = day_start(day)
             base = {"occurred_at": start, "occurred_until": day_start(day + timedelta(days=1)) - 1,
                     "actor": "user", "event_type": DAILY, "importance": 0.4}
@@ -182,7 +178,7 @@ class Digester:
     def _changed_stamp(self, key: str, rows: list[dict]) -> str | None:
         """The fingerprint of the memories a digest covers, or None when its stored digest is up to date."""
         stamp = derived.fingerprint((r["id"], r["updated_at"]) for r in rows)
-        existing = derived.lookup(self.engine, key)
+        existing = self.engine.store.derived.lookup(key)
         return None if existing is not None and existing["fingerprint"] == stamp else stamp
 
     def _write(self, key, fields, child_ids, source_ids, stamp, reason) -> bool:
@@ -197,10 +193,7 @@ class Digester:
 
     def refresh_weekly(self, *, today: date, stop: threading.Event | None = None, report: DigestReport | None = None) -> DigestReport:
         report = report or DigestReport()
-        rows = self.engine.store.db.query(
-            "SELECT e.id, e.occurred_at, e.updated_at FROM memory_episodic e WHERE e.event_type = ? ORDER BY e.occurred_at",
-            [DAILY],
-        )
+        rows = self.engine.memories.episodes(event_types=(DAILY,))
         weeks: dict[date, list[dict]] = {}
         for row in rows:
             day = datetime.fromtimestamp(row["occurred_at"]).date()
@@ -221,7 +214,7 @@ class Digester:
             last = datetime.fromtimestamp(memories[-1].time).date()
             title = f"What I did from {day_label(first)} to {day_label(last)}"
             lines = [f"- {_short(m.fields.get('summary'), 200)}" for m in memories]
-            source_ids = derived.sources_of(self.engine, child_ids, limit=MAX_SOURCES)
+            source_ids = self.engine.memories.sources_of(child_ids, limit=MAX_SOURCES)
             base = {"occurred_at": day_start(first), "occurred_until": day_start(last + timedelta(days=1)) - 1,
                     "actor": "user", "event_type": WEEKLY, "importance": 0.4}
             source = self._source(memories, source_ids)

@@ -56,10 +56,7 @@ def archive_faded(engine, *, now: float, threshold: float, strength_days: float,
     for spec in MEMORY_TYPES.values():
         if spec.name in NEVER_DECAY_TYPES:
             continue
-        rows = engine.store.db.query(
-            f"SELECT t.id, t.importance, t.access_count, coalesce(t.last_accessed_at, t.updated_at) AS used_at "
-            f"FROM {spec.table} t JOIN memories m ON m.id = t.id WHERE m.archived = 0 AND t.pinned = 0"
-        )
+        rows = engine.memories.decay_state(spec.name)
         for row in rows:
             report.checked += 1
             value = retention((now - row["used_at"]) / DAY, row["access_count"], row["importance"], strength_days)

@@ -189,23 +189,6 @@ def model_agrees(chat_model, a: Memory, b: Memory) -> bool:
 # -- candidates ------------------------------------------------------------------------
 
 
-def load_vectors(engine, memory_type: str) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and unit vectors of the live memories of ``memory_type`` that have a vector."""
-    if not engine.store.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'memory_vectors'"):
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    rows = engine.store.db.query(
-        "SELECT v.id, v.embedding FROM memory_vectors v JOIN memories m ON m.id = v.id "
-        "WHERE m.type = ? AND m.archived = 0 ORDER BY v.id",
-        [memory_type],
-    )
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    ids = np.array([r["id"] for r in rows], dtype=np.int64)
-    vectors = np.vstack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return ids, vectors / np.maximum(norms, 1e-9)
-
-
 def candidate_pairs(ids: np.ndarray, vectors: np.ndarray, threshold: float, *, only: set[int] | None = None) -> list[tuple[float, int, int]]:
     """(cosine, id_a, id_b) with id_a < id_b and cosine >= threshold, most similar first.
 
@@ -272,31 +255,7 @@ def merge_pair(engine, survivor: Memory, absorbed: Memory) -> Memory:
         if max(s1, a1) > s1 or (survivor.fields.get("occurred_until") is None and max(s1, a1) > s0):
             changes["occurred_until"] = max(s1, a1)
     reason = f"merged #{absorbed.id} into this memory (near-duplicate)"
-    store = engine.memories
-    with engine.store.db.transaction():
-        merged = store.update(survivor.id, changes, sources=absorbed.sources, actor=ACTOR, reason=reason, action="MERGE")
-        if merged.updated_at == survivor.updated_at:
-            # An exact duplicate with the same sources changes nothing, but the merge still belongs in the history.
-            store.note(survivor.id, "MERGE", actor=ACTOR, reason=reason)
-        table = survivor.spec.table
-        if absorbed.access_count or absorbed.last_accessed_at is not None:
-            engine.store.db.execute(
-                f"UPDATE {table} SET access_count = access_count + ?, "
-                f"last_accessed_at = max(coalesce(last_accessed_at, ?), ?) WHERE id = ?",
-                [absorbed.access_count, absorbed.last_accessed_at, absorbed.last_accessed_at, survivor.id],
-            )
-        engine.store.db.execute(
-            "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) "
-            "SELECT parent_id, ?, kind FROM memory_links WHERE child_id = ? AND parent_id != ?",
-            [survivor.id, absorbed.id, survivor.id],
-        )
-        engine.store.db.execute(
-            "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) "
-            "SELECT ?, child_id, kind FROM memory_links WHERE parent_id = ? AND child_id != ?",
-            [survivor.id, absorbed.id, survivor.id],
-        )
-        store.delete(absorbed.id, actor=ACTOR, reason=f"merged into #{survivor.id}")
-    return store.get(survivor.id)
+    return engine.memories.merge_into(survivor.id, absorbed.id, changes, actor=ACTOR, reason=reason)
 
 
 def merge_duplicates(
@@ -320,7 +279,7 @@ def merge_duplicates(
         restrict = only(memory_type) if only else None
         if restrict is not None and not restrict:
             continue
-        ids, vectors = load_vectors(engine, memory_type)
+        ids, vectors = engine.memories.unit_vectors(memory_type)
         pairs = candidate_pairs(ids, vectors, threshold, only=restrict)
         report.candidates += len(pairs)
         gone: set[int] = set()

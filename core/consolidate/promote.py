@@ -93,11 +93,7 @@ class Promoter:
         self.chat_model = chat_model
 
     def _episodes(self) -> list[dict]:
-        return self.engine.store.db.query(
-            "SELECT e.id, e.occurred_at, e.summary, e.details, e.actor, e.event_type FROM memory_episodic e JOIN memories m ON m.id = e.id "
-            "WHERE coalesce(e.event_type, '') NOT IN (?, ?) ORDER BY e.occurred_at DESC LIMIT ?",
-            [*sorted(DIGEST_TYPES), MAX_EPISODES],
-        )
+        return self.engine.memories.episodes(excluding=sorted(DIGEST_TYPES), limit=MAX_EPISODES, newest_first=True)
 
     def collect(self) -> dict[tuple[str, ...], list[Sighting]]:
         """Every recurring title and statement, with where it was seen."""
@@ -189,14 +185,12 @@ class Promoter:
             episode_ids = sorted({s.memory_id for s in sightings})
             store_key = "fact:" + "|".join(key)
             stamp = derived.fingerprint(episode_ids)
-            existing = derived.lookup(self.engine, store_key)
+            existing = self.engine.store.derived.lookup(store_key)
             if existing is not None and existing["fingerprint"] == stamp:
                 continue
-            if existing is None and self.engine.store.db.scalar(
-                "SELECT 1 FROM memory_semantic WHERE lower(name) = lower(?)", [fields["name"]]
-            ):
+            if existing is None and self.engine.memories.find_semantic(fields["name"], ignore_case=True):
                 continue  # already known, from the absorber or the user
-            source_ids = derived.sources_of(self.engine, episode_ids, limit=MAX_SOURCES)
+            source_ids = self.engine.memories.sources_of(episode_ids, limit=MAX_SOURCES)
             source = grounding.SourceText.from_observations(self.engine.observations.get_many(source_ids).values())
             if not self._grounded(fields, source):
                 plain = dict(fields, summary=fields["summary"].split(", usually")[0], details=None)

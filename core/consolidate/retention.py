@@ -34,9 +34,7 @@ def apply_retention(engine, *, now: float, stop: threading.Event | None = None) 
         return report
     cutoff = now - months * MONTH_DAYS * DAY
     while stop is None or not stop.is_set():
-        ids = [r["id"] for r in engine.store.db.query(
-            "SELECT id FROM observations WHERE kind = 'screen' AND text_purged = 0 AND absorbed_at IS NOT NULL AND ts < ? "
-            "ORDER BY id LIMIT ?", [cutoff, CHUNK])]
+        ids = engine.observations.screen_texts_to_purge(cutoff, limit=CHUNK)
         if not ids:
             break
         report.texts_purged += engine.observations.purge_text(ids)

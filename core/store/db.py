@@ -58,6 +58,7 @@ class Database:
         self._sqlite_utils = None
         self._after_commit: list = []
         self._savepoint_marks: list[int] = []
+        self._owner: int | None = None  # the thread inside the open transaction
 
     # -- opening -------------------------------------------------------------------
 
@@ -188,6 +189,7 @@ class Database:
             try:
                 if self._depth == 1:
                     self.conn.execute("BEGIN IMMEDIATE")
+                    self._owner = threading.get_ident()
                 else:
                     self.conn.execute(f"SAVEPOINT {name}")
             except driver.OperationalError as exc:
@@ -207,6 +209,8 @@ class Database:
                         self.conn.execute(f"RELEASE {name}")
                 del self._after_commit[self._savepoint_marks.pop() :]
                 self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
                 raise
             try:
                 if self._depth == 1:
@@ -219,14 +223,21 @@ class Database:
                         self.conn.execute("ROLLBACK")
                 del self._after_commit[self._savepoint_marks.pop() :]
                 self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
                 raise _disk_error(exc, self.path) from exc
             self._savepoint_marks.pop()
             self._depth -= 1
             ready = []
             if self._depth == 0:
+                self._owner = None
                 ready, self._after_commit = self._after_commit, []
         for callback in ready:
             callback()
+
+    def in_transaction(self) -> bool:
+        """True when the calling thread is inside ``transaction()`` (so it holds the write lock)."""
+        return self._depth > 0 and self._owner == threading.get_ident()
 
     def after_commit(self, callback) -> None:
         """Run ``callback`` once the current transaction commits (now if there is none); never if it rolls back.

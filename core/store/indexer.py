@@ -76,6 +76,36 @@ class Indexer:
     def pending_count(self) -> int:
         return sum(self.pending(spec) for spec in (MEMORY_INDEX, OBSERVATION_INDEX))
 
+    def index_rows(self, spec: IndexSpec, ids: Sequence[int]) -> int:
+        """Embed these rows now if they still wait for a vector (outside any transaction); returns how many."""
+        ids = [int(i) for i in ids]
+        embedder = self.embedder() if ids else None
+        if embedder is None:
+            return 0
+        marks = ",".join("?" * len(ids))
+        rows = self.db.query(
+            f"SELECT id, {spec.category_column} AS category, ts, {spec.text_column} AS text "
+            f"FROM {spec.base} WHERE embedded_with IS NULL AND id IN ({marks})",
+            ids,
+        )
+        return self._embed_and_store(spec, rows, embedder)
+
+    def _embed_and_store(self, spec: IndexSpec, rows: list[dict], embedder: Embedder) -> int:
+        if not rows:
+            return 0
+        vectors = embedder.embed([(r["text"] or "(empty)")[:MAX_EMBED_CHARS] for r in rows])
+        with self.db.transaction():
+            # A row may have been deleted or re-embedded while we embedded it.
+            alive = []
+            alive_vectors = []
+            for row, vector in zip(rows, vectors):
+                if self.db.scalar(f"SELECT embedded_with IS NULL FROM {spec.base} WHERE id = ?", [row["id"]]):
+                    alive.append((row["id"], row["category"], row["ts"]))
+                    alive_vectors.append(vector)
+            if alive:
+                store_vectors(self.db, spec, alive, np.asarray(alive_vectors), embedder.name)
+        return len(rows)
+
     def index_pending(self, specs: Sequence[IndexSpec] = (MEMORY_INDEX, OBSERVATION_INDEX), *, max_rows: int | None = None, stop: threading.Event | None = None) -> int:
         """Embed rows that have no vector yet; returns how many were embedded."""
         embedder = self.embedder()
@@ -94,17 +124,6 @@ class Indexer:
                 )
                 if not batch:
                     break
-                vectors = embedder.embed([(r["text"] or "(empty)")[:MAX_EMBED_CHARS] for r in batch])
-                with self.db.transaction():
-                    # A row may have been deleted or re-embedded while we embedded it.
-                    alive = []
-                    alive_vectors = []
-                    for row, vector in zip(batch, vectors):
-                        if self.db.scalar(f"SELECT embedded_with IS NULL FROM {spec.base} WHERE id = ?", [row["id"]]):
-                            alive.append((row["id"], row["category"], row["ts"]))
-                            alive_vectors.append(vector)
-                    if alive:
-                        store_vectors(self.db, spec, alive, np.asarray(alive_vectors), embedder.name)
-                done += len(batch)
+                done += self._embed_and_store(spec, batch, embedder)
                 self.events.emit("embeddings_did_progress", done=done, total=total)
         return done

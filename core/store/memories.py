@@ -8,12 +8,15 @@ secrets are masked in every output unless the caller asks to reveal them.
 from __future__ import annotations
 
 import json
+import logging
 import time
+
+import numpy as np
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from core.store.db import Database
-from core.errors import InvalidInputError, NotFoundError
+from core.errors import EngramError, InvalidInputError, NotFoundError
 from core.events import EventBus
 from core.store.indexer import Indexer
 from core.store.types import (
@@ -26,6 +29,9 @@ from core.store.types import (
     validate_fields,
 )
 from core.store.search import MEMORY_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
+
+log = logging.getLogger(__name__)
+
 
 def mask_secret(value: str | None) -> str:
     """Show only enough of a secret to recognise it: its last 4 characters, or nothing if short."""
@@ -242,6 +248,97 @@ class MemoryStore:
         row = self.db.query_one("SELECT id FROM memory_core WHERE label = ?", [label])
         return self.get(row["id"]) if row else None
 
+    def _first(self, sql: str, params: Sequence[Any]) -> Memory | None:
+        row = self.db.query_one(sql, params)
+        return self.get(row["id"]) if row else None
+
+    def find_vault_value(self, value: str) -> Memory | None:
+        """The knowledge-vault entry holding exactly ``value`` (whitespace collapsed), if any."""
+        value = " ".join(str(value or "").split())
+        return self._first("SELECT id FROM memory_knowledge_vault WHERE secret_value = ? LIMIT 1", [value])
+
+    def find_resource(self, *, location: str | None, title: str) -> Memory | None:
+        """The resource at ``location`` (or, without one, titled ``title``), ignoring case."""
+        if location:
+            return self._first("SELECT id FROM memory_resource WHERE location = ? COLLATE NOCASE LIMIT 1", [location])
+        return self._first(
+            "SELECT id FROM memory_resource WHERE location IS NULL AND title = ? COLLATE NOCASE LIMIT 1", [title]
+        )
+
+    def find_semantic(self, name: str, *, ignore_case: bool = False) -> Memory | None:
+        """A semantic memory named ``name``."""
+        where = "lower(name) = lower(?)" if ignore_case else "name = ?"
+        return self._first(f"SELECT id FROM memory_semantic WHERE {where} LIMIT 1", [name])
+
+    def find_activity(self, details: str, *, ending_after: float, starting_before: float) -> Memory | None:
+        """The latest activity span for ``details`` that ends after ``ending_after`` and starts before ``starting_before``."""
+        return self._first(
+            "SELECT id FROM memory_episodic WHERE event_type = 'activity' AND details = ? AND occurred_until >= ? "
+            "AND occurred_at <= ? ORDER BY occurred_until DESC LIMIT 1",
+            [details, ending_after, starting_before],
+        )
+
+    def changed_since(self, type: str, since: float) -> set[int]:
+        """Ids of memories of ``type`` whose fields changed at or after ``since``."""
+        table = type_spec(type).table
+        return {r["id"] for r in self.db.query(f"SELECT id FROM {table} WHERE updated_at >= ?", [since])}
+
+    def episodes(self, *, event_types: Sequence[str] = (), excluding: Sequence[str] = (), limit: int | None = None,
+                 newest_first: bool = False) -> list[dict]:
+        """Episodic rows (id, occurred_at, updated_at, summary, details, actor, event_type), by time.
+
+        ``event_types`` keeps only those types, ``excluding`` drops them (rows without a type count as '').
+        """
+        clauses, params = [], []
+        if event_types:
+            clauses.append(f"e.event_type IN ({','.join('?' * len(event_types))})")
+            params.extend(event_types)
+        if excluding:
+            clauses.append(f"coalesce(e.event_type, '') NOT IN ({','.join('?' * len(excluding))})")
+            params.extend(excluding)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        order = "DESC" if newest_first else "ASC"
+        tail = " LIMIT ?" if limit is not None else ""
+        return self.db.query(
+            "SELECT e.id, e.occurred_at, e.updated_at, e.summary, e.details, e.actor, e.event_type "
+            f"FROM memory_episodic e {where} ORDER BY e.occurred_at {order}, e.id {order}{tail}",
+            [*params, *([limit] if limit is not None else [])],
+        )
+
+    def decay_state(self, type: str) -> list[dict]:
+        """For every live, unpinned memory of ``type``: id, importance, access_count, and used_at (last use or change)."""
+        table = type_spec(type).table
+        return self.db.query(
+            f"SELECT t.id, t.importance, t.access_count, coalesce(t.last_accessed_at, t.updated_at) AS used_at "
+            f"FROM {table} t JOIN memories m ON m.id = t.id WHERE m.archived = 0 AND t.pinned = 0"
+        )
+
+    def sources_of(self, memory_ids: Sequence[int], *, limit: int | None = None) -> list[int]:
+        """The union of the source observations of ``memory_ids`` (the newest ``limit`` if given)."""
+        out: set[int] = set()
+        ids = [int(i) for i in memory_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(r["observation_id"] for r in self.db.query(
+                f"SELECT observation_id FROM memory_sources WHERE memory_id IN ({marks})", chunk))
+        ordered = sorted(out)
+        return ordered[-limit:] if limit else ordered
+
+    def unit_vectors(self, type: str) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and L2-normalised vectors of the live memories of ``type`` that have one."""
+        rows = self.db.query(
+            "SELECT v.id, v.embedding FROM memory_vectors v JOIN memories m ON m.id = v.id "
+            "WHERE m.type = ? AND m.archived = 0 ORDER BY v.id",
+            [type_spec(type).name],
+        )
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.array([r["id"] for r in rows], dtype=np.int64)
+        vectors = np.vstack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return ids, vectors / np.maximum(norms, 1e-9)
+
     # -- writing ---------------------------------------------------------------------
 
     def _check_sources(self, sources: Iterable[int]) -> list[int]:
@@ -293,7 +390,7 @@ class MemoryStore:
             self._check_core(values)
         source_ids = self._check_sources(sources)
         text = search_text(spec, values)
-        vector = self.indexer.embed_texts([text]) if embed else None
+        vector = self._vector_before_writing(text, embed)
         now = self.clock()
         ts = values.get(spec.time_field) if spec.time_field else None
         ts = now if ts is None else ts
@@ -315,6 +412,8 @@ class MemoryStore:
             for source in source_ids:
                 self.db.execute("INSERT INTO memory_sources(memory_id, observation_id) VALUES (?, ?)", [memory_id, source])
             self._record(memory_id, spec.name, "ADD", None, values, actor, reason, now)
+            if embed and vector is None:
+                self._embed_after_commit(memory_id)
         memory = self.get(memory_id)
         self.db.after_commit(lambda: self.events.emit("memory_did_add", memory=memory))
         return memory
@@ -345,7 +444,7 @@ class MemoryStore:
         if not field_changed and not new_sources and importance in (None, old.importance) and pinned in (None, int(old.pinned)):
             return old
         text = search_text(spec, merged)
-        vector = self.indexer.embed_texts([text]) if field_changed else None
+        vector = self._vector_before_writing(text, field_changed)
         now = self.clock()
         ts = merged.get(spec.time_field) if spec.time_field else old.created_at
         stored = dict(values)
@@ -367,6 +466,7 @@ class MemoryStore:
                     store_vectors(self.db, MEMORY_INDEX, [(old.id, spec.name, ts)], vector[0], vector[1])
                 else:
                     self._drop_vector(old.id)
+                    self._embed_after_commit(old.id)
             for source in new_sources:
                 self.db.execute("INSERT INTO memory_sources(memory_id, observation_id) VALUES (?, ?)", [old.id, source])
             new_fields = dict(merged)
@@ -390,6 +490,38 @@ class MemoryStore:
             self._record(old.id, old.type, "DELETE", dict(old.fields), None, actor, reason, self.clock())
         self.db.after_commit(lambda: self.events.emit("memory_did_delete", memory=old))
         return old
+
+    def merge_into(self, survivor_id: int, absorbed_id: int, changes: dict[str, Any], *, actor: str, reason: str) -> Memory:
+        """Fold memory ``absorbed_id`` into ``survivor_id`` in one transaction.
+
+        The survivor takes ``changes``, the absorbed memory's sources, use counts
+        and links (as parent and as child); the absorbed memory is deleted.  The
+        history of both says what happened.
+        """
+        survivor, absorbed = self.get(survivor_id), self.get(absorbed_id)
+        with self.db.transaction():
+            merged = self.update(survivor.id, changes, sources=absorbed.sources, actor=actor, reason=reason, action="MERGE")
+            if merged.updated_at == survivor.updated_at:
+                # An exact duplicate with the same sources changes nothing, but the merge still belongs in the history.
+                self.note(survivor.id, "MERGE", actor=actor, reason=reason)
+            if absorbed.access_count or absorbed.last_accessed_at is not None:
+                self.db.execute(
+                    f"UPDATE {survivor.spec.table} SET access_count = access_count + ?, "
+                    f"last_accessed_at = max(coalesce(last_accessed_at, ?), ?) WHERE id = ?",
+                    [absorbed.access_count, absorbed.last_accessed_at, absorbed.last_accessed_at, survivor.id],
+                )
+            self.db.execute(
+                "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) "
+                "SELECT parent_id, ?, kind FROM memory_links WHERE child_id = ? AND parent_id != ?",
+                [survivor.id, absorbed.id, survivor.id],
+            )
+            self.db.execute(
+                "INSERT OR IGNORE INTO memory_links(parent_id, child_id, kind) "
+                "SELECT ?, child_id, kind FROM memory_links WHERE parent_id = ? AND child_id != ?",
+                [survivor.id, absorbed.id, survivor.id],
+            )
+            self.delete(absorbed.id, actor=actor, reason=f"merged into #{survivor.id}")
+        return self.get(survivor.id)
 
     def set_archived(self, memory_id: int, archived: bool, *, actor: str = "user", reason: str | None = None) -> Memory:
         old = self.get(memory_id)
@@ -424,6 +556,27 @@ class MemoryStore:
                     f"UPDATE {spec.table} SET access_count = access_count + 1, last_accessed_at = ? WHERE id IN ({marks})",
                     [now, *ids],
                 )
+
+    def _vector_before_writing(self, text: str, wanted: bool):
+        """The text's vector, computed before the write transaction opens; None inside someone else's.
+
+        Embedding takes a model call: done while a transaction holds the write
+        lock it would make every reader (quick recall, search) wait for the
+        model.  Inside an open transaction the row is left pending and embedded
+        once that transaction commits (``_embed_after_commit``).
+        """
+        if not wanted or self.db.in_transaction():
+            return None
+        return self.indexer.embed_texts([text])
+
+    def _embed_after_commit(self, memory_id: int) -> None:
+        def embed() -> None:
+            try:
+                self.indexer.index_rows(MEMORY_INDEX, [memory_id])
+            except EngramError as exc:  # the scheduler's embed job computes it later
+                log.info("memory %s is embedded later: %s", memory_id, exc.message)
+
+        self.db.after_commit(embed)
 
     def _drop_vector(self, memory_id: int) -> None:
         delete_vectors(self.db, MEMORY_INDEX, [memory_id])

@@ -251,6 +251,16 @@ class ObservationStore:
         )
         return [Observation.from_row(r) for r in rows]
 
+    def screen_texts_to_purge(self, older_than: float, *, limit: int = 500) -> list[int]:
+        """Ids of absorbed screen observations older than ``older_than`` whose text is still kept."""
+        return [r["id"] for r in self.db.query(
+            "SELECT id FROM observations WHERE kind = 'screen' AND text_purged = 0 AND absorbed_at IS NOT NULL AND ts < ? "
+            "ORDER BY id LIMIT ?", [older_than, limit])]
+
+    def source_refs(self) -> dict[int, str | None]:
+        """Every observation's source reference (imports keep the original message id there)."""
+        return {r["id"]: r["source_ref"] for r in self.db.query("SELECT id, source_ref FROM observations")}
+
     def mark_absorbed(self, ids: Iterable[int], batch_id: int | None = None) -> None:
         """Mark observations absorbed; call inside the transaction that stores their memories."""
         ids = [int(i) for i in ids]

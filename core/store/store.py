@@ -18,6 +18,7 @@ from core.store.indexer import Indexer
 from core.store.memories import MemoryStore
 from core.store.migrations import apply_migrations
 from core.store.observations import ObservationStore
+from core.store.records import AbsorbLog, DerivedRecords, JobRuns, Meta
 
 
 class Store:
@@ -36,6 +37,10 @@ class Store:
         self.indexer = Indexer(db, events, embedder_provider)
         self.memories = MemoryStore(db, events, self.indexer, clock)
         self.observations = ObservationStore(db, events, self.indexer, clock)
+        self.absorb_log = AbsorbLog(db, clock)
+        self.job_runs = JobRuns(db)
+        self.derived = DerivedRecords(db)
+        self.meta = Meta(db)
 
     @classmethod
     def open(
@@ -55,6 +60,13 @@ class Store:
             db.close()
             raise
         return cls(db, events, embedder_provider, clock), applied
+
+    def atomic(self):
+        """``with store.atomic():`` makes every store call inside one transaction (nested: a savepoint).
+
+        Keep model calls and other slow work outside: readers wait while it is open.
+        """
+        return self.db.transaction()
 
     def versions(self) -> dict[str, str]:
         return self.db.versions()
