@@ -37,28 +37,15 @@ import numpy as np
 
 from core.recall import fusion
 from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
-from core.store.context_index import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
 from core.recall.query import QueryPlan, understand
-from core.store.search import (
-    MEMORY_INDEX,
-    OBSERVATION_INDEX,
-    POSTINGS_BUDGET,
-    IndexSpec,
-    document_frequencies,
-    fts_match,
-    lexical_candidates,
-    lexical_search,
-    semantic_candidates,
-)
+from core.store.context_index import turn_text
 
 log = logging.getLogger(__name__)
 
 NAMES_TTL_SECONDS = 60.0
 GENERIC_ROLES = frozenset({"user", "assistant", "system", "me", "tool"})
 DIA_ID = re.compile(r"D\d+:\d+")
-TYPE_PREFERENCE = (1.0, 0.9, 0.8)
-# Only the FTS table name is used (for document frequencies of its terms).
-CONTEXT_SPEC = IndexSpec("observations", "text", CONTEXT_TABLE, "", "kind", "recall")  # multiplier for a memory of the 1st, 2nd, other preferred types
+TYPE_PREFERENCE = (1.0, 0.9, 0.8)  # multiplier for a memory of the 1st, 2nd, other preferred types
 
 
 @dataclass
@@ -148,82 +135,32 @@ class Recall:
 
     def __init__(self, engine, weights: RecallWeights = DEFAULT_WEIGHTS):
         self.engine = engine
-        self.db = engine.store.db
+        self.index = engine.store.recall_index
         self.weights = weights
         self._names: list[str] | None = None
         self._names_at = 0.0
-        self._pruned = True
-        engine.events.subscribe("observations_did_forget", self._on_forget)
 
     # -- housekeeping --------------------------------------------------------------------
 
-    def _on_forget(self, **_: Any) -> None:
-        self._pruned = False
-        self._names = None
-
     def sync(self) -> None:
         """Bring the context index up to date (cheap when nothing changed)."""
-        if not self._pruned:
-            prune_context_index(self.db)
-            self._pruned = True
-        sync_context_index(self.db)
+        self.index.sync()
 
     def known_names(self) -> list[str]:
-        """Speakers of stored conversations and names of semantic memories, for query understanding."""
+        """Speakers of stored conversations, for query understanding."""
         # Distinct roles need a scan of the observations: refresh at most once a minute.
         if self._names is None or time.monotonic() - self._names_at > NAMES_TTL_SECONDS:
             self._names_at = time.monotonic()
-            roles = [r["role"] for r in self.db.query("SELECT DISTINCT role FROM observations WHERE role IS NOT NULL LIMIT 1000")]
-            names = [r for r in roles if r and r.lower() not in GENERIC_ROLES]
-            self._names = names
+            self._names = [r for r in self.index.speaker_roles() if r.lower() not in GENERIC_ROLES]
         return self._names
 
     # -- candidates ------------------------------------------------------------------------
 
     def _context_lexical(self, terms: Sequence[str], limit: int) -> dict[int, float]:
-        """BM25 over ``recall_fts`` (turn + neighbours), with the cost bounded like the store's own search.
-
-        Terms are taken rarest first while their postings fit ``POSTINGS_BUDGET``;
-        when even the rarest is too common, its newest matches are returned.
-        """
-        if not terms:
-            return {}
-        df = document_frequencies(self.db, CONTEXT_SPEC, terms)
-        chosen, total = [], 0
-        for term in sorted(terms, key=lambda t: df.get(t, 0)):
-            if total + df.get(term, 0) > POSTINGS_BUDGET and chosen:
-                break
-            chosen.append(term)
-            total += df.get(term, 0)
-        match = fts_match(chosen)
-        if not match:
-            return {}
-        w = self.weights.context
-        if df.get(chosen[0], 0) > POSTINGS_BUDGET:
-            sql = f"SELECT rowid, 1.0 FROM {CONTEXT_TABLE} WHERE {CONTEXT_TABLE} MATCH ? ORDER BY rowid DESC LIMIT ?"
-            params: list[Any] = [match, limit]
-        else:
-            sql = (
-                f"SELECT rowid, -bm25({CONTEXT_TABLE}, 1.0, ?) FROM {CONTEXT_TABLE} WHERE {CONTEXT_TABLE} MATCH ? "
-                f"ORDER BY bm25({CONTEXT_TABLE}, 1.0, ?) LIMIT ?"
-            )
-            params = [w, match, w, limit]
-        with self.db.lock:
-            try:
-                rows = self.db.conn.execute(sql, params).fetchall()
-            except Exception as exc:  # a MATCH syntax problem must not hide the semantic results
-                log.warning("context full-text query %r failed: %s", match, exc)
-                rows = []
-        return {int(r[0]): float(r[1]) for r in rows}
+        return self.index.context_bm25(terms, self.weights.context, limit)
 
     def _plain_lexical(self, terms: Sequence[str], limit: int, *, only_without_conversation: bool) -> dict[int, float]:
-        """BM25 over the store's ``observation_fts``; bounded (like the store's search) for observations outside conversations."""
-        if only_without_conversation:
-            return dict(lexical_search(self.db, OBSERVATION_INDEX, " ".join(terms), where="AND b.conversation IS NULL", limit=limit))
-        match = fts_match(terms)
-        if not match:
-            return {}
-        return dict(lexical_candidates(self.db, OBSERVATION_INDEX, match, limit=limit))
+        return self.index.observation_bm25(terms, limit, only_without_conversation=only_without_conversation)
 
     def _query_vector(self, text: str):
         return self.engine.indexer.embed_query(text) if text.strip() else None
@@ -231,7 +168,7 @@ class Recall:
     def _semantic(self, vector, limit: int, since=None, until=None) -> dict[int, float]:
         if vector is None:
             return {}
-        return dict(semantic_candidates(self.db, OBSERVATION_INDEX, vector, since=since, until=until, limit=limit))
+        return self.index.nearest_observations(vector, limit, since, until)
 
     # -- baselines (for evaluation) ----------------------------------------------------------
 
@@ -260,7 +197,7 @@ class Recall:
         w = self.weights
         pool = max(w.pool, limit * 3)
         lexical = self._context_lexical(plan.terms, pool)
-        if self.db.scalar("SELECT 1 FROM observations WHERE conversation IS NULL LIMIT 1"):
+        if self.index.has_observations_outside_conversations():
             # Screen and other observations outside conversations are searched in the store's own index.
             plain = self._plain_lexical(plan.terms, pool, only_without_conversation=True)
             lexical.update({k: v for k, v in plain.items() if k not in lexical})
@@ -289,47 +226,12 @@ class Recall:
         return Candidates(lexical, semantic, info)
 
     def _adjacency(self, info: dict[int, dict]) -> dict[int, tuple[int | None, int | None]]:
-        """(previous id, next id) in the same conversation for each observation in ``info``.
-
-        Two correlated lookups per row, each a short walk of the
-        ``(conversation, ts)`` index, so the cost does not grow with the
-        length of the conversations.
-        """
-        ids = [i for i, r in info.items() if r.get("conversation") is not None]
-        out: dict[int, tuple[int | None, int | None]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self.db.query(
-                "SELECT o.id AS id, "
-                "(SELECT p.id FROM observations p WHERE p.conversation = o.conversation AND (p.ts, p.id) < (o.ts, o.id) "
-                " ORDER BY p.ts DESC, p.id DESC LIMIT 1) AS prev_id, "
-                "(SELECT n.id FROM observations n WHERE n.conversation = o.conversation AND (n.ts, n.id) > (o.ts, o.id) "
-                " ORDER BY n.ts, n.id LIMIT 1) AS next_id "
-                f"FROM observations o WHERE o.id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for r in rows:
-                out[r["id"]] = (r["prev_id"], r["next_id"])
-        return out
-
-    def _vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        table = OBSERVATION_INDEX.vector_names.vectors
-        out: dict[int, np.ndarray] = {}
-        with self.db.lock:
-            if not self.db.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone():
-                return {}
-            for start in range(0, len(ids), 900):
-                chunk = [int(i) for i in ids[start : start + 900]]
-                rows = self.db.conn.execute(
-                    f"SELECT id, embedding FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
-                ).fetchall()
-                out.update({int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows})
-        return out
+        return self.index.adjacency([i for i, r in info.items() if r.get("conversation") is not None])
 
     def _contextual_similarities(
         self, vector, ids: list[int], adjacency: dict[int, tuple[int | None, int | None]], share: float
     ) -> dict[int, float]:
-        vectors = self._vectors(ids)
+        vectors = self.index.observation_vectors(ids)
         if not vectors:
             return {}
         query = np.asarray(vector, dtype=np.float32)
@@ -354,14 +256,7 @@ class Recall:
         return [(k, s, norm_lex.get(k, 0.0), norm_sem.get(k, 0.0)) for k, s in fusion.ranked(scores, limit)]
 
     def _observation_info(self, ids: Sequence[int]) -> dict[int, dict]:
-        out: dict[int, dict] = {}
-        for start in range(0, len(ids), 500):
-            chunk = [int(i) for i in ids[start : start + 500]]
-            rows = self.db.query(
-                f"SELECT id, ts, role, conversation FROM observations WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
-            out.update({r["id"]: r for r in rows})
-        return out
+        return self.index.observation_info(ids)
 
     def _adjacent_ids(self, info: dict[int, dict], obs_id: int) -> list[int]:
         row = info.get(obs_id)
@@ -373,27 +268,16 @@ class Recall:
 
     def neighbours(self, obs_id: int, conversation: str, ts: float, span: int = 1) -> list[dict]:
         """Up to ``span`` turns before and after an observation in its conversation, in order."""
-        before = self.db.query(
-            "SELECT id, ts, role, text, source_ref FROM observations WHERE conversation = ? AND (ts < ? OR (ts = ? AND id < ?)) "
-            "ORDER BY ts DESC, id DESC LIMIT ?",
-            [conversation, ts, ts, obs_id, span],
-        )
-        after = self.db.query(
-            "SELECT id, ts, role, text, source_ref FROM observations WHERE conversation = ? AND (ts > ? OR (ts = ? AND id > ?)) "
-            "ORDER BY ts, id LIMIT ?",
-            [conversation, ts, ts, obs_id, span],
-        )
-        return list(reversed(before)) + after
+        return self.index.neighbours(obs_id, conversation, ts, span)
 
     def rank_memories(self, plan: QueryPlan, vector=None, limit: int = 10) -> list[tuple[Any, float, float, float]]:
         """``(memory, score, lexical, semantic)`` of the best non-core memories for ``plan``."""
         w = self.weights
         pool = max(w.pool // 2, limit * 3)
-        where = "AND b.archived = 0 AND b.type != 'core'"
-        lexical = dict(lexical_search(self.db, MEMORY_INDEX, " ".join(plan.terms), where=where, limit=pool)) if plan.terms else {}
+        lexical = self.index.memory_bm25(" ".join(plan.terms), pool) if plan.terms else {}
         semantic: dict[int, float] = {}
         if vector is not None:
-            semantic = dict(semantic_candidates(self.db, MEMORY_INDEX, vector, limit=pool))
+            semantic = self.index.nearest_memories(vector, pool)
         scores = fusion.fuse_scores(lexical, semantic, w)
         if not scores:
             return []

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 from core.store.db import Database
 from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
+from core.store.context_index import forget_in_context_index
 from core.store.indexer import Indexer
 from core.store.types import MAX_FIELD_CHARS, iso, to_timestamp
 from core.store.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
@@ -278,11 +279,13 @@ class ObservationStore:
             return 0
         with self.db.transaction():
             delete_vectors(self.db, OBSERVATION_INDEX, ids)
+            refresh_neighbours = forget_in_context_index(self.db, ids)
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 self.db.execute(f"DELETE FROM observation_fts WHERE rowid IN ({marks})", chunk)
                 self.db.execute(f"DELETE FROM observations WHERE id IN ({marks})", chunk)
+            refresh_neighbours()
         self.db.after_commit(lambda: self.events.emit("observations_did_forget", count=len(ids)))
         return len(ids)
 
@@ -304,6 +307,7 @@ class ObservationStore:
         purged = 0
         with self.db.transaction():
             delete_vectors(self.db, OBSERVATION_INDEX, ids)
+            refresh_neighbours = forget_in_context_index(self.db, ids)
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -314,6 +318,7 @@ class ObservationStore:
                     chunk,
                 )
                 purged += int(cursor.rowcount or 0)
+            refresh_neighbours()
         return purged
 
     def purge_thumbnails(self, older_than: Any) -> int:

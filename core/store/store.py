@@ -13,6 +13,7 @@ from typing import Callable
 
 from core.events import EventBus
 from core.models.base import Embedder
+from core.store.context_index import RecallIndex
 from core.store.db import Database
 from core.store.indexer import Indexer
 from core.store.memories import MemoryStore
@@ -41,6 +42,7 @@ class Store:
         self.job_runs = JobRuns(db)
         self.derived = DerivedRecords(db)
         self.meta = Meta(db)
+        self.recall_index = RecallIndex(db)
 
     @classmethod
     def open(

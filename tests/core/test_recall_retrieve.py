@@ -126,6 +126,23 @@ def test_forgotten_observations_leave_recall(store):
     assert engine.store.db.scalar(f"SELECT count(*) FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[3]]) == 0
 
 
+def test_forgetting_reaches_every_process_and_the_neighbours_context(store, paths, fake_embedder):
+    from core.engine import Engine
+
+    engine, morning, _ = store
+    Recall(engine).sync()
+    # Another process (a second engine on the same store) forgets the turn.
+    with Engine(paths, embedder=fake_embedder, chat_model=None) as other:
+        other.observations.forget([morning[2]])  # "A beagle, she is called Biscuit."
+    hits = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0)).retrieve("beagle Biscuit", limit=5, include_memories=False).hits
+    assert all("beagle" not in h.text.lower() for h in hits)
+    rows = engine.store.db.query(f"SELECT body, context FROM {CONTEXT_TABLE}")
+    assert rows and not any("beagle" in (r["body"] + r["context"]).lower() for r in rows)
+    # the turns on either side now quote each other
+    row = engine.store.db.query_one(f"SELECT context FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[1]])
+    assert "kayaking" in row["context"]
+
+
 def test_baselines_return_observation_ids(store):
     engine, morning, _ = store
     recall = Recall(engine)
