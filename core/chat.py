@@ -1,4 +1,4 @@
-"""Answering from memory: ``engine.ask`` and ``engine.quick_recall``.
+"""Answering from memory: ``engine.ask``.
 
 ``ask`` retrieves, builds a compact numbered context (core memory first, then
 the best memories of each type with their dates, then raw observations), lets
@@ -6,9 +6,6 @@ the chat model answer with streaming, and returns the answer with the
 citations it used.  Where retrieval finds nothing relevant it says plainly "I
 have no memory of that" without asking the model to guess.  Each exchange is
 stored as two chat observations, so it is absorbed like any conversation.
-
-``quick_recall`` is search-as-you-type: FTS5 prefix queries over memories and
-observations, no model, meant to answer within a keystroke.
 """
 
 from __future__ import annotations
@@ -22,18 +19,16 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from core.errors import ModelError, ModelUnavailableError
-from core.store.memories import Memory, mask_secret
+from core.store.memories import Memory
 from core.store.types import iso
 from core.resources import read_text
-from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, QueryTimeout, newest_matches, recent_best_matches, typed_match
+from core.recall.quick import memory_snippet
 
 log = logging.getLogger(__name__)
 
 NO_MEMORY = "I have no memory of that."
 MIN_EVIDENCE_COSINE = 0.35  # closeness in meaning that counts as evidence without a shared word
 CONTEXT_CHAR_BUDGET = 6000
-QUICK_BUDGET_MS = 25.0  # all the queries of one keystroke: its results must arrive while typing
-MIN_ATTEMPT_MS = 5.0  # what one index gets when the keystroke's budget was spent before it
 _CITE = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -97,17 +92,16 @@ class ContextItem:
 def _memory_text(memory: Memory) -> str:
     # Vault entries are cited by caption; the secret itself never goes to the model.
     if memory.type == "knowledge_vault":
-        return f"{memory.fields.get('caption')}: {mask_secret(memory.fields.get('secret_value'))}"
+        return memory_snippet(memory)
     return memory.text
 
 
 class Assistant:
-    """The chat side of the engine; reached through ``engine.ask`` and ``engine.quick_recall``."""
+    """The chat side of the engine; reached through ``engine.ask``."""
 
     def __init__(self, engine):
         self.engine = engine
         self._conversation = f"assistant-{int(time.time())}"
-        self._quick_ready = False
 
     # -- retrieval -------------------------------------------------------------------
 
@@ -219,92 +213,3 @@ class Assistant:
                 ]
             )
         return answer
-
-    # -- quick recall ----------------------------------------------------------------
-
-    def _typed_search(self, text: str, spec, match: str | None, limit: int, where: str, deadline: float) -> list[tuple[int, float]]:
-        """Best matches before ``deadline``; past it, the newest matches, then the words typed before the last."""
-        if not match:
-            return []
-        db = self.engine.store.db
-
-        def left() -> float:
-            return (deadline - time.perf_counter()) * 1000
-
-        attempts = [
-            lambda: recent_best_matches(db, spec, match, limit=limit, where=where, budget_ms=left() * 0.6),
-            lambda: newest_matches(db, spec, match, limit=limit, where=where, budget_ms=max(1.0, left())),
-        ]
-        if len(text.split()) > 1:
-            settled = typed_match(text.rsplit(None, 1)[0] + " ", db, spec)
-            if settled:
-                attempts.append(lambda: newest_matches(db, spec, settled, limit=limit, where=where, budget_ms=max(1.0, left())))
-        tried = False
-        for attempt in attempts:
-            if left() <= 1.0:
-                break
-            tried = True
-            try:
-                return attempt()
-            except QueryTimeout:
-                continue
-        if not tried:  # a busy machine still gets the cheapest answer
-            try:
-                return newest_matches(db, spec, match, limit=limit, where=where, budget_ms=MIN_ATTEMPT_MS)
-            except QueryTimeout:
-                pass
-        log.info("quick recall ran out of time for %r", text)
-        return []
-
-    def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Search-as-you-type over every memory type and observations; no model involved.
-
-        One time budget covers the whole keystroke: memories first, observations get what is left.
-        """
-        db = self.engine.store.db
-        if not self._quick_ready:
-            # One-time set-up (the stemmer, the vocabulary tables) is not a keystroke's cost.
-            for spec in (MEMORY_INDEX, OBSERVATION_INDEX):
-                typed_match("warm up", db, spec)
-            self._quick_ready = True
-        started = time.perf_counter()
-        memory_match = typed_match(text, db, MEMORY_INDEX)
-        observation_match = typed_match(text, db, OBSERVATION_INDEX)
-        memory_rows = self._typed_search(
-            text, MEMORY_INDEX, memory_match, limit * 2, "AND b.archived = 0", started + QUICK_BUDGET_MS * 0.55 / 1000
-        )
-        observation_rows = self._typed_search(text, OBSERVATION_INDEX, observation_match, limit, "", started + QUICK_BUDGET_MS / 1000)
-        if not memory_rows and not observation_rows:
-            return []
-        memories = self.engine.memories.get_many([r[0] for r in memory_rows])
-        observations = self.engine.observations.get_many([r[0] for r in observation_rows])
-        top_m = max((r[1] for r in memory_rows), default=1.0) or 1.0
-        top_o = max((r[1] for r in observation_rows), default=1.0) or 1.0
-        out: list[dict[str, Any]] = []
-        for row_id, score in memory_rows:
-            m = memories.get(row_id)
-            if m is None:
-                continue
-            # The row already shows the time; an episode's indexed text starts with it.
-            snippet = " | ".join(p for p in (m.fields.get("summary"), m.fields.get("details")) if p) if m.type == "episodic" else _memory_text(m)
-            out.append(
-                {
-                    "kind": "memory", "id": m.id, "type": m.type, "title": m.title if m.type != "knowledge_vault" else m.fields.get("caption"),
-                    "snippet": snippet[:160], "time": iso(m.time), "app": None, "score": round(score / top_m, 4),
-                }
-            )
-        for row_id, score in observation_rows:
-            o = observations.get(row_id)
-            if o is None:
-                continue
-            out.append(
-                {
-                    "kind": "observation", "id": o.id, "type": "observation",
-                    "title": o.window_title or (f"{o.role} message" if o.role else o.kind),
-                    "snippet": " ".join(o.text.split())[:160], "time": iso(o.ts), "app": o.app,
-                    # Raw observations rank below memories of equal match quality.
-                    "score": round(0.8 * score / top_o, 4),
-                }
-            )
-        out.sort(key=lambda item: -item["score"])
-        return out[:limit]

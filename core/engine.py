@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable
 
 from core.chat import Answer, Assistant
+from core.recall.quick import QuickRecall
 from core.store.db import Database
 from core.errors import ModelUnavailableError, StorageError
 from core.events import EventBus
@@ -87,6 +88,7 @@ class Engine:
         recall_cls = _optional("core.recall.retrieve", "Recall")
         self.recall = recall_cls(self) if recall_cls else None
         self.assistant = Assistant(self)
+        self.quick = QuickRecall(self.store)
         self.events.subscribe("settings_did_change", self._on_setting_changed)
 
     # -- models ----------------------------------------------------------------------
@@ -126,7 +128,7 @@ class Engine:
 
     def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
         """Search-as-you-type across every memory type and observations, without a model."""
-        return self.assistant.quick_recall(text, limit)
+        return self.quick.recall(text, limit)
 
     # -- capture ---------------------------------------------------------------------
 

@@ -536,3 +536,29 @@ def hybrid_hits(
                 kept = keep([h[0] for h in semantic_hits])
                 semantic_hits = [h for h in semantic_hits if h[0] in kept]
     return fuse(lexical_hits, semantic_hits)[:limit]
+
+
+class TypedSearch:
+    """Search-as-you-type over one index, each query within a time budget (see ``core.recall.quick``)."""
+
+    def __init__(self, db: Database, spec: IndexSpec, *, live_memories_only: bool = False):
+        self.db = db
+        self.spec = spec
+        self.where = "AND b.archived = 0" if live_memories_only else ""
+        self._warm = False
+
+    def warm_up(self) -> None:
+        """One-time set-up (the stemmer, the vocabulary table), so it is not a keystroke's cost."""
+        if not self._warm:
+            typed_match("warm up", self.db, self.spec)
+            self._warm = True
+
+    def match(self, text: str) -> str | None:
+        """The FTS5 query for ``text`` as typed so far (None when there is nothing to search)."""
+        return typed_match(text, self.db, self.spec)
+
+    def best_recent(self, match: str, *, limit: int, budget_ms: float) -> list[tuple[int, float]]:
+        return recent_best_matches(self.db, self.spec, match, limit=limit, where=self.where, budget_ms=budget_ms)
+
+    def newest(self, match: str, *, limit: int, budget_ms: float) -> list[tuple[int, float]]:
+        return newest_matches(self.db, self.spec, match, limit=limit, where=self.where, budget_ms=budget_ms)

@@ -20,6 +20,7 @@ from core.store.memories import MemoryStore
 from core.store.migrations import apply_migrations
 from core.store.observations import ObservationStore
 from core.store.records import AbsorbLog, DerivedRecords, JobRuns, Meta
+from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, TypedSearch
 
 
 class Store:
@@ -43,6 +44,8 @@ class Store:
         self.derived = DerivedRecords(db)
         self.meta = Meta(db)
         self.recall_index = RecallIndex(db)
+        self.typed_memories = TypedSearch(db, MEMORY_INDEX, live_memories_only=True)
+        self.typed_observations = TypedSearch(db, OBSERVATION_INDEX)
 
     @classmethod
     def open(

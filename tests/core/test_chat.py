@@ -155,21 +155,20 @@ def test_time_budget_interrupts_a_long_query(engine):
 
 
 def test_quick_recall_falls_back_to_newest_matches_past_its_budget(chat_engine, monkeypatch):
-    import core.chat as chat
-    from core.store.search import QueryTimeout
+    from core.store.search import QueryTimeout, TypedSearch
 
     def too_slow(*args, **kwargs):
         raise QueryTimeout("interrupted")
 
-    monkeypatch.setattr(chat, "recent_best_matches", too_slow)
+    monkeypatch.setattr(TypedSearch, "best_recent", too_slow)
     chat_engine.memories.add("semantic", {"name": "Plumber invoice", "summary": "the plumber charged 120 EUR"})
     titles = [item["title"] for item in chat_engine.quick_recall("plumber")]
     assert "Plumber invoice" in titles and "Bob" in titles
 
 
 def test_quick_recall_with_its_budget_spent_still_tries_the_cheapest_query(chat_engine, monkeypatch):
-    import core.chat as chat
+    import core.recall.quick as quick
 
-    monkeypatch.setattr(chat, "QUICK_BUDGET_MS", 0.0)
+    monkeypatch.setattr(quick, "QUICK_BUDGET_MS", 0.0)
     titles = [item["title"] for item in chat_engine.quick_recall("plumber")]
     assert "Bob" in titles  # the cheapest answer still comes
