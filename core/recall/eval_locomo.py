@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 
 from core.errors import InvalidInputError
 from core.models.base import ChatModel, Embedder
-from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
+from core.ranking import DEFAULT_WEIGHTS, RecallWeights
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ import re
 import string
 from collections import Counter
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Sequence
+
+from core.ranking import stem
 
 ANSWER_TOKENS = 48
 SYSTEM_PROMPT = (
@@ -27,18 +28,6 @@ SYSTEM_PROMPT = (
     "Answer with a short phrase (a few words, a date, a name), no explanation. "
     "Dates of the excerpts tell when things were said; resolve 'yesterday' or 'last week' against them."
 )
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("porter")
-
-
-@lru_cache(maxsize=100_000)
-def _stem(word: str) -> str:
-    return _stemmer().stemWord(word)
 
 
 _PUNCT = re.compile("[" + re.escape(string.punctuation + "‘’“”") + "]")
@@ -49,7 +38,7 @@ def normalise_answer(text: Any) -> list[str]:
     text = str(text).replace(",", "").lower()
     text = _PUNCT.sub("", text)
     words = [w for w in text.split() if w not in ("a", "an", "the", "and")]
-    return [_stem(w) for w in words]
+    return [stem(w) for w in words]
 
 
 def token_f1(prediction: Any, gold: Any) -> float:

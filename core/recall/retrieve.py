@@ -5,7 +5,7 @@ items across observations and memories, each with its score and where it came
 from, the core memory (always part of the context, whatever the question),
 and for conversation hits their neighbouring turns.
 
-How an observation is ranked (weights in ``core.recall.fusion.RecallWeights``):
+How an observation is ranked (weights in ``core.ranking.RecallWeights``):
 
 1. The question becomes a ``QueryPlan`` (terms, named people, time ranges,
    likely memory types) without an LLM.
@@ -35,8 +35,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from core.recall import fusion
-from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
+from core import ranking as fusion
+from core.ranking import DEFAULT_WEIGHTS, RecallWeights
 from core.recall.query import QueryPlan, understand
 from core.store.context_index import turn_text
 

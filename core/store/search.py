@@ -1,15 +1,10 @@
-"""Full-text and vector search over one indexed table, and their fusion.
+"""Full-text and vector search over one indexed table.
 
-Memories and observations are indexed the same way: an FTS5 table and a
-sqlite-vec ``vec0`` table, both keyed by the row id of the base table.  The
-vector table is created for the embedder's dimension when an embedder is first
-seen; a different embedder drops it and marks every row for re-embedding.
-
-Fusion: lexical scores (BM25, from FTS5's negated ``bm25()``) are normalised by
-the best lexical score of the query, semantic scores are cosine similarities
-rescaled from ``SEMANTIC_FLOOR`` (no evidence) to 1.  The fused score is a
-weighted sum; a row found by both signals gets both terms, so agreement is
-rewarded without the rank-only blindness of plain reciprocal-rank fusion.
+Memories and observations are indexed the same way: an FTS5 table and vector
+tables (see ``core.store.vectorindex``), all keyed by the row id of the base
+table.  Vectors record which embedder made them; a different embedder drops
+them and marks every row for re-embedding.  Candidates from both are fused by
+``core.ranking``, the one ranking every search in Engram uses.
 """
 
 from __future__ import annotations
@@ -19,20 +14,17 @@ import logging
 import os
 import re
 import time
-from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
+from core import ranking
+from core.ranking import stem
 from core.store.db import Database
 from core.store.vectorindex import VectorTableNames, bump_version, forget_ram_index, nearest, ram_index, sign_code
 
 log = logging.getLogger(__name__)
-
-SEMANTIC_FLOOR = 0.15
-LEXICAL_WEIGHT = 0.55
-SEMANTIC_WEIGHT = 0.45
 
 _TOKEN = re.compile(r"[\w][\w'\-\.@]*", re.UNICODE)
 STOPWORDS = frozenset(
@@ -228,19 +220,6 @@ _DF_CACHE_SECONDS = 120.0
 _df_cache: dict[tuple[int, str, str], tuple[float, int]] = {}
 
 
-@lru_cache(maxsize=1)
-def _porter():
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("porter")
-
-
-@lru_cache(maxsize=50_000)
-def _stem(term: str) -> str:
-    """The Porter stem of ``term``, as FTS5's porter tokenizer indexes it."""
-    return _porter().stemWord(term)
-
-
 def document_frequencies(db: Database, spec: IndexSpec, terms: Sequence[str]) -> dict[str, int]:
     """How many rows of ``spec`` contain each term (after the index's Porter stemming); cached briefly."""
     now = time.monotonic()
@@ -255,7 +234,7 @@ def document_frequencies(db: Database, spec: IndexSpec, terms: Sequence[str]) ->
             if cached and now - cached[0] < _DF_CACHE_SECONDS:
                 out[term] = cached[1]
                 continue
-            row = db.conn.execute(f"SELECT doc FROM temp.{vocab} WHERE term = ?", [_stem(term)]).fetchone()
+            row = db.conn.execute(f"SELECT doc FROM temp.{vocab} WHERE term = ?", [stem(term)]).fetchone()
             out[term] = int(row[0]) if row else 0
             _df_cache[key] = (now, out[term])
     return out
@@ -339,7 +318,7 @@ def typed_match(text: str, db: Database | None = None, spec: IndexSpec | None = 
         # "gener"), so the word being typed may run past its stem: it matches the
         # stems it starts with (up to 3 characters shorter) as well as its completions.
         typed = terms[-1]
-        prefix = os.path.commonprefix([typed, _stem(typed)]) or typed
+        prefix = os.path.commonprefix([typed, stem(typed)]) or typed
         alternatives: list[str] = []
         if db is not None and spec is not None:
             shorter = [typed[:k] for k in range(max(3, len(typed) - 3), len(typed)) if typed[:k] not in STOPWORDS]
@@ -455,31 +434,17 @@ def semantic_candidates(
     )
 
 
-def fuse(
-    lexical: Sequence[tuple[int, float]],
-    semantic: Sequence[tuple[int, float]],
-    *,
-    lexical_weight: float = LEXICAL_WEIGHT,
-    semantic_weight: float = SEMANTIC_WEIGHT,
-    floor: float = SEMANTIC_FLOOR,
-) -> list[Hit]:
-    """Weighted fusion of normalised lexical and semantic scores, best first."""
-    hits: dict[int, Hit] = {}
-    if lexical:
-        top = max(score for _, score in lexical) or 1.0
-        for row_id, score in lexical:
-            hits[row_id] = Hit(row_id, 0.0, lexical=max(0.0, score) / top)
-    for row_id, similarity in semantic:
-        rescaled = max(0.0, (similarity - floor) / (1.0 - floor))
-        hit = hits.setdefault(row_id, Hit(row_id, 0.0))
-        hit.semantic = rescaled
-    if not lexical:
-        lexical_weight, semantic_weight = 0.0, 1.0
-    elif not semantic:
-        lexical_weight, semantic_weight = 1.0, 0.0
-    for hit in hits.values():
-        hit.score = lexical_weight * hit.lexical + semantic_weight * hit.semantic
-    return sorted((h for h in hits.values() if h.score > 0), key=lambda h: (-h.score, -h.id))
+def fuse(lexical: Sequence[tuple[int, float]], semantic: Sequence[tuple[int, float]]) -> list[Hit]:
+    """The candidates of both signals fused by ``core.ranking`` (the same fusion recall uses), best first."""
+    lex, sem = dict(lexical), dict(semantic)
+    scores = ranking.fuse_scores(lex, sem, ranking.DEFAULT_WEIGHTS)
+    norm_lex = ranking.normalise_lexical(lex)
+    norm_sem = ranking.normalise_semantic(sem, ranking.DEFAULT_WEIGHTS.semantic_floor)
+    return [
+        Hit(row_id, score, lexical=norm_lex.get(row_id, 0.0), semantic=norm_sem.get(row_id, 0.0))
+        for row_id, score in ranking.ranked(scores)
+        if score > 0
+    ]
 
 
 def filter_clauses(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from core.recall.fusion import RecallWeights
+from core.ranking import RecallWeights
 from core.store.context_index import CONTEXT_TABLE, rebuild_context_index, sync_context_index
 from core.recall.retrieve import Recall
 

@@ -23,7 +23,7 @@ def conversation():
 def test_context_index_and_speakers_beat_plain_bm25_without_embeddings(conversation, tmp_path):
     from core.models.base import FakeEmbedder
     from core.recall.eval_locomo import evaluate_locomo
-    from core.recall.fusion import RecallWeights
+    from core.ranking import RecallWeights
 
     report = evaluate_locomo([conversation], FakeEmbedder(dimension=32), k=10, workdir=tmp_path, weights=RecallWeights(lexical=1.0, semantic=0.0))
     assert report["n"] > 50

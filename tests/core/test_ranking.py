@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from core.recall import fusion
-from core.recall.fusion import RecallWeights
+from core import ranking as fusion
+from core.ranking import RecallWeights
 from core.recall.query import infer_types, terms_of, understand
 
 

@@ -1,7 +1,9 @@
-"""Score fusion for recall: pure functions over candidate scores, no database.
+"""Engram's one ranking: the stemmer and the score fusion every search uses.
 
-Kept apart from ``retrieve`` so the weights can be tuned and tested on
-candidate lists alone.  Every function takes and returns ``{id: score}``.
+``engram search``, quick recall and ``engram ask`` (recall) all rank with
+these pure functions, so the same store never ranks two ways.  Kept apart from
+the database so the weights can be tuned and tested on candidate lists alone.
+Every fusion function takes and returns ``{id: score}``.
 
 The fused score of an item is
 
@@ -19,12 +21,30 @@ question names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Mapping
+
+
+@lru_cache(maxsize=1)
+def _porter():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("porter")
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    """The Porter stem of a lowercased ``word``, as FTS5's ``porter`` tokenizer indexes it."""
+    return _porter().stemWord(word)
 
 
 @dataclass(frozen=True)
 class RecallWeights:
-    """The knobs of recall's ranking; defaults tuned on LoCoMo conversations 0-2 (see bench/bench_recall.py)."""
+    """The knobs of the ranking; defaults tuned on LoCoMo conversations 0-2 (see bench/bench_recall.py).
+
+    ``engram search`` uses the first fields (lexical, semantic, semantic_floor);
+    recall also the boosts for people, time, recency and importance.
+    """
 
     lexical: float = 0.6
     semantic: float = 0.4
