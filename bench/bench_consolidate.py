@@ -168,7 +168,7 @@ def bench_precision(seed_dir: Path, count: int) -> dict:
         items = generate(count, seed=11)
         clusters = add_all(engine, items)
         started = time.perf_counter()
-        result = Consolidator(engine, use_model=False).deep_pass()
+        result = engine.make_consolidator(use_model=False).deep_pass()
         seconds = time.perf_counter() - started
         pairs = _all_pairs(engine)
         out = merge_quality(clusters, pairs)
@@ -216,10 +216,10 @@ def bench_deep_pass(count: int) -> dict:
         now[0] = real_now
         fill_seconds = time.perf_counter() - began
         started = time.perf_counter()
-        result = Consolidator(engine, use_model=False).deep_pass()
+        result = engine.make_consolidator(use_model=False).deep_pass()
         seconds = time.perf_counter() - started
         second = time.perf_counter()
-        again = Consolidator(engine, use_model=False).deep_pass()
+        again = engine.make_consolidator(use_model=False).deep_pass()
         again_seconds = time.perf_counter() - second
         return {
             "memories": count, "fill_seconds": round(fill_seconds, 1), "deep_pass_seconds": round(seconds, 2),
@@ -248,10 +248,10 @@ def bench_locomo(data: Path, llm_batches: int) -> dict:
     home = Path(tempfile.mkdtemp(prefix="engram-bench-consolidate-"))
     try:
         with Engine(Paths.at(home)) as engine:
-            import_messages(engine, conversation_messages(sample))
+            import_messages(engine.store, conversation_messages(sample))
             began = time.perf_counter()
-            seeded = Absorber(engine, use_llm=True).absorb_backlog(max_batches=llm_batches).to_dict() if llm_batches else {"batches": 0}
-            Absorber(engine, use_llm=False).absorb_backlog()
+            seeded = engine.make_absorber(use_llm=True).absorb_backlog(max_batches=llm_batches).to_dict() if llm_batches else {"batches": 0}
+            engine.make_absorber(use_llm=False).absorb_backlog()
             engine.indexer.index_pending()
             absorb_seconds = time.perf_counter() - began
             questions = [q for q in sample.get("qa", []) if q.get("category") in SCORED_CATEGORIES
@@ -273,7 +273,7 @@ def bench_locomo(data: Path, llm_batches: int) -> dict:
             before = score()
             counts_before = engine.memories.counts()
             started = time.perf_counter()
-            result = Consolidator(engine).deep_pass()
+            result = engine.make_consolidator().deep_pass()
             seconds = time.perf_counter() - started
             engine.indexer.index_pending()
             after, after_plain = score(), score(skip_digests=True)

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from core.errors import ModelError, ModelUnavailableError
+from core.models.base import ChatModel
 from core.store.memories import Memory
 from core.store.types import iso
 from core.resources import read_text
@@ -99,8 +100,11 @@ def _memory_text(memory: Memory) -> str:
 class Assistant:
     """The chat side of the engine; reached through ``engine.ask``."""
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, store, recall, chat_model: Callable[[], ChatModel], *, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.recall = recall
+        self.chat_model = chat_model
+        self.clock = clock
         self._conversation = f"assistant-{int(time.time())}"
 
     # -- retrieval -------------------------------------------------------------------
@@ -113,12 +117,11 @@ class Assistant:
         the question's content words matched it or its meaning is close
         (cosine >= ``MIN_EVIDENCE_COSINE``), so an unrelated question abstains.
         """
-        engine = self.engine
         items: list[ContextItem] = []
-        result = engine.recall.retrieve(question, limit=limit, with_neighbours=True)
+        result = self.recall.retrieve(question, limit=limit, with_neighbours=True)
         for memory in result.core:
             items.append(ContextItem(0, "memory", memory.id, "core", _memory_text(memory), None, None, 1.0))
-        vault = {m.id: m for m in engine.memories.get_many([h.id for h in result.hits if h.source == "memory" and h.kind == "knowledge_vault"]).values()}
+        vault = {m.id: m for m in self.store.memories.get_many([h.id for h in result.hits if h.source == "memory" and h.kind == "knowledge_vault"]).values()}
         for hit in result.hits:
             if hit.kind == "core" or not (hit.lexical > 0 or hit.semantic >= MIN_EVIDENCE_COSINE):
                 continue
@@ -159,7 +162,7 @@ class Assistant:
                 on_token(NO_MEMORY)
             return self._finish(answer, record)
         try:
-            model = self.engine.chat_model()
+            model = self.chat_model()
         except ModelUnavailableError as exc:
             text = "No chat model is available (" + exc.message + "), so here is what I found:\n" + "\n".join(
                 i.line() for i in evidence[:5]
@@ -196,10 +199,10 @@ class Assistant:
     def _finish(self, answer: Answer, record: bool) -> Answer:
         used = [c.id for c in answer.citations if c.kind == "memory"]
         if used:
-            self.engine.memories.touch(used)
+            self.store.memories.touch(used)
         if record and answer.question:
-            now = self.engine.clock()
-            answer.observation_ids = self.engine.observations.add_many(
+            now = self.clock()
+            answer.observation_ids = self.store.observations.add_many(
                 [
                     dict(kind="chat", text=answer.question, ts=now, role="user", conversation=self._conversation),
                     dict(

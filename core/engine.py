@@ -13,34 +13,33 @@ migrations; nothing runs in the background until ``start()``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from typing import Any, Callable
 
+from core.absorb.absorber import Absorber
+from core.absorb.jobs import BacklogTrigger, ScreenVault, absorb_job
+from core.capture.service import CaptureService
 from core.chat import Answer, Assistant
-from core.recall.quick import QuickRecall
-from core.store.db import Database
-from core.errors import ModelUnavailableError, StorageError
+from core.consolidate.consolidator import Consolidator
+from core.consolidate.jobs import IdleTrigger, consolidation_jobs
+from core.errors import StorageError
 from core.events import EventBus
 from core.keystore import KeyStore
 from core.logs import start_file_logging, stop_file_logging
 from core.models.base import ChatModel, Embedder
+from core.models.manager import ModelManager
 from core.paths import Paths
-from core.store.store import Store
+from core.recall.quick import QuickRecall
+from core.recall.retrieve import Recall
+from core.scheduling import JobSpec, Scheduler
 from core.settings import Settings
+from core.store.db import Database
+from core.store.store import Store
 
 log = logging.getLogger(__name__)
 
-
-def _optional(module: str, name: str):
-    """A class from a part of Engram that may not be built in this checkout."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
+EMBED_JOB = "embed"
 
 
 class Engine:
@@ -61,7 +60,6 @@ class Engine:
         self._injected_embedder = embedder
         self._injected_chat = chat_model
         self._closed = False
-        self._background: list[Any] = []
         self._log_handler = None
         self.keys = KeyStore(self.paths)
         db_exists = self.paths.db_path.exists() and self.paths.db_path.stat().st_size > 0
@@ -79,15 +77,15 @@ class Engine:
         self.store, self.migrations_applied = Store.open(
             self.paths.db_path, key, self.paths.backups_dir, self.events, self._embedder, clock
         )
-        manager_cls = _optional("core.models.manager", "ModelManager")
-        self.models = manager_cls(self.paths, self.settings, self.events) if manager_cls else None
+        self.models = ModelManager(self.paths, self.settings, self.events)
         self.indexer = self.store.indexer
         self.memories = self.store.memories
         self.observations = self.store.observations
-        self._capture = None
-        recall_cls = _optional("core.recall.retrieve", "Recall")
-        self.recall = recall_cls(self) if recall_cls else None
-        self.assistant = Assistant(self)
+        self._capture: CaptureService | None = None
+        self._scheduler: Scheduler | None = None
+        self._started = False
+        self.recall = Recall(self.store, clock=clock)
+        self.assistant = Assistant(self.store, self.recall, self.chat_model, clock=clock)
         self.quick = QuickRecall(self.store)
         self.events.subscribe("settings_did_change", self._on_setting_changed)
 
@@ -96,8 +94,6 @@ class Engine:
     def _embedder(self) -> Embedder:
         if self._injected_embedder is not None:
             return self._injected_embedder
-        if self.models is None:
-            raise ModelUnavailableError("No embedding model support is installed.", fix="Run 'make setup'.")
         return self.models.embedder()
 
     @property
@@ -108,17 +104,51 @@ class Engine:
         """The chat model; raises ``ModelUnavailableError`` with a fix when there is none."""
         if self._injected_chat is not None:
             return self._injected_chat
-        if self.models is None:
-            raise ModelUnavailableError("No chat model support is installed.", fix="Run 'make setup'.")
         return self.models.chat_model()
 
     def _on_setting_changed(self, key: str, value: Any) -> None:
         if key == "models.embedding":
             # The new embedder is picked up on next use; every row is re-embedded in the background.
             self.indexer.reset()
-            for service in self._background:
-                if hasattr(service, "trigger"):
-                    service.trigger("embed")
+            if self._scheduler is not None:
+                self._scheduler.trigger(EMBED_JOB)
+        elif key == "capture.enabled" and self._started:
+            # Capture follows the setting wherever it was changed (the app, the CLI, a test).
+            if value:
+                self.capture.start()
+            else:
+                self.capture.stop()
+
+    # -- the rooms, wired -------------------------------------------------------------
+
+    def make_absorber(self, *, use_llm: bool | None = None) -> Absorber:
+        """An absorber over this store (``use_llm`` None: as ``absorb.use_llm`` says)."""
+        return Absorber(self.store, self.settings, self.events, self.chat_model, clock=self.clock, use_llm=use_llm)
+
+    def make_consolidator(self, *, use_model: bool | None = None) -> Consolidator:
+        """A consolidator over this store (``use_model`` None: as ``consolidation.use_model`` says)."""
+        return Consolidator(self.store, self.settings, self.events, self.chat_model, clock=self.clock, use_model=use_model)
+
+    def make_recall(self, weights) -> Recall:
+        """Recall with other ranking weights (for tuning and evaluation)."""
+        return Recall(self.store, clock=self.clock, weights=weights)
+
+    def _jobs(self) -> list[JobSpec]:
+        def embed_pending(stop) -> dict:
+            return {"embedded": self.indexer.index_pending(max_rows=2000, stop=stop)}
+
+        return [
+            JobSpec(EMBED_JOB, embed_pending, 60, "Compute vectors for new memories and observations", catch_up=False),
+            absorb_job(self.make_absorber(), self.settings),
+            *consolidation_jobs(self.make_consolidator(), self.settings),
+        ]
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The background jobs (built on first use; they run only after ``start()``)."""
+        if self._scheduler is None:
+            self._scheduler = Scheduler(self.store.job_runs, self._jobs(), clock=self.clock)
+        return self._scheduler
 
     # -- recall ----------------------------------------------------------------------
 
@@ -133,27 +163,34 @@ class Engine:
     # -- capture ---------------------------------------------------------------------
 
     @property
-    def capture(self):
+    def capture(self) -> CaptureService:
         """The screen capture service (created on first use; it starts only when asked)."""
         if self._capture is None:
-            service_cls = _optional("core.capture.service", "CaptureService")
-            if service_cls is None:
-                return None
-            self._capture = service_cls(settings=self.settings, events=self.events, observations=self.observations)
+            self._capture = CaptureService(settings=self.settings, events=self.events, observations=self.observations)
+            self._capture.set_vault_handler(ScreenVault(self.memories))
         return self._capture
+
+    def resume_capture(self) -> dict:
+        """End a pause; after a failure or a stop, capture starts again if it is enabled. Returns the status."""
+        self.capture.resume()
+        if self.settings.get("capture.enabled") and not self.capture.is_running:
+            self.capture.start()
+        return self.capture.status()
 
     # -- background ------------------------------------------------------------------
 
     def start(self) -> None:
         """Start background work: the scheduler (embedding, absorbing, consolidation) and capture if enabled."""
+        if self._started:
+            return
+        self._started = True
         if self._log_handler is None:
             self._log_handler = start_file_logging(self.paths)
-        scheduler_cls = _optional("core.scheduling", "Scheduler")
-        if scheduler_cls is not None and not self._background:
-            scheduler = scheduler_cls(self)
-            scheduler.start()
-            self._background.append(scheduler)
-        if self.settings.get("capture.enabled") and self.capture is not None:
+        scheduler = self.scheduler
+        self.events.subscribe("observation_did_add", BacklogTrigger(scheduler.trigger, self.observations, self.settings))
+        self.events.subscribe("capture_did_change_state", IdleTrigger(scheduler, self.settings))
+        scheduler.start()
+        if self.settings.get("capture.enabled"):
             self.capture.start()
 
     # -- status ----------------------------------------------------------------------
@@ -174,21 +211,20 @@ class Engine:
         if self._closed:
             return
         self._closed = True
-        for service in reversed(self._background):
+        if self._scheduler is not None:
             try:
-                service.shutdown()
+                self._scheduler.shutdown()
             except Exception:
-                log.exception("stopping %s failed", service)
+                log.exception("stopping the scheduler failed")
         if self._capture is not None:
             try:
                 self._capture.close()
             except Exception:
                 log.exception("stopping capture failed")
-        if self.models is not None:
-            try:
-                self.models.close()
-            except Exception:
-                log.exception("closing models failed")
+        try:
+            self.models.close()
+        except Exception:
+            log.exception("closing models failed")
         self.store.close()
         if self._log_handler is not None:
             stop_file_logging(self._log_handler)

@@ -8,23 +8,20 @@ was not running -- runs once, soon, however many runs were missed.  A run left
 so that an interrupted run leaves the store consistent (each step is its own
 transaction) and the next run resumes the remaining work.
 
-Parts of Engram add their jobs through ``JOB_PROVIDERS``: modules exposing
-``register_jobs(scheduler)``.
+The engine builds the jobs (``core.absorb.jobs``, ``core.consolidate.jobs``,
+the embed job) and hands them to the scheduler, which knows nothing else.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 log = logging.getLogger(__name__)
-
-JOB_PROVIDERS = ("core.absorb.jobs", "core.consolidate.jobs")
 
 CATCH_UP_DELAY_SECONDS = 30
 
@@ -41,29 +38,15 @@ class JobSpec:
 class Scheduler:
     """Runs the engine's periodic jobs in a background thread pool of one."""
 
-    def __init__(self, engine, *, clock: Callable[[], float] | None = None, providers=JOB_PROVIDERS):
-        self.engine = engine
-        self.runs = engine.store.job_runs
-        self.clock = clock or engine.clock
+    def __init__(self, runs, jobs: Iterable[JobSpec] = (), *, clock: Callable[[], float] = time.time):
+        self.runs = runs  # the store's JobRuns: where every run is recorded
+        self.clock = clock
         self.specs: dict[str, JobSpec] = {}
         self._stop = threading.Event()
         self._scheduler = None
         self._run_lock = threading.Lock()
-        for module_name in providers:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name and module_name.startswith(exc.name):
-                    continue
-                raise
-            module.register_jobs(self)
-        self._add_builtin_jobs()
-
-    def _add_builtin_jobs(self) -> None:
-        def embed_pending(stop: threading.Event) -> dict:
-            return {"embedded": self.engine.indexer.index_pending(max_rows=2000, stop=stop)}
-
-        self.add(JobSpec("embed", embed_pending, 60, "Compute vectors for new memories and observations", catch_up=False))
+        for spec in jobs:
+            self.add(spec)
 
     def add(self, spec: JobSpec) -> None:
         self.specs[spec.name] = spec
@@ -83,14 +66,19 @@ class Scheduler:
 
     # -- running ---------------------------------------------------------------------
 
-    def run(self, name: str, *, stop: threading.Event | None = None) -> dict:
-        """Run one job now in this thread, recording the run; returns its record."""
+    def run(self, name: str, *, stop: threading.Event | None = None, func: Callable[[threading.Event], Any] | None = None) -> dict:
+        """Run one job now in this thread, recording the run; returns its record.
+
+        ``func`` runs instead of the job's own function, recorded as that job
+        (``engram consolidate --now`` runs its own pass as the nightly one).
+        """
         spec = self.specs[name]
+        func = func or spec.func
         stop = stop or self._stop
         with self._run_lock:
             run_id = self.runs.start(name, self.clock())
             try:
-                report = spec.func(stop)
+                report = func(stop)
             except Exception as exc:
                 log.exception("job %s failed", name)
                 self.runs.finish(run_id, "failed", self.clock(), error=str(exc))

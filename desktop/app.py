@@ -143,21 +143,9 @@ class EngramApp(QObject):
     def _setting_changed(self, payload: dict) -> None:
         if payload.get("key") == "app.quick_recall_shortcut":
             self._start_hotkey()
-            return
-        if payload.get("key") != "capture.enabled":
-            return
-        enabled = bool(payload.get("value"))
-
-        def apply(engine):
-            if engine.capture is None:
-                return None
-            if enabled:
-                engine.capture.start()
-            else:
-                engine.capture.stop()
-            return engine.capture.status()
-
-        EngineOp(self.window, apply, lane="control").success(self.tray._health_result).run_in_background()
+        elif payload.get("key") == "capture.enabled":
+            # The engine starts or stops capture itself; the tray shows what it did.
+            self.tray.refresh()
 
     def _capture_failed(self, payload: dict) -> None:
         message = (payload.get("message") or "").strip()

@@ -113,21 +113,14 @@ class TrayController(QObject):
     # -- actions ------------------------------------------------------------------------
 
     def pause(self, seconds: float | None) -> None:
-        EngineOp(None, lambda engine: _capture(engine).pause(seconds)).success(lambda _r: self.refresh()).run_in_background()
+        EngineOp(None, lambda engine: engine.capture.pause(seconds)).success(lambda _r: self.refresh()).run_in_background()
 
     def resume(self) -> None:
-        def work(engine):
-            capture = _capture(engine)
-            capture.resume()
-            if engine.settings.get("capture.enabled") and not capture.is_running:
-                capture.start()  # "Resume" after a failure or a stop means: capture again
-            return capture.status()
-
         self.problem = None
-        EngineOp(None, work).success(self._health_result).run_in_background()
+        EngineOp(None, lambda engine: engine.resume_capture()).success(self._health_result).run_in_background()
 
     def refresh(self) -> None:
-        EngineOp(None, lambda engine: engine.capture.status() if engine.capture is not None else None).success(
+        EngineOp(None, lambda engine: engine.capture.status()).success(
             self._health_result
         ).run_in_background()
 
@@ -177,11 +170,3 @@ class TrayController(QObject):
 
     def close(self) -> None:
         self.icon.hide()
-
-
-def _capture(engine):
-    from core.errors import CaptureError
-
-    if engine.capture is None:
-        raise CaptureError("Screen capture is not part of this installation.", fix="Reinstall Engram with 'make setup'.")
-    return engine.capture

@@ -1,6 +1,6 @@
 """Absorb: turning observations (screen text, chat messages) into typed memories.
 
-``Absorber(engine).absorb_backlog()`` groups unabsorbed observations into
+``engine.make_absorber().absorb_backlog()`` groups unabsorbed observations into
 batches and, for each batch, runs the rule-based extractors, at most two
 schema-constrained LLM calls, and the grounding check, then stores the
 result and marks the observations absorbed in one transaction.

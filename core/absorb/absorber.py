@@ -189,19 +189,32 @@ class _Plan:
 class Absorber:
     """Turns the observation backlog into memories; see the module docstring."""
 
-    def __init__(self, engine, *, use_llm: bool | None = None, chat_size: int | None = None):
-        self.engine = engine
-        self.store = engine.store
-        self.memories = engine.memories
-        self.clock = engine.clock
-        self.use_llm = bool(engine.settings.get("absorb.use_llm")) if use_llm is None else use_llm
+    def __init__(
+        self,
+        store,
+        settings,
+        events,
+        chat_model: Callable[[], Any],
+        *,
+        clock: Callable[[], float] = time.time,
+        use_llm: bool | None = None,
+        chat_size: int | None = None,
+    ):
+        self.store = store
+        self.settings = settings
+        self.events = events
+        self.chat_model = chat_model
+        self.memories = store.memories
+        self.observations = store.observations
+        self.clock = clock
+        self.use_llm = bool(settings.get("absorb.use_llm")) if use_llm is None else use_llm
         self.chat_size = chat_size or CHAT_BATCH_MESSAGES
         self._lock = threading.Lock()
 
     # -- the backlog ----------------------------------------------------------------------------
 
     def backlog(self) -> int:
-        return self.engine.observations.count(unabsorbed=True)
+        return self.observations.count(unabsorbed=True)
 
     def llm_pending(self) -> int:
         return self.store.absorb_log.pending_count()
@@ -223,16 +236,16 @@ class Absorber:
         started = time.perf_counter()
         report = AbsorbReport(backlog_before=self.backlog())
         with self._lock:
-            self.engine.events.emit("absorb_will_start", backlog=report.backlog_before)
+            self.events.emit("absorb_will_start", backlog=report.backlog_before)
             try:
                 self._run(report, stop, max_batches, settle_seconds, progress)
             except Exception as exc:
-                self.engine.events.emit("absorb_did_fail", message=str(exc))
+                self.events.emit("absorb_did_fail", message=str(exc))
                 raise
         report.seconds = time.perf_counter() - started
         report.backlog_after = self.backlog()
         report.llm_pending = self.llm_pending()
-        self.engine.events.emit("absorb_did_finish", report=report.to_dict())
+        self.events.emit("absorb_did_finish", report=report.to_dict())
         return report
 
     def _limit_reached(self, report: AbsorbReport, stop, max_batches) -> bool:
@@ -252,7 +265,7 @@ class Absorber:
             if progress:
                 progress(batch)
         while not self._limit_reached(report, stop, max_batches):
-            waiting = self.engine.observations.unabsorbed(limit=2000)
+            waiting = self.observations.unabsorbed(limit=2000)
             if not waiting:
                 return
             batches = make_batches(waiting, chat_size=self.chat_size)
@@ -289,7 +302,7 @@ class Absorber:
             else:
                 readable.append(obs)
         source = grounding.SourceText.from_observations(observations)
-        vault_from_screen = bool(self.engine.settings.get("privacy.vault_from_screen"))
+        vault_from_screen = bool(self.settings.get("privacy.vault_from_screen"))
         for candidate in extractors.extract(observations, vault_from_screen=vault_from_screen):
             result = grounding.check(candidate.type, candidate.fields, source)
             if result.ok:
@@ -308,7 +321,7 @@ class Absorber:
     def _model_pass(self, observations: Sequence, source: grounding.SourceText, plan: _Plan, report: BatchReport) -> None:
         """At most two model calls: extract, then reconcile. Fills ``plan.decisions``."""
         try:
-            model = self.engine.chat_model()
+            model = self.chat_model()
         except ModelUnavailableError as exc:
             log.info("absorb: model unavailable, model pass deferred: %s", exc.message)
             report.llm_state = "deferred"
@@ -403,11 +416,11 @@ class Absorber:
     def absorb_deferred(self, observation_ids: list[int]) -> BatchReport | None:
         """Run the model pass on observations whose rule pass ran without a model; None if still no model."""
         try:
-            self.engine.chat_model()
+            self.chat_model()
         except ModelUnavailableError:
             return None
         started = time.perf_counter()
-        found = self.engine.observations.get_many(observation_ids)
+        found = self.observations.get_many(observation_ids)
         observations = [found[i] for i in sorted(found, key=lambda i: (found[i].ts, i))]
         report = BatchReport(None, len(observations), sorted({o.kind for o in observations}))
         plan = _Plan()
@@ -445,7 +458,7 @@ class Absorber:
                     log_.reject(batch_id, stage, memory_type, reason, candidate, sources)
                     report.rejected[stage] += 1
                 log_.defer(deferred_ids, batch_id, "no chat model was available")
-                self.engine.observations.mark_absorbed(ids, batch_id)
+                self.observations.mark_absorbed(ids, batch_id)
                 log_.finish_batch(batch_id, report.to_dict())
         except AlreadyAbsorbed:
             log.info("absorb: batch of %d observations was absorbed by another run; skipped", len(ids))
@@ -454,7 +467,7 @@ class Absorber:
             report.llm_state = "skipped"
             return
         try:
-            self.engine.indexer.index_pending([MEMORY_INDEX])
+            self.store.indexer.index_pending([MEMORY_INDEX])
         except EngramError as exc:  # vectors are computed later by the scheduler's embed job
             log.warning("absorb: embedding new memories failed, left for later: %s", exc.message)
 

@@ -35,7 +35,7 @@ def add_parsers(subparsers) -> None:
 def cmd_ingest_chat(args, ctx) -> int:
     from core.absorb.ingest import import_chat_file
 
-    report = import_chat_file(ctx.engine, args.file, fmt=args.format)
+    report = import_chat_file(ctx.engine.store, args.file, fmt=args.format)
     if args.json:
         ctx.print_json(report.to_dict())
     else:
@@ -55,7 +55,7 @@ def _counts(counter: dict) -> str:
 def cmd_absorb(args, ctx) -> int:
     from core.absorb.absorber import Absorber
 
-    absorber = Absorber(ctx.engine, use_llm=False if args.no_llm else None)
+    absorber = ctx.engine.make_absorber(use_llm=False if args.no_llm else None)
     progress = None
     if not args.json:
         def progress(batch) -> None:

@@ -116,8 +116,8 @@ def evaluate(
         started = time.perf_counter()
         for sample in samples:
             messages = conversation_messages(sample)
-            import_messages(engine, messages)
-            absorber = Absorber(engine, use_llm=use_llm)
+            import_messages(engine.store, messages)
+            absorber = engine.make_absorber(use_llm=use_llm)
             report = absorber.absorb_backlog(
                 max_batches=remaining,
                 progress=lambda b: say(f"batch {b.batch_id}: {b.observations} messages, model {b.llm_state}, "

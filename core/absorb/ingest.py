@@ -267,7 +267,7 @@ def read_messages(path: Path, fmt: str) -> Iterable[ChatMessage | None]:
     return iter_jsonl(path) if fmt == "jsonl" else iter_chatgpt(path)
 
 
-def import_chat_file(engine, path: str | Path, *, fmt: str | None = None) -> ImportReport:
+def import_chat_file(store, path: str | Path, *, fmt: str | None = None) -> ImportReport:
     """Import a chat history file as chat observations; all or nothing, idempotent."""
     path = Path(path)
     if not path.is_file():
@@ -287,28 +287,28 @@ def import_chat_file(engine, path: str | Path, *, fmt: str | None = None) -> Imp
         report.messages += 1
         conversations.add(message.conversation)
     report.conversations = len(conversations)
-    before = engine.observations.count()
+    before = store.observations.count()
     # Pass 2 stores, in one transaction.
-    with engine.store.atomic():
+    with store.atomic():
         chunk: list[dict] = []
         for message in read_messages(path, fmt):
             if message is None:
                 continue
             chunk.append(message.observation())
             if len(chunk) >= STORE_CHUNK:
-                engine.observations.add_many(chunk)
+                store.observations.add_many(chunk)
                 chunk = []
         if chunk:
-            engine.observations.add_many(chunk)
-    report.added = engine.observations.count() - before
+            store.observations.add_many(chunk)
+    report.added = store.observations.count() - before
     report.already_present = report.messages - report.added
     return report
 
 
-def import_messages(engine, messages: list[ChatMessage]) -> list[int]:
+def import_messages(store, messages: list[ChatMessage]) -> list[int]:
     """Store already-validated messages (used by the evaluation); returns observation ids."""
     ids: list[int] = []
-    with engine.store.atomic():
+    with store.atomic():
         for start in range(0, len(messages), STORE_CHUNK):
-            ids.extend(engine.observations.add_many([m.observation() for m in messages[start : start + STORE_CHUNK]]))
+            ids.extend(store.observations.add_many([m.observation() for m in messages[start : start + STORE_CHUNK]]))
     return ids

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Callable
 
 from core.absorb.absorber import ACTOR, Absorber
+from core.scheduling import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -15,24 +17,20 @@ TRIGGER_CHECK_SECONDS = 10
 TRIGGER_MIN_SPACING_SECONDS = 60
 
 
-def register_jobs(scheduler) -> None:
-    from core.scheduling import JobSpec
+ABSORB_JOB = "absorb"
 
-    engine = scheduler.engine
-    absorber = Absorber(engine)
+
+def absorb_job(absorber: Absorber, settings) -> JobSpec:
+    """The scheduled absorb: the backlog, settled conversations only, every ``absorb.interval_minutes``."""
 
     def absorb(stop: threading.Event) -> dict:
-        absorber.use_llm = bool(engine.settings.get("absorb.use_llm"))
+        absorber.use_llm = bool(settings.get("absorb.use_llm"))
         report = absorber.absorb_backlog(stop=stop, settle_seconds=SETTLE_SECONDS).to_dict()
         report.pop("per_batch", None)  # the job record keeps totals; batches have their own table
         return report
 
-    interval = max(1, int(engine.settings.get("absorb.interval_minutes"))) * 60
-    scheduler.add(JobSpec("absorb", absorb, interval, "Turn new observations into memories"))
-    engine.events.subscribe("observation_did_add", BacklogTrigger(scheduler, engine))
-    capture = getattr(engine, "capture", None)  # created, not started: capture starts only when enabled
-    if capture is not None and hasattr(capture, "set_vault_handler"):
-        capture.set_vault_handler(ScreenVault(engine))
+    interval = max(1, int(settings.get("absorb.interval_minutes"))) * 60
+    return JobSpec(ABSORB_JOB, absorb, interval, "Turn new observations into memories")
 
 
 class BacklogTrigger:
@@ -42,9 +40,10 @@ class BacklogTrigger:
     and the job is triggered at most once a minute.
     """
 
-    def __init__(self, scheduler, engine):
-        self.scheduler = scheduler
-        self.engine = engine
+    def __init__(self, trigger: Callable[[str], None], observations, settings):
+        self.trigger = trigger
+        self.observations = observations
+        self.settings = settings
         self._checked = 0.0
         self._triggered = 0.0
         self._lock = threading.Lock()
@@ -55,10 +54,10 @@ class BacklogTrigger:
             if now - self._checked < TRIGGER_CHECK_SECONDS or now - self._triggered < TRIGGER_MIN_SPACING_SECONDS:
                 return
             self._checked = now
-        if self.engine.observations.count(unabsorbed=True) >= int(self.engine.settings.get("absorb.backlog_threshold")):
+        if self.observations.count(unabsorbed=True) >= int(self.settings.get("absorb.backlog_threshold")):
             with self._lock:
                 self._triggered = now
-            self.scheduler.trigger("absorb")
+            self.trigger(ABSORB_JOB)
 
 
 class ScreenVault:
@@ -68,8 +67,8 @@ class ScreenVault:
     findings of one frame and the id of its (masked) observation.
     """
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, memories):
+        self.memories = memories
 
     def __call__(self, findings, observation_id: int, context: dict) -> None:
         from core.absorb.extractors import SECRET_LABELS
@@ -77,10 +76,10 @@ class ScreenVault:
         for finding in findings:
             label, sensitivity = SECRET_LABELS.get(finding.kind, ("Secret", "high"))
             value = finding.value
-            if self.engine.memories.find_vault_value(value) is not None:
+            if self.memories.find_vault_value(value) is not None:
                 continue
             where = " - ".join(p for p in (context.get("app"), context.get("window_title")) if p)
-            self.engine.memories.add(
+            self.memories.add(
                 "knowledge_vault",
                 {"entry_type": finding.kind, "caption": f"{label} seen on screen" + (f" in {where}" if where else ""),
                  "secret_value": value, "sensitivity": sensitivity, "source": f"screen: {where}"[:300]},

@@ -1,6 +1,6 @@
 """Background consolidation: merge duplicates, write digests, promote recurring facts, forget.
 
-``Consolidator(engine).deep_pass()`` runs everything once; the scheduler runs
+``engine.make_consolidator().deep_pass()`` runs everything once; the scheduler runs
 a light pass hourly and a deep pass nightly (``core.consolidate.jobs``).  See
 ``forgetting`` for the forgetting curve.
 """

@@ -27,15 +27,11 @@ def add_parsers(subparsers) -> None:
 
 
 def cmd_consolidate(args, ctx) -> int:
-    from core.consolidate.consolidator import Consolidator
     from core.consolidate.jobs import DEEP_JOB
-    from core.scheduling import Scheduler
 
-    consolidator = Consolidator(ctx.engine, use_model=False if args.no_llm else None)
-    scheduler = Scheduler(ctx.engine)
+    consolidator = ctx.engine.make_consolidator(use_model=False if args.no_llm else None)
     # Run through the scheduler so the run is recorded and counts as the nightly pass.
-    scheduler.specs[DEEP_JOB].func = lambda stop: consolidator.deep_pass(stop=stop)
-    record = scheduler.run(DEEP_JOB)
+    record = ctx.engine.scheduler.run(DEEP_JOB, func=lambda stop: consolidator.deep_pass(stop=stop))
     if record["status"] != "ok":
         ctx.warn(f"The consolidation pass {record['status']}: {record.get('error') or ''}".rstrip(": "))
         return 1
@@ -64,11 +60,8 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "never"
 
 
-def jobs_table(engine, clock=None) -> list[dict]:
+def jobs_table(scheduler) -> list[dict]:
     """Every job with its last run and its next run (last run + interval when the scheduler is not running)."""
-    from core.scheduling import Scheduler
-
-    scheduler = Scheduler(engine, clock=clock)
     now = scheduler.clock()
     out = []
     for job in scheduler.jobs():
@@ -86,7 +79,7 @@ def jobs_table(engine, clock=None) -> list[dict]:
 
 
 def cmd_jobs(args, ctx) -> int:
-    rows = jobs_table(ctx.engine)
+    rows = jobs_table(ctx.engine.scheduler)
     if args.json:
         ctx.print_json(rows)
         return 0
@@ -109,7 +102,7 @@ def _interval(seconds: float) -> str:
 def cmd_restore(args, ctx) -> int:
     from core.consolidate.forgetting import restore
 
-    memory = restore(ctx.engine, args.id)
+    memory = restore(ctx.engine.memories, args.id)
     if args.json:
         ctx.print_json(memory.to_dict())
     else:

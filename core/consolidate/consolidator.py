@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from core.consolidate import forgetting
 from core.consolidate.digests import Digester, DigestReport
@@ -38,14 +38,27 @@ WATERMARK_KEY = "consolidation.light_watermark"
 class Consolidator:
     """Runs consolidation passes over ``engine``; see the module docstring."""
 
-    def __init__(self, engine, *, use_model: bool | None = None):
-        self.engine = engine
+    def __init__(
+        self,
+        store,
+        settings,
+        events,
+        chat_model: Callable[[], Any],
+        *,
+        clock: Callable[[], float] = time.time,
+        use_model: bool | None = None,
+    ):
+        self.store = store
+        self.settings = settings
+        self.events = events
+        self._chat_model = chat_model
+        self.clock = clock
         self.use_model = use_model
 
     # -- helpers -------------------------------------------------------------------------
 
     def _setting(self, key: str) -> Any:
-        return self.engine.settings.get(key)
+        return self.settings.get(key)
 
     def chat_model(self):
         """The chat model when consolidation may use one, else None (rules only)."""
@@ -53,23 +66,23 @@ class Consolidator:
         if not wanted:
             return None
         try:
-            return self.engine.chat_model()
+            return self._chat_model()
         except ModelUnavailableError as exc:
             log.info("consolidating without a chat model: %s", exc.message)
             return None
 
     def _watermark(self) -> float | None:
-        value = self.engine.store.meta.get(WATERMARK_KEY)
+        value = self.store.meta.get(WATERMARK_KEY)
         return float(value) if value is not None else None
 
     def _set_watermark(self, value: float) -> None:
-        self.engine.store.meta.set(WATERMARK_KEY, repr(value))
+        self.store.meta.set(WATERMARK_KEY, repr(value))
 
     def _changed_since(self, since: float | None):
         def ids(memory_type: str) -> set[int] | None:
             if since is None:
                 return None
-            return self.engine.memories.changed_since(memory_type, since)
+            return self.store.memories.changed_since(memory_type, since)
 
         return ids
 
@@ -78,18 +91,18 @@ class Consolidator:
     def light_pass(self, *, stop: threading.Event | None = None) -> dict:
         """Recent merges, changed days' digests and raw-data retention."""
         started = time.perf_counter()
-        now = self.engine.clock()
-        self.engine.events.emit("consolidation_will_start", kind="light")
+        now = self.clock()
+        self.events.emit("consolidation_will_start", kind="light")
         chat = self.chat_model()
         since = self._watermark()
         report: dict[str, Any] = {"kind": "light"}
-        report["retention"] = asdict(apply_retention(self.engine, now=now, stop=stop))
+        report["retention"] = asdict(apply_retention(self.store.observations, self.settings, now=now, stop=stop))
         merges = merge_duplicates(
-            self.engine, threshold=float(self._setting("consolidation.merge_similarity")), chat_model=chat,
+            self.store.memories, threshold=float(self._setting("consolidation.merge_similarity")), chat_model=chat,
             only=self._changed_since(since), stop=stop,
         )
         report["merge"] = _merge_dict(merges)
-        report["digests"] = asdict(Digester(self.engine, chat).refresh_daily(today=_today(now), stop=stop))
+        report["digests"] = asdict(Digester(self.store, chat).refresh_daily(today=_today(now), stop=stop))
         if stop is None or not stop.is_set():
             self._set_watermark(now)
         return self._finish(report, started, stop)
@@ -97,25 +110,25 @@ class Consolidator:
     def deep_pass(self, *, stop: threading.Event | None = None) -> dict:
         """Everything: merges over the whole store, digests, promotion, forgetting, retention."""
         started = time.perf_counter()
-        now = self.engine.clock()
-        self.engine.events.emit("consolidation_will_start", kind="deep")
+        now = self.clock()
+        self.events.emit("consolidation_will_start", kind="deep")
         chat = self.chat_model()
         report: dict[str, Any] = {"kind": "deep", "model": getattr(chat, "name", None)}
-        report["retention"] = asdict(apply_retention(self.engine, now=now, stop=stop))
+        report["retention"] = asdict(apply_retention(self.store.observations, self.settings, now=now, stop=stop))
         merges = merge_duplicates(
-            self.engine, threshold=float(self._setting("consolidation.merge_similarity")), chat_model=chat, stop=stop,
+            self.store.memories, threshold=float(self._setting("consolidation.merge_similarity")), chat_model=chat, stop=stop,
             types=MERGEABLE_TYPES,
         )
         report["merge"] = _merge_dict(merges)
-        digester = Digester(self.engine, chat)
+        digester = Digester(self.store, chat)
         digests = digester.refresh_daily(today=_today(now), stop=stop, report=DigestReport())
         digester.refresh_weekly(today=_today(now), stop=stop, report=digests)
         report["digests"] = asdict(digests)
-        promotion = Promoter(self.engine, min_days=int(self._setting("consolidation.promote_min_days")), chat_model=chat).run(stop=stop)
+        promotion = Promoter(self.store, min_days=int(self._setting("consolidation.promote_min_days")), chat_model=chat).run(stop=stop)
         report["promotion"] = asdict(promotion)
         report["decay"] = asdict(
             forgetting.archive_faded(
-                self.engine, now=self.engine.clock(), threshold=float(self._setting("consolidation.archive_threshold")),
+                self.store.memories, now=self.clock(), threshold=float(self._setting("consolidation.archive_threshold")),
                 strength_days=float(self._setting("consolidation.strength_days")), stop=stop,
             )
         )
@@ -124,7 +137,7 @@ class Consolidator:
     def _finish(self, report: dict, started: float, stop: threading.Event | None) -> dict:
         report["interrupted"] = bool(stop is not None and stop.is_set())
         report["seconds"] = round(time.perf_counter() - started, 3)
-        self.engine.events.emit("consolidation_did_finish", report=report)
+        self.events.emit("consolidation_did_finish", report=report)
         return report
 
 

@@ -28,7 +28,7 @@ def fingerprint(parts: Iterable[Any]) -> str:
 
 
 def write(
-    engine,
+    store,
     *,
     key: str,
     memory_type: str,
@@ -40,7 +40,6 @@ def write(
     reason: str,
 ) -> tuple[Memory, bool]:
     """Add or refresh the derived memory under ``key`` in one transaction; returns it and whether it is new."""
-    store = engine.store
     existing = store.derived.lookup(key)
     with store.atomic():
         if existing is None:
@@ -49,5 +48,5 @@ def write(
         else:
             memory = store.memories.update(existing["memory_id"], fields, sources=sources, actor=ACTOR, reason=reason)
             created = False
-        store.derived.keep(key, memory.id, child_ids, link_kind, stamp, engine.clock())
+        store.derived.keep(key, memory.id, child_ids, link_kind, stamp, store.clock())
     return memory, created

@@ -102,21 +102,21 @@ class DigestReport:
 
 
 class Digester:
-    def __init__(self, engine, chat_model=None):
-        self.engine = engine
+    def __init__(self, store, chat_model=None):
+        self.store = store
         self.chat_model = chat_model
 
     # -- what there is -------------------------------------------------------------------
 
     def episodes_by_day(self) -> dict[date, list[dict]]:
-        rows = self.engine.memories.episodes(excluding=(DAILY, WEEKLY))
+        rows = self.store.memories.episodes(excluding=(DAILY, WEEKLY))
         days: dict[date, list[dict]] = {}
         for row in rows:
             days.setdefault(datetime.fromtimestamp(row["occurred_at"]).date(), []).append(row)
         return days
 
     def _source(self, memories: list[Memory], source_ids: list[int]) -> grounding.SourceText:
-        observations = list(self.engine.observations.get_many(source_ids).values())
+        observations = list(self.store.observations.get_many(source_ids).values())
         return grounding.SourceText.from_observations(observations)
 
     def _grounded(self, fields: dict, source: grounding.SourceText, share: float = grounding.MIN_TERM_SHARE) -> bool:
@@ -154,8 +154,8 @@ class Digester:
             if stamp is None:
                 continue
             child_ids = [r["id"] for r in rows]
-            memories = [m for m in self.engine.memories.get_many(child_ids).values()]
-            source_ids = self.engine.memories.sources_of(child_ids, limit=MAX_SOURCES)
+            memories = [m for m in self.store.memories.get_many(child_ids).values()]
+            source_ids = self.store.memories.sources_of(child_ids, limit=MAX_SOURCES)
             start = day_start(day)
             base = {"occurred_at": start, "occurred_until": day_start(day + timedelta(days=1)) - 1,
                     "actor": "user", "event_type": DAILY, "importance": 0.4}
@@ -178,13 +178,13 @@ class Digester:
     def _changed_stamp(self, key: str, rows: list[dict]) -> str | None:
         """The fingerprint of the memories a digest covers, or None when its stored digest is up to date."""
         stamp = derived.fingerprint((r["id"], r["updated_at"]) for r in rows)
-        existing = self.engine.store.derived.lookup(key)
+        existing = self.store.derived.lookup(key)
         return None if existing is not None and existing["fingerprint"] == stamp else stamp
 
     def _write(self, key, fields, child_ids, source_ids, stamp, reason) -> bool:
         """Store or refresh one digest; True when it is new."""
         _memory, created = derived.write(
-            self.engine, key=key, memory_type="episodic", fields=fields, child_ids=child_ids, link_kind="digest",
+            self.store, key=key, memory_type="episodic", fields=fields, child_ids=child_ids, link_kind="digest",
             sources=source_ids, stamp=stamp, reason=reason,
         )
         return created
@@ -193,7 +193,7 @@ class Digester:
 
     def refresh_weekly(self, *, today: date, stop: threading.Event | None = None, report: DigestReport | None = None) -> DigestReport:
         report = report or DigestReport()
-        rows = self.engine.memories.episodes(event_types=(DAILY,))
+        rows = self.store.memories.episodes(event_types=(DAILY,))
         weeks: dict[date, list[dict]] = {}
         for row in rows:
             day = datetime.fromtimestamp(row["occurred_at"]).date()
@@ -209,12 +209,12 @@ class Digester:
             if stamp is None:
                 continue
             child_ids = [r["id"] for r in dailies]
-            memories = sorted(self.engine.memories.get_many(child_ids).values(), key=lambda m: m.time)
+            memories = sorted(self.store.memories.get_many(child_ids).values(), key=lambda m: m.time)
             first = datetime.fromtimestamp(memories[0].time).date()
             last = datetime.fromtimestamp(memories[-1].time).date()
             title = f"What I did from {day_label(first)} to {day_label(last)}"
             lines = [f"- {_short(m.fields.get('summary'), 200)}" for m in memories]
-            source_ids = self.engine.memories.sources_of(child_ids, limit=MAX_SOURCES)
+            source_ids = self.store.memories.sources_of(child_ids, limit=MAX_SOURCES)
             base = {"occurred_at": day_start(first), "occurred_until": day_start(last + timedelta(days=1)) - 1,
                     "actor": "user", "event_type": WEEKLY, "importance": 0.4}
             source = self._source(memories, source_ids)

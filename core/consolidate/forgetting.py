@@ -50,13 +50,13 @@ class DecayReport:
     archived: int = 0
 
 
-def archive_faded(engine, *, now: float, threshold: float, strength_days: float, stop: threading.Event | None = None) -> DecayReport:
+def archive_faded(memories, *, now: float, threshold: float, strength_days: float, stop: threading.Event | None = None) -> DecayReport:
     """Archive every memory whose retention is below ``threshold``; one transaction per memory."""
     report = DecayReport()
     for spec in MEMORY_TYPES.values():
         if spec.name in NEVER_DECAY_TYPES:
             continue
-        rows = engine.memories.decay_state(spec.name)
+        rows = memories.decay_state(spec.name)
         for row in rows:
             report.checked += 1
             value = retention((now - row["used_at"]) / DAY, row["access_count"], row["importance"], strength_days)
@@ -64,7 +64,7 @@ def archive_faded(engine, *, now: float, threshold: float, strength_days: float,
                 continue
             if stop is not None and stop.is_set():
                 return report
-            engine.memories.set_archived(
+            memories.set_archived(
                 row["id"], True, actor=ACTOR,
                 reason=f"faded: retention {value:.3f} below {threshold:g} after {(now - row['used_at']) / DAY:.0f} days unused",
             )
@@ -72,8 +72,8 @@ def archive_faded(engine, *, now: float, threshold: float, strength_days: float,
     return report
 
 
-def restore(engine, memory_id: int, *, actor: str = "user"):
+def restore(memories, memory_id: int, *, actor: str = "user"):
     """Unarchive a memory and count the restore as a recall, so it is not archived again at once."""
-    memory = engine.memories.set_archived(memory_id, False, actor=actor, reason="restored")
-    engine.memories.touch([memory.id])
-    return engine.memories.get(memory.id)
+    memory = memories.set_archived(memory_id, False, actor=actor, reason="restored")
+    memories.touch([memory.id])
+    return memories.get(memory.id)

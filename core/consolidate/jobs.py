@@ -14,6 +14,7 @@ import threading
 from typing import Callable
 
 from core.consolidate.consolidator import Consolidator
+from core.scheduling import JobSpec
 
 LIGHT_JOB, DEEP_JOB = "consolidate_light", "consolidate_deep"
 LIGHT_INTERVAL_SECONDS = 3600
@@ -21,25 +22,23 @@ DEEP_INTERVAL_SECONDS = 24 * 3600
 IDLE_MIN_SPACING_SECONDS = 6 * 3600
 
 
-def register_jobs(scheduler) -> None:
-    from core.scheduling import JobSpec
-
-    engine = scheduler.engine
-    consolidator = Consolidator(engine)
+def consolidation_jobs(consolidator: Consolidator, settings) -> list[JobSpec]:
+    """The light and the deep pass; both do nothing while ``consolidation.enabled`` is off."""
 
     def guarded(run: Callable[..., dict]) -> Callable[[threading.Event], dict]:
         def job(stop: threading.Event) -> dict:
-            if not engine.settings.get("consolidation.enabled"):
+            if not settings.get("consolidation.enabled"):
                 return {"skipped": "consolidation.enabled is off"}
             return run(stop=stop)
 
         return job
 
-    scheduler.add(JobSpec(LIGHT_JOB, guarded(consolidator.light_pass), LIGHT_INTERVAL_SECONDS,
-                          "Merge new duplicates and write digests of finished days"))
-    scheduler.add(JobSpec(DEEP_JOB, guarded(consolidator.deep_pass), DEEP_INTERVAL_SECONDS,
-                          "Merge, summarise, learn recurring facts, archive faded memories, drop old raw data"))
-    engine.events.subscribe("capture_did_change_state", IdleTrigger(scheduler, engine))
+    return [
+        JobSpec(LIGHT_JOB, guarded(consolidator.light_pass), LIGHT_INTERVAL_SECONDS,
+                "Merge new duplicates and write digests of finished days"),
+        JobSpec(DEEP_JOB, guarded(consolidator.deep_pass), DEEP_INTERVAL_SECONDS,
+                "Merge, summarise, learn recurring facts, archive faded memories, drop old raw data"),
+    ]
 
 
 class IdleTrigger:
@@ -50,9 +49,9 @@ class IdleTrigger:
     and fires unless another state was reported in between.
     """
 
-    def __init__(self, scheduler, engine, *, timer_factory: Callable = threading.Timer):
-        self.scheduler = scheduler
-        self.engine = engine
+    def __init__(self, scheduler, settings, *, timer_factory: Callable = threading.Timer):
+        self.scheduler = scheduler  # needs trigger(name), last_run(name) and clock()
+        self.settings = settings
         self._timer_factory = timer_factory
         self._timer = None
         self._lock = threading.Lock()
@@ -64,7 +63,7 @@ class IdleTrigger:
                 self._timer = None
             if state != "idle":
                 return
-            delay = int(self.engine.settings.get("consolidation.idle_minutes")) * 60
+            delay = int(self.settings.get("consolidation.idle_minutes")) * 60
             self._timer = self._timer_factory(delay, self.fire)
             self._timer.daemon = True
             self._timer.start()

@@ -241,7 +241,7 @@ def choose_survivor(a: Memory, b: Memory) -> tuple[Memory, Memory]:
     return (a, b) if _richness(a) >= _richness(b) else (b, a)
 
 
-def merge_pair(engine, survivor: Memory, absorbed: Memory) -> Memory:
+def merge_pair(memories, survivor: Memory, absorbed: Memory) -> Memory:
     """Merge ``absorbed`` into ``survivor`` in one transaction; see the module docstring."""
     changes: dict[str, Any] = {}
     if absorbed.importance > survivor.importance:
@@ -255,11 +255,11 @@ def merge_pair(engine, survivor: Memory, absorbed: Memory) -> Memory:
         if max(s1, a1) > s1 or (survivor.fields.get("occurred_until") is None and max(s1, a1) > s0):
             changes["occurred_until"] = max(s1, a1)
     reason = f"merged #{absorbed.id} into this memory (near-duplicate)"
-    return engine.memories.merge_into(survivor.id, absorbed.id, changes, actor=ACTOR, reason=reason)
+    return memories.merge_into(survivor.id, absorbed.id, changes, actor=ACTOR, reason=reason)
 
 
 def merge_duplicates(
-    engine,
+    memories,
     *,
     threshold: float,
     chat_model=None,
@@ -279,7 +279,7 @@ def merge_duplicates(
         restrict = only(memory_type) if only else None
         if restrict is not None and not restrict:
             continue
-        ids, vectors = engine.memories.unit_vectors(memory_type)
+        ids, vectors = memories.unit_vectors(memory_type)
         pairs = candidate_pairs(ids, vectors, threshold, only=restrict)
         report.candidates += len(pairs)
         gone: set[int] = set()
@@ -288,7 +288,7 @@ def merge_duplicates(
                 return report
             if id_a in gone or id_b in gone:
                 continue
-            found = engine.memories.get_many([id_a, id_b])
+            found = memories.get_many([id_a, id_b])
             if len(found) < 2:
                 continue
             a, b = found[id_a], found[id_b]
@@ -305,7 +305,7 @@ def merge_duplicates(
                     report.model_refused += 1
                     continue
             survivor, absorbed = choose_survivor(a, b)
-            merge_pair(engine, survivor, absorbed)
+            merge_pair(memories, survivor, absorbed)
             gone.add(absorbed.id)
             report.merged += 1
             report.pairs.append((survivor.id, absorbed.id))

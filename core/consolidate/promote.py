@@ -87,13 +87,13 @@ class PromotionReport:
 
 
 class Promoter:
-    def __init__(self, engine, *, min_days: int, chat_model=None):
-        self.engine = engine
+    def __init__(self, store, *, min_days: int, chat_model=None):
+        self.store = store
         self.min_days = min_days
         self.chat_model = chat_model
 
     def _episodes(self) -> list[dict]:
-        return self.engine.memories.episodes(excluding=sorted(DIGEST_TYPES), limit=MAX_EPISODES, newest_first=True)
+        return self.store.memories.episodes(excluding=sorted(DIGEST_TYPES), limit=MAX_EPISODES, newest_first=True)
 
     def collect(self) -> dict[tuple[str, ...], list[Sighting]]:
         """Every recurring title and statement, with where it was seen."""
@@ -185,13 +185,13 @@ class Promoter:
             episode_ids = sorted({s.memory_id for s in sightings})
             store_key = "fact:" + "|".join(key)
             stamp = derived.fingerprint(episode_ids)
-            existing = self.engine.store.derived.lookup(store_key)
+            existing = self.store.derived.lookup(store_key)
             if existing is not None and existing["fingerprint"] == stamp:
                 continue
-            if existing is None and self.engine.memories.find_semantic(fields["name"], ignore_case=True):
+            if existing is None and self.store.memories.find_semantic(fields["name"], ignore_case=True):
                 continue  # already known, from the absorber or the user
-            source_ids = self.engine.memories.sources_of(episode_ids, limit=MAX_SOURCES)
-            source = grounding.SourceText.from_observations(self.engine.observations.get_many(source_ids).values())
+            source_ids = self.store.memories.sources_of(episode_ids, limit=MAX_SOURCES)
+            source = grounding.SourceText.from_observations(self.store.observations.get_many(source_ids).values())
             if not self._grounded(fields, source):
                 plain = dict(fields, summary=fields["summary"].split(", usually")[0], details=None)
                 if not self._grounded(plain, source):
@@ -205,7 +205,7 @@ class Promoter:
                 report.model_written += 1
             fields["importance"] = min(0.9, 0.5 + 0.05 * len(days))
             _memory, created = derived.write(
-                self.engine, key=store_key, memory_type="semantic", fields=fields, child_ids=episode_ids,
+                self.store, key=store_key, memory_type="semantic", fields=fields, child_ids=episode_ids,
                 link_kind="promoted_from", sources=source_ids, stamp=stamp,
                 reason=f"seen on {len(days)} different days",
             )

@@ -25,17 +25,17 @@ class RetentionReport:
     texts_purged: int = 0
 
 
-def apply_retention(engine, *, now: float, stop: threading.Event | None = None) -> RetentionReport:
+def apply_retention(observations, settings, *, now: float, stop: threading.Event | None = None) -> RetentionReport:
     report = RetentionReport()
-    days = int(engine.settings.get("retention.thumbnail_days"))
-    report.thumbnails_purged = engine.observations.purge_thumbnails(now - days * DAY)
-    months = int(engine.settings.get("retention.observation_text_months"))
+    days = int(settings.get("retention.thumbnail_days"))
+    report.thumbnails_purged = observations.purge_thumbnails(now - days * DAY)
+    months = int(settings.get("retention.observation_text_months"))
     if months <= 0:
         return report
     cutoff = now - months * MONTH_DAYS * DAY
     while stop is None or not stop.is_set():
-        ids = engine.observations.screen_texts_to_purge(cutoff, limit=CHUNK)
+        ids = observations.screen_texts_to_purge(cutoff, limit=CHUNK)
         if not ids:
             break
-        report.texts_purged += engine.observations.purge_text(ids)
+        report.texts_purged += observations.purge_text(ids)
     return report

@@ -226,7 +226,7 @@ def evaluate_locomo(
             engine = Engine(Paths.at(Path(workdir) / conversation.sample_id), embedder=embedder, chat_model=chat_model)
             try:
                 ingest(engine, conversation)
-                recall = Recall(engine, weights)
+                recall = engine.make_recall(weights)
                 recall.sync()
                 refs_of = {
                     r["id"]: DIA_ID.findall(r["source_ref"] or "")

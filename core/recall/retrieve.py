@@ -1,6 +1,6 @@
 """Engram's retrieval: hybrid, weighted, time- and people-aware, with context.
 
-``Recall(engine).retrieve(question)`` returns a ``RecallResult``: the best
+``Recall(store).retrieve(question)`` returns a ``RecallResult``: the best
 items across observations and memories, each with its score and where it came
 from, the core memory (always part of the context, whatever the question),
 and for conversation hits their neighbouring turns.
@@ -31,7 +31,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -133,9 +133,10 @@ def score_observations(
 class Recall:
     """Retrieval over one engine's store; cheap to create, keeps small caches."""
 
-    def __init__(self, engine, weights: RecallWeights = DEFAULT_WEIGHTS):
-        self.engine = engine
-        self.index = engine.store.recall_index
+    def __init__(self, store, *, clock: Callable[[], float] = time.time, weights: RecallWeights = DEFAULT_WEIGHTS):
+        self.store = store
+        self.index = store.recall_index
+        self.clock = clock
         self.weights = weights
         self._names: list[str] | None = None
         self._names_at = 0.0
@@ -163,7 +164,7 @@ class Recall:
         return self.index.observation_bm25(terms, limit, only_without_conversation=only_without_conversation)
 
     def _query_vector(self, text: str):
-        return self.engine.indexer.embed_query(text) if text.strip() else None
+        return self.store.indexer.embed_query(text) if text.strip() else None
 
     def _semantic(self, vector, limit: int, since=None, until=None) -> dict[int, float]:
         if vector is None:
@@ -281,7 +282,7 @@ class Recall:
         scores = fusion.fuse_scores(lexical, semantic, w)
         if not scores:
             return []
-        memories = self.engine.memories.get_many(list(scores))
+        memories = self.store.memories.get_many(list(scores))
         preference = {t: TYPE_PREFERENCE[min(i, len(TYPE_PREFERENCE) - 1)] for i, t in enumerate(plan.types)}
         since, until = _ts_bounds(plan, w)
         out = []
@@ -313,7 +314,7 @@ class Recall:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         self.sync()
-        now = now or datetime.fromtimestamp(self.engine.clock())
+        now = now or datetime.fromtimestamp(self.clock())
         plan = understand(query, now, self.known_names())
         timings["plan"] = (time.perf_counter() - started) * 1000
         mark = time.perf_counter()
@@ -323,7 +324,7 @@ class Recall:
         hits: list[RecallHit] = []
         if include_observations:
             ranked_obs = self.rank_observations(plan, vector, limit)
-            found = self.engine.observations.get_many([r[0] for r in ranked_obs])
+            found = self.store.observations.get_many([r[0] for r in ranked_obs])
             for obs_id, score, lex, sem in ranked_obs:
                 obs = found.get(obs_id)
                 if obs is None:
@@ -346,7 +347,7 @@ class Recall:
                         {"id": n["id"], "role": n["role"], "text": n["text"], "source_ref": n["source_ref"]}
                         for n in self.neighbours(hit.id, hit.conversation, hit.ts, span=1)
                     ]
-        core = self.engine.memories.list("core", limit=50) if include_memories else []
+        core = self.store.memories.list("core", limit=50) if include_memories else []
         timings["rank"] = (time.perf_counter() - mark) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         return RecallResult(plan=plan, hits=hits, core=core, timings_ms=timings)

@@ -10,7 +10,6 @@ from core.cli import main
 from core.engine import Engine
 from core.models.base import FakeChatModel, FakeEmbedder
 from core.paths import Paths
-from core.scheduling import Scheduler
 from core.sensitive import find_sensitive
 
 LOCOMO = [
@@ -44,7 +43,7 @@ LOCOMO = [
 
 
 def test_absorb_job_is_registered_and_runs(engine):
-    scheduler = Scheduler(engine, providers=("core.absorb.jobs",))
+    scheduler = engine.scheduler
     spec = scheduler.specs["absorb"]
     assert spec.interval_seconds == 5 * 60
     engine.observations.add("chat", "My email is ada@example.org", ts=engine.clock() - 3600, role="user", conversation="c")
@@ -56,7 +55,7 @@ def test_absorb_job_is_registered_and_runs(engine):
 
 def test_scheduled_job_waits_for_a_conversation_to_settle(engine):
     engine.settings.set("absorb.use_llm", False)
-    scheduler = Scheduler(engine, providers=("core.absorb.jobs",))
+    scheduler = engine.scheduler
     engine.observations.add("chat", "Hello there, Ada here", role="user", conversation="c")  # just now
     assert scheduler.run("absorb")["report"]["observations"] == 0
     assert engine.observations.count(unabsorbed=True) == 1
@@ -65,12 +64,8 @@ def test_scheduled_job_waits_for_a_conversation_to_settle(engine):
 def test_backlog_trigger_fires_when_the_threshold_is_passed(engine):
     triggered = []
 
-    class FakeScheduler:
-        def trigger(self, name):
-            triggered.append(name)
-
     engine.settings.set("absorb.backlog_threshold", 3)
-    trigger = jobs.BacklogTrigger(FakeScheduler(), engine)
+    trigger = jobs.BacklogTrigger(triggered.append, engine.observations, engine.settings)
     engine.observations.add("chat", "one", role="user", conversation="c")
     trigger(observation_id=1, kind="chat")
     assert triggered == []
@@ -86,7 +81,7 @@ def test_backlog_trigger_fires_when_the_threshold_is_passed(engine):
 def test_screen_vault_keeps_masked_screen_secrets_with_their_observation(engine):
     text = "deploy with AKIAIOSFODNN7EXAMPLE now"
     obs_id = engine.observations.add("screen", "deploy with AKIA•••••••••••••••• now", app="xterm")
-    handler = jobs.ScreenVault(engine)
+    handler = jobs.ScreenVault(engine.memories)
     handler(find_sensitive(text), obs_id, {"app": "xterm", "window_title": "deploy"})
     handler(find_sensitive(text), obs_id, {"app": "xterm", "window_title": "deploy"})
     [entry] = engine.memories.list("knowledge_vault")

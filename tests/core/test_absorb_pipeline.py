@@ -54,7 +54,7 @@ def test_add_when_nothing_similar_is_stored_uses_one_call(make_engine):
     model = scripted({"memories": [{"type": "semantic", "name": "Ada", "content": "Ada is a violinist in Lisbon"}]})
     engine = make_engine(model)
     obs = chat(engine, "My sister Ada is a violinist in Lisbon.")
-    report = Absorber(engine).absorb_backlog()
+    report = engine.make_absorber().absorb_backlog()
     assert report.to_dict()["llm_calls"] == 1  # nothing similar stored: no reconcile call
     found = [m for m in engine.memories.list("semantic") if m.fields["name"] == "Ada"]
     assert len(found) == 1 and found[0].sources == [obs]
@@ -72,7 +72,7 @@ def test_update_merges_into_the_shown_memory_and_maps_the_small_id_back(make_eng
     engine.observations.mark_absorbed([old_obs])
     existing = semantic(engine, "Ada violin", "Ada plays violin", old_obs)
     new_obs = chat(engine, "Ada now plays violin in the Lisbon orchestra.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["llm_calls"] == 2 and report["updated"] == {"semantic": 1}
     reconcile_prompt = model.calls[1]["messages"][1]["content"]
     assert f"[{existing.id}]" not in reconcile_prompt.replace("[0]", "") or existing.id == 0
@@ -94,7 +94,7 @@ def test_delete_removes_the_contradicted_memory_and_adds_the_new_fact(make_engin
     engine.observations.mark_absorbed([old_obs])
     old = semantic(engine, "Ada home", "Ada lives in Lisbon", old_obs)
     chat(engine, "Ada moved: she lives in Porto now.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["deleted"] == {"semantic": 1}
     assert engine.memories.get_many([old.id]) == {}
     assert engine.memories.history(old.id)[-1]["action"] == "DELETE"
@@ -112,7 +112,7 @@ def test_noop_changes_nothing(make_engine):
     engine.observations.mark_absorbed([old_obs])
     old = semantic(engine, "Ada violin", "Ada plays violin", old_obs)
     chat(engine, "As I said, Ada plays violin.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["llm_calls"] == 2 and "semantic" not in report["added"] and not report["updated"]
     assert engine.memories.count("semantic") == 1
     assert len(engine.memories.history(old.id)) == 1
@@ -128,7 +128,7 @@ def test_an_invented_existing_id_is_a_logged_rejection(make_engine):
     engine.observations.mark_absorbed([old_obs])
     old = semantic(engine, "Ada violin", "Ada plays violin", old_obs)
     chat(engine, "Ada plays violin in Lisbon.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["rejected"].get("reconcile") == 1
     row = engine.store.db.query_one("SELECT * FROM absorb_rejections WHERE stage = 'reconcile'")
     assert "invented id" in row["reason"] and "7" in row["reason"]
@@ -145,7 +145,7 @@ def test_grounding_rejects_names_and_numbers_not_in_the_source(make_engine):
     ]})
     engine = make_engine(model)
     chat(engine, "Ada plays violin and the rent is 1200 euros.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["rejected"]["grounding"] == 3
     reasons = [r["reason"] for r in engine.store.db.query("SELECT reason FROM absorb_rejections ORDER BY id")]
     assert any("'Berlin'" in r for r in reasons)
@@ -158,7 +158,7 @@ def test_garbage_model_output_is_logged_and_the_rule_part_is_kept(make_engine):
     model = scripted(ModelError("The model did not return valid JSON.", fix="Use a larger model."))
     engine = make_engine(model)
     obs = chat(engine, "Write to me at ada@example.org please.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["rejected"] == {"model_output": 1}
     assert report["llm_states"] == {"failed": 1}
     assert engine.memories.count("knowledge_vault") == 1
@@ -170,19 +170,19 @@ def test_garbage_model_output_is_logged_and_the_rule_part_is_kept(make_engine):
 def test_model_unavailable_defers_the_model_pass_until_a_model_exists(paths, fake_embedder):
     engine = Engine(paths, embedder=fake_embedder, chat_model=None)
     engine._injected_chat = None
-    engine.models = None  # no model support at all
+    engine.models.chat_model = no_chat_model  # no model installed at all
     chat(engine, "My email is ada@example.org and Ada plays violin.")
-    report = Absorber(engine, use_llm=True).absorb_backlog().to_dict()
+    report = engine.make_absorber(use_llm=True).absorb_backlog().to_dict()
     assert report["llm_states"] == {"deferred": 1} and report["llm_pending"] == 1
     assert engine.memories.count("knowledge_vault") == 1  # rules ran without a model
     assert engine.store.db.scalar("SELECT count(*) FROM absorb_llm_pending") == 1
-    again = Absorber(engine, use_llm=True).absorb_backlog().to_dict()
+    again = engine.make_absorber(use_llm=True).absorb_backlog().to_dict()
     assert again["batches"] == 0 and again["llm_pending"] == 1  # still waiting, nothing lost
     engine.close()
 
     model = scripted({"memories": [{"type": "semantic", "name": "Ada", "content": "Ada plays violin"}]})
     engine = Engine(paths, embedder=fake_embedder, chat_model=model)
-    report = Absorber(engine, use_llm=True).absorb_backlog().to_dict()
+    report = engine.make_absorber(use_llm=True).absorb_backlog().to_dict()
     assert report["llm_states"] == {"done": 1} and report["llm_pending"] == 0
     assert [m.fields["name"] for m in engine.memories.list("semantic")] == ["Ada"]
     engine.close()
@@ -191,7 +191,7 @@ def test_model_unavailable_defers_the_model_pass_until_a_model_exists(paths, fak
 def test_model_unavailable_error_from_the_call_also_defers(make_engine):
     engine = make_engine(scripted(ModelUnavailableError("The model file is gone.", fix="Run make setup.")))
     chat(engine, "Ada plays violin.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["llm_pending"] == 1 and report["rejected"] == {}
 
 
@@ -211,22 +211,22 @@ def test_crash_in_the_store_phase_stores_nothing_and_a_rerun_does_not_duplicate(
 
     monkeypatch.setattr(engine.memories, "add", failing_add)
     with pytest.raises(RuntimeError):
-        Absorber(engine).absorb_backlog()
+        engine.make_absorber().absorb_backlog()
     assert engine.memories.count() == 0
     assert engine.observations.count(unabsorbed=True) == 2
     assert engine.store.db.scalar("SELECT count(*) FROM absorb_batches") == 0
     monkeypatch.setattr(engine.memories, "add", original_add)
-    first = Absorber(engine).absorb_backlog().to_dict()
+    first = engine.make_absorber().absorb_backlog().to_dict()
     counts = engine.memories.counts()
     assert sum(counts.values()) == sum(first["added"].values()) >= 4
-    assert Absorber(engine).absorb_backlog().to_dict()["batches"] == 0
+    assert engine.make_absorber().absorb_backlog().to_dict()["batches"] == 0
     assert engine.memories.counts() == counts
 
 
 def test_a_batch_absorbed_by_another_run_is_not_stored_twice(make_engine):
     engine = make_engine(scripted({"memories": []}))
     obs = chat(engine, "My email is ada@example.org.")
-    absorber = Absorber(engine)
+    absorber = engine.make_absorber()
     batch = engine.observations.unabsorbed()
     absorber.absorb_batch(batch)
     report = absorber.absorb_batch(batch)  # the same, stale batch a second time
@@ -240,7 +240,7 @@ def test_garbage_ocr_is_a_logged_rejection_and_the_queue_stays_intact(make_engin
     engine = make_engine(model)
     garbage = engine.observations.add("screen", "~#@ ;;|| %%^ &&* ()_ !!! ## ~~", ts=T0, app="xterm")
     good = chat(engine, "Ada plays violin.", ts="2026-05-02T11:00:00")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["rejected"]["input"] == 1
     row = engine.store.db.query_one("SELECT * FROM absorb_rejections WHERE stage = 'input'")
     assert str(garbage) in row["reason"]
@@ -254,7 +254,7 @@ def test_activity_span_from_the_window_timeline(make_engine):
     for minute in (2, 5, 9, 14, 20, 26, 31, 37, 42, 47):
         engine.observations.add("screen", f"Budget totals row {minute} income expenses", ts=f"2026-05-02T10:{minute:02d}:00",
                                 app="libreoffice-calc", window_title="budget.ods - LibreOffice Calc")
-    Absorber(engine, use_llm=False).absorb_backlog()
+    engine.make_absorber(use_llm=False).absorb_backlog()
     spans = [m for m in engine.memories.list("episodic") if m.fields["event_type"] == "activity"]
     assert len(spans) == 1
     assert spans[0].fields["summary"] == "Edited budget.ods in LibreOffice Calc, 10:02–10:47"
@@ -267,7 +267,7 @@ def test_activity_span_continues_across_batches(make_engine):
     for minute in range(0, 40, 2):  # 20 observations over 38 minutes: two screen batches of 15 minutes or less
         engine.observations.add("screen", f"Report draft paragraph {minute}", ts=f"2026-05-02T09:{minute:02d}:00",
                                 app="writer", window_title="report.odt - LibreOffice Writer")
-    report = Absorber(engine, use_llm=False).absorb_backlog().to_dict()
+    report = engine.make_absorber(use_llm=False).absorb_backlog().to_dict()
     assert report["batches"] >= 2
     spans = [m for m in engine.memories.list("episodic") if m.fields["event_type"] == "activity"]
     assert len(spans) == 1 and spans[0].fields["summary"].endswith("09:00–09:38")
@@ -280,7 +280,7 @@ def test_core_block_is_rewritten_compactly_when_nearly_full(make_engine):
     engine.memories.add("core", {"label": "human", "value": "User: I like tea.\n" * 4 + "x" * 30,
                                  "char_limit": 120}, sources=[seed])
     chat(engine, "I prefer window seats.")
-    Absorber(engine, use_llm=False).absorb_backlog()
+    engine.make_absorber(use_llm=False).absorb_backlog()
     block = engine.memories.find_core("human")
     assert len(block.fields["value"]) <= 0.7 * 120
     assert block.fields["value"].endswith("User: I prefer window seats.")
@@ -310,7 +310,7 @@ def test_a_model_memory_links_to_the_messages_that_say_it(make_engine):
     chat(engine, "Good morning!", ts="2026-05-02T10:00:00")
     says = chat(engine, "Ada plays violin in Lisbon.", ts="2026-05-02T10:00:10")
     chat(engine, "Nice weather today.", ts="2026-05-02T10:00:20")
-    Absorber(engine).absorb_backlog()
+    engine.make_absorber().absorb_backlog()
     [memory] = engine.memories.list("semantic")
     assert memory.sources == [says]
 
@@ -318,6 +318,12 @@ def test_a_model_memory_links_to_the_messages_that_say_it(make_engine):
 def test_a_crashing_model_runtime_is_logged_and_does_not_wedge_the_queue(make_engine):
     engine = make_engine(scripted(RuntimeError("llama.cpp segfault stand-in")))
     chat(engine, "My email is ada@example.org.")
-    report = Absorber(engine).absorb_backlog().to_dict()
+    report = engine.make_absorber().absorb_backlog().to_dict()
     assert report["llm_states"] == {"failed": 1} and report["rejected"] == {"model_output": 1}
     assert engine.observations.count(unabsorbed=True) == 0 and engine.memories.count("knowledge_vault") == 1
+
+
+def no_chat_model():
+    from core.errors import ModelUnavailableError
+
+    raise ModelUnavailableError("No chat model is installed.", fix="Run 'engram models pull NAME'.")

@@ -74,7 +74,7 @@ def test_vault_secret_never_reaches_the_model(paths):
 def test_model_unavailable_lists_evidence(paths):
     engine = Engine(paths, embedder=FakeEmbedder(64))
     engine._injected_chat = None
-    engine.models = None
+    engine.models.chat_model = no_chat_model  # no model installed at all
     try:
         engine.memories.add("semantic", {"name": "Ada", "summary": "Ada is Sam's sister"})
         answer = engine.ask("Who is Ada?")
@@ -172,3 +172,9 @@ def test_quick_recall_with_its_budget_spent_still_tries_the_cheapest_query(chat_
     monkeypatch.setattr(quick, "QUICK_BUDGET_MS", 0.0)
     titles = [item["title"] for item in chat_engine.quick_recall("plumber")]
     assert "Bob" in titles  # the cheapest answer still comes
+
+
+def no_chat_model():
+    from core.errors import ModelUnavailableError
+
+    raise ModelUnavailableError("No chat model is installed.", fix="Run 'engram models pull NAME'.")

@@ -66,7 +66,7 @@ def test_daily_digest_summarises_the_day_and_links_its_memories(engine):
     c = episode(engine, "2026-05-02T15:30", "Ana and Sam chatted: the trip is booked", event_type="conversation", app=None)
     lone = episode(engine, "2026-05-05T10:00", "Used Terminal")  # one memory: no digest for that day
 
-    report = Digester(engine).refresh_daily(today=datetime(2026, 5, 20).date())
+    report = Digester(engine.store).refresh_daily(today=datetime(2026, 5, 20).date())
 
     assert report.daily_added == 1
     (digest,) = digests(engine)
@@ -86,7 +86,7 @@ def test_daily_digest_summarises_the_day_and_links_its_memories(engine):
 def test_digests_are_idempotent_and_refreshed_when_the_day_changes(engine):
     episode(engine, "2026-05-02T09:05", "Edited budget.ods in LibreOffice Calc")
     episode(engine, "2026-05-02T11:00", "Viewed flight offers to Lisbon in Firefox")
-    digester = Digester(engine)
+    digester = Digester(engine.store)
     today = datetime(2026, 5, 20).date()
     digester.refresh_daily(today=today)
     again = digester.refresh_daily(today=today)
@@ -105,16 +105,16 @@ def test_digests_are_idempotent_and_refreshed_when_the_day_changes(engine):
 def test_the_current_day_waits_until_it_is_over(engine, clock):
     episode(engine, "2026-05-20T07:00", "Edited budget.ods in LibreOffice Calc")
     episode(engine, "2026-05-20T08:00", "Viewed flight offers to Lisbon in Firefox")
-    assert Digester(engine).refresh_daily(today=datetime(2026, 5, 20).date()).daily_added == 0
+    assert Digester(engine.store).refresh_daily(today=datetime(2026, 5, 20).date()).daily_added == 0
     clock.set("2026-05-21T09:00")
-    assert Consolidator(engine, use_model=False).light_pass()["digests"]["daily_added"] == 1
+    assert engine.make_consolidator(use_model=False).light_pass()["digests"]["daily_added"] == 1
 
 
 def test_weekly_digest_is_built_from_the_daily_ones(engine):
     for day in ("04", "05", "07"):
         episode(engine, f"2026-05-{day}T09:00", f"Edited report-{day}.odt in LibreOffice Writer")
         episode(engine, f"2026-05-{day}T14:00", f"Viewed news site {day} in Firefox")
-    report = Consolidator(engine, use_model=False).deep_pass()
+    report = engine.make_consolidator(use_model=False).deep_pass()
     assert report["digests"]["daily_added"] == 3 and report["digests"]["weekly_added"] == 1
     (weekly,) = digests(engine, "weekly_digest")
     dailies = digests(engine)
@@ -122,7 +122,7 @@ def test_weekly_digest_is_built_from_the_daily_ones(engine):
     assert weekly.fields["summary"] == "What I did from Monday 4 May 2026 to Thursday 7 May 2026"
     assert weekly.fields["occurred_at"] == ts("2026-05-04T00:00")
     assert set(weekly.sources) == {s for d in dailies for s in d.sources}
-    again = Consolidator(engine, use_model=False).deep_pass()["digests"]
+    again = engine.make_consolidator(use_model=False).deep_pass()["digests"]
     assert again == {"daily_added": 0, "daily_refreshed": 0, "weekly_added": 0, "weekly_refreshed": 0, "model_written": 0}
 
 
@@ -130,7 +130,7 @@ def test_a_grounded_model_summary_leads_and_an_invented_one_is_dropped(engine):
     episode(engine, "2026-05-02T09:05", "Edited budget.ods in LibreOffice Calc")
     episode(engine, "2026-05-02T11:00", "Viewed flight offers to Lisbon in Firefox", app="Firefox")
     model = FakeChatModel(["Edited the budget in LibreOffice Calc and viewed flight offers to Lisbon."])
-    report = Digester(engine, model).refresh_daily(today=datetime(2026, 5, 20).date())
+    report = Digester(engine.store, model).refresh_daily(today=datetime(2026, 5, 20).date())
     assert report.model_written == 1
     (digest,) = digests(engine)
     assert digest.fields["summary"] == ("What I did on Saturday 2 May 2026: "
@@ -139,7 +139,7 @@ def test_a_grounded_model_summary_leads_and_an_invented_one_is_dropped(engine):
     episode(engine, "2026-05-03T09:05", "Edited budget.ods in LibreOffice Calc")
     episode(engine, "2026-05-03T11:00", "Viewed flight offers to Lisbon in Firefox", app="Firefox")
     model = FakeChatModel(["Met Bob in Rome to sign a 40000 euro contract."])
-    report = Digester(engine, model).refresh_daily(today=datetime(2026, 5, 20).date())
+    report = Digester(engine.store, model).refresh_daily(today=datetime(2026, 5, 20).date())
     assert report.model_written == 0 and report.daily_added == 1
     assert digests(engine)[1].fields["summary"].startswith("What I did on Sunday 3 May 2026: Edited budget.ods")
 
@@ -155,7 +155,7 @@ def test_a_recurring_meeting_becomes_a_grounded_fact_with_provenance(engine):
     meetings = [episode(engine, f"2026-05-{day:02d}T10:00", "Weekly sync with Ana", event_type="meeting", app="Calendar")
                 for day in (4, 11, 18)]  # three Mondays
     episode(engine, "2026-05-06T10:00", "Dentist appointment", event_type="meeting")
-    report = Promoter(engine, min_days=3).run()
+    report = Promoter(engine.store, min_days=3).run()
     assert report.promoted == 1 and report.facts == ["Weekly sync with Ana"]
     (fact,) = engine.memories.list("semantic")
     assert fact.fields["name"] == "Weekly sync with Ana"
@@ -163,7 +163,7 @@ def test_a_recurring_meeting_becomes_a_grounded_fact_with_provenance(engine):
     assert fact.sources == sorted(s for m in meetings for s in m.sources)
     assert links(engine, fact.id, "promoted_from") == sorted(m.id for m in meetings)
     assert engine.memories.history(fact.id)[0]["actor"] == "consolidation"
-    again = Promoter(engine, min_days=3).run()
+    again = Promoter(engine.store, min_days=3).run()
     assert again.promoted == 0 and engine.memories.count("semantic") == 1
 
 
@@ -177,7 +177,7 @@ def test_a_statement_repeated_on_enough_days_is_promoted(engine):
     for day in (2, 9, 16):
         chat(f"2026-05-{day:02d}T20:00", f"Caroline: I work at Acme Robotics now. It is day {day}.")
     chat("2026-05-03T20:00", "Caroline: I live in Boston.")
-    report = Promoter(engine, min_days=3).run()
+    report = Promoter(engine.store, min_days=3).run()
     assert report.facts == ["Caroline works at Acme Robotics"]
     fact = next(m for m in engine.memories.list("semantic"))
     assert fact.fields["summary"] == "Caroline: I work at Acme Robotics now."
@@ -187,7 +187,7 @@ def test_a_statement_repeated_on_enough_days_is_promoted(engine):
 def test_facts_without_grounding_sources_are_not_promoted(engine):
     for day in (4, 11, 18):
         engine.memories.add("episodic", {"occurred_at": f"2026-05-{day:02d}T10:00", "summary": "Weekly sync with Ana"})
-    report = Promoter(engine, min_days=3).run()
+    report = Promoter(engine.store, min_days=3).run()
     assert report.promoted == 0 and report.rejected == 1
     assert engine.memories.count("semantic") == 0
 
@@ -195,4 +195,4 @@ def test_facts_without_grounding_sources_are_not_promoted(engine):
 def test_too_few_days_promote_nothing(engine):
     for day in (4, 4, 11):
         episode(engine, f"2026-05-{day:02d}T10:00", "Weekly sync with Ana", event_type="meeting")
-    assert Promoter(engine, min_days=3).run().promoted == 0
+    assert Promoter(engine.store, min_days=3).run().promoted == 0

@@ -56,7 +56,7 @@ def test_faded_memories_are_archived_not_deleted_and_the_rest_are_spared(engine,
     engine.memories.touch([recalled.id])
     clock.now += 20 * DAY  # 100 days after creation; 20 after the recall
 
-    report = archive_faded(engine, now=clock(), threshold=0.05, strength_days=30)
+    report = archive_faded(engine.memories, now=clock(), threshold=0.05, strength_days=30)
 
     assert report.archived == 1
     archived = {m.id for m in engine.memories.list(include_archived=True, limit=100) if m.archived}
@@ -67,28 +67,28 @@ def test_faded_memories_are_archived_not_deleted_and_the_rest_are_spared(engine,
     assert {pinned.id, important.id, core.id, vault.id, recalled.id}.isdisjoint(archived)
     assert stale.id not in [r.id for r in engine.memories.search("old printer")]
     assert stale.id in [r.id for r in engine.memories.search("old printer", include_archived=True)]
-    again = archive_faded(engine, now=clock(), threshold=0.05, strength_days=30)
+    again = archive_faded(engine.memories, now=clock(), threshold=0.05, strength_days=30)
     assert again.archived == 0
 
 
 def test_restore_brings_a_memory_back_and_counts_as_a_recall(engine, clock):
     stale = add(engine, "Stale fact about the old printer")
     clock.now += 200 * DAY
-    Consolidator(engine, use_model=False).deep_pass()
+    engine.make_consolidator(use_model=False).deep_pass()
     assert engine.memories.get(stale.id).archived
-    restored = restore(engine, stale.id)
+    restored = restore(engine.memories, stale.id)
     assert not restored.archived and restored.access_count == 1 and restored.last_accessed_at == clock()
     assert engine.memories.history(stale.id)[-1]["action"] == "RESTORE"
     assert stale.id in [r.id for r in engine.memories.search("old printer")]
     clock.now += 1 * DAY
-    assert Consolidator(engine, use_model=False).deep_pass()["decay"]["archived"] == 0
+    assert engine.make_consolidator(use_model=False).deep_pass()["decay"]["archived"] == 0
 
 
 def test_archive_threshold_setting_is_used(engine, clock):
     add(engine, "Some fact about the garden")
     clock.now += 30 * DAY  # R = 0.37
     engine.settings.set("consolidation.archive_threshold", 0.5)
-    assert Consolidator(engine, use_model=False).deep_pass()["decay"]["archived"] == 1
+    assert engine.make_consolidator(use_model=False).deep_pass()["decay"]["archived"] == 1
 
 
 # -- raw data ---------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def test_thumbnails_and_absorbed_screen_text_expire(engine, clock):
     assert engine.store.db.scalar("SELECT count(*) FROM observation_vectors WHERE id = ?", [old_screen]) == 1
     memory = engine.memories.add("semantic", {"name": "Numbers", "summary": "quarterly numbers"}, sources=[old_screen])
 
-    report = Consolidator(engine, use_model=False).light_pass()["retention"]
+    report = engine.make_consolidator(use_model=False).light_pass()["retention"]
 
     assert report == {"thumbnails_purged": 1, "texts_purged": 1}
     purged = engine.observations.get(old_screen)
@@ -117,4 +117,4 @@ def test_thumbnails_and_absorbed_screen_text_expire(engine, clock):
     assert old_screen not in [h.observation.id for h in engine.observations.search("quarterly numbers spreadsheet")]
     assert engine.memories.get(memory.id).sources == [old_screen]  # provenance survives the text
     assert engine.indexer.pending_count() == 0  # the purged row is not queued for embedding
-    assert Consolidator(engine, use_model=False).light_pass()["retention"] == {"thumbnails_purged": 0, "texts_purged": 0}
+    assert engine.make_consolidator(use_model=False).light_pass()["retention"] == {"thumbnails_purged": 0, "texts_purged": 0}

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from core.consolidate import Consolidator
-from core.consolidate.jobs import DEEP_JOB, LIGHT_JOB, IdleTrigger, register_jobs
+from core.consolidate.jobs import DEEP_JOB, LIGHT_JOB, IdleTrigger, consolidation_jobs
 from core.engine import Engine
 from core.scheduling import Scheduler
 
@@ -21,7 +21,7 @@ def engine(clocked_engine):
 
 
 def scheduler_for(engine, clock):
-    return Scheduler(engine, clock=clock, providers=("core.consolidate.jobs",))
+    return Scheduler(engine.store.job_runs, consolidation_jobs(engine.make_consolidator(), engine.settings), clock=clock)
 
 
 def add_duplicate_pairs(engine, n):
@@ -62,7 +62,7 @@ def test_both_passes_are_registered(engine, clock):
     assert scheduler.specs[LIGHT_JOB].interval_seconds == HOUR
     assert scheduler.specs[DEEP_JOB].interval_seconds == 24 * HOUR
     assert scheduler.specs[LIGHT_JOB].catch_up and scheduler.specs[DEEP_JOB].catch_up
-    assert LIGHT_JOB in Scheduler(engine, clock=clock).specs  # found through the default providers
+    assert {LIGHT_JOB, DEEP_JOB} <= set(engine.scheduler.specs)  # the engine wires them in
 
 
 def test_missed_runs_catch_up_exactly_once(engine, clock):
@@ -156,7 +156,7 @@ def test_digests_and_facts_survive_a_crash_and_are_not_duplicated(engine, clock,
             engine.memories.add("episodic", {"occurred_at": when, "event_type": "meeting",
                                              "summary": "Weekly sync with Ana" if hour == 9 else f"Notes {day} written"},
                                 sources=[source])
-    consolidator = Consolidator(engine, use_model=False)
+    consolidator = engine.make_consolidator(use_model=False)
     from core.consolidate import derived
 
     real_write = derived.write
@@ -216,7 +216,7 @@ class RecordingScheduler:
 def test_idle_trigger_waits_for_a_long_idle_spell_and_respects_the_last_run(engine, clock):
     FakeTimer.made = []
     scheduler = RecordingScheduler(clock)
-    trigger = IdleTrigger(scheduler, engine, timer_factory=FakeTimer)
+    trigger = IdleTrigger(scheduler, engine.settings, timer_factory=FakeTimer)
     trigger(state="idle")
     (timer,) = FakeTimer.made
     assert timer.started and timer.delay == 30 * 60
@@ -228,17 +228,10 @@ def test_idle_trigger_waits_for_a_long_idle_spell_and_respects_the_last_run(engi
     assert trigger.fire() is False and scheduler.triggered == [DEEP_JOB]
 
 
-def test_register_jobs_subscribes_the_idle_trigger(engine, clock):
-    class Collecting:
-        def __init__(self):
-            self.engine, self.clock, self.specs = engine, clock, {}
-
-        def add(self, spec):
-            self.specs[spec.name] = spec
-
-    collecting = Collecting()
-    register_jobs(collecting)
-    assert set(collecting.specs) == {LIGHT_JOB, DEEP_JOB}
+def test_starting_the_engine_subscribes_the_idle_trigger(engine, monkeypatch):
+    monkeypatch.setattr(Scheduler, "start", lambda self: None)  # no background threads in this test
+    engine.start()
+    assert set(engine.scheduler.specs) >= {LIGHT_JOB, DEEP_JOB}
     assert any(isinstance(h, IdleTrigger) for h in engine.events._handlers["capture_did_change_state"])
 
 

@@ -29,7 +29,7 @@ def test_true_duplicates_merge_with_union_of_sources_and_history(engine):
     b = semantic(engine, "Ada", "Ada plays the cello in the city orchestra.", o2)
     other = semantic(engine, "Bo", "Bo collects stamps", o1)
 
-    report = merge_duplicates(engine, threshold=0.9)
+    report = merge_duplicates(engine.memories, threshold=0.9)
 
     assert report.merged == 1
     (survivor_id, absorbed_id), = report.pairs
@@ -49,7 +49,7 @@ def test_exact_duplicate_with_same_sources_still_records_the_merge(engine):
     o1 = obs(engine, "Ada plays the cello")
     a = semantic(engine, "Ada", "Ada plays the cello", o1)
     b = semantic(engine, "Ada", "Ada plays the cello", o1)
-    report = merge_duplicates(engine, threshold=0.9)
+    report = merge_duplicates(engine.memories, threshold=0.9)
     assert report.merged == 1
     survivor = report.pairs[0][0]
     assert engine.memories.history(survivor)[-1]["action"] == "MERGE"
@@ -64,7 +64,7 @@ def test_episodes_merge_when_their_times_overlap_and_span_the_union(engine):
                                               "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1])
     later = engine.memories.add("episodic", {"occurred_at": "2026-05-03T10:00", "occurred_until": "2026-05-03T10:30",
                                              "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1])
-    report = merge_duplicates(engine, threshold=0.3)
+    report = merge_duplicates(engine.memories, threshold=0.3)
     assert report.merged == 1 and report.refused == {"different times": 1}
     survivor = engine.memories.get(report.pairs[0][0])
     assert {survivor.id} | {later.id} == live_ids(engine)
@@ -94,7 +94,7 @@ def test_a_pass_refuses_near_but_different_pairs_even_when_similar(engine, text_
     source = obs(engine, f"{text_a}. {text_b}")
     semantic(engine, "Ana", text_a, source)
     semantic(engine, "Ana", text_b, source)
-    report = merge_duplicates(engine, threshold=0.3)  # let every pair through to the rules
+    report = merge_duplicates(engine.memories, threshold=0.3)  # let every pair through to the rules
     assert report.merged == 0
     assert report.refused == {reason: 1}
     assert len(live_ids(engine)) == 2
@@ -119,12 +119,12 @@ def test_the_model_can_refuse_but_not_force_a_merge(engine):
     semantic(engine, "Bo", "Bo lives in Paris", source)
     semantic(engine, "Bo", "Bo lives in Rome", source)  # refused by the rules before the model is asked
     model = FakeChatModel([{"same": False}])
-    report = merge_duplicates(engine, threshold=0.3, chat_model=model)
+    report = merge_duplicates(engine.memories, threshold=0.3, chat_model=model)
     assert report.merged == 0 and report.model_refused == 1 and len(model.calls) == 1
     assert "Ada plays the cello" in model.calls[0]["messages"][1]["content"]
 
     model = FakeChatModel([{"same": True}])
-    report = merge_duplicates(engine, threshold=0.3, chat_model=model)
+    report = merge_duplicates(engine.memories, threshold=0.3, chat_model=model)
     assert report.merged == 1 and len(model.calls) == 1
 
 
@@ -134,7 +134,7 @@ def test_a_model_error_means_no_merge(engine):
     source = obs(engine, "Ada plays the cello")
     semantic(engine, "Ada", "Ada plays the cello", source)
     semantic(engine, "Ada", "Ada plays the cello.", source)
-    report = merge_duplicates(engine, threshold=0.9, chat_model=FakeChatModel([ModelError("boom", fix="none")]))
+    report = merge_duplicates(engine.memories, threshold=0.9, chat_model=FakeChatModel([ModelError("boom", fix="none")]))
     assert report.merged == 0 and report.model_refused == 1
 
 
@@ -145,7 +145,7 @@ def test_links_to_the_absorbed_memory_move_to_the_survivor(engine):
     parent = semantic(engine, "Music", "Who plays what", source)
     for child in (a.id, b.id):
         engine.store.db.execute("INSERT INTO memory_links(parent_id, child_id, kind) VALUES (?, ?, 'digest')", [parent.id, child])
-    report = merge_duplicates(engine, threshold=0.9, types=("semantic",))
+    report = merge_duplicates(engine.memories, threshold=0.9, types=("semantic",))
     survivor, absorbed = report.pairs[0]
     links = engine.store.db.query("SELECT parent_id, child_id FROM memory_links ORDER BY child_id")
     assert links == [{"parent_id": parent.id, "child_id": survivor}]
@@ -157,7 +157,7 @@ def test_pinned_memory_survives_and_recall_counts_add_up(engine):
     b = engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello", "pinned": True}, sources=[source])
     engine.memories.touch([a.id])
     engine.memories.touch([a.id, b.id])
-    report = merge_duplicates(engine, threshold=0.5, types=("semantic",))
+    report = merge_duplicates(engine.memories, threshold=0.5, types=("semantic",))
     assert report.pairs == [(b.id, a.id)]
     survivor = engine.memories.get(b.id)
     assert survivor.pinned and survivor.access_count == 3
@@ -170,7 +170,7 @@ def test_light_pass_looks_only_at_memories_changed_since_the_last_light_pass(pat
     with Engine(paths, embedder=fake_embedder, clock=lambda: now[0]) as engine:
         source = obs(engine, "Ada plays the cello")
         semantic(engine, "Ada", "Ada plays the cello", source)
-        consolidator = Consolidator(engine, use_model=False)
+        consolidator = engine.make_consolidator(use_model=False)
         now[0] += 60
         assert consolidator.light_pass()["merge"]["merged"] == 0
         now[0] += 3600

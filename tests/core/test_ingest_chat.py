@@ -50,25 +50,25 @@ def chatgpt_export(path):
 
 def test_jsonl_import_stores_chat_observations_once(engine, tmp_path):
     path = write_jsonl(tmp_path / "chat.jsonl", MESSAGES)
-    report = import_chat_file(engine, path)
+    report = import_chat_file(engine.store, path)
     assert (report.format, report.messages, report.added, report.conversations) == ("jsonl", 3, 3, 2)
     stored = engine.observations.unabsorbed()
     assert [o.kind for o in stored] == ["chat"] * 3
     assert [o.role for o in stored] == ["user", "assistant", "user"]
     assert stored[0].conversation == "trip" and stored[2].meta == {"speaker": "Ada"} and stored[2].source_ref == "m-3"
-    again = import_chat_file(engine, path)
+    again = import_chat_file(engine.store, path)
     assert (again.added, again.already_present) == (0, 3)
     assert engine.observations.count() == 3
 
 
 def test_chatgpt_export_follows_the_current_branch_in_order(engine, tmp_path):
-    report = import_chat_file(engine, chatgpt_export(tmp_path / "conversations.json"))
+    report = import_chat_file(engine.store, chatgpt_export(tmp_path / "conversations.json"))
     assert report.format == "chatgpt" and report.added == 3
     texts = [o.text for o in engine.observations.unabsorbed()]
     assert texts == ["How do I boil an egg?", "Boil it for 8 minutes.", "Thanks!"]
     first = engine.observations.unabsorbed()[0]
     assert first.conversation == "chatgpt:conv-1" and first.meta["title"] == "Eggs" and first.source_ref == "u1"
-    assert import_chat_file(engine, tmp_path / "conversations.json").added == 0
+    assert import_chat_file(engine.store, tmp_path / "conversations.json").added == 0
 
 
 def test_a_deep_chatgpt_chain_is_walked_without_recursion(engine, tmp_path):
@@ -79,7 +79,7 @@ def test_a_deep_chatgpt_chain_is_walked_without_recursion(engine, tmp_path):
                                         "content": {"parts": [f"message {i}"]}, "create_time": 1714640000 + i}}
     path = tmp_path / "conversations.json"
     path.write_text(json.dumps([{"id": "long", "mapping": mapping}]))
-    assert import_chat_file(engine, path).added == 2999
+    assert import_chat_file(engine.store, path).added == 2999
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_a_bad_jsonl_line_imports_nothing_and_names_the_line(engine, tmp_path, c
     path = tmp_path / "chat.jsonl"
     path.write_bytes(content)
     with pytest.raises(InvalidInputError) as caught:
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
     assert expected in caught.value.message and caught.value.fix
     assert engine.observations.count() == 0
 
@@ -111,25 +111,25 @@ def test_binary_file_is_refused(engine, tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 10)
     with pytest.raises(InvalidInputError, match="binary"):
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
 
 
 def test_deeply_nested_json_is_a_clear_error(engine, tmp_path):
     path = tmp_path / "conversations.json"
     path.write_text("[" * 200_000 + "]" * 200_000)
     with pytest.raises(InvalidInputError, match="nested too deeply"):
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
     line = tmp_path / "deep.jsonl"
     line.write_text('{"role": "user", "content": "x", "time": 1, "extra": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
     with pytest.raises(InvalidInputError, match="line 1 is nested too deeply"):
-        import_chat_file(engine, line)
+        import_chat_file(engine.store, line)
 
 
 def test_wrong_schema_json_is_not_a_chatgpt_export(engine, tmp_path):
     path = tmp_path / "conversations.json"
     path.write_text(json.dumps([{"title": "no mapping here"}]))
     with pytest.raises(InvalidInputError, match="not a ChatGPT export"):
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
 
 
 def test_oversized_files_are_refused_before_reading(engine, tmp_path, monkeypatch):
@@ -137,15 +137,15 @@ def test_oversized_files_are_refused_before_reading(engine, tmp_path, monkeypatc
     with open(big, "wb") as handle:  # sparse: 600 MB on paper, nothing on disk
         handle.truncate(600 * 1024 * 1024)
     with pytest.raises(InvalidInputError, match="imports at most"):
-        import_chat_file(engine, big)
+        import_chat_file(engine.store, big)
     monkeypatch.setattr(ingest, "MAX_JSON_EXPORT_BYTES", 1000)
     export = chatgpt_export(tmp_path / "export.json")
     with pytest.raises(InvalidInputError, match="convert it to JSONL"):
-        import_chat_file(engine, export, fmt="chatgpt")
+        import_chat_file(engine.store, export, fmt="chatgpt")
     long_line = tmp_path / "long.jsonl"
     long_line.write_text('{"role": "user", "content": "' + "a" * (ingest.MAX_LINE_BYTES + 10) + '", "time": 1}\n')
     with pytest.raises(InvalidInputError, match="line 1 is"):
-        import_chat_file(engine, long_line)
+        import_chat_file(engine.store, long_line)
     assert engine.observations.count() == 0
 
 

@@ -49,7 +49,7 @@ def store(engine):
 
 def test_context_index_gives_each_turn_its_neighbours(store):
     engine, morning, _ = store
-    recall = Recall(engine)
+    recall = engine.recall
     recall.sync()
     row = engine.store.db.query_one(f"SELECT body, context FROM {CONTEXT_TABLE} WHERE rowid = ?", [morning[1]])
     assert row["body"] == "Bob: No way! What breed is it?"
@@ -68,7 +68,7 @@ def test_context_index_gives_each_turn_its_neighbours(store):
 def test_an_answer_turn_is_found_through_its_question_turn(store):
     engine, morning, _ = store
     # "breed" is only in Bob's question; the answer (a beagle) is the next turn.
-    lexical_only = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0))
+    lexical_only = engine.make_recall(RecallWeights(lexical=1.0, semantic=0.0))
     hits = lexical_only.retrieve("What breed is the puppy?", limit=3, include_memories=False).hits
     assert morning[2] in [h.id for h in hits]
     assert hits[0].source == "observation" and hits[0].refs() == []  # source_ref "D1" is not a dia id of the form D1:2
@@ -82,8 +82,8 @@ def test_named_speaker_is_preferred(engine):
         T0,
     )
     question = "Does Bob like pottery?"
-    plain = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.0))
-    boosted = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.6))
+    plain = engine.make_recall(RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.0))
+    boosted = engine.make_recall(RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.6))
     # Alice's turn says "pottery" more often, so plain BM25 prefers it...
     assert [h.id for h in plain.retrieve(question, limit=2, include_memories=False).hits] == [alice, bob]
     # ...but the question asks about Bob, who said it himself.
@@ -93,8 +93,8 @@ def test_named_speaker_is_preferred(engine):
 def test_time_phrase_boosts_items_in_range(store):
     engine, morning, later = store
     now = datetime.fromtimestamp(T0 + 45 * DAY)
-    timeless = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.0, time_match=0.0))
-    timed = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.0, time_match=2.0, time_slack_days=0))
+    timeless = engine.make_recall(RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.0, time_match=0.0))
+    timed = engine.make_recall(RecallWeights(lexical=1.0, semantic=0.0, context=0.0, speaker=1.0, time_match=2.0, time_slack_days=0))
     # Without time, the pottery turn (said in June) wins on words...
     assert timeless.retrieve("pottery or kayaking in May 2023", now=now, limit=1, include_memories=False).hits[0].id == later[1]
     # ...the May range lifts the kayaking turn, dated 8 May, and a June range keeps pottery first.
@@ -108,7 +108,7 @@ def test_memories_and_core_memory_are_part_of_the_result(store):
     engine, _, _ = store
     engine.memories.add("core", {"label": "user", "value": "The user is Alice, a dog lover."})
     engine.memories.add("semantic", {"name": "Biscuit", "summary": "Alice's beagle puppy"})
-    result = Recall(engine).retrieve("Who is Biscuit?", limit=5, with_neighbours=True)
+    result = engine.recall.retrieve("Who is Biscuit?", limit=5, with_neighbours=True)
     assert [m.type for m in result.core] == ["core"]
     assert result.hits[0].source == "memory" and result.hits[0].kind == "semantic"
     chat_hits = [h for h in result.hits if h.source == "observation"]
@@ -119,7 +119,7 @@ def test_memories_and_core_memory_are_part_of_the_result(store):
 
 def test_forgotten_observations_leave_recall(store):
     engine, morning, _ = store
-    recall = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0))
+    recall = engine.make_recall(RecallWeights(lexical=1.0, semantic=0.0))
     assert morning[3] in [h.id for h in recall.retrieve("kayaking river", limit=3, include_memories=False).hits]
     engine.observations.forget([morning[3]])
     assert morning[3] not in [h.id for h in recall.retrieve("kayaking river", limit=3, include_memories=False).hits]
@@ -130,11 +130,11 @@ def test_forgetting_reaches_every_process_and_the_neighbours_context(store, path
     from core.engine import Engine
 
     engine, morning, _ = store
-    Recall(engine).sync()
+    engine.recall.sync()
     # Another process (a second engine on the same store) forgets the turn.
     with Engine(paths, embedder=fake_embedder, chat_model=None) as other:
         other.observations.forget([morning[2]])  # "A beagle, she is called Biscuit."
-    hits = Recall(engine, RecallWeights(lexical=1.0, semantic=0.0)).retrieve("beagle Biscuit", limit=5, include_memories=False).hits
+    hits = engine.make_recall(RecallWeights(lexical=1.0, semantic=0.0)).retrieve("beagle Biscuit", limit=5, include_memories=False).hits
     assert all("beagle" not in h.text.lower() for h in hits)
     rows = engine.store.db.query(f"SELECT body, context FROM {CONTEXT_TABLE}")
     assert rows and not any("beagle" in (r["body"] + r["context"]).lower() for r in rows)
@@ -145,6 +145,6 @@ def test_forgetting_reaches_every_process_and_the_neighbours_context(store, path
 
 def test_baselines_return_observation_ids(store):
     engine, morning, _ = store
-    recall = Recall(engine)
+    recall = engine.recall
     assert recall.bm25_only("kayaking", 3) == [morning[3]]
     assert len(recall.dense_only("kayaking on the river", 3)) == 3

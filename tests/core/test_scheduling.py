@@ -9,7 +9,7 @@ from tests.conftest import FakeClock as Clock
 
 
 def make(engine, clock):
-    scheduler = Scheduler(engine, clock=clock, providers=())
+    scheduler = Scheduler(engine.store.job_runs, clock=clock)
     calls = []
     scheduler.add(JobSpec("light", lambda stop: calls.append(clock()) or {"n": len(calls)}, interval_seconds=3600))
     return scheduler, calls
@@ -38,7 +38,7 @@ def test_missed_runs_are_due_once(engine):
 
 def test_failed_job_is_recorded_and_does_not_count_as_done(engine):
     clock = Clock()
-    scheduler = Scheduler(engine, clock=clock, providers=())
+    scheduler = Scheduler(engine.store.job_runs, clock=clock)
 
     def broken(stop):
         raise RuntimeError("disk on fire")
@@ -60,7 +60,7 @@ def test_crashed_run_is_marked_interrupted_at_next_start(engine):
 
 def test_stop_event_interrupts_a_run(engine):
     clock = Clock()
-    scheduler = Scheduler(engine, clock=clock, providers=())
+    scheduler = Scheduler(engine.store.job_runs, clock=clock)
     stop = threading.Event()
 
     def long_job(ev):
@@ -71,29 +71,21 @@ def test_stop_event_interrupts_a_run(engine):
     assert scheduler.run("long", stop=stop)["status"] == "interrupted"
 
 
-def test_changing_the_embedding_model_triggers_reembedding_now(engine):
+def test_changing_the_embedding_model_triggers_reembedding_now(engine, monkeypatch):
     triggered = []
-
-    class Recorder:
-        def trigger(self, name):
-            triggered.append(name)
-
-        def shutdown(self):
-            pass
-
-    engine._background.append(Recorder())
+    monkeypatch.setattr(engine.scheduler, "trigger", triggered.append)
     engine.settings.set("models.embedding", "bge-small-en-v1.5-q8_0")
     assert triggered == ["embed"]
 
 
-def test_start_writes_a_private_log_file(paths, fake_embedder):
+def test_start_writes_a_private_log_file(paths, fake_embedder, monkeypatch):
     import logging
     import os
 
     from core.engine import Engine
 
     engine = Engine(paths, embedder=fake_embedder)
-    engine._background.append(type("Idle", (), {"shutdown": lambda self: None})())  # no real scheduler needed
+    monkeypatch.setattr(Scheduler, "start", lambda self: None)  # no background threads needed
     try:
         engine.start()
         logging.getLogger("core.test").warning("capture paused by the user")

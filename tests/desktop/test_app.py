@@ -299,7 +299,7 @@ def test_event_loop_never_stalls_while_an_absorb_runs(make_app, qtbot):
               app="firefox", window_title=f"Invoice {i}") for i in range(400)]
     )
     backlog = engine.observations.count(unabsorbed=True)
-    absorber = Absorber(engine, use_llm=False)
+    absorber = engine.make_absorber(use_llm=False)
     # While the absorb runs, the UI keeps asking the engine for things, as a user would.
     searches = QTimer()
     searches.setInterval(50)

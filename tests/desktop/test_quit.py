@@ -39,7 +39,7 @@ def _find_window(display: str, process: subprocess.Popen, timeout: float = 30.0)
         if process.poll() is not None:
             raise AssertionError(f"engram app exited early with {process.returncode}")
         found = subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--pid", str(process.pid), "--name", "^Engram$"],
+            ["xdotool", "search", "--all", "--onlyvisible", "--pid", str(process.pid), "--name", "^Engram$"],
             capture_output=True, text=True, env={"DISPLAY": display},
         )
         ids = [int(line) for line in found.stdout.split()]
@@ -90,7 +90,7 @@ def test_closing_the_window_ends_the_process(running_app):
     window = _find_window(display, process)
     _send_delete_window(display, window)
     try:
-        code = process.wait(20)
+        code = process.wait(30)
     except subprocess.TimeoutExpired:
         raise AssertionError("Engram kept running after its only window was closed") from None
     assert code == 0, process.stdout.read()
@@ -102,7 +102,7 @@ def test_ctrl_q_ends_the_process(running_app):
     subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], env={"DISPLAY": display}, check=False)
     subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+q"], env={"DISPLAY": display}, check=True)
     try:
-        code = process.wait(20)
+        code = process.wait(30)
     except subprocess.TimeoutExpired:
         raise AssertionError("Ctrl+Q did not quit Engram") from None
     assert code == 0, process.stdout.read()

@@ -34,7 +34,7 @@ CHILD = textwrap.dedent(
         return original(*args, **kwargs)
 
     engine.memories.add = add_then_die
-    Absorber(engine, use_llm=False).absorb_backlog()
+    engine.make_absorber(use_llm=False).absorb_backlog()
     """
 )
 
@@ -52,9 +52,9 @@ def test_sigkill_mid_batch_then_resume(paths):
         assert engine.memories.count() == 0
         assert engine.observations.count(unabsorbed=True) == 2
         assert engine.store.db.scalar("SELECT count(*) FROM memory_history") == 0
-        report = Absorber(engine, use_llm=False).absorb_backlog().to_dict()
+        report = engine.make_absorber(use_llm=False).absorb_backlog().to_dict()
         assert report["observations"] == 2
         counts = engine.memories.counts()
         assert counts["knowledge_vault"] == 1 and counts["resource"] == 1 and counts["episodic"] == 2
-        assert Absorber(engine, use_llm=False).absorb_backlog().to_dict()["batches"] == 0
+        assert engine.make_absorber(use_llm=False).absorb_backlog().to_dict()["batches"] == 0
         assert engine.memories.counts() == counts

@@ -26,10 +26,10 @@ CHAT = [
 def test_a_chat_becomes_faithful_memories_with_the_seed_model(seed_engine, tmp_path):
     path = tmp_path / "trip.jsonl"
     path.write_text("".join(json.dumps(m) + "\n" for m in CHAT), encoding="utf-8")
-    assert import_chat_file(seed_engine, path).added == 4
+    assert import_chat_file(seed_engine.store, path).added == 4
     chat_ids = {o.id for o in seed_engine.observations.unabsorbed()}
 
-    report = Absorber(seed_engine, use_llm=True).absorb_backlog().to_dict()
+    report = seed_engine.make_absorber(use_llm=True).absorb_backlog().to_dict()
 
     assert report["backlog_after"] == 0 and report["llm_pending"] == 0
     assert report["llm_calls_max_per_batch"] <= 2

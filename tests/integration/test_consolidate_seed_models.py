@@ -24,7 +24,7 @@ def test_minilm_duplicates_merge_and_near_misses_stay(seed_engine):
         source = engine.observations.add("chat", text, ts="2026-05-02T10:00")
         ids.append(engine.memories.add("semantic", {"name": name, "summary": text}, sources=[source]).id)
 
-    report = Consolidator(engine, use_model=False).deep_pass()
+    report = engine.make_consolidator(use_model=False).deep_pass()
 
     assert report["merge"]["merged"] == 1
     assert sorted(report["merge"]["pairs"][0]) == sorted(ids[:2])
@@ -39,6 +39,6 @@ def test_a_deep_pass_with_the_seed_chat_model_keeps_the_store_grounded(seed_engi
             when = f"2026-05-{day:02d}T{hour}:00"
             source = engine.observations.add("screen", text, ts=when, app="Calendar", window_title=text)
             engine.memories.add("episodic", {"occurred_at": when, "event_type": "activity", "summary": text}, sources=[source])
-    report = Consolidator(engine).deep_pass()
+    report = engine.make_consolidator().deep_pass()
     assert report["model"] and report["digests"]["daily_added"] == 3 and report["promotion"]["promoted"] >= 1
     assert regrounding_failures(engine) == []
