@@ -61,7 +61,7 @@ def main() -> int:
     try:
         env = dict(os.environ, ENGRAM_HOME=str(home), DISPLAY=display.name, ENGRAM_KEYRING="file", QT_QPA_PLATFORM="xcb")
         env.setdefault("ENGRAM_SEED_MODELS", str(ROOT / ".models"))
-        proc = subprocess.Popen([sys.executable, "-m", "core.cli", "app"], env=env, cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "engram", "app"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             time.sleep(15)  # start-up, first capture frames, models loaded

@@ -1,32 +1,32 @@
-"""The ``engram`` command line.
+"""The engine's commands of the ``engram`` command line.
 
 Commands are grouped in modules; each exposes ``add_parsers(subparsers)`` and
 sets ``func(args, ctx)`` on its parsers.  ``ctx`` is a ``CliContext`` that opens
 the engine only when a command needs it.  Every ``EngramError`` becomes a
 message with its fix on stderr and a non-zero exit code.
+
+The ``engram`` program itself (``engram.cli``) adds the desktop app's command
+to these; ``core`` never knows about the app.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, Sequence
 
+from core import cli_memory
+from core.absorb import cli as absorb_cli
+from core.capture import cli as capture_cli
+from core.consolidate import cli as consolidate_cli
 from core.errors import EngramError
+from core.models import cli as models_cli
+from core.recall import cli as recall_cli
 
-# Modules that add sub-commands.  A module missing here is simply not offered.
-COMMAND_MODULES = (
-    "core.cli_memory",
-    "core.models.cli",
-    "core.capture.cli",
-    "core.absorb.cli",
-    "core.recall.cli",
-    "core.consolidate.cli",
-    "desktop.cli",
-)
+# The modules that add the engine's sub-commands, in the order ``--help`` lists them.
+CORE_COMMANDS = (cli_memory, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli)
 
 
 class CliContext:
@@ -72,26 +72,20 @@ class CliContext:
         print(text, file=sys.stderr)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command_modules: Sequence[Any] = CORE_COMMANDS) -> argparse.ArgumentParser:
     from core import __version__
 
     parser = argparse.ArgumentParser(prog="engram", description="Engram: a private, local-first memory assistant.")
     parser.add_argument("--version", action="version", version=f"engram {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that part of Engram is not built in this checkout
-            raise
+    for module in command_modules:
         module.add_parsers(subparsers)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, command_modules: Sequence[Any] = CORE_COMMANDS) -> int:
+    parser = build_parser(command_modules)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

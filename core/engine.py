@@ -34,7 +34,6 @@ from core.recall.quick import QuickRecall
 from core.recall.retrieve import Recall
 from core.scheduling import JobSpec, Scheduler
 from core.settings import Settings
-from core.store.db import Database
 from core.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ class Engine:
         self.keys = KeyStore(self.paths)
         db_exists = self.paths.db_path.exists() and self.paths.db_path.stat().st_size > 0
         if db_exists:
-            Database.check_file_shape(self.paths.db_path)  # a damaged file is named as such, not as a key problem
+            Store.check_file(self.paths.db_path)  # a damaged file is named as such, not as a key problem
         key, self.key_info = self.keys.load()
         if key is None:
             if db_exists:

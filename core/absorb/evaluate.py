@@ -127,11 +127,8 @@ def evaluate(
             if remaining is not None:
                 remaining -= report["batches"]
             engine.indexer.index_pending()
-            absorbed_refs = {
-                r["source_ref"] for r in engine.store.db.query(
-                    "SELECT source_ref FROM observations WHERE absorbed_at IS NOT NULL AND conversation = ?",
-                    [f"locomo:{sample.get('sample_id')}"])
-            }
+            absorbed_refs = set(engine.observations.source_refs(conversation=f"locomo:{sample.get('sample_id')}",
+                                                                absorbed=True).values())
             scored = 0
             for qa in sample.get("qa", []):
                 if qa.get("category") not in SCORED_CATEGORIES:
@@ -154,8 +151,7 @@ def evaluate(
             if remaining is not None and remaining <= 0:
                 break
         seconds = time.perf_counter() - started
-        rejections = Counter({r["stage"]: r["n"] for r in engine.store.db.query(
-            "SELECT stage, count(*) AS n FROM absorb_rejections GROUP BY stage")})
+        rejections = Counter(engine.store.absorb_log.rejection_counts())
         calls = [b["llm_calls"] for b in batches]
         mean = lambda xs: round(sum(xs) / len(xs), 4) if xs else None  # noqa: E731
         return {

@@ -1,32 +1,21 @@
 """``engram eval ...``: benchmarks of Engram's memory.
 
-This module creates the ``eval`` command group and its ``locomo`` benchmark.
-Other parts of Engram add their own benchmarks to the same group: each module
-named in ``EVAL_MODULES`` that exists in this checkout must expose
-``add_eval_parsers(eval_subparsers)`` (for example ``core.absorb.eval_cli``
-adds ``engram eval absorb``).
+This module creates the ``eval`` command group with its ``locomo`` benchmark
+and ``core.absorb.eval_cli``'s ``absorb``.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-EVAL_MODULES = ("core.absorb.eval_cli",)
+from core.absorb import eval_cli as absorb_eval_cli
 
 
 def add_parsers(subparsers) -> None:
     evaluation = subparsers.add_parser("eval", help="benchmarks: retrieval recall on LoCoMo, and more")
     eval_subparsers = evaluation.add_subparsers(dest="eval_command", metavar="BENCHMARK")
     add_eval_parsers(eval_subparsers)
-    for module_name in EVAL_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that benchmark is not built in this checkout
-            raise
-        module.add_eval_parsers(eval_subparsers)
+    absorb_eval_cli.add_eval_parsers(eval_subparsers)
     evaluation.set_defaults(func=lambda args, ctx: (evaluation.print_help(), 2)[1])
 
 

@@ -228,10 +228,7 @@ def evaluate_locomo(
                 ingest(engine, conversation)
                 recall = engine.make_recall(weights)
                 recall.sync()
-                refs_of = {
-                    r["id"]: DIA_ID.findall(r["source_ref"] or "")
-                    for r in engine.store.db.query("SELECT id, source_ref FROM observations")
-                }
+                refs_of = {obs_id: DIA_ID.findall(ref or "") for obs_id, ref in engine.observations.source_refs().items()}
                 if progress:
                     progress(f"{conversation.sample_id}: {len(conversation.turns)} turns indexed in {time.perf_counter() - started:.0f} s")
                 now = conversation.now

@@ -258,9 +258,16 @@ class ObservationStore:
             "SELECT id FROM observations WHERE kind = 'screen' AND text_purged = 0 AND absorbed_at IS NOT NULL AND ts < ? "
             "ORDER BY id LIMIT ?", [older_than, limit])]
 
-    def source_refs(self) -> dict[int, str | None]:
-        """Every observation's source reference (imports keep the original message id there)."""
-        return {r["id"]: r["source_ref"] for r in self.db.query("SELECT id, source_ref FROM observations")}
+    def source_refs(self, *, conversation: str | None = None, absorbed: bool | None = None) -> dict[int, str | None]:
+        """Observations' source references (imports keep the original message id there), by id."""
+        clauses, params = [], []
+        if conversation is not None:
+            clauses.append("conversation = ?")
+            params.append(conversation)
+        if absorbed is not None:
+            clauses.append("absorbed_at IS NOT NULL" if absorbed else "absorbed_at IS NULL")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return {r["id"]: r["source_ref"] for r in self.db.query(f"SELECT id, source_ref FROM observations {where}", params)}
 
     def mark_absorbed(self, ids: Iterable[int], batch_id: int | None = None) -> None:
         """Mark observations absorbed; call inside the transaction that stores their memories."""

@@ -66,6 +66,11 @@ class Store:
             raise
         return cls(db, events, embedder_provider, clock), applied
 
+    @staticmethod
+    def check_file(path: Path) -> None:
+        """Raise ``CorruptDatabaseError`` when the file at ``path`` cannot be an Engram database (before any key is tried)."""
+        Database.check_file_shape(path)
+
     def atomic(self):
         """``with store.atomic():`` makes every store call inside one transaction (nested: a savepoint).
 

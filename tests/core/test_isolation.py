@@ -20,6 +20,14 @@ def test_core_imports_with_pyside6_blocked(tmp_path):
         from core.engine import Engine
         e = Engine()
         e.close()
+        # The whole command line, the app's command included, is built without Qt or desktop/.
+        from engram.cli import build_parser
+        parser = build_parser()
+        commands = set(parser._subparsers._group_actions[0].choices)
+        assert {'add', 'search', 'ask', 'capture', 'absorb', 'eval', 'consolidate', 'app'} <= commands, commands
+        args = parser.parse_args(['app', '--selftest', '/tmp/x'])
+        assert args.selftest == '/tmp/x'
+        assert not [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'desktop')]
         print('ok')
         """
     )

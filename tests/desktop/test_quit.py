@@ -76,7 +76,7 @@ def running_app(tmp_path, xvfb_display):
     (home / "config.json").write_text(json.dumps({"app.first_run_done": True, "capture.enabled": True}))
     env = dict(os.environ, ENGRAM_HOME=str(home), ENGRAM_KEYRING="file", DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main(['app']))"],
+        [sys.executable, "-c", "import sys; from engram.cli import main; sys.exit(main(['app']))"],
         env=env, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     yield process, xvfb_display

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 def test_selftest_saves_a_screenshot_of_every_page(tmp_path, xvfb_display):
     out = tmp_path / "shots"
     env = dict(os.environ, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
-    done = subprocess.run([sys.executable, "-m", "core.cli", "app", "--selftest", str(out)], env=env,
+    done = subprocess.run([sys.executable, "-m", "engram", "app", "--selftest", str(out)], env=env,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     expected = {"chat", "memories", "memories-vault", "timeline", "activity", "models", "settings",

@@ -1,0 +1,1 @@
+"""The ``engram`` program: the engine's commands (``core``) and the desktop app's (``desktop``) in one CLI."""
