@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -14,6 +14,10 @@ from desktop.pages.models_page import ModelsPage
 from desktop.pages.settings_page import SettingsPage
 from desktop.pages.timeline import TimelinePage
 from desktop.status import EngramStatusBar
+
+MEMORY_EVENTS = ("memory_did_add", "memory_did_update", "memory_did_delete", "memory_did_archive")
+OBSERVATION_EVENTS = ("observation_did_add", "observations_did_forget")
+REFRESH_COALESCE_MS = 250
 
 PAGES = ("chat", "memories", "timeline", "activity", "models", "settings")
 PAGE_TITLES = {
@@ -112,10 +116,13 @@ class MainWindow(QMainWindow):
         for number, name in enumerate(PAGES, 1):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, activated=lambda n=name: self.show_page(n))
 
-        # Lists refresh when the data they show changes.
-        bridge.on(("memory_did_add", "memory_did_delete", "memory_did_archive"), lambda _p: self._refresh_if_current("memories"), self)
-        bridge.on(("observation_did_add", "observations_did_forget"), lambda _p: self._refresh_if_current("timeline"), self)
-        bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._refresh_if_current("models"), self)
+        # Lists refresh when the data they show changes: every add, update and delete, wherever it came
+        # from (this window, absorb, consolidation, the CLI in this process).  A burst of changes (an absorb
+        # batch) becomes one reload.
+        self._refresh_timers: dict[str, QTimer] = {}
+        bridge.on(MEMORY_EVENTS, lambda _p: self._schedule_refresh("memories"), self)
+        bridge.on(OBSERVATION_EVENTS, lambda _p: self._schedule_refresh("timeline"), self)
+        bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._schedule_refresh("models"), self)
         self.sidebar.setCurrentRow(0)
 
     def page(self, name: str) -> QWidget:
@@ -166,6 +173,16 @@ class MainWindow(QMainWindow):
     def _page_changed(self, row: int) -> None:
         if row >= 0:
             self.show_page(PAGES[row])
+
+    def _schedule_refresh(self, name: str) -> None:
+        timer = self._refresh_timers.get(name)
+        if timer is None:
+            timer = self._refresh_timers[name] = QTimer(self)
+            timer.setSingleShot(True)
+            timer.setInterval(REFRESH_COALESCE_MS)
+            timer.timeout.connect(lambda n=name: self._refresh_if_current(n))
+        if not timer.isActive():
+            timer.start()
 
     def _refresh_if_current(self, name: str) -> None:
         if self.isVisible() and self.current_page == name and name in self._pages:

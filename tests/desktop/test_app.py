@@ -320,3 +320,26 @@ def test_event_loop_never_stalls_while_an_absorb_runs(make_app, qtbot):
     print(f"event loop gaps during absorb (worst ms, p95 ms): {attempts}")
     assert worst < 100, f"event loop stalled: {attempts}"
     assert p95 < 40, f"event loop was sluggish: {attempts}"
+
+
+def test_an_update_made_by_absorb_reaches_the_open_memories_page(make_app, qtbot):
+    app = make_app()
+    engine = app.engine
+    start = engine.clock() - 3600
+
+    def edit_budget(minutes):
+        engine.observations.add_many([
+            dict(kind="screen", text="Revenue 12,400 Costs 9,100", ts=start + m * 60, app="libreoffice-calc",
+                 window_title="budget.ods - LibreOffice Calc") for m in minutes])
+
+    edit_budget(range(0, 10))
+    engine.make_absorber(use_llm=False).absorb_backlog()
+    app.window.show_page("memories")
+    page = app.window.memories
+    page.show_type("episodic")
+    qtbot.waitUntil(lambda: page.current is not None and "budget.ods" in page.current["text"], timeout=5_000)
+    before = page.current["text"]
+    edit_budget(range(10, 20))  # the same work goes on: absorb extends the span, adding nothing
+    report = engine.make_absorber(use_llm=False).absorb_backlog()
+    assert sum(report.total("added").values()) == 0 and report.total("updated")["episodic"] == 1
+    qtbot.waitUntil(lambda: page.current is not None and page.current["text"] != before, timeout=5_000)
