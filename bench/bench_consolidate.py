@@ -155,7 +155,6 @@ def seed_embedder(seed_dir: Path):
 
 
 def bench_precision(seed_dir: Path, count: int) -> dict:
-    from core.consolidate import Consolidator
     from core.engine import Engine
     from core.paths import Paths
 
@@ -184,7 +183,6 @@ def _all_pairs(engine):
 
 
 def bench_deep_pass(count: int) -> dict:
-    from core.consolidate import Consolidator
     from core.engine import Engine
     from core.models.base import FakeEmbedder
     from core.paths import Paths
@@ -237,10 +235,8 @@ def bench_locomo(data: Path, llm_batches: int) -> dict:
     import shutil
     import tempfile
 
-    from core.absorb.absorber import Absorber
     from core.absorb.evaluate import DIA_ID, SCORED_CATEGORIES, _recall, conversation_messages, load_locomo, regrounding_failures
     from core.absorb.ingest import import_messages
-    from core.consolidate import Consolidator
     from core.engine import Engine
     from core.paths import Paths
 

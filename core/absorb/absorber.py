@@ -1,5 +1,9 @@
 """The absorber: batches of observations in, typed and grounded memories out.
 
+``batching`` cuts the backlog, this module runs each batch (rules, model,
+grounding, reconcile, the one transaction), ``applying`` writes a batch's plan
+through the store, ``reports`` says what was done.
+
 For each batch:
 
 1. unreadable observations (garbage OCR) are set aside with a logged rejection;
@@ -29,161 +33,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from core.absorb import extractors, grounding, llm
+from core.absorb.applying import ACTOR, Applier
+from core.absorb.batching import CHAT_BATCH_MESSAGES, make_batches
 from core.absorb.extractors import Candidate
+from core.absorb.reports import AbsorbReport, BatchPlan, BatchReport
 from core.errors import EngramError, ModelError, ModelUnavailableError
-from core.store.memories import mask_secret
 from core.store.records import AlreadyAbsorbed
 from core.store.search import MEMORY_INDEX
 
+__all__ = ["ACTOR", "Absorber", "AbsorbReport", "BatchReport", "make_batches"]
+
 log = logging.getLogger(__name__)
 
-ACTOR = "absorb"
-CHAT_BATCH_MESSAGES = 12
-SCREEN_BATCH_OBSERVATIONS = 60
-SCREEN_BATCH_MINUTES = 15
-CHAT_GAP_SECONDS = 30 * 60
 SIMILAR_PER_CANDIDATE = 3
 MAX_EXISTING_SHOWN = 8
-CORE_COMPACT_AT = 0.9  # rewrite a core block when it would pass this share of its limit
-CORE_COMPACT_TO = 0.7
-PROFILE_MAX_CHARS = 1500
 RECONCILED_TYPES = ("episodic", "semantic", "procedural", "resource")
 MODEL_TERM_SHARE = 0.75  # model candidates must reuse most of their key terms from the source
-
-
-def mask_for_log(memory_type: str, fields: dict) -> dict:
-    """A candidate's fields as the rejection log keeps them: vault values masked, times as numbers."""
-    out = dict(fields)
-    if memory_type == "knowledge_vault" and out.get("secret_value"):
-        out["secret_value"] = mask_secret(str(out["secret_value"]))
-    return out
-
-
-# -- reports ------------------------------------------------------------------------------
-
-
-@dataclass
-class BatchReport:
-    batch_id: int | None
-    observations: int
-    kinds: list[str]
-    llm_calls: int = 0
-    llm_state: str = "skipped"  # skipped | done | deferred | failed | unreadable
-    seconds: float = 0.0
-    added: Counter = field(default_factory=Counter)
-    updated: Counter = field(default_factory=Counter)
-    deleted: Counter = field(default_factory=Counter)
-    rejected: Counter = field(default_factory=Counter)
-    deferred: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "observations": self.observations,
-            "kinds": self.kinds,
-            "llm_calls": self.llm_calls,
-            "llm_state": self.llm_state,
-            "seconds": round(self.seconds, 3),
-            "added": dict(self.added),
-            "updated": dict(self.updated),
-            "deleted": dict(self.deleted),
-            "rejected": dict(self.rejected),
-        }
-
-
-@dataclass
-class AbsorbReport:
-    batches: list[BatchReport] = field(default_factory=list)
-    seconds: float = 0.0
-    backlog_before: int = 0
-    backlog_after: int = 0
-    llm_pending: int = 0
-    stopped: bool = False
-
-    def total(self, name: str) -> Counter:
-        out: Counter = Counter()
-        for batch in self.batches:
-            out.update(getattr(batch, name))
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        calls = [b.llm_calls for b in self.batches]
-        return {
-            "batches": len(self.batches),
-            "observations": sum(b.observations for b in self.batches),
-            "added": dict(self.total("added")),
-            "updated": dict(self.total("updated")),
-            "deleted": dict(self.total("deleted")),
-            "rejected": dict(self.total("rejected")),
-            "llm_calls": sum(calls),
-            "llm_calls_max_per_batch": max(calls, default=0),
-            "llm_states": dict(Counter(b.llm_state for b in self.batches)),
-            "seconds": round(self.seconds, 3),
-            "seconds_per_batch": round(self.seconds / len(self.batches), 3) if self.batches else 0.0,
-            "backlog_before": self.backlog_before,
-            "backlog_after": self.backlog_after,
-            "llm_pending": self.llm_pending,
-            "stopped": self.stopped,
-            "per_batch": [b.to_dict() for b in self.batches],
-        }
-
-
-# -- batching -------------------------------------------------------------------------------
-
-
-def make_batches(
-    observations: Sequence,
-    *,
-    chat_size: int = CHAT_BATCH_MESSAGES,
-    screen_size: int = SCREEN_BATCH_OBSERVATIONS,
-    screen_minutes: float = SCREEN_BATCH_MINUTES,
-) -> list[list]:
-    """Group observations: chat messages by conversation in windows of ``chat_size``
-    (split at pauses of 30 minutes), screen observations in spans of at most
-    ``screen_minutes`` or ``screen_size`` observations.  Batches come out in time order."""
-    open_batches: dict[tuple, list] = {}
-    done: list[list] = []
-    for obs in sorted(observations, key=lambda o: (o.ts, o.id)):
-        is_screen = obs.kind == "screen"
-        key = ("screen",) if is_screen else ("chat", obs.conversation or "")
-        batch = open_batches.get(key)
-        if batch:
-            full = len(batch) >= (screen_size if is_screen else chat_size)
-            paused = obs.ts - batch[-1].ts > (SCREEN_BATCH_MINUTES * 60 if is_screen else CHAT_GAP_SECONDS)
-            too_long = is_screen and obs.ts - batch[0].ts > screen_minutes * 60
-            if full or paused or too_long:
-                done.append(batch)
-                batch = None
-        if not batch:
-            batch = open_batches[key] = []
-        batch.append(obs)
-    done.extend(b for b in open_batches.values() if b)
-    done.sort(key=lambda b: (b[0].ts, b[0].id))
-    return done
-
-
-# -- the absorber -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Plan:
-    """What one batch will store, decided before the transaction opens."""
-
-    rules: list[Candidate] = field(default_factory=list)
-    decisions: list[llm.Decision] = field(default_factory=list)
-    rejections: list[tuple[str, str | None, str, dict | None, list[int]]] = field(default_factory=list)
-
-    def reject(self, stage: str, candidate: Candidate | None, reason: str, sources: list[int]) -> None:
-        self.rejections.append(
-            (stage, candidate.type if candidate else None, reason,
-             mask_for_log(candidate.type, candidate.fields) if candidate else None,
-             candidate.sources if candidate else sources)
-        )
 
 
 class Absorber:
@@ -208,6 +76,7 @@ class Absorber:
         self.observations = store.observations
         self.clock = clock
         self.use_llm = bool(settings.get("absorb.use_llm")) if use_llm is None else use_llm
+        self.applier = Applier(store)
         self.chat_size = chat_size or CHAT_BATCH_MESSAGES
         self._lock = threading.Lock()
 
@@ -290,7 +159,7 @@ class Absorber:
         """Absorb one batch: rules, model, grounding, reconcile, then one transaction."""
         started = time.perf_counter()
         report = BatchReport(None, len(observations), sorted({o.kind for o in observations}))
-        plan = _Plan()
+        plan = BatchPlan()
         readable = []
         for obs in observations:
             if extractors.looks_like_garbage(obs.text or ""):
@@ -318,7 +187,7 @@ class Absorber:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _model_pass(self, observations: Sequence, source: grounding.SourceText, plan: _Plan, report: BatchReport) -> None:
+    def _model_pass(self, observations: Sequence, source: grounding.SourceText, plan: BatchPlan, report: BatchReport) -> None:
         """At most two model calls: extract, then reconcile. Fills ``plan.decisions``."""
         try:
             model = self.chat_model()
@@ -360,14 +229,14 @@ class Absorber:
         for candidate in grounded:
             if candidate.type in RECONCILED_TYPES:
                 to_reconcile.append(candidate)
-            elif candidate.type == "knowledge_vault" and self._find_vault(candidate) is not None:
+            elif candidate.type == "knowledge_vault" and self.applier.find_vault(candidate) is not None:
                 continue  # the exact value is already kept
             else:
                 plan.decisions.append(llm.Decision(candidate, "ADD"))
         if to_reconcile:
             self._reconcile(model, to_reconcile, observations, plan, report)
 
-    def _reconcile(self, model, candidates: list[Candidate], observations, plan: _Plan, report: BatchReport) -> None:
+    def _reconcile(self, model, candidates: list[Candidate], observations, plan: BatchPlan, report: BatchReport) -> None:
         shown: list[llm.Existing] = []
         seen: set[int] = set()
         has_similar: set[int] = set()
@@ -423,7 +292,7 @@ class Absorber:
         found = self.observations.get_many(observation_ids)
         observations = [found[i] for i in sorted(found, key=lambda i: (found[i].ts, i))]
         report = BatchReport(None, len(observations), sorted({o.kind for o in observations}))
-        plan = _Plan()
+        plan = BatchPlan()
         if observations:
             self._model_pass(observations, grounding.SourceText.from_observations(observations), plan, report)
         if report.deferred:
@@ -439,7 +308,7 @@ class Absorber:
 
     # -- storing ----------------------------------------------------------------------------------
 
-    def _store(self, observations: Sequence, plan: _Plan, report: BatchReport, *, deferred_ids: list[int],
+    def _store(self, observations: Sequence, plan: BatchPlan, report: BatchReport, *, deferred_ids: list[int],
                resolved_ids: Sequence[int] = ()) -> None:
         ids = [o.id for o in observations]
         log_ = self.store.absorb_log
@@ -450,10 +319,7 @@ class Absorber:
                     log_.resolve_pending(resolved_ids)
                 batch_id = log_.start_batch(len(ids) or len(resolved_ids), report.llm_calls, report.llm_state)
                 report.batch_id = batch_id
-                for candidate in plan.rules:
-                    self._guarded(plan, report, candidate, lambda c=candidate: self._apply_rule(c, report))
-                for decision in plan.decisions:
-                    self._guarded(plan, report, decision.candidate, lambda d=decision: self._apply_decision(d, report))
+                self.applier.apply(plan, report)
                 for stage, memory_type, reason, candidate, sources in plan.rejections:
                     log_.reject(batch_id, stage, memory_type, reason, candidate, sources)
                     report.rejected[stage] += 1
@@ -470,124 +336,6 @@ class Absorber:
             self.store.indexer.index_pending([MEMORY_INDEX])
         except EngramError as exc:  # vectors are computed later by the scheduler's embed job
             log.warning("absorb: embedding new memories failed, left for later: %s", exc.message)
-
-    def _guarded(self, plan: _Plan, report: BatchReport, candidate: Candidate, apply: Callable[[], None]) -> None:
-        """Apply one change in a savepoint: an invalid candidate is a logged rejection, not a failed batch."""
-        try:
-            with self.store.atomic():
-                apply()
-        except EngramError as exc:
-            plan.reject("store", candidate, exc.message, candidate.sources)
-
-    def _add(self, candidate: Candidate, report: BatchReport, reason: str) -> Any:
-        memory = self.memories.add(candidate.type, candidate.fields, sources=candidate.sources, actor=ACTOR, reason=reason, embed=False)
-        report.added[candidate.type] += 1
-        return memory
-
-    def _update(self, memory, changes: dict, sources: Sequence[int], report: BatchReport, reason: str) -> None:
-        new = self.memories.update(memory.id, changes, sources=sources, actor=ACTOR, reason=reason)
-        if new.updated_at != memory.updated_at:
-            report.updated[memory.type] += 1
-
-    # -- rule candidates ------------------------------------------------------------------------
-
-    def _apply_rule(self, candidate: Candidate, report: BatchReport) -> None:
-        kind = candidate.key[0] if candidate.key else None
-        if candidate.type == "core":
-            self._append_core(candidate, report)
-        elif kind == "activity":
-            self._extend_activity(candidate, report)
-        elif kind == "resource":
-            existing = self._find_resource(candidate)
-            if existing is None:
-                self._add(candidate, report, "resource seen in observations")
-            else:
-                self._update(existing, {}, candidate.sources[:1], report, "resource seen again")
-        elif candidate.type == "knowledge_vault":
-            existing = self._find_vault(candidate)
-            if existing is None:
-                self._add(candidate, report, f"{candidate.fields['entry_type']} found in observations")
-            else:
-                self._update(existing, {}, candidate.sources[:1], report, "value seen again")
-        elif kind == "profile":
-            self._append_profile(candidate, report)
-        else:
-            self._add(candidate, report, {"conversation": "chat exchange", "dated": "sentence names a date"}.get(kind, "rule"))
-
-    def _extend_activity(self, candidate: Candidate, report: BatchReport) -> None:
-        fields = candidate.fields
-        existing = self.memories.find_activity(
-            fields["details"], ending_after=fields["occurred_at"] - extractors.ACTIVITY_GAP_SECONDS,
-            starting_before=fields["occurred_at"],
-        )
-        if existing is None:
-            if candidate.key[2] >= 2:
-                self._add(candidate, report, "activity span from the window timeline")
-            return
-        start = existing.fields["occurred_at"]
-        until = max(existing.fields.get("occurred_until") or start, fields["occurred_until"])
-        what = existing.fields["summary"].rsplit(", ", 1)[0]
-        summary = f"{what}, {extractors._clock(start)}–{extractors._clock(until)}"
-        self._update(existing, {"occurred_until": until, "summary": summary}, candidate.sources, report, "activity continued")
-
-    def _find_resource(self, candidate: Candidate):
-        return self.memories.find_resource(location=candidate.fields.get("location"), title=candidate.fields["title"])
-
-    def _find_vault(self, candidate: Candidate):
-        return self.memories.find_vault_value(str(candidate.fields.get("secret_value") or ""))
-
-    def _append_profile(self, candidate: Candidate, report: BatchReport) -> None:
-        existing = self.memories.find_semantic(candidate.fields["name"])
-        if existing is None:
-            self._add(candidate, report, "stated preference")
-            return
-        lines = [existing.fields["summary"]] + [l for l in (existing.fields.get("details") or "").split("\n") if l]
-        new = candidate.fields["summary"]
-        if any(new.lower() == l.lower() for l in lines):
-            return
-        details = "\n".join(lines[1:] + [new])
-        while len(details) > PROFILE_MAX_CHARS and "\n" in details:
-            details = details.split("\n", 1)[1]  # the oldest preference gives way
-        self._update(existing, {"details": details}, candidate.sources, report, "another stated preference")
-
-    def _append_core(self, candidate: Candidate, report: BatchReport) -> None:
-        label = candidate.fields.get("label") or "human"
-        line = " ".join(str(candidate.fields.get("value") or "").split())
-        existing = self.memories.find_core(label)
-        if existing is None:
-            self._add(candidate, report, "lasting fact about the user")
-            return
-        lines = [l for l in existing.fields["value"].split("\n") if l.strip()]
-        if any(line.lower() == l.lower() or line.lower() in l.lower() for l in lines):
-            return
-        limit = int(existing.fields.get("char_limit") or 2000)
-        value = "\n".join(lines + [line])
-        reason = "added a lasting fact"
-        if len(value) > CORE_COMPACT_AT * limit:
-            value, dropped = compact_core(lines + [line], int(CORE_COMPACT_TO * limit))
-            reason = f"core block nearly full: rewritten compactly ({dropped} duplicate or oldest lines dropped)"
-        self._update(existing, {"value": value}, candidate.sources, report, reason)
-
-    # -- model decisions ------------------------------------------------------------------------
-
-    def _apply_decision(self, decision: llm.Decision, report: BatchReport) -> None:
-        candidate = decision.candidate
-        if decision.action == "NOOP":
-            return
-        if candidate.type == "core":
-            self._append_core(candidate, report)
-            return
-        if decision.action == "ADD":
-            self._add(candidate, report, "proposed by the model, grounded in the batch")
-        elif decision.action == "UPDATE":
-            target = self.memories.get(decision.target.id)
-            self._update(target, merged_fields(target, candidate, decision.merged), candidate.sources, report,
-                         "merged with a new grounded fact")
-        elif decision.action == "DELETE":
-            self.memories.delete(decision.target.id, actor=ACTOR, reason=f"contradicted by: {candidate.describe()[:200]}")
-            report.deleted[candidate.type] += 1
-            self._add(candidate, report, "replaces a contradicted memory")
-
 
 def narrow_sources(candidate: Candidate, observations: Sequence) -> list[int]:
     """The observations a model candidate draws on: those sharing its key words, if they alone ground it.
@@ -611,31 +359,3 @@ def narrow_sources(candidate: Candidate, observations: Sequence) -> list[int]:
     return [o.id for o in observations]
 
 
-def compact_core(lines: list[str], budget: int) -> tuple[str, int]:
-    """A core block's lines without duplicates, dropping the oldest until it fits ``budget``."""
-    kept: list[str] = []
-    for line in lines:
-        low = line.lower()
-        if any(low == k.lower() or low in k.lower() for k in kept):
-            continue
-        kept = [k for k in kept if k.lower() not in low]  # a newer, fuller line replaces the shorter one
-        kept.append(line)
-    while len("\n".join(kept)) > budget and len(kept) > 1:
-        kept.pop(0)
-    return "\n".join(kept), len(lines) - len(kept)
-
-
-def merged_fields(target, candidate: Candidate, merged: str) -> dict[str, Any]:
-    """The fields of ``target`` after an UPDATE: the model's merged text if grounded, else the richer statement."""
-    statement_field = {"episodic": "summary", "semantic": "summary", "procedural": "summary", "resource": "summary",
-                       "knowledge_vault": "secret_value"}[target.type]
-    if target.type == "knowledge_vault":
-        return {"secret_value": candidate.fields["secret_value"]}
-    current = str(target.fields.get(statement_field) or "")
-    new = merged or (candidate.describe() if len(candidate.describe()) > len(current) else current)
-    changes: dict[str, Any] = {statement_field: new}
-    if target.type == "procedural":
-        steps = list(target.fields.get("steps") or [])
-        steps += [s for s in candidate.fields.get("steps") or [] if s not in steps]
-        changes["steps"] = steps
-    return changes

@@ -53,7 +53,6 @@ def _counts(counter: dict) -> str:
 
 
 def cmd_absorb(args, ctx) -> int:
-    from core.absorb.absorber import Absorber
 
     absorber = ctx.engine.make_absorber(use_llm=False if args.no_llm else None)
     progress = None

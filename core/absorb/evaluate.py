@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.absorb import grounding
-from core.absorb.absorber import Absorber
 from core.absorb.ingest import ChatMessage, import_messages
 from core.errors import InvalidInputError
 

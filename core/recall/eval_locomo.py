@@ -211,7 +211,6 @@ def evaluate_locomo(
     """
     from core.engine import Engine
     from core.paths import Paths
-    from core.recall.retrieve import Recall
 
     tally = _Tally()
     latencies: list[float] = []

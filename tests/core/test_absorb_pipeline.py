@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.absorb.absorber import Absorber, compact_core, make_batches
+from core.absorb.applying import compact_core
+from core.absorb.batching import make_batches
 from core.engine import Engine
 from core.errors import ModelError, ModelUnavailableError
 from core.models.base import FakeChatModel

@@ -6,7 +6,6 @@ from datetime import datetime
 
 import pytest
 
-from core.consolidate import Consolidator
 from core.consolidate.digests import Digester
 from core.consolidate.promote import Promoter, title_key
 from core.engine import Engine

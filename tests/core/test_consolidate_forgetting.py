@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.consolidate import Consolidator
 from core.consolidate.forgetting import archive_faded, restore, retention, strength
 
 DAY = 86_400.0

@@ -7,7 +7,6 @@ import threading
 
 import pytest
 
-from core.consolidate import Consolidator
 from core.consolidate.jobs import DEEP_JOB, LIGHT_JOB, IdleTrigger, consolidation_jobs
 from core.engine import Engine
 from core.scheduling import Scheduler

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.consolidate import Consolidator
 from core.consolidate.merge import merge_duplicates, rules_agree, texts_agree
 from core.store.memories import Memory
 from core.models.base import FakeChatModel

@@ -8,7 +8,6 @@ import pytest
 
 from core.ranking import RecallWeights
 from core.store.context_index import CONTEXT_TABLE, rebuild_context_index, sync_context_index
-from core.recall.retrieve import Recall
 
 DAY = 86400.0
 T0 = datetime(2023, 5, 8, 10, 0).timestamp()

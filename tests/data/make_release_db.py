@@ -45,7 +45,7 @@ def make(home: Path) -> None:
         ])
         o.add("screen", "Quarterly planning - budget.ods\nRevenue 12,400", ts=clock_now[0] - 1800, app="libreoffice-calc",
               window_title="budget.ods - LibreOffice Calc", thumbnail=b"RIFF\x00\x00\x00\x00WEBPVP8 fake")
-        engine.make_absorber(use_llm=False).absorb_backlog()
+        Absorber(engine, use_llm=False).absorb_backlog()
         engine.indexer.index_pending()
         engine.recall.sync()
         scheduler = Scheduler(engine)

@@ -290,7 +290,6 @@ def _max_gap_while(work, qtbot, seconds: float = 2.0) -> tuple[float, float]:
 
 
 def test_event_loop_never_stalls_while_an_absorb_runs(make_app, qtbot):
-    from core.absorb.absorber import Absorber
 
     app = make_app(samples=True)
     engine = app.engine

@@ -17,7 +17,6 @@ CHILD = textwrap.dedent(
     import os, signal
     from core.engine import Engine
     from core.models.base import FakeEmbedder
-    from core.absorb import Absorber
 
     engine = Engine(embedder=FakeEmbedder(64))
     engine.observations.add("chat", "My email is ada@example.org. I fly to Lisbon on 12 June 2026.",
@@ -43,7 +42,6 @@ def test_sigkill_mid_batch_then_resume(paths):
     child = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert child.returncode == -9, child.stderr
 
-    from core.absorb import Absorber
     from core.engine import Engine
     from core.models.base import FakeEmbedder
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.absorb import Absorber, import_chat_file
+from core.absorb import import_chat_file
 from core.absorb.dates import day_of
 from core.absorb.evaluate import regrounding_failures
 

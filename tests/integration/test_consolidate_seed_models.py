@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from core.absorb.evaluate import regrounding_failures
-from core.consolidate import Consolidator
 
 pytestmark = pytest.mark.integration
 
