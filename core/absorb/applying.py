@@ -23,6 +23,7 @@ ACTOR = "absorb"
 CORE_COMPACT_AT = 0.9  # rewrite a core block when it would pass this share of its limit
 CORE_COMPACT_TO = 0.7
 PROFILE_MAX_CHARS = 1500
+SUGGESTED = " (suggested)"
 
 
 class Applier:
@@ -37,7 +38,7 @@ class Applier:
         for candidate in plan.rules:
             self._guarded(plan, report, candidate, lambda c=candidate: self._apply_rule(c, report))
         for decision in plan.decisions:
-            self._guarded(plan, report, decision.candidate, lambda d=decision: self._apply_decision(d, report))
+            self._guarded(plan, report, decision.candidate, lambda d=decision: self._apply_decision(d, report, plan))
 
     def find_vault(self, candidate: Candidate):
         return self.memories.find_vault_value(str(candidate.fields.get("secret_value") or ""))
@@ -91,7 +92,7 @@ class Applier:
             fields["details"], ending_after=fields["occurred_at"] - extractors.ACTIVITY_GAP_SECONDS,
             starting_before=fields["occurred_at"],
         )
-        if existing is None:
+        if existing is None or self.memories.is_user_owned(existing.id):
             if candidate.key[2] >= 2:
                 self._add(candidate, report, "activity span from the window timeline")
             return
@@ -106,6 +107,12 @@ class Applier:
 
     def _append_profile(self, candidate: Candidate, report: BatchReport) -> None:
         existing = self.memories.find_semantic(candidate.fields["name"])
+        if existing is not None and self.memories.is_user_owned(existing.id):
+            if candidate.fields["summary"].lower() in existing.text.lower():
+                return
+            name = suggested(candidate.fields["name"])
+            candidate.fields["name"] = name
+            existing = self.memories.find_semantic(name)
         if existing is None:
             self._add(candidate, report, "stated preference")
             return
@@ -122,6 +129,13 @@ class Applier:
         label = candidate.fields.get("label") or "human"
         line = " ".join(str(candidate.fields.get("value") or "").split())
         existing = self.memories.find_core(label)
+        if existing is not None and self.memories.is_user_owned(existing.id):
+            # The user's own block is theirs: what absorb learns goes beside it, for them to take or leave.
+            if line.lower() in existing.fields["value"].lower():
+                return
+            label = suggested(label)
+            candidate.fields["label"] = label
+            existing = self.memories.find_core(label)
         if existing is None:
             self._add(candidate, report, "lasting fact about the user")
             return
@@ -138,12 +152,18 @@ class Applier:
 
     # -- model decisions ------------------------------------------------------------------------
 
-    def _apply_decision(self, decision: llm.Decision, report: BatchReport) -> None:
+    def _apply_decision(self, decision: llm.Decision, report: BatchReport, plan: BatchPlan) -> None:
         candidate = decision.candidate
         if decision.action == "NOOP":
             return
         if candidate.type == "core":
             self._append_core(candidate, report)
+            return
+        if decision.action in ("UPDATE", "DELETE") and self.memories.is_user_owned(decision.target.id):
+            # Only the user rewrites or removes what the user wrote: the new fact is kept beside it.
+            plan.reject("user_owned", candidate, f"would {decision.action.lower()} memory #{decision.target.id}, which "
+                        "you wrote or edited; added as a new memory instead", candidate.sources)
+            self._add(candidate, report, "new grounded fact beside a memory the user wrote")
             return
         if decision.action == "ADD":
             self._add(candidate, report, "proposed by the model, grounded in the batch")
@@ -155,6 +175,11 @@ class Applier:
             self.memories.delete(decision.target.id, actor=ACTOR, reason=f"contradicted by: {candidate.describe()[:200]}")
             report.deleted[candidate.type] += 1
             self._add(candidate, report, "replaces a contradicted memory")
+
+
+def suggested(name: str) -> str:
+    """The name of the memory beside a user's own where absorb puts what it learned."""
+    return name if name.endswith(SUGGESTED) else f"{name}{SUGGESTED}"
 
 
 def compact_core(lines: list[str], budget: int) -> tuple[str, int]:

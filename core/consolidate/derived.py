@@ -45,6 +45,9 @@ def write(
         if existing is None:
             memory = store.memories.add(memory_type, fields, sources=sources, actor=ACTOR, reason=reason)
             created = True
+        elif store.memories.is_user_owned(existing["memory_id"]):
+            memory = store.memories.get(existing["memory_id"])  # the user rewrote it: theirs now, never refreshed
+            created = False
         else:
             memory = store.memories.update(existing["memory_id"], fields, sources=sources, actor=ACTOR, reason=reason)
             created = False

@@ -241,14 +241,17 @@ def choose_survivor(a: Memory, b: Memory) -> tuple[Memory, Memory]:
     return (a, b) if _richness(a) >= _richness(b) else (b, a)
 
 
-def merge_pair(memories, survivor: Memory, absorbed: Memory) -> Memory:
-    """Merge ``absorbed`` into ``survivor`` in one transaction; see the module docstring."""
+def merge_pair(memories, survivor: Memory, absorbed: Memory, *, keep_fields: bool = False) -> Memory:
+    """Merge ``absorbed`` into ``survivor`` in one transaction; see the module docstring.
+
+    ``keep_fields``: the survivor is the user's own, so nothing it says changes (it only gains sources).
+    """
     changes: dict[str, Any] = {}
     if absorbed.importance > survivor.importance:
         changes["importance"] = absorbed.importance
     if absorbed.pinned and not survivor.pinned:
         changes["pinned"] = True
-    if survivor.type == "episodic":
+    if survivor.type == "episodic" and not keep_fields:
         (s0, s1), (a0, a1) = _span(survivor), _span(absorbed)
         if a0 < s0:
             changes["occurred_at"] = a0
@@ -296,6 +299,10 @@ def merge_duplicates(
             if not verdict.ok:
                 report.refuse(verdict.reason)
                 continue
+            owned = memories.user_owned([a.id, b.id])
+            if len(owned) == 2:
+                report.refuse("both written by the user")
+                continue
             if chat_model is not None:
                 if report.model_calls >= max_model_calls:
                     report.deferred += 1
@@ -304,8 +311,11 @@ def merge_duplicates(
                 if not model_agrees(chat_model, a, b):
                     report.model_refused += 1
                     continue
-            survivor, absorbed = choose_survivor(a, b)
-            merge_pair(memories, survivor, absorbed)
+            if owned:  # the user's memory survives, unchanged; the other's sources join it
+                survivor, absorbed = (a, b) if a.id in owned else (b, a)
+            else:
+                survivor, absorbed = choose_survivor(a, b)
+            merge_pair(memories, survivor, absorbed, keep_fields=bool(owned))
             gone.add(absorbed.id)
             report.merged += 1
             report.pairs.append((survivor.id, absorbed.id))

@@ -252,6 +252,24 @@ class MemoryStore:
         row = self.db.query_one(sql, params)
         return self.get(row["id"]) if row else None
 
+    def user_owned(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` the user wrote, edited or pinned: absorb and consolidation never rewrite those."""
+        ids = sorted({int(i) for i in ids})
+        owned: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            owned.update(r["memory_id"] for r in self.db.query(
+                f"SELECT DISTINCT memory_id FROM memory_history WHERE actor = 'user' AND action IN ('ADD', 'UPDATE') "
+                f"AND memory_id IN ({marks})", chunk))
+            for spec in MEMORY_TYPES.values():
+                owned.update(r["id"] for r in self.db.query(
+                    f"SELECT id FROM {spec.table} WHERE pinned = 1 AND id IN ({marks})", chunk))
+        return owned
+
+    def is_user_owned(self, memory_id: int) -> bool:
+        return bool(self.user_owned([memory_id]))
+
     def find_vault_value(self, value: str) -> Memory | None:
         """The knowledge-vault entry holding exactly ``value`` (whitespace collapsed), if any."""
         value = " ".join(str(value or "").split())

@@ -48,7 +48,7 @@ def make_engine(paths, fake_embedder):
 
 
 def semantic(engine, name, summary, source):
-    return engine.memories.add("semantic", {"name": name, "summary": summary}, sources=[source])
+    return engine.memories.add("semantic", {"name": name, "summary": summary}, sources=[source], actor="absorb")
 
 
 def test_add_when_nothing_similar_is_stored_uses_one_call(make_engine):
@@ -279,7 +279,7 @@ def test_core_block_is_rewritten_compactly_when_nearly_full(make_engine):
     seed = chat(engine, "I like tea.", ts="2026-05-01T09:00:00")
     engine.observations.mark_absorbed([seed])
     engine.memories.add("core", {"label": "human", "value": "User: I like tea.\n" * 4 + "x" * 30,
-                                 "char_limit": 120}, sources=[seed])
+                                 "char_limit": 120}, sources=[seed], actor="absorb")
     chat(engine, "I prefer window seats.")
     engine.make_absorber(use_llm=False).absorb_backlog()
     block = engine.memories.find_core("human")

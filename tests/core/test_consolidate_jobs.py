@@ -28,8 +28,8 @@ def add_duplicate_pairs(engine, n):
     pairs = []
     for i in range(n):
         summary = f"Colleague {chr(65 + i)}x plays the instrument number {i}"
-        a = engine.memories.add("semantic", {"name": f"Person {i}", "summary": summary}, sources=[source])
-        b = engine.memories.add("semantic", {"name": f"Person {i}", "summary": summary + "."}, sources=[source])
+        a = engine.memories.add("semantic", {"name": f"Person {i}", "summary": summary}, sources=[source], actor="absorb")
+        b = engine.memories.add("semantic", {"name": f"Person {i}", "summary": summary + "."}, sources=[source], actor="absorb")
         pairs.append((a.id, b.id))
     return pairs
 
@@ -154,7 +154,7 @@ def test_digests_and_facts_survive_a_crash_and_are_not_duplicated(engine, clock,
             source = engine.observations.add("screen", "Weekly sync with Ana", ts=when)
             engine.memories.add("episodic", {"occurred_at": when, "event_type": "meeting",
                                              "summary": "Weekly sync with Ana" if hour == 9 else f"Notes {day} written"},
-                                sources=[source])
+                                sources=[source], actor="absorb")
     consolidator = engine.make_consolidator(use_model=False)
     from core.consolidate import derived
 
@@ -256,8 +256,8 @@ def test_cli_consolidate_jobs_and_restore(capsys, paths, fake_embedder, monkeypa
     monkeypatch.setattr(core.cli.CliContext, "engine", property(make_engine))
     with Engine(paths, embedder=fake_embedder) as engine:
         source = engine.observations.add("chat", "Ada plays the cello")
-        a = engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello"}, sources=[source])
-        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello."}, sources=[source])
+        a = engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello"}, sources=[source], actor="absorb")
+        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello."}, sources=[source], actor="absorb")
         engine.memories.set_archived(a.id, True, reason="test")
 
     code, out, err = run_cli(capsys, "consolidate", "--now", "--no-llm", "--json")

@@ -14,7 +14,7 @@ def obs(engine, text, ts="2026-05-02T10:00"):
 
 
 def semantic(engine, name, summary, *sources):
-    return engine.memories.add("semantic", {"name": name, "summary": summary}, sources=sources)
+    return engine.memories.add("semantic", {"name": name, "summary": summary}, sources=sources, actor="absorb")
 
 
 def live_ids(engine):
@@ -58,11 +58,11 @@ def test_exact_duplicate_with_same_sources_still_records_the_merge(engine):
 def test_episodes_merge_when_their_times_overlap_and_span_the_union(engine):
     o1 = obs(engine, "budget", ts="2026-05-02T10:00")
     first = engine.memories.add("episodic", {"occurred_at": "2026-05-02T10:00", "occurred_until": "2026-05-02T10:30",
-                                             "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1])
+                                             "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1], actor="absorb")
     second = engine.memories.add("episodic", {"occurred_at": "2026-05-02T10:20", "occurred_until": "2026-05-02T10:50",
-                                              "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1])
+                                              "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1], actor="absorb")
     later = engine.memories.add("episodic", {"occurred_at": "2026-05-03T10:00", "occurred_until": "2026-05-03T10:30",
-                                             "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1])
+                                             "event_type": "activity", "summary": "Edited budget.ods in LibreOffice Calc"}, sources=[o1], actor="absorb")
     report = merge_duplicates(engine.memories, threshold=0.3)
     assert report.merged == 1 and report.refused == {"different times": 1}
     survivor = engine.memories.get(report.pairs[0][0])

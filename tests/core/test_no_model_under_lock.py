@@ -40,7 +40,7 @@ def test_reads_never_wait_for_the_embedder_of_an_absorb_or_a_merge(paths):
             for start_hour, end in (("10:00", "10:30"), ("10:20", "10:50")):
                 engine.memories.add("episodic", {
                     "occurred_at": f"2026-05-0{day}T{start_hour}", "occurred_until": f"2026-05-0{day}T{end}",
-                    "event_type": "activity", "summary": "Rehearsed the cello part for the Porto orchestra"}, sources=[source])
+                    "event_type": "activity", "summary": "Rehearsed the cello part for the Porto orchestra"}, sources=[source], actor="absorb")
         start = engine.clock() - 7200
         for i in range(24):
             engine.observations.add("chat", f"My sister Ada lives in Porto and her flat number is {i}. I prefer tea.",
