@@ -5,7 +5,8 @@ the best memories of each type with their dates, then raw observations), lets
 the chat model answer with streaming, and returns the answer with the
 citations it used.  Where retrieval finds nothing relevant it says plainly "I
 have no memory of that" without asking the model to guess.  Each exchange is
-stored as two chat observations, so it is absorbed like any conversation.
+kept in the store's chat log (to show it again), never among the observations:
+Engram's own answers are not evidence.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Answer:
     abstained: bool = False
     retrieval_ms: float = 0.0
     model: str | None = None
-    observation_ids: list[int] = field(default_factory=list)
+    chat_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -201,18 +202,10 @@ class Assistant:
         if used:
             self.store.memories.touch(used)
         if record and answer.question:
-            now = self.clock()
-            answer.observation_ids = self.store.observations.add_many(
-                [
-                    dict(kind="chat", text=answer.question, ts=now, role="user", conversation=self._conversation),
-                    dict(
-                        kind="chat",
-                        text=answer.text,
-                        ts=now + 0.001,
-                        role="assistant",
-                        conversation=self._conversation,
-                        meta={"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained},
-                    ),
-                ]
+            # Kept to show the conversation again, apart from the observations: an answer is never
+            # absorbed, searched or cited, so a wrong one cannot become evidence for the next.
+            answer.chat_id = self.store.chat_log.record(
+                self._conversation, self.clock(), answer.question, answer.text,
+                citations=[c.to_dict() for c in answer.citations], abstained=answer.abstained, model=answer.model,
             )
         return answer

@@ -155,6 +155,10 @@ class Engine:
         """Answer ``question`` from memory, with citations; see ``core.chat.Assistant.ask``."""
         return self.assistant.ask(question, **kwargs)
 
+    def chat_history(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest exchanges with Engram (question, answer, citations, asked_at), oldest first."""
+        return self.store.chat_log.recent(limit)
+
     def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
         """Search-as-you-type across every memory type and observations, without a model."""
         return self.quick.recall(text, limit)

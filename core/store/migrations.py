@@ -255,3 +255,22 @@ def m006_derived_indexes(db) -> None:
         "tokenize='porter unicode61 remove_diacritics 2')"
     )
     db.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('recall_fts.last_id', '0')")
+
+
+@migrations()
+def m007_assistant_chat(db) -> None:
+    # Engram's own conversation with the user (the chat page, `engram ask`), kept to show it
+    # again and nothing else: it is never absorbed, searched or cited, so an answer can
+    # never become evidence for the next one.
+    db.conn.execute(
+        """CREATE TABLE assistant_chat (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation TEXT NOT NULL,
+            asked_at REAL NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            citations TEXT,
+            abstained INTEGER NOT NULL DEFAULT 0,
+            model TEXT)"""
+    )
+    db.conn.execute("CREATE INDEX assistant_chat_time ON assistant_chat(asked_at)")

@@ -183,3 +183,35 @@ class DerivedRecords:
             "INSERT OR REPLACE INTO consolidation_keys(key, memory_id, fingerprint, updated_at) VALUES (?, ?, ?, ?)",
             [key, memory_id, fingerprint, at],
         )
+
+
+class ChatLog:
+    """Engram's own conversation: questions asked and the answers given, shown again, never used as evidence."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def record(self, conversation: str, asked_at: float, question: str, answer: str, *, citations: list[dict],
+               abstained: bool, model: str | None) -> int:
+        with self.db.transaction():
+            return int(self.db.execute(
+                "INSERT INTO assistant_chat(conversation, asked_at, question, answer, citations, abstained, model) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [conversation, asked_at, question, answer, json.dumps(citations, ensure_ascii=False), int(abstained), model],
+            ).lastrowid)
+
+    def recent(self, limit: int = 50) -> list[dict]:
+        """The newest ``limit`` exchanges, oldest first."""
+        rows = self.db.query("SELECT * FROM assistant_chat ORDER BY asked_at DESC, id DESC LIMIT ?", [limit])
+        for row in rows:
+            row["citations"] = json.loads(row["citations"]) if row["citations"] else []
+            row["abstained"] = bool(row["abstained"])
+        return list(reversed(rows))
+
+    def forget_between(self, start: float, end: float) -> int:
+        with self.db.transaction():
+            return int(self.db.execute("DELETE FROM assistant_chat WHERE asked_at >= ? AND asked_at < ?", [start, end]).rowcount or 0)
+
+    def clear(self) -> int:
+        with self.db.transaction():
+            return int(self.db.execute("DELETE FROM assistant_chat").rowcount or 0)

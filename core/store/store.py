@@ -19,7 +19,7 @@ from core.store.indexer import Indexer
 from core.store.memories import MemoryStore
 from core.store.migrations import apply_migrations
 from core.store.observations import ObservationStore
-from core.store.records import AbsorbLog, DerivedRecords, JobRuns, Meta
+from core.store.records import AbsorbLog, ChatLog, DerivedRecords, JobRuns, Meta
 from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, TypedSearch
 
 
@@ -43,6 +43,7 @@ class Store:
         self.job_runs = JobRuns(db)
         self.derived = DerivedRecords(db)
         self.meta = Meta(db)
+        self.chat_log = ChatLog(db)
         self.recall_index = RecallIndex(db)
         self.typed_memories = TypedSearch(db, MEMORY_INDEX, live_memories_only=True)
         self.typed_observations = TypedSearch(db, OBSERVATION_INDEX)

@@ -51,13 +51,13 @@ def test_model_abstaining_gives_no_citations(paths):
         engine.close()
 
 
-def test_each_exchange_becomes_chat_observations(chat_engine):
+def test_each_exchange_is_kept_in_the_chat_log(chat_engine):
     answer = chat_engine.ask("Who is Ada?")
-    question, reply = (chat_engine.observations.get(i) for i in answer.observation_ids)
-    assert (question.kind, question.role, question.text) == ("chat", "user", "Who is Ada?")
-    assert (reply.role, reply.text) == ("assistant", answer.text)
-    assert reply.meta["citations"][0]["id"] == answer.citations[0].id
-    assert question.absorbed_at is None  # queued for absorbing
+    [kept] = chat_engine.chat_history()
+    assert (kept["id"], kept["question"], kept["answer"]) == (answer.chat_id, "Who is Ada?", answer.text)
+    assert kept["citations"][0]["id"] == answer.citations[0].id
+    chat_engine.ask("Who is Ada?", record=False)
+    assert len(chat_engine.chat_history()) == 1
 
 
 def test_vault_secret_never_reaches_the_model(paths):
@@ -178,3 +178,24 @@ def no_chat_model():
     from core.errors import ModelUnavailableError
 
     raise ModelUnavailableError("No chat model is installed.", fix="Run 'engram models pull NAME'.")
+
+
+def test_engrams_own_answers_are_never_evidence(paths):
+    # A model that invents a time: the answer is shown, kept in the chat log, and never becomes a memory or a source.
+    model = FakeChatModel(["Your flight to Oslo leaves at 9:15 [1]."] * 3)
+    engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=model)
+    try:
+        engine.memories.add("episodic", {"occurred_at": "2026-05-02T10:00", "summary": "Booked a flight to Oslo"})
+        before = engine.observations.count()
+        answer = engine.ask("When does my flight to Oslo leave?")
+        assert "9:15" in answer.text and answer.chat_id is not None
+        assert engine.observations.count() == before  # neither the question nor the answer is an observation
+        engine.make_absorber(use_llm=False).absorb_backlog()
+        assert not [m for m in engine.memories.list(limit=100) if "9:15" in m.text]
+        again = engine.ask("When does my flight to Oslo leave?")
+        assert all("9:15" not in c.label for c in again.citations)
+        history = engine.chat_history()
+        assert [h["question"] for h in history] == ["When does my flight to Oslo leave?"] * 2
+        assert history[0]["answer"].startswith("Your flight") and history[0]["citations"]
+    finally:
+        engine.close()

@@ -20,7 +20,7 @@ HEAD_TABLES = {
     "memory_knowledge_vault", "observations", "observation_thumbnails", "memory_sources", "memory_history",
     "memory_fts", "observation_fts", "job_runs", "absorb_batches", "absorb_rejections", "absorb_llm_pending",
     "memory_links", "consolidation_keys", "memory_vectors", "memory_vectors_codes", "observation_vectors",
-    "observation_vectors_codes", "recall_fts", "_sqlite_migrations",
+    "observation_vectors_codes", "recall_fts", "assistant_chat", "_sqlite_migrations",
 }
 
 
