@@ -21,7 +21,7 @@ def test_minilm_duplicates_merge_and_near_misses_stay(seed_engine):
     ids = []
     for name, text in facts:
         source = engine.observations.add("chat", text, ts="2026-05-02T10:00")
-        ids.append(engine.memories.add("semantic", {"name": name, "summary": text}, sources=[source]).id)
+        ids.append(engine.memories.add("semantic", {"name": name, "summary": text}, sources=[source], actor="absorb").id)
 
     report = engine.make_consolidator(use_model=False).deep_pass()
 
@@ -37,7 +37,7 @@ def test_a_deep_pass_with_the_seed_chat_model_keeps_the_store_grounded(seed_engi
         for hour, text in ((10, "Weekly sync with Ana"), (15, f"Edited report-{day}.odt in LibreOffice Writer")):
             when = f"2026-05-{day:02d}T{hour}:00"
             source = engine.observations.add("screen", text, ts=when, app="Calendar", window_title=text)
-            engine.memories.add("episodic", {"occurred_at": when, "event_type": "activity", "summary": text}, sources=[source])
+            engine.memories.add("episodic", {"occurred_at": when, "event_type": "activity", "summary": text}, sources=[source], actor="absorb")
     report = engine.make_consolidator().deep_pass()
     assert report["model"] and report["digests"]["daily_added"] == 3 and report["promotion"]["promoted"] >= 1
     assert regrounding_failures(engine) == []
