@@ -22,9 +22,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from core.errors import ModelError, ModelUnavailableError
-from core.memory.store import Memory, mask_secret
+from core.memory.store import Memory
 from core.memory.types import iso
 from core.resources import read_text
+from core.secrets import mask, mask_text, shield_observation
 from core.search import MEMORY_INDEX, OBSERVATION_INDEX, QueryTimeout, newest_matches, recent_best_matches, typed_match
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class ContextItem:
 def _memory_text(memory: Memory) -> str:
     # Vault entries are cited by caption; the secret itself never goes to the model.
     if memory.type == "knowledge_vault":
-        return f"{memory.fields.get('caption')}: {mask_secret(memory.fields.get('secret_value'))}"
+        return f"{memory.fields.get('caption')}: {mask(memory.fields.get('secret_value'))}"
     return memory.text
 
 
@@ -123,7 +124,7 @@ class Assistant:
         items: list[ContextItem] = []
         result = engine.recall.retrieve(question, limit=limit, with_neighbours=True)
         for memory in result.core:
-            items.append(ContextItem(0, "memory", memory.id, "core", _memory_text(memory), None, None, 1.0))
+            items.append(ContextItem(0, "memory", memory.id, "core", mask_text(_memory_text(memory)).text, None, None, 1.0))
         vault = {m.id: m for m in engine.memories.get_many([h.id for h in result.hits if h.source == "memory" and h.kind == "knowledge_vault"]).values()}
         for hit in result.hits:
             if hit.kind == "core" or not (hit.lexical > 0 or hit.semantic >= MIN_EVIDENCE_COSINE):
@@ -132,7 +133,8 @@ class Assistant:
             if hit.neighbours:
                 context = " / ".join(f"{n['role'] + ': ' if n.get('role') else ''}{n['text'][:200]}" for n in hit.neighbours)
                 text = f"{text[:600]} (around it: {context})"
-            items.append(ContextItem(0, hit.source, hit.id, hit.kind, text[:900], hit.ts, hit.app, hit.score))
+            # Stored text is masked on the way in; masking again covers what was stored before that.
+            items.append(ContextItem(0, hit.source, hit.id, hit.kind, mask_text(text[:900]).text, hit.ts, hit.app, hit.score))
         budget = CONTEXT_CHAR_BUDGET
         kept: list[ContextItem] = []
         for item in items:
@@ -155,7 +157,9 @@ class Assistant:
         max_tokens: int = 256,
     ) -> Answer:
         started = time.perf_counter()
-        question = (question or "").strip()
+        spoken = (question or "").strip()
+        # A secret typed into the question reaches neither retrieval's logs nor the model: only its mask does.
+        question = mask_text(spoken).text
         items = self.gather(question) if question else []
         retrieval_ms = (time.perf_counter() - started) * 1000
         evidence = [i for i in items if i.type != "core"]
@@ -163,7 +167,7 @@ class Assistant:
             answer = Answer(question, NO_MEMORY, [], True, retrieval_ms)
             if on_token:
                 on_token(NO_MEMORY)
-            return self._finish(answer, record)
+            return self._finish(answer, record, spoken)
         try:
             model = self.engine.chat_model()
         except ModelUnavailableError as exc:
@@ -173,7 +177,7 @@ class Assistant:
             if on_token:
                 on_token(text)
             answer = Answer(question, text, [i.citation() for i in evidence[:5]], False, retrieval_ms)
-            return self._finish(answer, record)
+            return self._finish(answer, record, spoken)
         messages = [
             {"role": "system", "content": read_text("prompts", "answer_system.md")},
             {"role": "user", "content": "Memories:\n" + "\n".join(i.line() for i in items) + f"\n\nQuestion: {question}"},
@@ -188,7 +192,7 @@ class Assistant:
                     break
         except ModelError:
             raise
-        text = "".join(pieces).strip() or NO_MEMORY
+        text = mask_text("".join(pieces).strip()).text or NO_MEMORY
         abstained = text.lower().startswith(NO_MEMORY.lower().rstrip("."))
         cited_numbers = {int(n) for n in _CITE.findall(text)}
         by_number = {i.n: i for i in items}
@@ -197,9 +201,9 @@ class Assistant:
             # Small models often forget the brackets: name the evidence the answer was built from.
             citations = [i.citation() for i in evidence[:3]]
         answer = Answer(question, text, [] if abstained else citations, abstained, retrieval_ms, model.name)
-        return self._finish(answer, record)
+        return self._finish(answer, record, spoken)
 
-    def _finish(self, answer: Answer, record: bool) -> Answer:
+    def _finish(self, answer: Answer, record: bool, spoken: str) -> Answer:
         used = [c.id for c in answer.citations if c.kind == "memory"]
         if used:
             self.engine.memories.touch(used)
@@ -207,14 +211,21 @@ class Assistant:
             now = self.engine.clock()
             answer.observation_ids = self.engine.observations.add_many(
                 [
-                    dict(kind="chat", text=answer.question, ts=now, role="user", conversation=self._conversation),
-                    dict(
-                        kind="chat",
-                        text=answer.text,
-                        ts=now + 0.001,
-                        role="assistant",
-                        conversation=self._conversation,
-                        meta={"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained},
+                    # The user's question is their own words: a secret in it goes to the vault, masked here.
+                    shield_observation(
+                        dict(kind="chat", text=spoken, ts=now, role="user", conversation=self._conversation),
+                        keep_values=True,
+                    ),
+                    shield_observation(
+                        dict(
+                            kind="chat",
+                            text=answer.text,
+                            ts=now + 0.001,
+                            role="assistant",
+                            conversation=self._conversation,
+                            meta={"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained},
+                        ),
+                        keep_values=False,
                     ),
                 ]
             )
@@ -290,7 +301,7 @@ class Assistant:
             out.append(
                 {
                     "kind": "memory", "id": m.id, "type": m.type, "title": m.title if m.type != "knowledge_vault" else m.fields.get("caption"),
-                    "snippet": snippet[:160], "time": iso(m.time), "app": None, "score": round(score / top_m, 4),
+                    "snippet": mask_text(snippet[:160]).text, "time": iso(m.time), "app": None, "score": round(score / top_m, 4),
                 }
             )
         for row_id, score in observation_rows:
@@ -301,7 +312,7 @@ class Assistant:
                 {
                     "kind": "observation", "id": o.id, "type": "observation",
                     "title": o.window_title or (f"{o.role} message" if o.role else o.kind),
-                    "snippet": " ".join(o.text.split())[:160], "time": iso(o.ts), "app": o.app,
+                    "snippet": mask_text(" ".join(o.text.split())[:160]).text, "time": iso(o.ts), "app": o.app,
                     # Raw observations rank below memories of equal match quality.
                     "score": round(0.8 * score / top_o, 4),
                 }

@@ -84,16 +84,22 @@ def _parse_json(text: str) -> Any:
 
 
 def cmd_add(args, ctx) -> int:
-    memory = ctx.engine.memories.add(args.type, _parse_json(args.data))
+    from core.memory.protect import add_from_user
+
+    memory, vault = add_from_user(ctx.engine.memories, args.type, _parse_json(args.data))
     ctx.say(str(memory.id))
+    for entry in vault:
+        ctx.warn(f"A secret in it was masked and kept in the knowledge vault as #{entry.id} ({entry.fields['caption']}).")
     return 0
 
 
 def cmd_get(args, ctx) -> int:
+    from core.memory.protect import history_rows
+
     memory = ctx.engine.memories.get(args.id)
     data = memory.to_dict(reveal=args.reveal)
     if args.history:
-        data["history"] = ctx.engine.memories.history(args.id)
+        data["history"] = history_rows(ctx.engine.memories.history(memory.id), reveal=args.reveal)
     if args.json:
         ctx.print_json(data)
         return 0
@@ -110,7 +116,9 @@ def cmd_get(args, ctx) -> int:
         ctx.say(f"  from observations: {', '.join(map(str, memory.sources))}")
     if args.history:
         for row in data["history"]:
-            ctx.say(f"  {row['action']} by {row['actor']} at {row['at']:.0f}{': ' + row['reason'] if row['reason'] else ''}")
+            ctx.say(f"  {row['action']} by {row['actor']} at {row['at']}{': ' + row['reason'] if row['reason'] else ''}")
+            for name in row["changed"]:
+                ctx.say(f"      {name}: {str(row['old_value'].get(name))[:120]} -> {str(row['new_value'].get(name))[:120]}")
     return 0
 
 

@@ -20,6 +20,7 @@ from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
 from core.indexer import Indexer
 from core.memory.types import MAX_FIELD_CHARS, iso, to_timestamp
+from core.secrets import SECRETS_KEY, redact_meta, shield_observation
 from core.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
 KINDS = ("screen", "chat", "import")
@@ -46,7 +47,7 @@ class Observation:
     conversation: str | None = None
     role: str | None = None
     source_ref: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)  # may carry secret values for the vault
     absorbed_at: float | None = None
     batch_id: int | None = None
     text_purged: bool = False
@@ -61,6 +62,7 @@ class Observation:
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in COLUMNS}
+        out["meta"] = redact_meta(self.meta)
         out["ts"] = iso(self.ts)
         out["absorbed_at"] = iso(self.absorbed_at)
         return out
@@ -149,8 +151,9 @@ class ObservationStore:
         thumbnail = item.get("thumbnail")
         if thumbnail is not None and len(thumbnail) > MAX_THUMBNAIL_BYTES:
             raise InvalidInputError("A thumbnail must be under 512 KB.", fix="Store a smaller image.")
-        out = dict(item)
-        out["text"] = text
+        # Every road masks secrets before it gets here (and decides whether their values may reach the
+        # vault); this catches a road that forgot, dropping the values.
+        out = shield_observation(dict(item, text=text), keep_values=False)
         out["ts"] = to_timestamp(item.get("ts"), "observation time") if item.get("ts") is not None else self.clock()
         for key in ("app", "window_title", "url", "conversation", "role", "source_ref"):
             value = out.get(key)
@@ -261,6 +264,25 @@ class ObservationStore:
             marks = ",".join("?" * len(ids))
             self.db.execute(f"UPDATE observations SET absorbed_at = ?, batch_id = ? WHERE id IN ({marks})", [now, batch_id, *ids])
 
+    def drop_carried_secrets(self, ids: Iterable[int]) -> int:
+        """Remove the clear secret values from the meta of observations (once the vault has them)."""
+        ids = [int(i) for i in ids]
+        dropped = 0
+        with self.db.transaction():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.query(
+                    f"SELECT id, meta FROM observations WHERE id IN ({marks}) AND meta LIKE ?", [*chunk, f'%"{SECRETS_KEY}"%']
+                )
+                for row in rows:
+                    meta = json.loads(row["meta"])
+                    if meta.pop(SECRETS_KEY, None) is not None:
+                        self.db.execute("UPDATE observations SET meta = ? WHERE id = ?",
+                                        [json.dumps(meta, ensure_ascii=False) if meta else None, row["id"]])
+                        dropped += 1
+        return dropped
+
     def forget(self, ids: Iterable[int]) -> int:
         """Delete observations with their index rows, thumbnails and provenance links."""
         ids = [int(i) for i in ids]
@@ -304,6 +326,7 @@ class ObservationStore:
                     chunk,
                 )
                 purged += int(cursor.rowcount or 0)
+            self.drop_carried_secrets(ids)
         return purged
 
     def purge_thumbnails(self, older_than: Any) -> int:

@@ -37,7 +37,8 @@ from typing import Any, Callable, Sequence
 from core.absorb import extractors, grounding, llm
 from core.absorb.extractors import Candidate
 from core.errors import EngramError, ModelError, ModelUnavailableError
-from core.memory.store import mask_secret
+from core.memory.protect import keep_in_vault
+from core.secrets import mask as mask_secret
 from core.search import MEMORY_INDEX
 
 log = logging.getLogger(__name__)
@@ -474,6 +475,8 @@ class Absorber:
                         [obs_id, batch_id, now, "no chat model was available"],
                     )
                 self.engine.observations.mark_absorbed(ids, batch_id)
+                # The vault keeps the clear values now; the observations keep only their masks.
+                self.engine.observations.drop_carried_secrets(ids)
                 self.db.execute(
                     "UPDATE absorb_batches SET finished_at = ?, seconds = ?, report = ? WHERE id = ?",
                     [self.clock(), 0.0, json.dumps(report.to_dict()), batch_id],
@@ -522,11 +525,10 @@ class Absorber:
             else:
                 self._update(existing, {}, candidate.sources[:1], report, "resource seen again")
         elif candidate.type == "knowledge_vault":
-            existing = self._find_vault(candidate)
-            if existing is None:
-                self._add(candidate, report, f"{candidate.fields['entry_type']} found in observations")
-            else:
-                self._update(existing, {}, candidate.sources[:1], report, "value seen again")
+            _memory, action = keep_in_vault(self.memories, candidate.fields, sources=candidate.sources[:1], actor=ACTOR,
+                                            reason=f"{candidate.fields['entry_type']} found in observations", embed=False)
+            if action in ("added", "updated"):
+                getattr(report, action)[candidate.type] += 1
         elif kind == "profile":
             self._append_profile(candidate, report)
         else:
@@ -561,9 +563,7 @@ class Absorber:
         return self.memories.get(row["id"]) if row else None
 
     def _find_vault(self, candidate: Candidate):
-        value = " ".join(str(candidate.fields.get("secret_value") or "").split())
-        row = self.db.query_one("SELECT id FROM memory_knowledge_vault WHERE secret_value = ? LIMIT 1", [value])
-        return self.memories.get(row["id"]) if row else None
+        return self.memories.find_vault_entry(str(candidate.fields.get("secret_value") or ""))
 
     def _append_profile(self, candidate: Candidate, report: BatchReport) -> None:
         name = candidate.fields["name"]

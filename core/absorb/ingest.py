@@ -5,6 +5,10 @@ plus optional ``"speaker"`` (a display name) and ``"id"`` (kept as the
 observation's ``source_ref``).  ChatGPT: the ``conversations.json`` of a data
 export, a list of conversations whose ``mapping`` is a tree of message nodes.
 
+Secrets in a message (passwords, PINs, cards, IBANs, keys: ``core.secrets``)
+are masked before it is stored; from the user's own messages their values
+travel in the observation's meta to the knowledge vault.
+
 Imports are all-or-nothing and idempotent.  The whole file is read and
 validated before anything is stored, then every message is stored in one
 transaction, each with a dedupe key (conversation, time, role, content) so a
@@ -23,6 +27,7 @@ from typing import Any, Iterable, Iterator
 
 from core.errors import InvalidInputError
 from core.memory.types import to_timestamp
+from core.secrets import shield_observation
 
 MAX_JSONL_BYTES = 512 * 1024 * 1024
 MAX_JSON_EXPORT_BYTES = 100 * 1024 * 1024
@@ -47,10 +52,11 @@ class ChatMessage:
         return json.dumps(["chat-import", self.conversation, round(self.ts, 3), self.role, self.source_ref, digest])
 
     def observation(self) -> dict[str, Any]:
+        """The observation to store: secrets masked; their values kept for the vault only from the user's own words."""
         meta = dict(self.meta)
         if self.speaker:
             meta["speaker"] = self.speaker
-        return dict(
+        item = dict(
             kind="chat",
             text=self.content,
             ts=self.ts,
@@ -60,6 +66,7 @@ class ChatMessage:
             meta=meta or None,
             dedupe_key=self.dedupe_key(),
         )
+        return shield_observation(item, keep_values=self.role == "user")
 
 
 @dataclass

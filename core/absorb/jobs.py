@@ -1,4 +1,9 @@
-"""The scheduled absorb job, the early trigger on a large backlog, and the screen-vault hook."""
+"""The scheduled absorb job and the early trigger on a large backlog.
+
+Secrets seen on screen reach the vault like every other observation's: capture
+carries their values in the observation's meta (only while
+``privacy.vault_from_screen`` is on) and the absorber's rule step keeps them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import logging
 import threading
 import time
 
-from core.absorb.absorber import ACTOR, Absorber
+from core.absorb.absorber import Absorber
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +35,6 @@ def register_jobs(scheduler) -> None:
     interval = max(1, int(engine.settings.get("absorb.interval_minutes"))) * 60
     scheduler.add(JobSpec("absorb", absorb, interval, "Turn new observations into memories"))
     engine.events.subscribe("observation_did_add", BacklogTrigger(scheduler, engine))
-    capture = getattr(engine, "capture", None)  # created, not started: capture starts only when enabled
-    if capture is not None and hasattr(capture, "set_vault_handler"):
-        capture.set_vault_handler(ScreenVault(engine))
 
 
 class BacklogTrigger:
@@ -59,31 +61,3 @@ class BacklogTrigger:
             with self._lock:
                 self._triggered = now
             self.scheduler.trigger("absorb")
-
-
-class ScreenVault:
-    """Keeps secrets seen on screen in the vault (capture masks them in the stored text).
-
-    Capture calls this only while ``privacy.vault_from_screen`` is on, with the
-    findings of one frame and the id of its (masked) observation.
-    """
-
-    def __init__(self, engine):
-        self.engine = engine
-
-    def __call__(self, findings, observation_id: int, context: dict) -> None:
-        from core.absorb.extractors import SECRET_LABELS
-
-        for finding in findings:
-            label, sensitivity = SECRET_LABELS.get(finding.kind, ("Secret", "high"))
-            value = finding.value
-            if self.engine.db.scalar("SELECT 1 FROM memory_knowledge_vault WHERE secret_value = ?", [value]):
-                continue
-            where = " - ".join(p for p in (context.get("app"), context.get("window_title")) if p)
-            self.engine.memories.add(
-                "knowledge_vault",
-                {"entry_type": finding.kind, "caption": f"{label} seen on screen" + (f" in {where}" if where else ""),
-                 "secret_value": value, "sensitivity": sensitivity, "source": f"screen: {where}"[:300]},
-                sources=[observation_id], actor=ACTOR, reason="sensitive text seen on screen (privacy.vault_from_screen on)",
-                embed=False,  # runs on the capture thread; the embed job computes the vector
-            )

@@ -26,14 +26,7 @@ from core.memory.types import (
     validate_fields,
 )
 from core.search import MEMORY_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
-
-def mask_secret(value: str | None) -> str:
-    """Show only enough of a secret to recognise it: its last 4 characters, or nothing if short."""
-    if not value:
-        return ""
-    if len(value) <= 6:
-        return "•" * len(value)
-    return "•" * min(12, len(value) - 4) + value[-4:]
+from core.secrets import mask as mask_secret
 
 
 @dataclass
@@ -241,6 +234,26 @@ class MemoryStore:
     def find_core(self, label: str) -> Memory | None:
         row = self.db.query_one("SELECT id FROM memory_core WHERE label = ?", [label])
         return self.get(row["id"]) if row else None
+
+    def find_vault_entry(self, value: str | None = None, *, kind: str | None = None, caption: str | None = None) -> Memory | None:
+        """The vault entry holding exactly ``value`` (whitespace-insensitive), or else the one of ``kind`` captioned ``caption``."""
+        if value:
+            compact = "".join(str(value).split())
+            row = self.db.query_one(
+                "SELECT id FROM memory_knowledge_vault WHERE secret_value = ? OR replace(secret_value, ' ', '') = ? LIMIT 1",
+                [" ".join(str(value).split()), compact],
+            )
+            if row:
+                return self.get(row["id"])
+        if kind and caption:
+            row = self.db.query_one(
+                "SELECT id FROM memory_knowledge_vault WHERE entry_type = ? AND caption = ? COLLATE NOCASE "
+                "ORDER BY updated_at DESC LIMIT 1",
+                [kind, caption],
+            )
+            if row:
+                return self.get(row["id"])
+        return None
 
     # -- writing ---------------------------------------------------------------------
 

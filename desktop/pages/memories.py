@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.memory.protect import update_from_user
 from core.memory.types import MEMORY_TYPES, TypeSpec
 from desktop.ops import EngineOp, error_text
 from desktop.qtmodels import MemoryTableModel, TYPE_LABELS, friendly_time, memory_row, parse_time
@@ -441,7 +442,11 @@ class MemoriesPage(QWidget):
                 self.show_detail(row)
             self.memory_changed.emit(row["id"])
 
-        EngineOp(self, lambda engine: memory_row(engine.memories.update(memory_id, changes, actor="user", reason="edited in the app"))).success(
+        def save(engine) -> dict:
+            memory, _vault = update_from_user(engine.memories, memory_id, changes, reason="edited in the app")
+            return memory_row(memory)
+
+        EngineOp(self, save).success(
             saved
         ).run_in_background()
 
