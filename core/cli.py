@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from typing import Any
 
@@ -91,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a broken pipe shows here, not in Python's own flush at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (``engram search x | head``): nothing more to say, and nobody to say it to.
+        # Python flushes stdout once more at exit; point it at /dev/null so that flush cannot fail loudly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

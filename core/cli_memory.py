@@ -76,6 +76,11 @@ def _parse_json(text: str) -> Any:
         text = sys.stdin.read()
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InvalidInputError(
+            "The --json value is nested too deeply to be a memory.",
+            fix="Give one flat JSON object of fields, e.g. --json '{\"name\": \"Ada\", \"summary\": \"my sister\"}'.",
+        ) from None
     except ValueError as exc:
         raise InvalidInputError(
             f"The --json value is not valid JSON: {exc}.",

@@ -19,7 +19,7 @@ from core.db import Database
 from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
 from core.indexer import Indexer
-from core.memory.types import MAX_FIELD_CHARS, iso, to_timestamp
+from core.memory.types import MAX_FIELD_CHARS, check_text, iso, storable_ids, stored_timestamp, to_timestamp
 from core.secrets import SECRETS_KEY, redact_meta, shield_observation
 from core.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
@@ -58,6 +58,7 @@ class Observation:
         data["meta"] = json.loads(data["meta"]) if data.get("meta") else {}
         data["text_purged"] = bool(data.get("text_purged"))
         data["text"] = data.get("text") or ""
+        data["ts"] = stored_timestamp(data["ts"])  # one poisoned row must not break absorb or recall
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,7 +148,7 @@ class ObservationStore:
                 f"An observation of {len(text):,} characters is too large (at most {MAX_OBSERVATION_CHARS:,}).",
                 fix="Split the input into smaller pieces.",
             )
-        text = text.replace("\x00", "")
+        text = check_text(text.replace("\x00", ""), "observation text")
         thumbnail = item.get("thumbnail")
         if thumbnail is not None and len(thumbnail) > MAX_THUMBNAIL_BYTES:
             raise InvalidInputError("A thumbnail must be under 512 KB.", fix="Store a smaller image.")
@@ -158,7 +159,7 @@ class ObservationStore:
         for key in ("app", "window_title", "url", "conversation", "role", "source_ref"):
             value = out.get(key)
             if value is not None:
-                value = str(value).replace("\x00", "")
+                value = check_text(str(value).replace("\x00", ""), f"observation {key}")
                 if len(value) > MAX_FIELD_CHARS:
                     raise InvalidInputError(f"Observation {key} is too long.", fix="Shorten it.")
                 out[key] = value
@@ -210,16 +211,17 @@ class ObservationStore:
         return ids
 
     def get(self, observation_id: int) -> Observation:
-        row = self.db.query_one(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id = ?", [int(observation_id)])
+        row = self.get_many([observation_id]).get(int(observation_id))
         if row is None:
             raise NotFoundError(f"There is no observation with id {observation_id}.", fix="It may have been forgotten.")
-        return Observation.from_row(row)
+        return row
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Observation]:
+        ids = storable_ids(ids)
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id IN ({marks})", [int(i) for i in ids])
+        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id IN ({marks})", ids)
         return {r["id"]: Observation.from_row(r) for r in rows}
 
     def thumbnail(self, observation_id: int) -> bytes | None:

@@ -21,6 +21,7 @@ from core.memory.types import (
     TypeSpec,
     iso,
     search_text,
+    storable_ids,
     to_timestamp,
     type_spec,
     validate_fields,
@@ -144,6 +145,7 @@ class MemoryStore:
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Memory]:
         """Memories by id (missing ids are left out), in one query per type."""
+        ids = storable_ids(ids)  # an id beyond SQLite's integers (2**63) names no memory
         if not ids:
             return {}
         out: dict[int, Memory] = {}

@@ -35,6 +35,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from core.db import raise_storage_error
 from core.recall import fusion
 from core.recall.fusion import DEFAULT_WEIGHTS, RecallWeights
 from core.recall.indexing import CONTEXT_TABLE, prune_context_index, sync_context_index, turn_text
@@ -212,6 +213,7 @@ class Recall:
             try:
                 rows = self.db.conn.execute(sql, params).fetchall()
             except Exception as exc:  # a MATCH syntax problem must not hide the semantic results
+                raise_storage_error(exc, self.db.path)
                 log.warning("context full-text query %r failed: %s", match, exc)
                 rows = []
         return {int(r[0]): float(r[1]) for r in rows}
