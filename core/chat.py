@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from core.errors import ModelError, ModelUnavailableError
 from core.memory.store import Memory
-from core.memory.types import iso
+from core.memory.types import check_text, iso
 from core.resources import read_text
 from core.secrets import mask, mask_text, shield_observation
 from core.search import MEMORY_INDEX, OBSERVATION_INDEX, QueryTimeout, newest_matches, recent_best_matches, typed_match
@@ -157,7 +157,7 @@ class Assistant:
         max_tokens: int = 256,
     ) -> Answer:
         started = time.perf_counter()
-        spoken = (question or "").strip()
+        spoken = check_text((question or "").replace("\x00", "").strip(), "The question")
         # A secret typed into the question reaches neither retrieval's logs nor the model: only its mask does.
         question = mask_text(spoken).text
         items = self.gather(question) if question else []

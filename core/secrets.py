@@ -516,8 +516,24 @@ def find_secrets(text: str) -> list[Secret]:
     keep(list(_structural(text)))
     keep(list(_labelled(text, taken)))
     keep(list(_tokens(text)))
+    keep(list(_repeats(text, list(kept))))
     kept.sort(key=lambda s: s.start)
     return kept
+
+
+def _repeats(text: str, found: list[Secret]) -> Iterable[Secret]:
+    """Every other place a found value appears: "my password is X ... I typed X" must not leave the second X.
+
+    Long values are masked wherever they appear, short ones (a PIN) only where
+    they stand alone, so "1234" in "12345" stays.
+    """
+    values = {s.value: s for s in found}
+    for value, secret in values.items():
+        if len(value) < 4:
+            continue
+        pattern = re.escape(value) if len(value) >= 8 else r"(?<![0-9A-Za-z])" + re.escape(value) + r"(?![0-9A-Za-z])"
+        for match in re.finditer(pattern, text):
+            yield Secret(secret.kind, secret.label, value, match.start(), match.end())
 
 
 def mask_text(text: str) -> Masked:

@@ -152,12 +152,19 @@ def test_model_names_from_the_catalog_are_not_secrets():
 
 
 def test_values_end_at_their_natural_end_and_never_swallow_the_next_secret():
-    text = "IBAN DE89 3704 0044 0532 0130 00 PIN 1234; card 4111 1111 1111 1111 1234 and pw: abc12 (new)"
+    text = "IBAN DE89 3704 0044 0532 0130 00 PIN 1234; card 4111 1111 1111 1111 5678 and pw: abc12 (new)"
     secrets = find_secrets(text)
     assert [(s.kind, s.value) for s in secrets] == [
         ("iban", "DE89 3704 0044 0532 0130 00"), ("pin", "1234"), ("card", "4111 1111 1111 1111"), ("password", "abc12"),
     ]
-    assert mask_text(text).text == "IBAN ••••••••00 PIN ••••••••; card ••••••••11 1234 and pw: •••••••• (new)"
+    assert mask_text(text).text == "IBAN ••••••••00 PIN ••••••••; card ••••••••11 5678 and pw: •••••••• (new)"
+
+
+def test_a_value_is_masked_wherever_it_appears_again():
+    text = "my password is Hunter2Zq9x; later I typed Hunter2Zq9x and xHunter2Zq9xy. PIN 1234, room 1234, 12345"
+    assert mask_text(text).text == (
+        "my password is ••••••••9x; later I typed ••••••••9x and x••••••••9xy. PIN ••••••••, room ••••••••, 12345"
+    )
 
 
 def test_a_label_is_never_a_neighbouring_value():
