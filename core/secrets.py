@@ -559,7 +559,7 @@ def carried_secrets(meta: dict | None) -> list[dict[str, str]]:
 
 
 def shield_observation(item: dict[str, Any], *, keep_values: bool) -> dict[str, Any]:
-    """An observation to store, with secrets masked in its text, title and URL.
+    """An observation to store, with secrets masked in its text, window title, URL, conversation and meta title.
 
     With ``keep_values`` (the user's own words, or the screen with
     ``privacy.vault_from_screen`` on) the clear values go into
@@ -567,20 +567,20 @@ def shield_observation(item: dict[str, Any], *, keep_values: bool) -> dict[str, 
     they are dropped.  Values already carried in meta are kept either way.
     """
     out = dict(item)
+    meta = dict(out.get("meta") or {})
     found: list[dict[str, str]] = []
     kinds: set[str] = set()
-    for key in ("text", "window_title", "url"):
-        value = out.get(key)
+    for holder, key in ((out, "text"), (out, "window_title"), (out, "url"), (out, "conversation"), (meta, "title")):
+        value = holder.get(key)
         if not isinstance(value, str) or not value:
             continue
         masked = mask_text(value)
         if masked.found:
-            out[key] = masked.text
+            holder[key] = masked.text
             kinds.update(s.kind for s in masked.secrets)
             found += [c for c in masked.carried() if c not in found]
     if not found:
         return out
-    meta = dict(out.get("meta") or {})
     if keep_values:
         carried = carried_secrets(meta)
         meta[SECRETS_KEY] = carried + [c for c in found if c not in carried]

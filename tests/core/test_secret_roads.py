@@ -12,6 +12,7 @@ import json
 import pytest
 
 from core.absorb.absorber import Absorber
+from core.absorb.evaluate import regrounding_failures
 from core.absorb.ingest import import_chat_file
 from core.cli import main
 from core.engine import Engine
@@ -97,6 +98,8 @@ def test_a_chat_full_of_secrets_reaches_the_vault_and_nothing_else(spy_engine, t
     for memory in vault.values():
         assert memory.sources and engine.observations.get(memory.sources[0]).role == "user"
         assert _contains_secret(json.dumps(memory.to_dict())) == []
+    # Checked again later against its (now masked) sources, each entry still stands.
+    assert regrounding_failures(engine) == []
     # Once the vault has them, no observation carries the values any more.
     assert all("secrets" not in o.meta for o in engine.observations.list_between("2026-05-01", "2026-05-03"))
     for memory in engine.memories.list(limit=1000):

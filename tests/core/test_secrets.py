@@ -205,3 +205,10 @@ def test_shield_keeps_values_only_when_asked():
     assert redact_meta(kept["meta"])["secrets"] == [{"kind": "pin", "label": "PIN", "value": SHORT_MASK}]
     # A second pass (the store's safety net) keeps what the first carried.
     assert shield_observation(kept, keep_values=False)["meta"]["secrets"] == kept["meta"]["secrets"]
+
+
+def test_shield_masks_the_conversation_name_and_an_export_title_too():
+    item = {"kind": "chat", "text": "hello", "conversation": "wifi password: Qq12345x", "meta": {"title": "PIN 4321 for the bank"}}
+    shielded = shield_observation(item, keep_values=True)
+    assert shielded["conversation"] == "wifi password: ••••••••" and shielded["meta"]["title"] == "PIN •••••••• for the bank"
+    assert [s["value"] for s in shielded["meta"]["secrets"]] == ["Qq12345x", "4321"]
