@@ -301,7 +301,7 @@ class Assistant:
             out.append(
                 {
                     "kind": "memory", "id": m.id, "type": m.type, "title": m.title if m.type != "knowledge_vault" else m.fields.get("caption"),
-                    "snippet": mask_text(snippet[:160]).text, "time": iso(m.time), "app": None, "score": round(score / top_m, 4),
+                    "snippet": snippet[:160], "time": iso(m.time), "app": None, "score": round(score / top_m, 4),
                 }
             )
         for row_id, score in observation_rows:
@@ -312,10 +312,13 @@ class Assistant:
                 {
                     "kind": "observation", "id": o.id, "type": "observation",
                     "title": o.window_title or (f"{o.role} message" if o.role else o.kind),
-                    "snippet": mask_text(" ".join(o.text.split())[:160]).text, "time": iso(o.ts), "app": o.app,
+                    "snippet": " ".join(o.text.split())[:160], "time": iso(o.ts), "app": o.app,
                     # Raw observations rank below memories of equal match quality.
                     "score": round(0.8 * score / top_o, 4),
                 }
             )
         out.sort(key=lambda item: -item["score"])
-        return out[:limit]
+        shown = out[:limit]
+        for item in shown:  # stored text is masked on the way in; this covers what was stored before that
+            item["snippet"] = mask_text(item["snippet"]).text
+        return shown

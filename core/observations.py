@@ -20,7 +20,7 @@ from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
 from core.indexer import Indexer
 from core.memory.types import MAX_FIELD_CHARS, check_text, iso, storable_ids, stored_timestamp, to_timestamp
-from core.secrets import SECRETS_KEY, redact_meta, shield_observation
+from core.secrets import SECRETS_KEY, SHIELDED, redact_meta, shield_observation
 from core.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
 KINDS = ("screen", "chat", "import")
@@ -118,19 +118,22 @@ class ObservationStore:
         meta: dict | None = None,
         dedupe_key: str | None = None,
         embed: bool = False,
+        shielded: bool = False,
     ) -> int:
         """Store one observation; returns its id.
 
         ``dedupe_key`` makes the add idempotent: a second add with the same key
         returns the first observation's id and stores nothing (imports use it).
         Vectors are computed later in the background unless ``embed`` is set.
+        Secrets are masked here unless ``shielded`` says the caller did it
+        (``core.secrets.shield_observation``, which also decides about vault values).
         """
         return self.add_many(
             [
                 dict(
                     kind=kind, text=text, ts=ts, app=app, window_title=window_title, url=url, monitor=monitor,
                     changed_fraction=changed_fraction, ocr_ms=ocr_ms, thumbnail=thumbnail, conversation=conversation,
-                    role=role, source_ref=source_ref, meta=meta, dedupe_key=dedupe_key,
+                    role=role, source_ref=source_ref, meta=meta, dedupe_key=dedupe_key, shielded=shielded,
                 )
             ],
             embed=embed,
@@ -154,7 +157,7 @@ class ObservationStore:
             raise InvalidInputError("A thumbnail must be under 512 KB.", fix="Store a smaller image.")
         # Every road masks secrets before it gets here (and decides whether their values may reach the
         # vault); this catches a road that forgot, dropping the values.
-        out = shield_observation(dict(item, text=text), keep_values=False)
+        out = dict(item, text=text) if item.get(SHIELDED) else shield_observation(dict(item, text=text), keep_values=False)
         out["ts"] = to_timestamp(item.get("ts"), "observation time") if item.get("ts") is not None else self.clock()
         for key in ("app", "window_title", "url", "conversation", "role", "source_ref"):
             value = out.get(key)

@@ -36,14 +36,17 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable
 
 MASK_CHAR = "•"
 SHORT_MASK = MASK_CHAR * 8  # every short value looks the same, so a mask does not leak the length
 MASK_SHOWS_FROM = 10  # values this long or longer show their last 2 characters
 SECRETS_KEY = "secrets"  # where an observation's meta carries clear values for the vault
+SHIELDED = "shielded"  # set on an observation dict that went through shield_observation (not a column)
 
 # Kinds whose entries are updated when the same label gets a new value ("my wifi password is now ...");
 # the other kinds identify a thing (a card, an account), so a new value is a new entry.
@@ -192,17 +195,21 @@ _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?P<what>[A-Z ]*)PRIVATE KEY-----(?:[\s\S]*?-----END (?P=what)PRIVATE KEY-----|[A-Za-z0-9+/=\s]*)"
 )
 _JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# (label, literal pieces one of which the text must contain, pattern): the pieces let most text skip the pattern.
 _PREFIXED_KEYS = (
-    ("AWS access key", re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
-    ("Anthropic API key", re.compile(r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}")),
-    ("Stripe key", re.compile(r"(?<![\w-])(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}")),
-    ("OpenAI API key", re.compile(r"(?<![\w-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
-    ("GitHub token", re.compile(r"(?<![\w-])(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}")),
-    ("GitLab token", re.compile(r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}")),
-    ("Slack token", re.compile(r"(?<![\w-])xox[abprs]-[A-Za-z0-9-]{10,}")),
-    ("Google API key", re.compile(r"(?<![\w-])AIza[0-9A-Za-z_-]{35}")),
-    ("Hugging Face token", re.compile(r"(?<![\w-])hf_[A-Za-z0-9]{30,}")),
+    ("AWS access key", ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
+     re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
+    ("Anthropic API key", ("sk-ant-",), re.compile(r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}")),
+    ("Stripe key", ("_live_", "_test_"), re.compile(r"(?<![\w-])(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}")),
+    ("OpenAI API key", ("sk-",), re.compile(r"(?<![\w-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
+    ("GitHub token", ("gh", "github_pat_"), re.compile(r"(?<![\w-])(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}")),
+    ("GitLab token", ("glpat-",), re.compile(r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}")),
+    ("Slack token", ("xox",), re.compile(r"(?<![\w-])xox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", ("AIza",), re.compile(r"(?<![\w-])AIza[0-9A-Za-z_-]{35}")),
+    ("Hugging Face token", ("hf_",), re.compile(r"(?<![\w-])hf_[A-Za-z0-9]{30,}")),
 )
+_DROP_DIGITS = str.maketrans("", "", string.digits)
+_KEY_PIECES = re.compile("|".join(re.escape(piece) for _label, pieces, _pattern in _PREFIXED_KEYS for piece in pieces))
 _TOKEN_CANDIDATE = re.compile(r"(?<![\w/+=-])[A-Za-z0-9_+/=-]{24,}(?![\w/+=-])")
 # Digit groups separated by a space or a dash (OCR sometimes reads a gap as two spaces).
 _DIGIT_RUN = re.compile(r"(?<![\w-])\d+(?:[ -]{1,2}\d+)*(?![\w-])")
@@ -284,15 +291,26 @@ def _ibans(text: str) -> Iterable[Secret]:
 
 
 def _structural(text: str) -> Iterable[Secret]:
-    for match in _PRIVATE_KEY.finditer(text):
-        yield Secret("private_key", "private key", match.group().rstrip(), match.start(), match.start() + len(match.group().rstrip()))
-    for match in _JWT.finditer(text):
-        yield Secret("token", "access token (JWT)", match.group(), match.start(), match.end())
-    for label, pattern in _PREFIXED_KEYS:
-        for match in pattern.finditer(text):
-            yield Secret("api_key", label, match.group(), match.start(), match.end())
-    yield from _ibans(text)
-    yield from _cards(text)
+    if "PRIVATE KEY-----" in text:
+        for match in _PRIVATE_KEY.finditer(text):
+            yield Secret("private_key", "private key", match.group().rstrip(), match.start(), match.start() + len(match.group().rstrip()))
+    if "eyJ" in text:
+        for match in _JWT.finditer(text):
+            yield Secret("token", "access token (JWT)", match.group(), match.start(), match.end())
+    if _KEY_PIECES.search(text):
+        yield from _prefixed_keys(text)
+    digits = len(text) - len(text.translate(_DROP_DIGITS))
+    if digits >= 4:  # check digits and some of the account
+        yield from _ibans(text)
+    if digits >= 13:
+        yield from _cards(text)
+
+
+def _prefixed_keys(text: str) -> Iterable[Secret]:
+    for label, pieces, pattern in _PREFIXED_KEYS:
+        if any(piece in text for piece in pieces):
+            for match in pattern.finditer(text):
+                yield Secret("api_key", label, match.group(), match.start(), match.end())
 
 
 # -- labelled secrets: a value after its label ------------------------------------------------
@@ -350,26 +368,54 @@ _KEY_KW = (
     r"chave\s+(?:de\s+)?api|api-schlüssel)"
 )
 
-# Order matters: the first family whose value is valid wins a position.
+# Order matters: the first family whose value is valid wins a position.  The anchors are lower-case ASCII
+# pieces every keyword of the family contains: a family's patterns run only near them (see _windows).
 _FAMILIES = (
-    ("access_code", _ACCESS_CODE_KW),
-    ("pin", _PIN_KW),
-    ("password", _PASSWORD_KW),
-    ("passport", _PASSPORT_KW),
-    ("national_id", _NATIONAL_ID_KW),
-    ("api_key", _KEY_KW),
-    ("access_code", _GENERIC_CODE_KW),
+    ("access_code", _ACCESS_CODE_KW, ("code", "digo")),
+    ("pin", _PIN_KW, ("pin", "geheimzahl", "code")),
+    ("password", _PASSWORD_KW, ("pas", "pw", "p@", "p4", "pa5", "pa$", "wort", "mdp", "contrase", "clave", "senha")),
+    ("passport", _PASSPORT_KW, ("pas",)),
+    ("national_id", _NATIONAL_ID_KW, (" id", "identi", " ssn", " dni", " nie", " nif", " cpf", " rg", " nir", " niss", "social",
+                                     "tax", "licen", "ausweis", "steuer", "sozial", "curit", "cidad", "bilhete")),
+    ("api_key", _KEY_KW, ("api", "token", "secret", "access", "auth", "bearer", "key")),
+    ("access_code", _GENERIC_CODE_KW, ("code", "digo")),
 )
 _LABELLED = [
-    (kind, bare, re.compile(
+    (kind, bare, anchors, kw is _GENERIC_CODE_KW, re.compile(
         r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])"
         + (r"(?P<target>)(?P<conn>[ \t]+)" if bare else r"(?P<target>" + _TARGET + r")?(?P<conn>" + _CONNECTOR + r")"),
         re.IGNORECASE,
     ))
-    for kind, kw in _FAMILIES
+    for kind, kw, anchors in _FAMILIES
     for bare in (False, True)
     if not (bare and kw is _GENERIC_CODE_KW)
 ]
+_ALL_ANCHORS = tuple(sorted({a for _kind, _kw, anchors in _FAMILIES for a in anchors}))
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every offset, unlike str.lower
+_BEFORE_ANCHOR = 60  # a keyword starts at most this far before its anchor ("code de la porte d'entrée", compounds)
+_AFTER_ANCHOR = 200  # and its label, connector and value start within this far after it
+
+
+def _windows(lowered: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Merged ranges of ``lowered`` around every occurrence of an anchor.
+
+    ``lowered`` starts with one extra space, so an anchor with a leading space
+    (a short word such as " id") also matches at the start of the text.
+    """
+    spots = []
+    for anchor in anchors:
+        at = lowered.find(anchor)
+        while at >= 0:
+            spots.append(max(0, at - 1))
+            at = lowered.find(anchor, at + 1)
+    ranges: list[list[int]] = []
+    for at in sorted(spots):
+        start, end = max(0, at - _BEFORE_ANCHOR), at + _AFTER_ANCHOR
+        if ranges and start <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], end)
+        else:
+            ranges.append([start, end])
+    return [(a, min(b, len(lowered) - 1)) for a, b in ranges]
 
 # Words that end a label when read backwards, and words that are never a value: articles, possessives,
 # conjunctions and the adjectives people use about a password ("my password is wrong").
@@ -465,9 +511,22 @@ def _label(text: str, match: re.Match, taken: list[tuple[int, int]]) -> str:
 
 
 def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
-    for kind, bare, pattern in _LABELLED:
-        generic = pattern.pattern.startswith(r"(?<![\w-])(?P<kw>" + _GENERIC_CODE_KW)
-        for match in pattern.finditer(text):
+    lowered = " " + text.translate(_ASCII_LOWER)
+    if not any(anchor in lowered for anchor in _ALL_ANCHORS):
+        return  # most text names no secret at all (a big regex alternation is slower than these finds)
+    windows: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+    for kind, bare, anchors, generic, pattern in _LABELLED:
+        if anchors not in windows:
+            windows[anchors] = _windows(lowered, anchors)
+        seen: set[int] = set()
+        matches = []
+        for start, end in windows[anchors]:
+            # A window's end cuts the text for the pattern; the value is read from the whole text below.
+            for match in pattern.finditer(text, start, end):
+                if match.start() not in seen:
+                    seen.add(match.start())
+                    matches.append(match)
+        for match in matches:
             if generic and _NOT_A_SECRET_CODE.search(text, max(0, match.start() - 16), match.start()):
                 continue
             span = _read_value(text, match.end())
@@ -506,7 +565,9 @@ def find_secrets(text: str) -> list[Secret]:
     kept: list[Secret] = []
     taken: list[tuple[int, int]] = []
 
-    def keep(found: Iterable[Secret]) -> None:
+    def keep(found: list[Secret]) -> None:
+        if not found:
+            return
         for secret in sorted(found, key=lambda s: (s.start, -(s.end - s.start))):
             if secret.end <= secret.start or any(secret.start < e and s < secret.end for s, e in taken):
                 continue
@@ -516,7 +577,8 @@ def find_secrets(text: str) -> list[Secret]:
     keep(list(_structural(text)))
     keep(list(_labelled(text, taken)))
     keep(list(_tokens(text)))
-    keep(list(_repeats(text, list(kept))))
+    if kept:
+        keep(list(_repeats(text, list(kept))))
     kept.sort(key=lambda s: s.start)
     return kept
 
@@ -550,6 +612,11 @@ def mask_text(text: str) -> Masked:
     return Masked("".join(pieces), secrets)
 
 
+@lru_cache(maxsize=512)
+def _mask_repeated(value: str) -> Masked:
+    return mask_text(value)
+
+
 def carried_secrets(meta: dict | None) -> list[dict[str, str]]:
     """The clear values an observation's meta carries for the vault (well-formed items only)."""
     items = (meta or {}).get(SECRETS_KEY)
@@ -567,6 +634,7 @@ def shield_observation(item: dict[str, Any], *, keep_values: bool) -> dict[str, 
     they are dropped.  Values already carried in meta are kept either way.
     """
     out = dict(item)
+    out[SHIELDED] = True
     meta = dict(out.get("meta") or {})
     found: list[dict[str, str]] = []
     kinds: set[str] = set()
@@ -574,7 +642,8 @@ def shield_observation(item: dict[str, Any], *, keep_values: bool) -> dict[str, 
         value = holder.get(key)
         if not isinstance(value, str) or not value:
             continue
-        masked = mask_text(value)
+        # Titles, URLs and conversation names repeat from one observation to the next.
+        masked = mask_text(value) if key == "text" else _mask_repeated(value)
         if masked.found:
             holder[key] = masked.text
             kinds.update(s.kind for s in masked.secrets)
