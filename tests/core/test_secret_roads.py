@@ -110,9 +110,14 @@ def test_a_chat_full_of_secrets_reaches_the_vault_and_nothing_else(spy_engine, t
         assert engine.memories.search(secret, include_archived=True, semantic=False) == []
         assert engine.quick_recall(secret) == [] or _contains_secret(json.dumps(engine.quick_recall(secret))) == []
         assert engine.observations.search(secret, semantic=False) == []
-    for table in ("memory_fts", "observation_fts"):
+    # Every full-text index (the store's and recall's), and every text column of every table but the vault's.
+    fts = [r["name"] for r in engine.db.query("SELECT name FROM sqlite_master WHERE sql LIKE '%USING fts5%'")]
+    assert {"memory_fts", "observation_fts", "recall_fts"} <= set(fts)
+    for table in fts + ["observations", "memories", "memory_episodic", "memory_semantic", "memory_core", "memory_history",
+                        "absorb_rejections"]:
         rows = engine.db.query(f"SELECT * FROM {table}")
-        assert _contains_secret(json.dumps(rows)) == []
+        rows = [r for r in rows if not (table == "memory_history" and r.get("memory_type") == "knowledge_vault")]
+        assert _contains_secret(json.dumps(rows, default=str)) == [], table
 
 
 def test_search_and_recall_from_the_command_line_find_no_secret(tmp_path, capsys):
