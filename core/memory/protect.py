@@ -28,9 +28,9 @@ EMBED_AFTER_ADD = 32  # vectors for the memories just added; the background job 
 def protect_fields(type_name: str, data: Any) -> tuple[Any, list[Secret]]:
     """``data`` with secrets masked in every text field, and the secrets found.
 
-    A vault entry's own value is left alone (it is the secret), but a copy of it
-    or another secret in its caption or source is masked, and is not returned:
-    the entry already keeps it.
+    A vault entry's own value is left alone (it is the secret); a copy of it in
+    its caption or source is masked and not returned (the entry keeps it), while
+    another secret there is masked and returned like any other.
     """
     spec = type_spec(type_name)
     if not isinstance(data, dict):
@@ -55,7 +55,7 @@ def protect_fields(type_name: str, data: Any) -> tuple[Any, list[Secret]]:
                 items.append(masked.text)
                 found += masked.secrets
             out[field.name] = items
-    return out, ([] if spec.name == "knowledge_vault" else found)
+    return out, [s for s in found if s.value != own_value]
 
 
 def vault_fields(kind: str, label: str, value: str, source: str) -> dict[str, Any]:
