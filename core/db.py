@@ -56,7 +56,7 @@ def _storage_error(exc: Exception, path: Path) -> StorageError | None:
             fix="Run 'engram doctor' to check it. Then quit Engram, move the damaged file aside (keep it) and put the "
             f"newest copy from {path.parent / 'backups'} (or your own backup) in its place, with the same key.",
         )
-    if "full" in text or "readonly" in text or "read-only" in text:
+    if isinstance(exc, _driver().OperationalError) and ("full" in text or "readonly" in text or "read-only" in text):
         return _disk_error(exc, path)
     return None
 
