@@ -4,9 +4,10 @@
 the best memories of each type with their dates, then raw observations), lets
 the chat model answer with streaming, and returns the answer with the
 citations it used.  Where retrieval finds nothing relevant it says plainly "I
-have no memory of that" without asking the model to guess.  Each exchange is
-kept in the store's chat log (to show it again), never among the observations:
-Engram's own answers are not evidence.
+have no memory of that" without asking the model to guess.  What the user says is
+stored as a chat observation (their own words, absorbed like any chat, never
+cited as evidence for an answer); Engram's answers go to the store's chat log,
+only to be shown again: they are not evidence.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from typing import Any, Callable
 
 from core.errors import ModelError, ModelUnavailableError
 from core.models.base import ChatModel
+from core.secrets import mask_text, shield_observation
 from core.store.memories import Memory
-from core.store.types import iso
+from core.store.types import check_text, iso
 from core.resources import read_text
 from core.recall.quick import memory_snippet
 
 log = logging.getLogger(__name__)
 
 NO_MEMORY = "I have no memory of that."
+ENGRAM_CHAT = "engram-chat:"  # conversation name prefix of what the user says to Engram
 MIN_EVIDENCE_COSINE = 0.35  # closeness in meaning that counts as evidence without a shared word
 CONTEXT_CHAR_BUDGET = 6000
 _CITE = re.compile(r"\[(\d{1,3})\]")
@@ -106,7 +109,7 @@ class Assistant:
         self.recall = recall
         self.chat_model = chat_model
         self.clock = clock
-        self._conversation = f"assistant-{int(time.time())}"
+        self._conversation = f"{ENGRAM_CHAT}{int(time.time())}"
 
     # -- retrieval -------------------------------------------------------------------
 
@@ -121,16 +124,19 @@ class Assistant:
         items: list[ContextItem] = []
         result = self.recall.retrieve(question, limit=limit, with_neighbours=True)
         for memory in result.core:
-            items.append(ContextItem(0, "memory", memory.id, "core", _memory_text(memory), None, None, 1.0))
+            items.append(ContextItem(0, "memory", memory.id, "core", mask_text(_memory_text(memory)).text, None, None, 1.0))
         vault = {m.id: m for m in self.store.memories.get_many([h.id for h in result.hits if h.source == "memory" and h.kind == "knowledge_vault"]).values()}
         for hit in result.hits:
             if hit.kind == "core" or not (hit.lexical > 0 or hit.semantic >= MIN_EVIDENCE_COSINE):
                 continue
+            if (hit.conversation or "").startswith(ENGRAM_CHAT):
+                continue  # a question once asked of Engram answers nothing
             text = _memory_text(vault[hit.id]) if hit.id in vault else hit.text
             if hit.neighbours:
                 context = " / ".join(f"{n['role'] + ': ' if n.get('role') else ''}{n['text'][:200]}" for n in hit.neighbours)
                 text = f"{text[:600]} (around it: {context})"
-            items.append(ContextItem(0, hit.source, hit.id, hit.kind, text[:900], hit.ts, hit.app, hit.score))
+            # Stored text is masked on the way in; masking again covers what was stored before that.
+            items.append(ContextItem(0, hit.source, hit.id, hit.kind, mask_text(text[:900]).text, hit.ts, hit.app, hit.score))
         budget = CONTEXT_CHAR_BUDGET
         kept: list[ContextItem] = []
         for item in items:
@@ -153,7 +159,9 @@ class Assistant:
         max_tokens: int = 256,
     ) -> Answer:
         started = time.perf_counter()
-        question = (question or "").strip()
+        spoken = check_text((question or "").replace("\x00", "").strip(), "The question")
+        # A secret typed into the question reaches neither retrieval's logs nor the model: only its mask does.
+        question = mask_text(spoken).text
         items = self.gather(question) if question else []
         retrieval_ms = (time.perf_counter() - started) * 1000
         evidence = [i for i in items if i.type != "core"]
@@ -161,7 +169,7 @@ class Assistant:
             answer = Answer(question, NO_MEMORY, [], True, retrieval_ms)
             if on_token:
                 on_token(NO_MEMORY)
-            return self._finish(answer, record)
+            return self._finish(answer, record, spoken)
         try:
             model = self.chat_model()
         except ModelUnavailableError as exc:
@@ -171,7 +179,7 @@ class Assistant:
             if on_token:
                 on_token(text)
             answer = Answer(question, text, [i.citation() for i in evidence[:5]], False, retrieval_ms)
-            return self._finish(answer, record)
+            return self._finish(answer, record, spoken)
         messages = [
             {"role": "system", "content": read_text("prompts", "answer_system.md")},
             {"role": "user", "content": "Memories:\n" + "\n".join(i.line() for i in items) + f"\n\nQuestion: {question}"},
@@ -186,7 +194,7 @@ class Assistant:
                     break
         except ModelError:
             raise
-        text = "".join(pieces).strip() or NO_MEMORY
+        text = mask_text("".join(pieces).strip()).text or NO_MEMORY
         abstained = text.lower().startswith(NO_MEMORY.lower().rstrip("."))
         cited_numbers = {int(n) for n in _CITE.findall(text)}
         by_number = {i.n: i for i in items}
@@ -195,15 +203,22 @@ class Assistant:
             # Small models often forget the brackets: name the evidence the answer was built from.
             citations = [i.citation() for i in evidence[:3]]
         answer = Answer(question, text, [] if abstained else citations, abstained, retrieval_ms, model.name)
-        return self._finish(answer, record)
+        return self._finish(answer, record, spoken)
 
-    def _finish(self, answer: Answer, record: bool) -> Answer:
+    def _finish(self, answer: Answer, record: bool, spoken: str) -> Answer:
         used = [c.id for c in answer.citations if c.kind == "memory"]
         if used:
             self.store.memories.touch(used)
         if record and answer.question:
-            # Kept to show the conversation again, apart from the observations: an answer is never
-            # absorbed, searched or cited, so a wrong one cannot become evidence for the next.
+            now = self.clock()
+            # What the user says to Engram is their own words, absorbed like any chat (a secret in it goes
+            # to the vault, masked here) but never taken as evidence by a later answer.
+            self.store.observations.add_many([shield_observation(
+                dict(kind="chat", text=spoken, ts=now, role="user", conversation=self._conversation, meta={"asked_engram": True}),
+                keep_values=True,
+            )])
+            # Engram's answers are kept apart, only to show the conversation again: never absorbed, searched
+            # or cited, so a wrong answer cannot become evidence for the next.
             answer.chat_id = self.store.chat_log.record(
                 self._conversation, self.clock(), answer.question, answer.text,
                 citations=[c.to_dict() for c in answer.citations], abstained=answer.abstained, model=answer.model,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any, Sequence
 
@@ -85,6 +86,19 @@ def build_parser(command_modules: Sequence[Any] = CORE_COMMANDS) -> argparse.Arg
 
 
 def main(argv: list[str] | None = None, command_modules: Sequence[Any] = CORE_COMMANDS) -> int:
+    try:
+        code = _main(argv, command_modules)
+        sys.stdout.flush()  # a broken pipe shows here, not in Python's own flush at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (``engram search x | head``): nothing more to say, and nobody to say it to.
+        # Python flushes stdout once more at exit; point it at /dev/null so that flush cannot fail loudly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None, command_modules: Sequence[Any]) -> int:
     parser = build_parser(command_modules)
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -76,6 +76,11 @@ def _parse_json(text: str) -> Any:
         text = sys.stdin.read()
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InvalidInputError(
+            "The --json value is nested too deeply to be a memory.",
+            fix="Give one flat JSON object of fields, e.g. --json '{\"name\": \"Ada\", \"summary\": \"my sister\"}'.",
+        ) from None
     except ValueError as exc:
         raise InvalidInputError(
             f"The --json value is not valid JSON: {exc}.",
@@ -84,16 +89,20 @@ def _parse_json(text: str) -> Any:
 
 
 def cmd_add(args, ctx) -> int:
-    memory = ctx.engine.memories.add(args.type, _parse_json(args.data))
+    memory, vault = ctx.engine.memories.add_from_user(args.type, _parse_json(args.data))
     ctx.say(str(memory.id))
+    for entry in vault:
+        ctx.warn(f"A secret in it was masked and kept in the knowledge vault as #{entry.id} ({entry.fields['caption']}).")
     return 0
 
 
 def cmd_get(args, ctx) -> int:
+    from core.store.protect import history_rows
+
     memory = ctx.engine.memories.get(args.id)
     data = memory.to_dict(reveal=args.reveal)
     if args.history:
-        data["history"] = ctx.engine.memories.history(args.id)
+        data["history"] = history_rows(ctx.engine.memories.history(memory.id), reveal=args.reveal)
     if args.json:
         ctx.print_json(data)
         return 0
@@ -110,7 +119,9 @@ def cmd_get(args, ctx) -> int:
         ctx.say(f"  from observations: {', '.join(map(str, memory.sources))}")
     if args.history:
         for row in data["history"]:
-            ctx.say(f"  {row['action']} by {row['actor']} at {row['at']:.0f}{': ' + row['reason'] if row['reason'] else ''}")
+            ctx.say(f"  {row['action']} by {row['actor']} at {row['at']}{': ' + row['reason'] if row['reason'] else ''}")
+            for name in row["changed"]:
+                ctx.say(f"      {name}: {str(row['old_value'].get(name))[:120]} -> {str(row['new_value'].get(name))[:120]}")
     return 0
 
 

@@ -18,6 +18,22 @@ class Check:
     fix: str | None = None
 
 
+def integrity(db, paths: Paths) -> Check:
+    """Every page of the database read and checked: its checksum (SQLCipher's HMAC) and SQLite's structure."""
+    problems = db.damage()
+    if not problems:
+        return Check("database integrity", "ok", "every page reads back intact")
+    shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+    return Check(
+        "database integrity",
+        "fail",
+        f"the database is damaged ({len(problems)} problem(s): {shown})",
+        f"Quit Engram, move {paths.db_path} aside (keep it) and put the newest copy from {paths.backups_dir} "
+        "(or your own backup) in its place; the key stays the same. Without a copy, moving the file aside makes "
+        "Engram start an empty store.",
+    )
+
+
 def run_checks(paths: Paths) -> list[Check]:
     checks: list[Check] = []
     try:
@@ -52,6 +68,7 @@ def run_checks(paths: Paths) -> list[Check]:
             )
         )
         checks.append(Check("SQLite", "ok", f"SQLite {versions['sqlite']}, sqlite-vec {versions['sqlite_vec']}, FTS5"))
+        checks.append(integrity(engine.db, paths))
         info = engine.key_info
         if info.storage == "keyring":
             checks.append(Check("key storage", "ok", f"OS keyring ({info.location})"))

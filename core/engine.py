@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable
 
 from core.absorb.absorber import Absorber
-from core.absorb.jobs import BacklogTrigger, ScreenVault, absorb_job
+from core.absorb.jobs import BacklogTrigger, absorb_job
 from core.capture.service import CaptureService
 from core.chat import Answer, Assistant
 from core.consolidate.consolidator import Consolidator
@@ -170,7 +170,6 @@ class Engine:
         """The screen capture service (created on first use; it starts only when asked)."""
         if self._capture is None:
             self._capture = CaptureService(settings=self.settings, events=self.events, observations=self.observations)
-            self._capture.set_vault_handler(ScreenVault(self.memories))
         return self._capture
 
     def resume_capture(self) -> dict:

@@ -325,6 +325,8 @@ class Absorber:
                     report.rejected[stage] += 1
                 log_.defer(deferred_ids, batch_id, "no chat model was available")
                 self.observations.mark_absorbed(ids, batch_id)
+                # The vault keeps the clear values now; the observations keep only their masks.
+                self.observations.drop_carried_secrets(ids)
                 log_.finish_batch(batch_id, report.to_dict())
         except AlreadyAbsorbed:
             log.info("absorb: batch of %d observations was absorbed by another run; skipped", len(ids))

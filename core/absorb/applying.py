@@ -16,6 +16,7 @@ from core.absorb import extractors, llm
 from core.absorb.extractors import Candidate
 from core.absorb.reports import BatchPlan, BatchReport
 from core.errors import EngramError
+from core.store.protect import keep_in_vault
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Applier:
             self._guarded(plan, report, decision.candidate, lambda d=decision: self._apply_decision(d, report, plan))
 
     def find_vault(self, candidate: Candidate):
-        return self.memories.find_vault_value(str(candidate.fields.get("secret_value") or ""))
+        return self.memories.find_vault_entry(str(candidate.fields.get("secret_value") or ""))
 
     def _guarded(self, plan: BatchPlan, report: BatchReport, candidate: Candidate, apply: Callable[[], None]) -> None:
         """Apply one change in a savepoint: an invalid candidate is a logged rejection, not a failed batch."""
@@ -76,11 +77,10 @@ class Applier:
             else:
                 self._update(existing, {}, candidate.sources[:1], report, "resource seen again")
         elif candidate.type == "knowledge_vault":
-            existing = self.find_vault(candidate)
-            if existing is None:
-                self._add(candidate, report, f"{candidate.fields['entry_type']} found in observations")
-            else:
-                self._update(existing, {}, candidate.sources[:1], report, "value seen again")
+            _memory, action = keep_in_vault(self.memories, candidate.fields, sources=candidate.sources[:1], actor=ACTOR,
+                                            reason=f"{candidate.fields['entry_type']} found in observations", embed=False)
+            if action in ("added", "updated"):
+                getattr(report, action)[candidate.type] += 1
         elif kind == "profile":
             self._append_profile(candidate, report)
         else:

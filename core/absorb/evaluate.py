@@ -32,6 +32,7 @@ from typing import Any, Callable
 from core.absorb import grounding
 from core.absorb.ingest import ChatMessage, import_messages
 from core.errors import InvalidInputError
+from core.secrets import mask
 
 DIA_ID = re.compile(r"D\d+:\d+")
 SCORED_CATEGORIES = (1, 2, 3, 4)
@@ -196,6 +197,11 @@ def _memory_dia_ids(engine, question: str, k: int) -> set[str]:
     return {o.source_ref for o in found.values() if o.source_ref}
 
 
+def _masked_in(value: str | None, observations) -> bool:
+    masked = mask(value)
+    return bool(masked) and any(masked in (o.text or "") or masked in (o.window_title or "") for o in observations)
+
+
 def regrounding_failures(engine) -> list[tuple[int, str]]:
     """Every stored memory checked again against its own source observations: (id, reason) of each failure."""
     failures: list[tuple[int, str]] = []
@@ -220,5 +226,7 @@ def regrounding_failures(engine) -> list[tuple[int, str]]:
             if memory.type == "knowledge_vault":
                 fields["secret_value"] = memory.fields.get("secret_value")
             result = grounding.check(memory.type, fields, source)
+            if not result.ok and memory.type == "knowledge_vault" and _masked_in(fields.get("secret_value"), observations):
+                continue  # the source now holds the value's mask: the clear value went to the vault only
             if not result.ok:
                 failures.append((memory.id, result.reason))

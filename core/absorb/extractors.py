@@ -5,9 +5,11 @@ They run on every batch, whatever model is (or is not) installed:
 - activity spans from the screen's app/window timeline ("Edited budget.ods in
   LibreOffice Calc, 10:02–10:47");
 - resources from URLs, file paths and document titles;
-- knowledge-vault entries from e-mail addresses, phone numbers, IBANs,
-  account numbers and key-like strings (``core.sensitive`` finds the keys,
-  cards and passwords), each with a sensitivity level;
+- knowledge-vault entries from the secrets ``core.secrets`` found and masked
+  on the way in (carried in the observation's meta: passwords, PINs, codes,
+  cards, IBANs, ID numbers, keys), and from e-mail addresses, phone numbers
+  and account numbers in the text; only from the user's own words, or from
+  the screen when ``privacy.vault_from_screen`` is on;
 - for chats, one episodic memory per exchange (who said what, when), one per
   sentence that names a date, and the speakers' stated preferences.
 
@@ -24,7 +26,7 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from core.absorb.dates import find_dates, noon_ts
-from core.sensitive import find_sensitive
+from core.secrets import MASK_CHAR, carried_secrets, find_secrets
 
 ACTIVITY_GAP_SECONDS = 10 * 60  # capture stores a frame only when the screen changes; reading is quiet
 MAX_TRANSCRIPT_CHARS = 6000
@@ -41,28 +43,12 @@ WINDOWS_PATH = re.compile(r"\b([A-Za-z]:\\(?:[\w .@+-]+\\)+[\w .@+-]+\.[A-Za-z0-
 EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
 PHONE = re.compile(r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,5}){1,4}(?![\w-])")
 PHONE_CONTEXT = re.compile(r"(?i)\b(phone|tel|telephone|mobile|cell|call|number|whatsapp|fax|ring)\b")
-IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?)\b")
 ACCOUNT = re.compile(r"(?i)\b(?:account|acct|a/c)\s*(?:number|no\.?|nr\.?|#)?\s*(?:is\s+)?[:#]?\s*(\d[\d -]{4,22}\d)\b")
 PREFERENCE = re.compile(
     r"(?i)\b(?:I|we)\s+(?:really\s+|absolutely\s+|do(?:n't| not)\s+|also\s+)?(?:prefer|like|love|enjoy|hate|dislike|adore|can't stand)\b"
     r"|\bmy\s+favou?rite\b|\bI(?:'m| am)\s+(?:allergic|vegetarian|vegan)\b"
 )
 SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-
-SECRET_LABELS = {
-    "email": ("E-mail address", "low"),
-    "phone": ("Phone number", "medium"),
-    "iban": ("IBAN", "high"),
-    "account": ("Account number", "high"),
-    "card": ("Payment card number", "high"),
-    "aws_key": ("AWS access key", "high"),
-    "jwt": ("Access token", "high"),
-    "api_key": ("API key", "high"),
-    "token": ("Key-like token", "high"),
-    "private_key": ("Private key", "high"),
-    "password": ("Password", "high"),
-}
-
 
 @dataclass
 class Candidate:
@@ -205,43 +191,33 @@ def resources(observations: Sequence) -> list[Candidate]:
 
 # -- knowledge vault ------------------------------------------------------------------
 
-
-def iban_valid(value: str) -> bool:
-    compact = value.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha():
-        return False
-    rearranged = compact[4:] + compact[:4]
-    digits = "".join(str(int(c, 36)) for c in rearranged)
-    return int(digits) % 97 == 1
-
-
-def _context_before(text: str, start: int, words: int = 6) -> str:
-    line_start = max(text.rfind("\n", 0, start), max(text.rfind(".", 0, start), text.rfind("!", 0, start), text.rfind("?", 0, start))) + 1
-    before = text[line_start:start].strip(" :=,;-\t")
-    return " ".join(before.split()[-words:])
+# Lookup values: not secrets (they stay readable in the text), but worth an exact entry.
+LOOKUP_LABELS = {
+    "email": ("e-mail address", "low"),
+    "phone": ("phone number", "medium"),
+    "account": ("account number", "high"),
+}
 
 
 def _spans_overlap(a: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
     return any(a[0] < e and s < a[1] for s, e in spans)
 
 
-def find_secrets(text: str) -> list[tuple[str, str, int, int]]:
-    """``(kind, value, start, end)`` for every lookup value or secret in ``text``."""
+def find_lookup_values(text: str) -> list[tuple[str, str, int, int]]:
+    """``(kind, value, start, end)`` for every e-mail address, phone number and account number in ``text``.
+
+    Secrets (cards, IBANs, passwords, keys...) are ``core.secrets``'s; their spans are left out here.
+    """
     out: list[tuple[str, str, int, int]] = []
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = [(s.start, s.end) for s in find_secrets(text)]
 
     def keep(kind: str, value: str, start: int, end: int) -> None:
-        if not _spans_overlap((start, end), taken):
+        if MASK_CHAR not in value and not _spans_overlap((start, end), taken):
             taken.append((start, end))
             out.append((kind, value, start, end))
 
-    for finding in find_sensitive(text):
-        keep(finding.kind, finding.value, finding.start, finding.end)
     for match in EMAIL.finditer(text):
         keep("email", match.group(), match.start(), match.end())
-    for match in IBAN.finditer(text):
-        if iban_valid(match.group(1)):
-            keep("iban", match.group(1), match.start(1), match.end(1))
     for match in ACCOUNT.finditer(text):
         keep("account", match.group(1).strip(), match.start(1), match.end(1))
     date_spans = [(d.start, d.end) for d in find_dates(text)]
@@ -259,25 +235,41 @@ def find_secrets(text: str) -> list[tuple[str, str, int, int]]:
     return out
 
 
+def may_fill_vault(obs, *, include_screen: bool) -> bool:
+    """Whether an observation's values may become vault entries: the user's own words, or the screen when allowed.
+
+    Assistant, tool and system messages are data, never the user's say: their
+    secrets are masked like everyone's, but they make no vault entry.
+    """
+    if obs.kind == "screen":
+        return include_screen
+    return obs.role in ("user", None)
+
+
 def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candidate]:
-    """Knowledge-vault candidates; screen text only when ``include_screen`` (privacy.vault_from_screen)."""
+    """Knowledge-vault candidates: the secrets an observation's meta carries, and lookup values in its text.
+
+    Secrets are captioned with their label ("bank PIN", "office wifi password");
+    text stored before masking existed is read with the same detector.
+    """
     found: dict[tuple, Candidate] = {}
     for obs in observations:
-        if obs.kind == "screen" and not include_screen:
+        if not may_fill_vault(obs, include_screen=include_screen):
             continue
         text = obs.text or ""
-        for kind, value, start, _end in find_secrets(text):
-            if "•" in value:
-                continue  # already masked by capture: the clear value never reached the database
-            label, sensitivity = SECRET_LABELS[kind]
-            context = _context_before(text, start)
-            who = speaker_of(obs) if obs.kind == "chat" else None
-            caption = label + (f" ({context})" if context else "") + (f", from {who}" if who else "")
-            if obs.kind == "chat":
-                source = f"chat: {obs.conversation or 'conversation'}"
-            else:
-                source = f"{obs.kind}: {obs.app or ''} {obs.window_title or ''}".strip()
-            key = ("knowledge_vault", kind, re.sub(r"\s+", "", value).lower())
+        items = [(c["kind"], c["label"], c["value"], "high") for c in carried_secrets(obs.meta)]
+        items += [(s.kind, s.label, s.value, "high") for s in find_secrets(text)]
+        items += [(kind, LOOKUP_LABELS[kind][0], value, LOOKUP_LABELS[kind][1]) for kind, value, _s, _e in find_lookup_values(text)]
+        speaker = (obs.meta or {}).get("speaker") if obs.kind != "screen" else None
+        if obs.kind == "chat":
+            source = f"chat: {obs.conversation or 'conversation'}"
+        else:
+            source = f"{obs.kind}: {obs.app or ''} {obs.window_title or ''}".strip()
+        for kind, label, value, sensitivity in items:
+            if MASK_CHAR in value:
+                continue  # a mask: the clear value never reached the database
+            caption = f"{label} ({speaker})" if speaker else label
+            key = ("knowledge_vault", kind, "".join(value.split()).lower())
             if key in found:
                 if obs.id not in found[key].sources:
                     found[key].sources.append(obs.id)

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any, Iterable
 
 from core.absorb.dates import day_of, find_dates
+from core.secrets import MASK_CHAR, carried_secrets
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _NUMBER = re.compile(r"\d+")
@@ -110,6 +111,8 @@ class SourceText:
             context = [obs.text or "", obs.app or "", obs.window_title or "", obs.url or "", obs.role or ""]
             meta = obs.meta or {}
             context += [str(meta.get("speaker") or ""), str(meta.get("title") or "")]
+            # Secrets masked in the text are still what the observation said: the vault checks against them.
+            context += [f"{item['label']}: {item['value']}" for item in carried_secrets(meta)]
             pieces.append(("\n".join(p for p in context if p), obs.ts))
         pieces += [(text, None) for text in extra]
         return cls.build(pieces)
@@ -161,6 +164,8 @@ def check(memory_type: str, fields: dict[str, Any], source: SourceText, *, min_t
     text = claim_text(memory_type, fields)
     if memory_type == "knowledge_vault":
         secret = _SPACE.sub("", str(fields.get("secret_value") or "")).lower()
+        if MASK_CHAR in secret:
+            return GroundingResult(False, "the vault value is a mask, not the value")
         if not secret or secret not in source.compact:
             return GroundingResult(False, "the vault value does not appear in the source")
     for day in _time_days(memory_type, fields):

@@ -5,6 +5,10 @@ plus optional ``"speaker"`` (a display name) and ``"id"`` (kept as the
 observation's ``source_ref``).  ChatGPT: the ``conversations.json`` of a data
 export, a list of conversations whose ``mapping`` is a tree of message nodes.
 
+Secrets in a message (passwords, PINs, cards, IBANs, keys: ``core.secrets``)
+are masked before it is stored; from the user's own messages their values
+travel in the observation's meta to the knowledge vault.
+
 Imports are all-or-nothing and idempotent.  The whole file is read and
 validated before anything is stored, then every message is stored in one
 transaction, each with a dedupe key (conversation, time, role, content) so a
@@ -22,7 +26,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from core.errors import InvalidInputError
-from core.store.types import to_timestamp
+from core.store.types import check_text, to_timestamp
+from core.secrets import shield_observation
 
 MAX_JSONL_BYTES = 512 * 1024 * 1024
 MAX_JSON_EXPORT_BYTES = 100 * 1024 * 1024
@@ -47,10 +52,11 @@ class ChatMessage:
         return json.dumps(["chat-import", self.conversation, round(self.ts, 3), self.role, self.source_ref, digest])
 
     def observation(self) -> dict[str, Any]:
+        """The observation to store: secrets masked; their values kept for the vault only from the user's own words."""
         meta = dict(self.meta)
         if self.speaker:
             meta["speaker"] = self.speaker
-        return dict(
+        item = dict(
             kind="chat",
             text=self.content,
             ts=self.ts,
@@ -60,6 +66,7 @@ class ChatMessage:
             meta=meta or None,
             dedupe_key=self.dedupe_key(),
         )
+        return shield_observation(item, keep_values=self.role == "user")
 
 
 @dataclass
@@ -84,6 +91,9 @@ JSONL_FIX = (
     'Each line must be a JSON object like {"role": "user", "content": "...", '
     '"time": "2026-05-02T10:00:00", "conversation": "trip planning"}.'
 )
+
+
+CHATGPT_FIX = "Give the conversations.json file from a ChatGPT data export, or convert the history to JSONL."
 
 
 def detect_format(path: Path) -> str:
@@ -118,6 +128,7 @@ def _message_from_record(record: Any, where: str, default_conversation: str) -> 
     content = record.get("content")
     if not isinstance(content, str):
         raise _bad(f"{where}: 'content' must be a string, not {type(content).__name__}.", JSONL_FIX)
+    _check_text(content, where, "content")
     if len(content) > MAX_CONTENT_CHARS:
         raise _bad(f"{where}: the message has {len(content):,} characters (at most {MAX_CONTENT_CHARS:,}).",
                    "Split very long messages into several lines.")
@@ -134,16 +145,25 @@ def _message_from_record(record: Any, where: str, default_conversation: str) -> 
     if speaker is not None and not isinstance(speaker, str):
         raise _bad(f"{where}: 'speaker' must be a string.", JSONL_FIX)
     ref = record.get("id")
+    for name, value in (("conversation", conversation), ("speaker", speaker), ("id", ref)):
+        if isinstance(value, str):
+            _check_text(value, where, name)
+    if ref is not None and not isinstance(ref, (str, int, float)) or isinstance(ref, bool):
+        raise _bad(f"{where}: 'id' must be a string or a number, not {type(ref).__name__}.", JSONL_FIX)
     if not content.strip():
         return None
     return ChatMessage(
         role=role.strip().lower(),
-        content=content.replace("\x00", ""),
+        content=content,
         ts=float(ts),
         conversation=str(conversation)[:500],
         speaker=speaker[:200] if speaker else None,
         source_ref=None if ref is None else str(ref)[:500],
     )
+
+
+def _check_text(value: str, where: str, name: str) -> None:
+    check_text(value, f"{where}: '{name}'")
 
 
 def iter_jsonl(path: Path) -> Iterator[ChatMessage | None]:
@@ -182,14 +202,23 @@ def _chatgpt_text(content: Any) -> str:
     return text.strip() if isinstance(text, str) else ""
 
 
-def _chatgpt_path(mapping: dict, current: Any) -> list[str]:
+def _node_id(value: Any, where: str, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _bad(f"{where}: {what} must be a message id (text), not {type(value).__name__}.", CHATGPT_FIX)
+
+
+def _chatgpt_path(mapping: dict, current: Any, where: str) -> list[str]:
     """Node ids from the root to the conversation's current node (the thread the user saw).
 
     Walks parent links iteratively: long conversations are chains thousands of
-    nodes deep, too deep for recursion.
+    nodes deep, too deep for recursion.  Ids that are not text, and parent
+    links that loop, are malformed exports and refused.
     """
+    current = _node_id(current, where, "'current_node'")
     if current not in mapping:
-        roots = [key for key, node in mapping.items() if isinstance(node, dict) and not node.get("parent")]
+        roots = [key for key, node in mapping.items()
+                 if isinstance(node, dict) and not _node_id(node.get("parent"), f"{where}, message {key}", "'parent'")]
         if not roots:
             return []
         current = roots[0]
@@ -197,17 +226,23 @@ def _chatgpt_path(mapping: dict, current: Any) -> list[str]:
         while True:  # follow the last child down to a leaf: the newest branch
             node = mapping.get(current)
             children = node.get("children") if isinstance(node, dict) else None
+            if children is not None and not isinstance(children, list):
+                raise _bad(f"{where}, message {current}: 'children' must be a list of message ids.", CHATGPT_FIX)
             if not children or current in seen:
                 break
             seen.add(current)
-            current = children[-1]
+            current = _node_id(children[-1], f"{where}, message {current}", "a child")
+            if current is None:
+                break
     path: list[str] = []
     seen = set()
-    while current in mapping and current not in seen:
+    while current in mapping:
+        if current in seen:
+            raise _bad(f"{where}: the messages' parent links form a loop at message {current}.", CHATGPT_FIX)
         seen.add(current)
         path.append(current)
         node = mapping[current]
-        current = node.get("parent") if isinstance(node, dict) else None
+        current = _node_id(node.get("parent"), f"{where}, message {current}", "'parent'") if isinstance(node, dict) else None
     return list(reversed(path))
 
 
@@ -228,10 +263,9 @@ def iter_chatgpt(path: Path) -> Iterator[ChatMessage | None]:
     try:
         data = json.loads(text)
     except RecursionError:
-        raise _bad(f"{path.name} is nested too deeply to be a ChatGPT export.",
-                   "Give the conversations.json file from a ChatGPT data export.") from None
+        raise _bad(f"{path.name} is nested too deeply to be a ChatGPT export.", CHATGPT_FIX) from None
     except ValueError as exc:
-        raise _bad(f"{path.name} is not valid JSON: {exc}.", "Give the conversations.json file from a ChatGPT data export.") from None
+        raise _bad(f"{path.name} is not valid JSON: {exc}.", CHATGPT_FIX) from None
     conversations = data if isinstance(data, list) else [data]
     for index, conv in enumerate(conversations):
         where = f"{path.name} conversation {index + 1}"
@@ -241,8 +275,10 @@ def iter_chatgpt(path: Path) -> Iterator[ChatMessage | None]:
         mapping = conv["mapping"]
         conv_id = str(conv.get("conversation_id") or conv.get("id") or f"{path.stem}-{index + 1}")
         title = conv.get("title") if isinstance(conv.get("title"), str) else None
+        if title:
+            _check_text(title, where, "title")
         fallback_time = conv.get("create_time")
-        for node_id in _chatgpt_path(mapping, conv.get("current_node")):
+        for node_id in _chatgpt_path(mapping, conv.get("current_node"), where):
             node = mapping[node_id]
             message = node.get("message") if isinstance(node, dict) else None
             if not isinstance(message, dict):

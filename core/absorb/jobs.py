@@ -1,4 +1,9 @@
-"""The scheduled absorb job, the early trigger on a large backlog, and the screen-vault hook."""
+"""The scheduled absorb job and the early trigger on a large backlog.
+
+Secrets seen on screen reach the vault like every other observation's: capture
+carries their values in the observation's meta (only while
+``privacy.vault_from_screen`` is on) and the absorber's rule step keeps them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import threading
 import time
 from typing import Callable
 
-from core.absorb.absorber import ACTOR, Absorber
+from core.absorb.absorber import Absorber
 from core.scheduling import JobSpec
 
 log = logging.getLogger(__name__)
@@ -58,31 +63,3 @@ class BacklogTrigger:
             with self._lock:
                 self._triggered = now
             self.trigger(ABSORB_JOB)
-
-
-class ScreenVault:
-    """Keeps secrets seen on screen in the vault (capture masks them in the stored text).
-
-    Capture calls this only while ``privacy.vault_from_screen`` is on, with the
-    findings of one frame and the id of its (masked) observation.
-    """
-
-    def __init__(self, memories):
-        self.memories = memories
-
-    def __call__(self, findings, observation_id: int, context: dict) -> None:
-        from core.absorb.extractors import SECRET_LABELS
-
-        for finding in findings:
-            label, sensitivity = SECRET_LABELS.get(finding.kind, ("Secret", "high"))
-            value = finding.value
-            if self.memories.find_vault_value(value) is not None:
-                continue
-            where = " - ".join(p for p in (context.get("app"), context.get("window_title")) if p)
-            self.memories.add(
-                "knowledge_vault",
-                {"entry_type": finding.kind, "caption": f"{label} seen on screen" + (f" in {where}" if where else ""),
-                 "secret_value": value, "sensitivity": sensitivity, "source": f"screen: {where}"[:300]},
-                sources=[observation_id], actor=ACTOR, reason="sensitive text seen on screen (privacy.vault_from_screen on)",
-                embed=False,  # runs on the capture thread; the embed job computes the vector
-            )

@@ -18,11 +18,10 @@ OCR) is reported once as ``capture_did_fail`` and in ``status()``; the loop
 keeps running and retries.  ``stop()`` and ``start()`` are idempotent;
 ``close()`` stops for good.
 
-Sensitive items found on screen are never stored in clear.  The absorb side
-may receive them for the knowledge vault through ``set_vault_handler(fn)``:
-``fn(findings, observation_id, context)`` is called on the worker thread only
-while ``privacy.vault_from_screen`` is on.  It is a direct callback rather
-than an event so that secrets never travel over the general event bus.
+Secrets found on screen (``core.secrets``) are never stored in clear: the
+text, title and URL hold their masks.  Only while ``privacy.vault_from_screen``
+is on do the values travel in the observation's meta, outside every index, for
+the absorber to put into the knowledge vault like any other observation's.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ from core.capture.ocr import OcrEngine, TesseractOcr
 from core.capture.privacy import ExclusionRules, PauseSwitch
 from core.capture.screen import Monitor, ScreenSource, WindowContext, X11Screen, url_from_title
 from core.errors import CaptureError
-from core.sensitive import Finding, mask_sensitive
+from core.secrets import mask_text, shield_observation
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,6 @@ class ObservationSink(Protocol):
 
 class SettingsSource(Protocol):
     def get(self, key: str) -> Any: ...
-
-
-VaultHandler = Callable[[list[Finding], int, dict], None]
 
 
 @dataclass
@@ -156,7 +152,6 @@ class CaptureService:
         self._ocr_error: CaptureError | None = None
         self._interval: float | None = None
         self._last_purge: float | None = None
-        self._vault_handler: VaultHandler | None = None
         self._rules_key: tuple | None = None
         self._rules: ExclusionRules | None = None
         self._closed = False
@@ -224,10 +219,6 @@ class CaptureService:
         if self.pause_switch.resume():
             self._after_resume()
         self._wake.set()
-
-    def set_vault_handler(self, handler: VaultHandler | None) -> None:
-        """Receive sensitive items seen on screen (only while ``privacy.vault_from_screen`` is on)."""
-        self._vault_handler = handler
 
     def status(self) -> dict:
         """State, counters, backlog and last error, as plain data."""
@@ -464,7 +455,7 @@ class CaptureService:
             small = plan.ocr_area < SMALL_CHANGE_FRACTION * job.frame.size
             same_window = self._last_stored.get(number, (None, None, None))[1:] == (
                 job.context.app,
-                mask_sensitive(job.context.title[:MAX_TITLE_CHARS]).text if job.context.title else None,
+                mask_text(job.context.title[:MAX_TITLE_CHARS]).text if job.context.title else None,
             )
             if allow_defer and small and same_window and not settling and self._deferred.get(number, 0) < SMALL_CHANGE_DEFERRALS:
                 self._deferred[number] = self._deferred.get(number, 0) + 1
@@ -479,26 +470,39 @@ class CaptureService:
             words = text_cache.apply(job.frame, plan, result.words)
         with self._health_lock:
             self._health.ocr_ms_last = round(result.ms, 1)
-        masked = mask_sensitive(words_to_text(words))
-        title_masked = mask_sensitive(job.context.title[:MAX_TITLE_CHARS]) if job.context.title else None
-        title = title_masked.text if title_masked else None
-        url = job.context.url or url_from_title(job.context.title, job.context.app)
-        url = mask_sensitive(url).text if url else None
+        raw_title = job.context.title[:MAX_TITLE_CHARS] if job.context.title else None
+        item = shield_observation(
+            dict(
+                kind="screen",
+                text=words_to_text(words),
+                window_title=raw_title,
+                url=job.context.url or url_from_title(job.context.title, job.context.app),
+                meta={
+                    "words": len(words),
+                    "ocr_regions": len(plan.ocr_rects),
+                    "ocr_area": plan.ocr_area,
+                    "scrolled": plan.scrolled,
+                    "merged_frames": job.merged,
+                },
+            ),
+            keep_values=bool(self.settings.get("privacy.vault_from_screen")),
+        )
+        text, title, url = item["text"], item["window_title"], item["url"] or None
         summary = {"monitor": job.monitor.number, "app": job.context.app, "window_title": title, "url": url}
-        if not masked.text.strip():
+        if not text.strip():
             self._count("frames_no_text")
             return CaptureOutcome("no_text", f"no text read on monitor {job.monitor.number}", monitors=[summary])
-        signature = (masked.text, job.context.app, title)
+        signature = (text, job.context.app, title)
         if self._last_stored.get(job.monitor.number) == signature:
             self._count("frames_skipped")
             return CaptureOutcome("unchanged", f"the text of monitor {job.monitor.number} has not changed")
         thumbnail = None
         if self.settings.get("capture.thumbnails") and int(self.settings.get("retention.thumbnail_days")) > 0:
             thumbnail = make_thumbnail(image)
-        findings = masked.findings + (title_masked.findings if title_masked else [])
+        meta = dict(item["meta"], sensitive=item["meta"].get("sensitive", []))
         observation_id = self.observations.add(
             "screen",
-            masked.text,
+            text,
             ts=job.ts,
             app=job.context.app,
             window_title=title,
@@ -507,25 +511,13 @@ class CaptureService:
             changed_fraction=round(plan.changed_fraction, 5),
             ocr_ms=round(result.ms, 1),
             thumbnail=thumbnail,
-            meta={
-                "words": len(words),
-                "ocr_regions": len(plan.ocr_rects),
-                "ocr_area": plan.ocr_area,
-                "scrolled": plan.scrolled,
-                "merged_frames": job.merged,
-                "sensitive": sorted({f.kind for f in findings}),
-            },
+            meta=meta,
         )
         self._last_stored[job.monitor.number] = signature
         with self._health_lock:
             self._health.frames_kept += 1
             self._health.last_frame_at = job.ts
-        if findings and self._vault_handler is not None and self.settings.get("privacy.vault_from_screen"):
-            try:
-                self._vault_handler(findings, observation_id, {"app": job.context.app, "window_title": title, "url": url})
-            except Exception:  # the vault is best effort; capture goes on
-                log.exception("the vault handler failed")
-        summary.update(id=observation_id, text=masked.text, changed_fraction=round(plan.changed_fraction, 5), ocr_ms=round(result.ms, 1))
+        summary.update(id=observation_id, text=text, changed_fraction=round(plan.changed_fraction, 5), ocr_ms=round(result.ms, 1))
         return CaptureOutcome("kept", None, [observation_id], [summary])
 
     # -- health and events ---------------------------------------------------------------

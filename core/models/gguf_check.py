@@ -83,20 +83,36 @@ _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<
 _STRING, _ARRAY = 8, 9
 
 
+# Real GGUF files nest arrays at most once (a list of token strings); metadata keys and strings are short.
+MAX_ARRAY_DEPTH = 4
+MAX_KEY_BYTES = 64 * 1024
+MAX_STRING_BYTES = 64 * 1024 * 1024
+
+
 class _Cursor:
-    """Reads GGUF's little-endian fields from a memory map, skipping big arrays without decoding them."""
+    """Reads GGUF's little-endian fields from a memory map, skipping big arrays without decoding them.
+
+    Every count and length is checked against the bytes left in the file before
+    anything is read or looped over, and arrays nest at most ``MAX_ARRAY_DEPTH``
+    deep, so a damaged or hostile header fails fast with ``struct.error``.
+    """
 
     def __init__(self, buffer) -> None:
         self.buffer = buffer
         self.pos = 0
+
+    def left(self) -> int:
+        return len(self.buffer) - self.pos
 
     def unpack(self, fmt: str):
         value = struct.unpack_from(fmt, self.buffer, self.pos)[0]
         self.pos += struct.calcsize(fmt)
         return value
 
-    def string(self) -> str:
+    def string(self, limit: int = MAX_STRING_BYTES) -> str:
         length = self.unpack("<Q")
+        if length > limit:
+            raise struct.error(f"a string of {length:,} bytes (at most {limit:,})")
         end = self.pos + length
         if end > len(self.buffer):
             raise struct.error("string runs past the end of the file")
@@ -104,14 +120,19 @@ class _Cursor:
         self.pos = end
         return raw.decode("utf-8", errors="replace")
 
-    def value(self, kind: int, keep_arrays: bool = False):
+    def value(self, kind: int, keep_arrays: bool = False, depth: int = 0):
         if kind in _SCALARS:
             return self.unpack(_SCALARS[kind])
         if kind == _STRING:
             return self.string()
         if kind == _ARRAY:
+            if depth >= MAX_ARRAY_DEPTH:
+                raise struct.error(f"arrays nested more than {MAX_ARRAY_DEPTH} deep")
             item_kind = self.unpack("<I")
             count = self.unpack("<Q")
+            smallest = struct.calcsize(_SCALARS[item_kind]) if item_kind in _SCALARS else 8 if item_kind == _STRING else 12
+            if count * smallest > self.left():
+                raise struct.error(f"an array of {count:,} items runs past the end of the file")
             if item_kind in _SCALARS and not keep_arrays:
                 self.pos += count * struct.calcsize(_SCALARS[item_kind])
                 if self.pos > len(self.buffer):
@@ -125,7 +146,7 @@ class _Cursor:
                     raise struct.error("array runs past the end of the file")
                 self.pos = pos
                 return None
-            items = [self.value(item_kind, keep_arrays) for _ in range(count)]
+            items = [self.value(item_kind, keep_arrays, depth + 1) for _ in range(count)]
             return items if keep_arrays else None
         raise struct.error(f"unknown GGUF value type {kind}")
 
@@ -163,15 +184,17 @@ def read_header(path: Path) -> tuple[dict[str, Any], list[tuple[str, int, int]],
                 raise struct.error("implausible tensor or key count")
             metadata: dict[str, Any] = {}
             for _ in range(n_kv):
-                key = cursor.string()
+                key = cursor.string(MAX_KEY_BYTES)
                 kind = cursor.unpack("<I")
                 value = cursor.value(kind)
                 if value is not None:
                     metadata[key] = value
             infos = []
             for _ in range(n_tensors):
-                name = cursor.string()
+                name = cursor.string(MAX_KEY_BYTES)
                 n_dims = cursor.unpack("<I")
+                if n_dims > 8:
+                    raise struct.error(f"a tensor with {n_dims:,} dimensions")
                 dims = [cursor.unpack("<Q") for _ in range(n_dims)]
                 ggml_type = cursor.unpack("<I")
                 offset = cursor.unpack("<Q")

@@ -32,7 +32,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from core.store.db import Database
+from core.store.db import Database, raise_storage_error
 from core.store.search import (
     MEMORY_INDEX,
     OBSERVATION_INDEX,
@@ -233,6 +233,7 @@ class RecallIndex:
             try:
                 rows = self.db.conn.execute(sql, params).fetchall()
             except Exception as exc:  # a MATCH syntax problem must not hide the semantic results
+                raise_storage_error(exc, self.db.path)
                 log.warning("context full-text query %r failed: %s", match, exc)
                 rows = []
         return {int(r[0]): float(r[1]) for r in rows}

@@ -47,6 +47,32 @@ def _disk_error(exc: Exception, path: Path) -> StorageError:
     return StorageError(f"The database {path} could not be written: {exc}.", fix="Run 'engram doctor' for details.")
 
 
+def _storage_error(exc: Exception, path: Path) -> StorageError | None:
+    """The ``EngramError`` for a driver error a user can act on, or None for a programming error."""
+    text = str(exc).lower()
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return CorruptDatabaseError(
+            f"The database {path} is damaged: part of it cannot be read ({exc}). Nothing was changed.",
+            fix="Run 'engram doctor' to check it. Then quit Engram, move the damaged file aside (keep it) and put the "
+            f"newest copy from {path.parent / 'backups'} (or your own backup) in its place, with the same key.",
+        )
+    if isinstance(exc, _driver().OperationalError) and ("full" in text or "readonly" in text or "read-only" in text):
+        return _disk_error(exc, path)
+    return None
+
+
+def raise_storage_error(exc: Exception, path: Path) -> None:
+    """Raise the ``StorageError`` for ``exc`` if it is one (damaged file, full disk); otherwise return.
+
+    For code that tolerates a failed query (a malformed search expression) but
+    must never hide a damaged database behind an empty result.
+    """
+    if isinstance(exc, _driver().DatabaseError):
+        mapped = _storage_error(exc, path)
+        if mapped is not None:
+            raise mapped from exc
+
+
 class Database:
     """A SQLCipher connection with sqlite-vec, and a lock for thread safety."""
 
@@ -89,6 +115,7 @@ class Database:
         try:
             conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")
             conn.execute("PRAGMA cipher_memory_security = OFF")
+            conn.execute("PRAGMA cipher_log_level = NONE")  # a damaged page is reported as a CorruptDatabaseError, not C log lines
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except driver.DatabaseError as exc:
@@ -155,17 +182,23 @@ class Database:
             self._sqlite_utils = sqlite_utils.Database(self.conn)
         return self._sqlite_utils
 
-    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
-        with self.lock:
-            try:
-                return self.conn.execute(sql, params)
-            except _driver().OperationalError as exc:
-                if "full" in str(exc).lower() or "readonly" in str(exc).lower():
-                    raise _disk_error(exc, self.path) from exc
+    @contextlib.contextmanager
+    def _reported(self) -> Iterator[None]:
+        """Turn a damaged file, a full disk or a read-only file into the ``StorageError`` that says so."""
+        try:
+            yield
+        except _driver().DatabaseError as exc:
+            mapped = _storage_error(exc, self.path)
+            if mapped is None:
                 raise
+            raise mapped from exc
+
+    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+        with self.lock, self._reported():
+            return self.conn.execute(sql, params)
 
     def query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
-        with self.lock:
+        with self.lock, self._reported():
             cursor = self.conn.execute(sql, params)
             names = [d[0] for d in cursor.description or ()]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
@@ -175,7 +208,7 @@ class Database:
         return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
-        with self.lock:
+        with self.lock, self._reported():
             row = self.conn.execute(sql, params).fetchone()
         return row[0] if row else None
 
@@ -259,6 +292,20 @@ class Database:
 
     def integrity_check(self) -> str:
         return str(self.scalar("PRAGMA integrity_check"))
+
+    def damage(self) -> list[str]:
+        """Problems found in the file: pages whose checksum fails, then SQLite's structural check; [] when sound.
+
+        Reads every page once (a few seconds for a large store); ``engram doctor`` runs it.
+        """
+        with self.lock:
+            problems = [str(r[0]) for r in self.conn.execute("PRAGMA cipher_integrity_check").fetchall()]
+            try:
+                rows = [str(r[0]) for r in self.conn.execute("PRAGMA quick_check").fetchall()]
+            except _driver().DatabaseError as exc:
+                rows = [str(exc)]
+        problems += [line for row in rows if row != "ok" for line in row.splitlines() if not line.startswith("***")]
+        return problems
 
     def backup_to(self, dest: Path) -> Path:
         """A consistent encrypted copy of the database (same key) at ``dest``."""

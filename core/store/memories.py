@@ -24,22 +24,16 @@ from core.store.types import (
     TypeSpec,
     iso,
     search_text,
+    storable_ids,
     to_timestamp,
     type_spec,
     validate_fields,
 )
+from core.secrets import mask as mask_secret
+from core.store import protect
 from core.store.search import MEMORY_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
 
 log = logging.getLogger(__name__)
-
-
-def mask_secret(value: str | None) -> str:
-    """Show only enough of a secret to recognise it: its last 4 characters, or nothing if short."""
-    if not value:
-        return ""
-    if len(value) <= 6:
-        return "•" * len(value)
-    return "•" * min(12, len(value) - 4) + value[-4:]
 
 
 @dataclass
@@ -157,6 +151,7 @@ class MemoryStore:
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Memory]:
         """Memories by id (missing ids are left out), in one query per type."""
+        ids = storable_ids(ids)  # an id beyond SQLite's integers (2**63) names no memory
         if not ids:
             return {}
         out: dict[int, Memory] = {}
@@ -270,10 +265,23 @@ class MemoryStore:
     def is_user_owned(self, memory_id: int) -> bool:
         return bool(self.user_owned([memory_id]))
 
-    def find_vault_value(self, value: str) -> Memory | None:
-        """The knowledge-vault entry holding exactly ``value`` (whitespace collapsed), if any."""
-        value = " ".join(str(value or "").split())
-        return self._first("SELECT id FROM memory_knowledge_vault WHERE secret_value = ? LIMIT 1", [value])
+    def find_vault_entry(self, value: str | None = None, *, kind: str | None = None, caption: str | None = None) -> Memory | None:
+        """The vault entry holding exactly ``value`` (whitespace-insensitive), or else the one of ``kind`` captioned ``caption``."""
+        if value:
+            compact = "".join(str(value).split())
+            found = self._first(
+                "SELECT id FROM memory_knowledge_vault WHERE secret_value = ? OR replace(secret_value, ' ', '') = ? LIMIT 1",
+                [" ".join(str(value).split()), compact],
+            )
+            if found:
+                return found
+        if kind and caption:
+            return self._first(
+                "SELECT id FROM memory_knowledge_vault WHERE entry_type = ? AND caption = ? COLLATE NOCASE "
+                "ORDER BY updated_at DESC LIMIT 1",
+                [kind, caption],
+            )
+        return None
 
     def find_resource(self, *, location: str | None, title: str) -> Memory | None:
         """The resource at ``location`` (or, without one, titled ``title``), ignoring case."""
@@ -435,6 +443,18 @@ class MemoryStore:
         memory = self.get(memory_id)
         self.db.after_commit(lambda: self.events.emit("memory_did_add", memory=memory))
         return memory
+
+    def add_from_user(self, type: str, data: dict[str, Any], *, reason: str | None = None, what: str = "engram add"):
+        """Add a memory the user wrote: secrets in its text are masked there and kept in the vault.
+
+        Returns ``(memory, vault entries)``; see ``core.store.protect``.
+        """
+        return protect.add_from_user(self, type, data, reason=reason, what=what)
+
+    def update_from_user(self, memory_id: int, changes: dict[str, Any], *, reason: str | None = None,
+                         what: str = "edited in the app"):
+        """Change a memory as the user asked (secrets in the new text go to the vault); returns ``(memory, vault entries)``."""
+        return protect.update_from_user(self, memory_id, changes, reason=reason, what=what)
 
     def update(
         self,

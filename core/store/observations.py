@@ -18,10 +18,11 @@ from typing import Any, Callable, Iterable, Sequence
 from core.store.db import Database
 from core.errors import InvalidInputError, NotFoundError
 from core.events import EventBus
+from core.secrets import SECRETS_KEY, SHIELDED, redact_meta, shield_observation
 from core.store.context_index import forget_in_context_index
 from core.store.indexer import Indexer
-from core.store.types import MAX_FIELD_CHARS, iso, to_timestamp
 from core.store.search import OBSERVATION_INDEX, Hit, delete_vectors, hybrid_hits, store_vectors
+from core.store.types import MAX_FIELD_CHARS, check_text, iso, storable_ids, stored_timestamp, to_timestamp
 
 KINDS = ("screen", "chat", "import")
 MAX_OBSERVATION_CHARS = 200_000
@@ -47,7 +48,7 @@ class Observation:
     conversation: str | None = None
     role: str | None = None
     source_ref: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)  # may carry secret values for the vault
     absorbed_at: float | None = None
     batch_id: int | None = None
     text_purged: bool = False
@@ -58,10 +59,12 @@ class Observation:
         data["meta"] = json.loads(data["meta"]) if data.get("meta") else {}
         data["text_purged"] = bool(data.get("text_purged"))
         data["text"] = data.get("text") or ""
+        data["ts"] = stored_timestamp(data["ts"])  # one poisoned row must not break absorb or recall
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in COLUMNS}
+        out["meta"] = redact_meta(self.meta)
         out["ts"] = iso(self.ts)
         out["absorbed_at"] = iso(self.absorbed_at)
         return out
@@ -116,19 +119,22 @@ class ObservationStore:
         meta: dict | None = None,
         dedupe_key: str | None = None,
         embed: bool = False,
+        shielded: bool = False,
     ) -> int:
         """Store one observation; returns its id.
 
         ``dedupe_key`` makes the add idempotent: a second add with the same key
         returns the first observation's id and stores nothing (imports use it).
         Vectors are computed later in the background unless ``embed`` is set.
+        Secrets are masked here unless ``shielded`` says the caller did it
+        (``core.secrets.shield_observation``, which also decides about vault values).
         """
         return self.add_many(
             [
                 dict(
                     kind=kind, text=text, ts=ts, app=app, window_title=window_title, url=url, monitor=monitor,
                     changed_fraction=changed_fraction, ocr_ms=ocr_ms, thumbnail=thumbnail, conversation=conversation,
-                    role=role, source_ref=source_ref, meta=meta, dedupe_key=dedupe_key,
+                    role=role, source_ref=source_ref, meta=meta, dedupe_key=dedupe_key, shielded=shielded,
                 )
             ],
             embed=embed,
@@ -146,17 +152,18 @@ class ObservationStore:
                 f"An observation of {len(text):,} characters is too large (at most {MAX_OBSERVATION_CHARS:,}).",
                 fix="Split the input into smaller pieces.",
             )
-        text = text.replace("\x00", "")
+        text = check_text(text.replace("\x00", ""), "observation text")
         thumbnail = item.get("thumbnail")
         if thumbnail is not None and len(thumbnail) > MAX_THUMBNAIL_BYTES:
             raise InvalidInputError("A thumbnail must be under 512 KB.", fix="Store a smaller image.")
-        out = dict(item)
-        out["text"] = text
+        # Every road masks secrets before it gets here (and decides whether their values may reach the
+        # vault); this catches a road that forgot, dropping the values.
+        out = dict(item, text=text) if item.get(SHIELDED) else shield_observation(dict(item, text=text), keep_values=False)
         out["ts"] = to_timestamp(item.get("ts"), "observation time") if item.get("ts") is not None else self.clock()
         for key in ("app", "window_title", "url", "conversation", "role", "source_ref"):
             value = out.get(key)
             if value is not None:
-                value = str(value).replace("\x00", "")
+                value = check_text(str(value).replace("\x00", ""), f"observation {key}")
                 if len(value) > MAX_FIELD_CHARS:
                     raise InvalidInputError(f"Observation {key} is too long.", fix="Shorten it.")
                 out[key] = value
@@ -208,16 +215,17 @@ class ObservationStore:
         return ids
 
     def get(self, observation_id: int) -> Observation:
-        row = self.db.query_one(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id = ?", [int(observation_id)])
+        row = self.get_many([observation_id]).get(int(observation_id))
         if row is None:
             raise NotFoundError(f"There is no observation with id {observation_id}.", fix="It may have been forgotten.")
-        return Observation.from_row(row)
+        return row
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Observation]:
+        ids = storable_ids(ids)
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id IN ({marks})", [int(i) for i in ids])
+        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id IN ({marks})", ids)
         return {r["id"]: Observation.from_row(r) for r in rows}
 
     def thumbnail(self, observation_id: int) -> bytes | None:
@@ -279,6 +287,25 @@ class ObservationStore:
             marks = ",".join("?" * len(ids))
             self.db.execute(f"UPDATE observations SET absorbed_at = ?, batch_id = ? WHERE id IN ({marks})", [now, batch_id, *ids])
 
+    def drop_carried_secrets(self, ids: Iterable[int]) -> int:
+        """Remove the clear secret values from the meta of observations (once the vault has them)."""
+        ids = [int(i) for i in ids]
+        dropped = 0
+        with self.db.transaction():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.query(
+                    f"SELECT id, meta FROM observations WHERE id IN ({marks}) AND meta LIKE ?", [*chunk, f'%"{SECRETS_KEY}"%']
+                )
+                for row in rows:
+                    meta = json.loads(row["meta"])
+                    if meta.pop(SECRETS_KEY, None) is not None:
+                        self.db.execute("UPDATE observations SET meta = ? WHERE id = ?",
+                                        [json.dumps(meta, ensure_ascii=False) if meta else None, row["id"]])
+                        dropped += 1
+        return dropped
+
     def forget(self, ids: Iterable[int]) -> int:
         """Delete observations with their index rows, thumbnails and provenance links."""
         ids = [int(i) for i in ids]
@@ -326,6 +353,7 @@ class ObservationStore:
                 )
                 purged += int(cursor.rowcount or 0)
             refresh_neighbours()
+            self.drop_carried_secrets(ids)
         return purged
 
     def purge_thumbnails(self, older_than: Any) -> int:

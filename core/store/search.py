@@ -21,7 +21,7 @@ import numpy as np
 
 from core import ranking
 from core.ranking import stem
-from core.store.db import Database
+from core.store.db import Database, raise_storage_error
 from core.store.vectorindex import VectorTableNames, bump_version, forget_ram_index, nearest, ram_index, sign_code
 
 log = logging.getLogger(__name__)
@@ -207,6 +207,7 @@ def lexical_candidates(
         try:
             rows = db.conn.execute(sql, [match, *params, limit]).fetchall()
         except Exception as exc:  # a MATCH syntax problem must not hide the semantic results
+            raise_storage_error(exc, db.path)
             log.warning("full-text query %r failed: %s", match, exc)
             rows = []
     return [(int(r[0]), float(r[1])) for r in rows]
@@ -399,6 +400,7 @@ def recent_best_matches(
         except Exception as exc:  # malformed input must not break typing
             if "interrupt" in str(exc).lower():
                 raise
+            raise_storage_error(exc, db.path)
             log.warning("quick match %r failed: %s", match, exc)
             return []
     return [(int(r[0]), float(r[1])) for r in rows]

@@ -8,6 +8,8 @@ text that is indexed for search, and how a memory is shown.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -59,7 +61,7 @@ class TypeSpec:
 def _iso(value: float | None) -> str:
     if value is None:
         return ""
-    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(stored_timestamp(value), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def _render_episodic(m: dict) -> str:
@@ -188,18 +190,37 @@ def type_spec(name: str) -> TypeSpec:
         ) from None
 
 
+# Every time Engram stores lies in 1970-2100: wider values are typing or export errors (or an attack),
+# and past 2038 or before 1970 some platforms cannot even format them.
+MIN_TIMESTAMP = 0.0  # 1970-01-01T00:00:00Z
+MAX_TIMESTAMP = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+_TIME_FIX = "Use ISO 8601 (for example 2026-05-02 or 2026-05-02T10:00:00) or Unix seconds, between 1970 and 2100."
+
+
 def to_timestamp(value: Any, what: str = "time") -> float | None:
-    """A unix timestamp from a datetime, an ISO-8601 string or a number."""
+    """A unix timestamp from a datetime, an ISO-8601 string or a number, between 1970 and 2100.
+
+    The one place a time from outside is parsed: NaN, infinities, numbers too
+    large for a float and times outside 1970-2100 raise ``InvalidInputError``.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise InvalidInputError(f"{what} must be a date and time, not {value!r}.", fix="Use ISO 8601, e.g. 2026-05-02T10:00.")
+        raise InvalidInputError(f"{what} must be a date and time, not {value!r}.", fix=_TIME_FIX)
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        return _in_range(number, value, what)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.astimezone()
-        return value.timestamp()
+        try:
+            number = value.timestamp()
+        except (OverflowError, OSError, ValueError):
+            raise _out_of_range(value.isoformat(), what) from None
+        return _in_range(number, value.isoformat(), what)
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("Z"):
@@ -207,20 +228,60 @@ def to_timestamp(value: Any, what: str = "time") -> float | None:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise InvalidInputError(
-                f"{what} {value!r} is not a date and time Engram understands.",
-                fix="Use ISO 8601, for example 2026-05-02 or 2026-05-02T10:00:00.",
-            ) from None
+            raise InvalidInputError(f"{what} {value[:80]!r} is not a date and time Engram understands.", fix=_TIME_FIX) from None
         if parsed.tzinfo is None:
-            parsed = parsed.astimezone()
-        return parsed.timestamp()
-    raise InvalidInputError(f"{what} must be a date and time, not {type(value).__name__}.", fix="Use ISO 8601.")
+            try:
+                parsed = parsed.astimezone()
+            except (OverflowError, OSError, ValueError):
+                raise _out_of_range(value, what) from None
+        try:
+            number = parsed.timestamp()
+        except (OverflowError, OSError, ValueError):
+            raise _out_of_range(value, what) from None
+        return _in_range(number, value, what)
+    raise InvalidInputError(f"{what} must be a date and time, not {type(value).__name__}.", fix=_TIME_FIX)
+
+
+def _out_of_range(shown: Any, what: str) -> InvalidInputError:
+    return InvalidInputError(f"{what} {str(shown)[:40]} is not a time between 1970 and 2100.", fix=_TIME_FIX)
+
+
+def _in_range(number: float, shown: Any, what: str) -> float:
+    if math.isnan(number) or math.isinf(number):
+        raise InvalidInputError(f"{what} is {str(shown)[:40]}, not a time.", fix=_TIME_FIX)
+    if not MIN_TIMESTAMP <= number <= MAX_TIMESTAMP:
+        fix = _TIME_FIX
+        if MIN_TIMESTAMP <= number / 1000 <= MAX_TIMESTAMP:
+            fix += " This number looks like milliseconds: divide it by 1000."
+        raise InvalidInputError(f"{what} {str(shown)[:40]} is not a time between 1970 and 2100.", fix=fix)
+    return number
+
+
+def stored_timestamp(value: Any) -> float:
+    """A time read back from the store, kept within 1970-2100.
+
+    Times are checked on the way in; a row stored before that check (or
+    written by hand) may hold NaN or 1e300, and one such row must not break
+    every later absorb, recall or view, so it is read as the nearest bound.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return MIN_TIMESTAMP
+    if math.isnan(number):
+        return MIN_TIMESTAMP
+    return min(max(number, MIN_TIMESTAMP), MAX_TIMESTAMP)
+
+
+def storable_ids(ids: Any) -> list[int]:
+    """The ids that SQLite can hold (signed 64-bit); larger or smaller ones cannot name a row."""
+    return [i for i in (int(x) for x in ids) if -(2**63) <= i < 2**63]
 
 
 def iso(value: float | None) -> str | None:
     if value is None:
         return None
-    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(stored_timestamp(value), tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def validate_fields(spec: TypeSpec, data: Any, *, partial: bool = False) -> dict[str, Any]:
@@ -277,10 +338,10 @@ def _validate_value(spec: TypeSpec, f: FieldSpec, value: Any) -> Any:
             raise InvalidInputError(f"{what} must be a whole number.", fix="For example 2000.")
         try:
             number = int(value)
-        except ValueError:
-            raise InvalidInputError(f"{what} must be a whole number, not {value!r}.", fix="For example 2000.") from None
-        if number <= 0:
-            raise InvalidInputError(f"{what} must be positive.", fix="For example 2000.")
+        except (ValueError, OverflowError):  # "abc", NaN, infinity
+            raise InvalidInputError(f"{what} must be a whole number, not {str(value)[:40]!r}.", fix="For example 2000.") from None
+        if not 0 < number <= MAX_FIELD_CHARS:
+            raise InvalidInputError(f"{what} must be from 1 to {MAX_FIELD_CHARS:,}.", fix="For example 2000.")
         return number
     if f.kind == "list":
         if isinstance(value, str):
@@ -290,6 +351,8 @@ def _validate_value(spec: TypeSpec, f: FieldSpec, value: Any) -> Any:
         total = sum(len(v) for v in value)
         if total > MAX_FIELD_CHARS:
             raise _too_long(what, total)
+        for item in value:
+            check_text(item, what)
         return [v.strip() for v in value]
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise InvalidInputError(f"{what} must be text, not {type(value).__name__}.", fix="Pass a string.")
@@ -298,10 +361,25 @@ def _validate_value(spec: TypeSpec, f: FieldSpec, value: Any) -> Any:
         raise InvalidInputError(f"{what} cannot be empty.", fix=f"Give {f.name} a value.")
     if len(text) > MAX_FIELD_CHARS:
         raise _too_long(what, len(text))
-    if "\x00" in text:
-        raise InvalidInputError(f"{what} contains a NUL character.", fix="Remove binary data from the text.")
+    check_text(text, what)
     if f.kind == "choice" and text not in f.choices:
         raise InvalidInputError(f"{what} must be one of {', '.join(f.choices)}, not {text!r}.", fix=f"Use one of {', '.join(f.choices)}.")
+    return text
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str) -> str:
+    """``text`` if a UTF-8 store can hold it; a NUL character or a lone surrogate is an ``InvalidInputError``."""
+    if "\x00" in text:
+        raise InvalidInputError(f"{what} contains a NUL character.", fix="Remove binary data from the text.")
+    found = _LONE_SURROGATE.search(text)
+    if found:
+        raise InvalidInputError(
+            f"{what} contains a broken character (the lone surrogate \\u{ord(found.group()):04x}) at character {found.start() + 1}.",
+            fix="A \\u escape there is half of a character pair: write the whole character, or remove it.",
+        )
     return text
 
 

@@ -441,7 +441,11 @@ class MemoriesPage(QWidget):
                 self.show_detail(row)
             self.memory_changed.emit(row["id"])
 
-        EngineOp(self, lambda engine: memory_row(engine.memories.update(memory_id, changes, actor="user", reason="edited in the app"))).success(
+        def save(engine) -> dict:
+            memory, _vault = engine.memories.update_from_user(memory_id, changes, reason="edited in the app")
+            return memory_row(memory)
+
+        EngineOp(self, save).success(
             saved
         ).run_in_background()
 

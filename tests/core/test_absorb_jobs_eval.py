@@ -1,4 +1,4 @@
-"""The scheduled absorb job, the backlog trigger, the screen-vault hook, and the LoCoMo evaluation."""
+"""The scheduled absorb job, the backlog trigger, screen secrets into the vault, and the LoCoMo evaluation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from core.cli import main
 from core.engine import Engine
 from core.models.base import FakeChatModel, FakeEmbedder
 from core.paths import Paths
-from core.sensitive import find_sensitive
 
 LOCOMO = [
     {
@@ -78,15 +77,27 @@ def test_backlog_trigger_fires_when_the_threshold_is_passed(engine):
     assert triggered == ["absorb"]
 
 
-def test_screen_vault_keeps_masked_screen_secrets_with_their_observation(engine):
-    text = "deploy with AKIAIOSFODNN7EXAMPLE now"
-    obs_id = engine.observations.add("screen", "deploy with AKIA•••••••••••••••• now", app="xterm")
-    handler = jobs.ScreenVault(engine.memories)
-    handler(find_sensitive(text), obs_id, {"app": "xterm", "window_title": "deploy"})
-    handler(find_sensitive(text), obs_id, {"app": "xterm", "window_title": "deploy"})
+def test_screen_secrets_reach_the_vault_through_the_absorber_only_when_allowed(engine):
+    from core.secrets import shield_observation
+
+    def screen(text: str, keep: bool) -> int:
+        item = shield_observation(dict(kind="screen", text=text, app="xterm", window_title="deploy"), keep_values=keep)
+        return engine.observations.add(**item)
+
+    engine.settings.set("privacy.vault_from_screen", True)
+    obs_id = screen("deploy with AKIAIOSFODNN7EXAMPLE now, the release is at noon", keep=True)
+    engine.make_absorber(use_llm=False).absorb_backlog()
     [entry] = engine.memories.list("knowledge_vault")
     assert entry.fields["secret_value"] == "AKIAIOSFODNN7EXAMPLE" and entry.fields["sensitivity"] == "high"
-    assert entry.sources == [obs_id] and "•" in entry.to_dict()["secret_value"]
+    assert entry.fields["caption"] == "AWS access key" and entry.sources == [obs_id]
+    assert "IOSFODNN" not in entry.to_dict()["secret_value"]
+    # Once in the vault, the observation keeps only the mask.
+    assert "secrets" not in engine.observations.get(obs_id).meta
+
+    engine.settings.set("privacy.vault_from_screen", False)
+    screen("another key AKIAJJJJJJJJJJJJ7ABC in the terminal window today", keep=False)
+    engine.make_absorber(use_llm=False).absorb_backlog()
+    assert engine.memories.count("knowledge_vault") == 1
 
 
 def test_locomo_messages_keep_session_dates_and_dia_ids(tmp_path):

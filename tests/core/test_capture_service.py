@@ -133,26 +133,26 @@ def test_start_and_stop_are_idempotent(settings, events):
 def test_kept_frame_becomes_a_masked_observation(settings, events):
     screen = FakeScreen([frame(mark=5)], WindowContext(app="Firefox", title="Bank — https://bank.example/login"))
     service, sink = make_service(settings, events, screen, FakeOcr(words_reader("card", "4111111111111111")))
-    found = []
     settings.set("privacy.vault_from_screen", True)
-    service.set_vault_handler(lambda findings, oid, ctx: found.append((oid, [f.kind for f in findings])))
     outcome = service.capture_once()
     assert outcome.kept and outcome.reason == "kept"
     row = sink.rows[0]
-    assert row["kind"] == "screen" and row["text"] == "card ••••••••••••1111"
+    assert row["kind"] == "screen" and row["text"] == "card ••••••••11"
     assert row["app"] == "Firefox" and row["url"] == "https://bank.example/login" and row["monitor"] == 1
     assert row["changed_fraction"] == 1.0 and row["ocr_ms"] >= 0
     assert row["thumbnail"][:4] == b"RIFF" and row["thumbnail"][8:12] == b"WEBP"
-    assert found == [(1, ["card"])]
+    # With privacy.vault_from_screen on, the value travels beside the text for the absorber's vault step.
+    assert row["meta"]["sensitive"] == ["card"]
+    assert row["meta"]["secrets"] == [{"kind": "card", "label": "Visa card", "value": "4111111111111111"}]
 
 
-def test_vault_handler_not_called_unless_enabled(settings, events):
-    screen = FakeScreen([frame(mark=5)])
+def test_screen_secret_values_are_dropped_unless_vault_from_screen(settings, events):
+    screen = FakeScreen([frame(mark=5)], WindowContext(app="xterm", title="token AKIAIOSFODNN7EXAMPLE"))
     service, sink = make_service(settings, events, screen, FakeOcr(words_reader("4111111111111111")))
-    calls = []
-    service.set_vault_handler(lambda *a: calls.append(a))
     service.capture_once()
-    assert sink.rows and calls == []
+    row = sink.rows[0]
+    assert row["text"] == "••••••••11" and row["window_title"] == "token ••••••••LE"
+    assert row["meta"]["sensitive"] == ["api_key", "card"] and "secrets" not in row["meta"]
 
 
 def test_no_thumbnail_when_disabled(settings, events):

@@ -96,7 +96,7 @@ def test_quick_recall_prefix_across_types_and_observations(chat_engine):
 def test_quick_recall_masks_vault_values(chat_engine):
     chat_engine.memories.add("knowledge_vault", {"entry_type": "password", "caption": "router password", "secret_value": "hunter2-very-secret"})
     item = chat_engine.quick_recall("router")[0]
-    assert "hunter2" not in item["snippet"] and item["snippet"].endswith("cret")
+    assert "hunter2" not in item["snippet"] and item["snippet"].endswith(": ••••••••et")
 
 
 @pytest.mark.parametrize("typed", ["atl", "atla", "atlas", "Atlas ", "project atl", "budgets", "budg"])

@@ -1,0 +1,667 @@
+"""The one secret detector: every road into Engram masks secrets with it.
+
+``find_secrets(text)`` returns each secret in free text with its kind, a short
+label and its exact span; ``mask_text(text)`` returns the text with every
+secret replaced by ``mask(value)`` and the secrets found.  Chat imports, the
+chat page, screen capture and ``engram add`` all pass text through here before
+anything is stored, so observations, memories, indexes and prompts only ever
+hold masks.  The clear values travel beside the masked text in an
+observation's ``meta`` (``SECRETS_KEY``), inside the encrypted database but
+outside every index, until the absorber has put them into the knowledge vault.
+
+What is found (English, German, French, Spanish and Portuguese labels):
+
+* passwords, passcodes and passphrases after a label ("my password is X",
+  "password: X", "pw X", "mein Passwort ist X", "mot de passe : X",
+  "la contraseña es X", "a senha é X"), OCR-damaged labels included;
+* PINs ("PIN 1234", "the PIN is 4321", "meine PIN ist 1234");
+* door, gate, alarm, safe and other access codes ("the door code is 4821#",
+  "Türcode 1234", "code de la porte", "código do portão");
+* payment card numbers (Luhn checksum, card-like grouping), IBANs (country
+  length and checksum), passport and national ID numbers after their label;
+* API keys and tokens: known prefixes (AWS, OpenAI, Anthropic, Stripe, GitHub,
+  GitLab, Slack, Google, Hugging Face), JWTs, private key blocks, labelled keys
+  and long high-entropy strings.
+
+A label is the label ("bank PIN", "office wifi password", "door code", "Visa
+card"), never the surrounding sentence.  A value ends where it naturally ends:
+at whitespace or at sentence punctuation that is not part of it; quoted values
+keep their spaces.
+
+``Secret`` objects carry the value in clear: hand them only to the knowledge
+vault, never to a log, an event or a prompt.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable
+
+MASK_CHAR = "•"
+SHORT_MASK = MASK_CHAR * 8  # every short value looks the same, so a mask does not leak the length
+MASK_SHOWS_FROM = 10  # values this long or longer show their last 2 characters
+SECRETS_KEY = "secrets"  # where an observation's meta carries clear values for the vault
+SHIELDED = "shielded"  # set on an observation dict that went through shield_observation (not a column)
+
+# Kinds whose entries are updated when the same label gets a new value ("my wifi password is now ...");
+# the other kinds identify a thing (a card, an account), so a new value is a new entry.
+LABEL_KEYED_KINDS = frozenset({"password", "pin", "access_code"})
+
+
+def mask(value: str | None) -> str:
+    """The masked form of a secret: 8 bullets, then the last 2 characters if it has at least 10.
+
+    Whitespace inside the value (an IBAN or card in groups) is dropped first, so
+    a mask never carries a stray space.  ``mask(mask(v)) == mask(v)``.
+    """
+    if not value:
+        return ""
+    compact = "".join(str(value).split())
+    if len(compact) < MASK_SHOWS_FROM:
+        return SHORT_MASK
+    return SHORT_MASK + compact[-2:]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """One secret in a text: ``text[start:end] == value``."""
+
+    kind: str  # password, pin, access_code, card, iban, passport, national_id, api_key, token, private_key
+    label: str
+    value: str
+    start: int
+    end: int
+
+    def __repr__(self) -> str:  # never print the secret itself by accident
+        return f"Secret(kind={self.kind!r}, label={self.label!r}, start={self.start}, end={self.end})"
+
+    def carried(self) -> dict[str, str]:
+        """What an observation's meta keeps for the vault."""
+        return {"kind": self.kind, "label": self.label, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Masked:
+    text: str
+    secrets: list[Secret]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.secrets)
+
+    def carried(self) -> list[dict[str, str]]:
+        """The secrets as meta keeps them, each (kind, label, value) once."""
+        out: list[dict[str, str]] = []
+        for secret in self.secrets:
+            item = secret.carried()
+            if item not in out:
+                out.append(item)
+        return out
+
+
+# -- checksums and measures ------------------------------------------------------------
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn checksum used by payment cards."""
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+# IBAN length by country (ISO 13616 registry).
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+    "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24,
+    "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24,
+    "XK": 20,
+}
+
+
+def iban_valid(value: str) -> bool:
+    """Whether ``value`` (spaces allowed) is an IBAN of its country's length with a valid checksum."""
+    compact = "".join(value.split()).upper()
+    if not compact.isascii() or not compact.isalnum() or IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    if not compact[2:4].isdigit():
+        return False
+    digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
+    return int(digits) % 97 == 1
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character of ``text`` taken as a sample of its own alphabet."""
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    length = len(text)
+    return -sum(n / length * math.log2(n / length) for n in counts.values())
+
+
+def _char_class(char: str) -> int:
+    return 0 if char.isdigit() else 1 if char.islower() else 2 if char.isupper() else 3
+
+
+def _looks_random(chunk: str) -> bool:
+    """A run of letters and digits that changes class (lower, upper, digit) as often as random text does.
+
+    Identifiers and model names ("SmolLM2", "getUserById2") change class a few
+    times; random keys change it on about half of their characters.
+    """
+    if len(chunk) < 2:
+        return False
+    changes = sum(1 for a, b in zip(chunk, chunk[1:]) if _char_class(a) != _char_class(b))
+    return changes / (len(chunk) - 1) >= 0.3
+
+
+def _looks_like_token(candidate: str) -> bool:
+    """A long high-entropy string of letters and digits: a key or token, not a word, path, name or commit id."""
+    if len(candidate) < 24 or candidate.isdigit():
+        return False
+    if not any(c.isdigit() for c in candidate) or not any(c.isalpha() for c in candidate):
+        return False
+    # Model names, package names, UUIDs and dates are short pieces joined by separators.
+    chunks = re.split(r"[-_./+=]", candidate)
+    longest = max(chunks, key=len)
+    if len(longest) < 16 or not _looks_random(longest):
+        return False
+    is_hex = re.fullmatch(r"[0-9a-fA-F]+", candidate) is not None
+    if is_hex and len(candidate) == 40:
+        return False  # a git commit id: everywhere on a developer's screen, and not a secret
+    # Hex (16 symbols) tops out at 4 bits per char; mixed-case base64 reaches 5 or more.
+    return shannon_entropy(candidate) >= (3.3 if is_hex else 4.0)
+
+
+# -- structural secrets: recognisable by their shape alone -----------------------------------
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?P<what>[A-Z ]*)PRIVATE KEY-----(?:[\s\S]*?-----END (?P=what)PRIVATE KEY-----|[A-Za-z0-9+/=\s]*)"
+)
+_JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# (label, literal pieces one of which the text must contain, pattern): the pieces let most text skip the pattern.
+_PREFIXED_KEYS = (
+    ("AWS access key", ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
+     re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
+    ("Anthropic API key", ("sk-ant-",), re.compile(r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}")),
+    ("Stripe key", ("_live_", "_test_"), re.compile(r"(?<![\w-])(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}")),
+    ("OpenAI API key", ("sk-",), re.compile(r"(?<![\w-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
+    ("GitHub token", ("gh", "github_pat_"), re.compile(r"(?<![\w-])(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}")),
+    ("GitLab token", ("glpat-",), re.compile(r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}")),
+    ("Slack token", ("xox",), re.compile(r"(?<![\w-])xox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", ("AIza",), re.compile(r"(?<![\w-])AIza[0-9A-Za-z_-]{35}")),
+    ("Hugging Face token", ("hf_",), re.compile(r"(?<![\w-])hf_[A-Za-z0-9]{30,}")),
+)
+_DROP_DIGITS = str.maketrans("", "", string.digits)
+_KEY_PIECES = re.compile("|".join(re.escape(piece) for _label, pieces, _pattern in _PREFIXED_KEYS for piece in pieces))
+_TOKEN_CANDIDATE = re.compile(r"(?<![\w/+=-])[A-Za-z0-9_+/=-]{24,}(?![\w/+=-])")
+# Digit groups separated by a space or a dash (OCR sometimes reads a gap as two spaces).
+_DIGIT_RUN = re.compile(r"(?<![\w-])\d+(?:[ -]{1,2}\d+)*(?![\w-])")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})(?=[ ]?[A-Za-z0-9])")
+
+
+def _card_label(digits: str) -> str | None:
+    """The card network of a number by its leading digits, or None when no network issues such numbers."""
+    two, four = int(digits[:2]), int(digits[:4])
+    if digits[0] == "4":
+        return "Visa card"
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return "Mastercard"
+    if two in (34, 37):
+        return "American Express card"
+    if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649:
+        return "Discover card"
+    if 3528 <= four <= 3589:
+        return "JCB card"
+    if two in (36, 38) or 300 <= int(digits[:3]) <= 305:
+        return "Diners Club card"
+    if two == 62:
+        return "UnionPay card"
+    if two == 50 or 56 <= two <= 69:
+        return "Maestro card"
+    return None
+
+
+def _card_grouping(sizes: list[int]) -> bool:
+    """Digit groups as cards print them: one block, 4-4-4-4(-3), or Amex/Diners 4-6-5 / 4-6-4."""
+    if len(sizes) == 1:
+        return True
+    if sizes in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4
+
+
+def _cards(text: str) -> Iterable[Secret]:
+    for run in _DIGIT_RUN.finditer(text):
+        groups = [(m.start() + run.start(), m.end() + run.start()) for m in re.finditer(r"\d+", run.group())]
+        i = 0
+        while i < len(groups):
+            for j in range(len(groups), i, -1):
+                sizes = [e - s for s, e in groups[i:j]]
+                digits = "".join(text[s:e] for s, e in groups[i:j])
+                if not 13 <= len(digits) <= 19 or not _card_grouping(sizes):
+                    continue
+                label = _card_label(digits)
+                if label and luhn_valid(digits) and len(set(digits)) > 1:
+                    start, end = groups[i][0], groups[j - 1][1]
+                    yield Secret("card", label, text[start:end], start, end)
+                    i = j
+                    break
+            else:
+                i += 1
+
+
+def _ibans(text: str) -> Iterable[Secret]:
+    for match in _IBAN_START.finditer(text):
+        country = match.group(1).upper()
+        length = IBAN_LENGTHS.get(country)
+        if length is None:
+            continue
+        # Read the rest of the IBAN: alphanumerics, with at most one space between them.
+        position, count, end = match.end(), 4, match.end()
+        while count < length and position < len(text):
+            char = text[position]
+            if char.isascii() and char.isalnum():
+                count += 1
+                end = position + 1
+            elif not (char == " " and position + 1 < len(text) and text[position + 1] != " " and count < length):
+                break
+            position += 1
+        if count != length or (end < len(text) and text[end].isascii() and text[end].isalnum()):
+            continue
+        value = text[match.start() : end]
+        if iban_valid(value):
+            yield Secret("iban", "IBAN", value, match.start(), end)
+
+
+def _structural(text: str) -> Iterable[Secret]:
+    if "PRIVATE KEY-----" in text:
+        for match in _PRIVATE_KEY.finditer(text):
+            yield Secret("private_key", "private key", match.group().rstrip(), match.start(), match.start() + len(match.group().rstrip()))
+    if "eyJ" in text:
+        for match in _JWT.finditer(text):
+            yield Secret("token", "access token (JWT)", match.group(), match.start(), match.end())
+    if _KEY_PIECES.search(text):
+        yield from _prefixed_keys(text)
+    digits = len(text) - len(text.translate(_DROP_DIGITS))
+    if digits >= 4:  # check digits and some of the account
+        yield from _ibans(text)
+    if digits >= 13:
+        yield from _cards(text)
+
+
+def _prefixed_keys(text: str) -> Iterable[Secret]:
+    for label, pieces, pattern in _PREFIXED_KEYS:
+        if any(piece in text for piece in pieces):
+            for match in pattern.finditer(text):
+                yield Secret("api_key", label, match.group(), match.start(), match.end())
+
+
+# -- labelled secrets: a value after its label ------------------------------------------------
+
+_DET = (
+    r"(?:the|my|our|your|his|her|their|this|that|a|an|le|la|les|l['’]|mon|ma|mes|notre|votre|el|los|las|mi|mis|tu|su|"
+    r"o|os|as|meu|minha|nosso|nossa|die|der|das|den|dem|mein|meine|meinem|meinen|unser|unsere)"
+)
+_WORD = r"[^\W\d_][\w'’.-]*"
+# "password for gmail", "contraseña del wifi", "senha do banco": what the secret is for.
+_TARGET = (
+    r"(?:\s+(?:for|of|to|at|on|für|zum|zur|vom|von|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|dos|das|para|al|au)"
+    r"\s+(?:" + _DET + r"\s+)?" + _WORD + r"(?:\s+" + _WORD + r")?)"
+)
+_CONNECTOR = (
+    r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh)\b(?:\s+(?:now|jetzt|maintenant|ahora|agora))?"
+    r"\s*[:=]?|[:=]|=>|->|→)\s*"
+)
+
+# OCR damages labels ("passwo", "passw0rd", "pa55word", "pasword"), so the password label is matched
+# loosely: masking a harmless word after "pass...:" costs far less than storing a real password.
+_PASSWORD_KW = (
+    r"(?:p[a@4][s5$]{1,2}\s?w[o0]?r?[dt]?s?|passwd|pwd|pw|pass\s?(?:phrase|code)s?|"
+    r"(?:[a-zäöüß]+-?)?(?:passwort|kennwort)|mot\s+de\s+passe|mdp|contrase[ñn]a|clave|senha|palavra-passe)"
+)
+_PIN_KW = r"(?:(?:code|código|clave)\s+pin|pin(?:[\s-]?(?:code|nummer|number|no\.?|nr\.?))?|geheimzahl|code\s+secret)"
+_ACCESS_CODE_KW = (
+    r"(?:(?:front\s+|back\s+|main\s+)?(?:door|gate|alarm|safe|lock|entry|entrance|access|garage|building|keypad|"
+    r"lockbox|key\s?box|padlock|security|verification|confirmation|unlock|intercom)\s+code|digicode|"
+    r"(?:haus)?tür-?code|tor-?code|alarm(?:anlagen)?-?code|tresor-?code|zugangs-?code|garagen-?code|safe-?code|"
+    r"schloss-?code|sicherheits-?code|bestätigungs-?code|eingangs-?code|"
+    r"code\s+(?:de\s+la\s+porte|du\s+portail|de\s+l['’]alarme|du\s+coffre(?:-fort)?|d['’]entrée|d['’]accès|"
+    r"de\s+l['’]immeuble|de\s+la\s+porte\s+d['’]entrée|du\s+garage|de\s+vérification|porte|portail)|"
+    r"código\s+(?:de\s+la\s+puerta|del\s+portón|del\s+portal|de\s+la\s+alarma|de\s+la\s+caja\s+fuerte|de\s+acceso|"
+    r"de\s+entrada|del\s+garaje|de\s+verificación|do\s+portão|da\s+porta|do\s+alarme|do\s+cofre|de\s+acesso|"
+    r"da\s+garagem|de\s+verificação|do\s+prédio))"
+)
+_GENERIC_CODE_KW = r"(?:code|código|codigo)"
+_PASSPORT_KW = (
+    r"(?:passport(?:\s+(?:number|no\.?|nr\.?|#))?|reisepass(?:-?nummer|-?nr\.?)?|pass(?:-?nummer|-nr\.?)|"
+    r"(?:numéro\s+(?:de|du)\s+)?passeport|(?:número\s+del?\s+)?pasaporte|(?:número\s+do\s+)?passaporte)"
+)
+_NATIONAL_ID_KW = (
+    r"(?:(?:national\s+)?id(?:entity)?(?:\s+card)?\s+(?:number|no\.?|#)|national\s+id|"
+    r"social\s+security\s+(?:number|no\.?)|tax\s+id(?:\s+number)?|driver['’]?s\s+licen[cs]e(?:\s+(?:number|no\.?))?|"
+    r"personalausweis(?:-?nummer|-?nr\.?)?|ausweis(?:-?nummer|-?nr\.?)|steuer-?id|sozialversicherungsnummer|"
+    r"(?:numéro\s+de\s+)?(?:carte\s+d['’]identité|sécurité\s+sociale)|"
+    r"(?:número\s+de(?:l)?\s+)?(?:documento\s+de\s+identidad|seguridad\s+social)|"
+    r"(?:número\s+do\s+)?(?:cartão\s+de\s+cidadão|bilhete\s+de\s+identidade)|"
+    r"(?-i:SSN|DNI|NIE|NIF|CPF|RG|NIR|NISS))"
+)
+_KEY_KW = (
+    r"(?:api[\s_-]?(?:key|token|secret)|access[\s_-]?(?:token|key)|auth(?:orization)?[\s_-]?token|secret[\s_-]?key|"
+    r"client[\s_-]?secret|bearer(?:\s+token)?|token|secret|clé\s+(?:d['’])?api|clave\s+(?:de\s+)?api|"
+    r"chave\s+(?:de\s+)?api|api-schlüssel)"
+)
+
+# Order matters: the first family whose value is valid wins a position.  The anchors are lower-case ASCII
+# pieces every keyword of the family contains: a family's patterns run only near them (see _windows).
+_FAMILIES = (
+    ("access_code", _ACCESS_CODE_KW, ("code", "digo")),
+    ("pin", _PIN_KW, ("pin", "geheimzahl", "code")),
+    ("password", _PASSWORD_KW, ("pas", "pw", "p@", "p4", "pa5", "pa$", "wort", "mdp", "contrase", "clave", "senha")),
+    ("passport", _PASSPORT_KW, ("pas",)),
+    ("national_id", _NATIONAL_ID_KW, (" id", "identi", " ssn", " dni", " nie", " nif", " cpf", " rg", " nir", " niss", "social",
+                                     "tax", "licen", "ausweis", "steuer", "sozial", "curit", "cidad", "bilhete")),
+    ("api_key", _KEY_KW, ("api", "token", "secret", "access", "auth", "bearer", "key")),
+    ("access_code", _GENERIC_CODE_KW, ("code", "digo")),
+)
+_LABELLED = [
+    (kind, bare, anchors, kw is _GENERIC_CODE_KW, re.compile(
+        r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])"
+        + (r"(?P<target>)(?P<conn>[ \t]+)" if bare else r"(?P<target>" + _TARGET + r")?(?P<conn>" + _CONNECTOR + r")"),
+        re.IGNORECASE,
+    ))
+    for kind, kw, anchors in _FAMILIES
+    for bare in (False, True)
+    if not (bare and kw is _GENERIC_CODE_KW)
+]
+_ALL_ANCHORS = tuple(sorted({a for _kind, _kw, anchors in _FAMILIES for a in anchors}))
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every offset, unlike str.lower
+_BEFORE_ANCHOR = 60  # a keyword starts at most this far before its anchor ("code de la porte d'entrée", compounds)
+_AFTER_ANCHOR = 200  # and its label, connector and value start within this far after it
+
+
+def _windows(lowered: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Merged ranges of ``lowered`` around every occurrence of an anchor.
+
+    ``lowered`` starts with one extra space, so an anchor with a leading space
+    (a short word such as " id") also matches at the start of the text.
+    """
+    spots = []
+    for anchor in anchors:
+        at = lowered.find(anchor)
+        while at >= 0:
+            spots.append(max(0, at - 1))
+            at = lowered.find(anchor, at + 1)
+    ranges: list[list[int]] = []
+    for at in sorted(spots):
+        start, end = max(0, at - _BEFORE_ANCHOR), at + _AFTER_ANCHOR
+        if ranges and start <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], end)
+        else:
+            ranges.append([start, end])
+    return [(a, min(b, len(lowered) - 1)) for a, b in ranges]
+
+# Words that end a label when read backwards, and words that are never a value: articles, possessives,
+# conjunctions and the adjectives people use about a password ("my password is wrong").
+_STOP = frozenset(
+    """
+    a an the my our your his her their its this that these those and or but so then also is was are be been it i me we
+    you he she they to for of in on at by from with new old current same different here there now just please set
+    changed change forgot forgotten reset enter type use send remember incorrect wrong correct invalid valid required
+    expired weak strong too very not still saved stored secret safe missing empty long short case sensitive secure
+    hidden needed optional changed written below above same shown visible unknown default temporary one none
+    mein meine meinen meinem meiner das der die den dem ein eine einen unser unsere dein deine ihr ihre und oder ist
+    neue neues neuer alte altes falsch richtig geändert vergessen
+    mon ma mes le la les un une notre votre son sa et ou est du de des nouveau nouvelle oublié faux incorrect
+    mi mis el los las una nuestro nuestra tu su y o es del nueva nuevo olvidé incorrecta
+    meu minha os um uma nosso nossa seu sua e ou é do da nova novo errada errado
+    """.split()
+)
+_SENTENCE_END = ".,;:?"  # "!" stays: passwords end with it far more often than sentences that state one
+_CLOSERS = {")": "(", "]": "[", "}": "{", "»": "«", "”": "“", "’": "‘", '"': '"', "'": "'"}
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`"}
+
+
+def _read_value(text: str, start: int) -> tuple[int, int] | None:
+    """The span of the value that starts at ``start``: one token, or a quoted phrase."""
+    if start >= len(text):
+        return None
+    opener = text[start]
+    if opener in _QUOTES:
+        close = text.find(_QUOTES[opener], start + 1, start + 130)
+        newline = text.find("\n", start + 1, close if close >= 0 else start + 130)
+        if close > start + 1 and newline < 0:
+            return start + 1, close
+    end = start
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    # Sentence punctuation and unbalanced closing brackets or quotes belong to the sentence.
+    while end > start:
+        last = text[end - 1]
+        if last in _SENTENCE_END or (last in _CLOSERS and _CLOSERS[last] not in text[start : end - 1]):
+            end -= 1
+            continue
+        break
+    return (start, end) if end > start else None
+
+
+def _digit_count(value: str) -> int:
+    return sum(c.isdigit() for c in value)
+
+
+def _valid_value(kind: str, value: str, bare: bool) -> bool:
+    """Whether ``value`` can be a secret of ``kind``; ``bare`` when no 'is' or ':' joined it to its label."""
+    if MASK_CHAR in value or len(set(value)) == 1 and not value[0].isalnum():
+        return False  # already masked, or a form's placeholder dots and stars
+    if value.lower().strip("'’()[]{}<>") in _STOP:
+        return False  # "my password is wrong", "Password: (required)"
+    if kind == "pin":
+        return re.fullmatch(r"\d{4,12}#?", value) is not None
+    if kind == "access_code":
+        return re.fullmatch(r"[0-9A-Za-z#*-]{3,16}", value) is not None and _digit_count(value) >= 3
+    if kind == "passport":
+        return re.fullmatch(r"[A-Za-z0-9]{6,10}", value) is not None and _digit_count(value) >= 3
+    if kind == "national_id":
+        return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9./-]{4,20}", value) is not None and _digit_count(value) >= 4
+    if kind == "api_key":
+        return (len(value) >= 12 and _digit_count(value) >= 1 and any(c.isalpha() for c in value)) or len(value) >= 20
+    # password
+    if len(value) < 3 or len(value) > 128:
+        return False
+    if bare:  # "password hunter2x9": without 'is' or ':' only a value no sentence would have
+        return len(value) >= 4 and any(not c.isalpha() for c in value)
+    return True
+
+
+def _label(text: str, match: re.Match, taken: list[tuple[int, int]]) -> str:
+    """The label of a labelled secret: up to two describing words before the keyword, the keyword, its target."""
+    keyword = " ".join(match.group("kw").split())
+    target = " ".join((match.group("target") or "").split())
+    words: list[str] = []
+    position = match.start("kw")
+    while len(words) < 2:
+        before = text[:position]
+        found = re.search(r"(" + _WORD + r")[ \t]+$", before)
+        if not found or any(s < found.end(1) and found.start(1) < e for s, e in taken):
+            break
+        word = found.group(1)
+        if word.lower().rstrip(".") in _STOP or word.endswith((".", ",")) or any(c.isdigit() for c in word):
+            break
+        if re.search(r"(?i)(?:\b(?:is|ist|est|es|é|lautet|was|war)|[:=])\s*$", text[: found.start(1)]):
+            break  # the word is the value of something said before, not a description of this secret
+        words.insert(0, word)
+        position = found.start(1)
+    return " ".join([*words, keyword] + ([target] if target else []))
+
+
+def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
+    lowered = " " + text.translate(_ASCII_LOWER)
+    if not any(anchor in lowered for anchor in _ALL_ANCHORS):
+        return  # most text names no secret at all (a big regex alternation is slower than these finds)
+    windows: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+    for kind, bare, anchors, generic, pattern in _LABELLED:
+        if anchors not in windows:
+            windows[anchors] = _windows(lowered, anchors)
+        seen: set[int] = set()
+        matches = []
+        for start, end in windows[anchors]:
+            # A window's end cuts the text for the pattern; the value is read from the whole text below.
+            for match in pattern.finditer(text, start, end):
+                if match.start() not in seen:
+                    seen.add(match.start())
+                    matches.append(match)
+        for match in matches:
+            if generic and _NOT_A_SECRET_CODE.search(text, max(0, match.start() - 16), match.start()):
+                continue
+            span = _read_value(text, match.end())
+            if span is None:
+                continue
+            value = text[span[0] : span[1]]
+            if value.endswith("!") and not _valid_value(kind, value, bare):
+                span, value = (span[0], span[1] - 1), value[:-1]  # "the PIN is 1234!"
+            if generic and _digit_count(value) < 4:
+                continue
+            if _valid_value(kind, value, bare):
+                yield Secret(kind, _label(text, match, taken), value, span[0], span[1])
+
+
+# "zip code: 10115", "error code is 4004": codes that lock nothing.
+_NOT_A_SECRET_CODE = re.compile(
+    r"(?i)(?:zip|postal|post|area|country|error|status|exit|return|source|promo|discount|coupon|tracking|product|"
+    r"qr|bar|dress|postleit|fehler|quell|rabatt|gutschein|código\s+postal|code\s+postal)[\s-]*$"
+)
+
+
+def _tokens(text: str) -> Iterable[Secret]:
+    for match in _TOKEN_CANDIDATE.finditer(text):
+        if _looks_like_token(match.group()):
+            yield Secret("token", "token", match.group(), match.start(), match.end())
+
+
+def find_secrets(text: str) -> list[Secret]:
+    """Every secret in ``text``, ordered by position, without overlaps.
+
+    Shapes that prove themselves (a key prefix, a checksum) come first, then
+    values after a label, then anonymous high-entropy tokens.
+    """
+    if not text:
+        return []
+    kept: list[Secret] = []
+    taken: list[tuple[int, int]] = []
+
+    def keep(found: list[Secret]) -> None:
+        if not found:
+            return
+        for secret in sorted(found, key=lambda s: (s.start, -(s.end - s.start))):
+            if secret.end <= secret.start or any(secret.start < e and s < secret.end for s, e in taken):
+                continue
+            kept.append(secret)
+            taken.append((secret.start, secret.end))
+
+    keep(list(_structural(text)))
+    keep(list(_labelled(text, taken)))
+    keep(list(_tokens(text)))
+    if kept:
+        keep(list(_repeats(text, list(kept))))
+    kept.sort(key=lambda s: s.start)
+    return kept
+
+
+def _repeats(text: str, found: list[Secret]) -> Iterable[Secret]:
+    """Every other place a found value appears: "my password is X ... I typed X" must not leave the second X.
+
+    Long values are masked wherever they appear, short ones (a PIN) only where
+    they stand alone, so "1234" in "12345" stays.
+    """
+    values = {s.value: s for s in found}
+    for value, secret in values.items():
+        if len(value) < 4:
+            continue
+        pattern = re.escape(value) if len(value) >= 8 else r"(?<![0-9A-Za-z])" + re.escape(value) + r"(?![0-9A-Za-z])"
+        for match in re.finditer(pattern, text):
+            yield Secret(secret.kind, secret.label, value, match.start(), match.end())
+
+
+def mask_text(text: str) -> Masked:
+    """``text`` with every secret replaced by its mask, and the secrets found (spans in the original text)."""
+    secrets = find_secrets(text)
+    if not secrets:
+        return Masked(text, [])
+    pieces, cursor = [], 0
+    for secret in secrets:
+        pieces.append(text[cursor : secret.start])
+        pieces.append(mask(secret.value))
+        cursor = secret.end
+    pieces.append(text[cursor:])
+    return Masked("".join(pieces), secrets)
+
+
+@lru_cache(maxsize=512)
+def _mask_repeated(value: str) -> Masked:
+    return mask_text(value)
+
+
+def carried_secrets(meta: dict | None) -> list[dict[str, str]]:
+    """The clear values an observation's meta carries for the vault (well-formed items only)."""
+    items = (meta or {}).get(SECRETS_KEY)
+    if not isinstance(items, list):
+        return []
+    return [i for i in items if isinstance(i, dict) and all(isinstance(i.get(k), str) and i.get(k) for k in ("kind", "label", "value"))]
+
+
+def shield_observation(item: dict[str, Any], *, keep_values: bool) -> dict[str, Any]:
+    """An observation to store, with secrets masked in its text, window title, URL, conversation and meta title.
+
+    With ``keep_values`` (the user's own words, or the screen with
+    ``privacy.vault_from_screen`` on) the clear values go into
+    ``meta[SECRETS_KEY]`` for the absorber to put into the vault; otherwise
+    they are dropped.  Values already carried in meta are kept either way.
+    """
+    out = dict(item)
+    out[SHIELDED] = True
+    meta = dict(out.get("meta") or {})
+    found: list[dict[str, str]] = []
+    kinds: set[str] = set()
+    for holder, key in ((out, "text"), (out, "window_title"), (out, "url"), (out, "conversation"), (meta, "title")):
+        value = holder.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        # Titles, URLs and conversation names repeat from one observation to the next.
+        masked = mask_text(value) if key == "text" else _mask_repeated(value)
+        if masked.found:
+            holder[key] = masked.text
+            kinds.update(s.kind for s in masked.secrets)
+            found += [c for c in masked.carried() if c not in found]
+    if not found:
+        return out
+    if keep_values:
+        carried = carried_secrets(meta)
+        meta[SECRETS_KEY] = carried + [c for c in found if c not in carried]
+    meta["sensitive"] = sorted(set(meta.get("sensitive") or []) | kinds)
+    out["meta"] = meta
+    return out
+
+
+def redact_meta(meta: dict | None) -> dict:
+    """``meta`` as it may be shown: carried secret values masked."""
+    if not meta or SECRETS_KEY not in meta:
+        return dict(meta or {})
+    out = dict(meta)
+    out[SECRETS_KEY] = [dict(item, value=mask(item.get("value"))) for item in carried_secrets(meta)]
+    return out

@@ -1,0 +1,214 @@
+"""The one secret detector (core.secrets): what it finds, its labels and spans, and how masks look."""
+
+import json
+
+import pytest
+
+from core.resources import read_text
+from core.secrets import (
+    SHORT_MASK,
+    find_secrets,
+    iban_valid,
+    luhn_valid,
+    mask,
+    mask_text,
+    redact_meta,
+    shield_observation,
+)
+
+
+def test_luhn_and_iban_checksums():
+    assert luhn_valid("4111111111111111") and luhn_valid("5500005555555559")
+    assert not luhn_valid("4111111111111112") and not luhn_valid("") and not luhn_valid("41a1")
+    assert iban_valid("DE89370400440532013000") and iban_valid("GB82 WEST 1234 5698 7654 32")
+    assert not iban_valid("DE89370400440532013001") and not iban_valid("DE8937040044053201300")  # checksum, length
+
+
+@pytest.mark.parametrize("value", ["1234", "Hunter2", "abcdefghi", "4821#"])
+def test_short_values_show_nothing_not_even_their_length(value):
+    assert mask(value) == SHORT_MASK
+
+
+def test_longer_values_show_at_most_their_last_two_characters_and_no_spaces():
+    assert mask("Hunter2Zq9x") == "••••••••9x"
+    assert mask("DE89 3704 0044 0532 0130 00") == "••••••••00"
+    assert mask("4111 1111 1111 1111") == "••••••••11"
+    assert mask("") == "" and mask(None) == ""
+    for value in ("1234", "Hunter2Zq9x", "DE89 3704 0044 0532 0130 00"):
+        assert mask(mask(value)) == mask(value)
+
+
+def test_the_issue_example_gets_labels_not_surrounding_text():
+    text = "my password is Hunter2Zq9x and my IBAN is DE89370400440532013000"
+    result = mask_text(text)
+    assert [(s.kind, s.label, s.value) for s in result.secrets] == [
+        ("password", "password", "Hunter2Zq9x"),
+        ("iban", "IBAN", "DE89370400440532013000"),
+    ]
+    assert result.text == "my password is ••••••••9x and my IBAN is ••••••••00"
+    for secret in result.secrets:
+        assert text[secret.start : secret.end] == secret.value
+
+
+@pytest.mark.parametrize(
+    "text, kind, label, value",
+    [
+        # English
+        ("my password is Hunter2Zq9x.", "password", "password", "Hunter2Zq9x"),
+        ("password: X9kz!pq", "password", "password", "X9kz!pq"),
+        ("pw hunter22", "password", "pw", "hunter22"),
+        ("The office wifi password is Zebra42!x.", "password", "office wifi password", "Zebra42!x"),
+        ("the wifi password is 'correct horse battery'", "password", "wifi password", "correct horse battery"),
+        ("the passcode is 7788", "password", "passcode", "7788"),
+        ("my passphrase: tulip-river-93", "password", "passphrase", "tulip-river-93"),
+        ("the password for gmail is Abc123xyz", "password", "password for gmail", "Abc123xyz"),
+        ("PIN 1234", "pin", "PIN", "1234"),
+        ("the PIN is 4321", "pin", "PIN", "4321"),
+        ("my bank PIN is 4321, thanks", "pin", "bank PIN", "4321"),
+        ("Ada's card PIN: 9876", "pin", "Ada's card PIN", "9876"),
+        ("the door code is 4821#.", "access_code", "door code", "4821#"),
+        ("gate code: 1234*", "access_code", "gate code", "1234*"),
+        ("the alarm code is 1-2-3-4", "access_code", "alarm code", "1-2-3-4"),
+        ("the safe code is 5519", "access_code", "safe code", "5519"),
+        ("Pay with 4111 1111 1111 1111 today", "card", "Visa card", "4111 1111 1111 1111"),
+        ("my Mastercard 5500 0055 5555 5559 expires 12/27", "card", "Mastercard", "5500 0055 5555 5559"),
+        ("IBAN: GB82 WEST 1234 5698 7654 32.", "iban", "IBAN", "GB82 WEST 1234 5698 7654 32"),
+        ("my passport number is C01X00T47", "passport", "passport number", "C01X00T47"),
+        ("SSN: 123-45-6789", "national_id", "SSN", "123-45-6789"),
+        ("my API key is abcdef1234567890ghij", "api_key", "API key", "abcdef1234567890ghij"),
+        ("aws AKIAIOSFODNN7EXAMPLE", "api_key", "AWS access key", "AKIAIOSFODNN7EXAMPLE"),
+        ("key sk-proj-abcdefghijklmnopqrstuv12", "api_key", "OpenAI API key", "sk-proj-abcdefghijklmnopqrstuv12"),
+        ("gh ghp_abcdefghijklmnopqrstuvwxyz0123456789", "api_key", "GitHub token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+        ("blob aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3Q9PT0K1x", "token", "token", "aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3Q9PT0K1x"),
+        # German
+        ("mein Passwort ist Sonne123!", "password", "Passwort", "Sonne123!"),
+        ("das Passwort lautet Xyz99abc", "password", "Passwort", "Xyz99abc"),
+        ("das WLAN-Passwort ist geheim42", "password", "WLAN-Passwort", "geheim42"),
+        ("Meine PIN ist 1234.", "pin", "PIN", "1234"),
+        ("der Türcode 5678", "access_code", "Türcode", "5678"),
+        ("Reisepassnummer: C4J9L2K71", "passport", "Reisepassnummer", "C4J9L2K71"),
+        # French
+        ("le mot de passe est Soleil2024", "password", "mot de passe", "Soleil2024"),
+        ("mon code PIN est 1234", "pin", "code PIN", "1234"),
+        ("le code de la porte est 4821B", "access_code", "code de la porte", "4821B"),
+        # Spanish
+        ("la contraseña es Perro55", "password", "contraseña", "Perro55"),
+        ("la contraseña del wifi es Gato2024x", "password", "contraseña del wifi", "Gato2024x"),
+        ("el código es 8899", "access_code", "código", "8899"),
+        ("mi DNI es 12345678Z", "national_id", "DNI", "12345678Z"),
+        # Portuguese
+        ("a senha do wifi é Gato1234", "password", "senha do wifi", "Gato1234"),
+        ("o código do portão é 2580", "access_code", "código do portão", "2580"),
+        ("meu CPF: 123.456.789-09", "national_id", "CPF", "123.456.789-09"),
+    ],
+)
+def test_finds_each_kind_with_its_label_and_exact_value(text, kind, label, value):
+    [secret] = find_secrets(text)
+    assert (secret.kind, secret.label, secret.value) == (kind, label, value)
+    assert text[secret.start : secret.end] == value
+    assert value not in mask_text(text).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password reset link sent",
+        "PIN-Code vergessen?",
+        "Passwort vergessen?",
+        "Mot de passe oublié ?",
+        "¿Olvidaste tu contraseña?",
+        "Esqueceu a senha?",
+        "I forgot my password again",
+        "my password is wrong",
+        "Password: (required)",
+        "Enter your password:",
+        "Passwort: ********",
+        "Use the Password field",
+        "Passport number renewal due",
+        "the pass was scenic",
+        "Compass: north",
+        "pin the tab to the window",
+        "code 404 means not found",
+        "the code is in main.py",
+        "zip code: 10115",
+        "Token expired",
+        "version 2.5.1 released on 2026-05-02 at 10:30 for $12.99",
+        "Order 4111111111111112 and call 0049 30 1234567",
+        "Ref GB00 WEST 1234 5698 7654 32",
+        "internationalization-of-things /usr/share/tesseract-ocr/5/tessdata",
+        "commit 3f786850e387550fdab836ed7e6dc881de23001b",
+        "uuid 123e4567-e89b-12d3-a456-426614174000",
+    ],
+)
+def test_ordinary_text_is_left_alone(text):
+    assert find_secrets(text) == [] and mask_text(text).text == text
+
+
+def test_model_names_from_the_catalog_are_not_secrets():
+    catalog = json.loads(read_text("catalog.json"))
+    for model in catalog["models"]:
+        for text in (model["name"], model["file"], model.get("repo") or "", model["label"]):
+            assert find_secrets(f"status bar: {text} loaded") == [], text
+
+
+def test_values_end_at_their_natural_end_and_never_swallow_the_next_secret():
+    text = "IBAN DE89 3704 0044 0532 0130 00 PIN 1234; card 4111 1111 1111 1111 5678 and pw: abc12 (new)"
+    secrets = find_secrets(text)
+    assert [(s.kind, s.value) for s in secrets] == [
+        ("iban", "DE89 3704 0044 0532 0130 00"), ("pin", "1234"), ("card", "4111 1111 1111 1111"), ("password", "abc12"),
+    ]
+    assert mask_text(text).text == "IBAN ••••••••00 PIN ••••••••; card ••••••••11 5678 and pw: •••••••• (new)"
+
+
+def test_a_value_is_masked_wherever_it_appears_again():
+    text = "my password is Hunter2Zq9x; later I typed Hunter2Zq9x and xHunter2Zq9xy. PIN 1234, room 1234, 12345"
+    assert mask_text(text).text == (
+        "my password is ••••••••9x; later I typed ••••••••9x and x••••••••9xy. PIN ••••••••, room ••••••••, 12345"
+    )
+
+
+def test_a_label_is_never_a_neighbouring_value():
+    text = "my password is hunter wifi and the wifi password: Qq12345"
+    labels = [s.label for s in find_secrets(text)]
+    assert labels == ["password", "wifi password"]
+
+
+@pytest.mark.parametrize(
+    "ocr_text",
+    ["passwo: hunter2", "Passw0rd: hunter2", "pa55word = hunter2", "Pasword: hunter2", "PASSWORT: hunter2",
+     "pwd: hunter2", "mot de passe : hunter2", "password hunter2x9"],
+)
+def test_password_labels_damaged_by_ocr_still_mask_the_value(ocr_text):
+    result = mask_text(ocr_text)
+    assert "hunter2" not in result.text and result.secrets[0].kind == "password"
+
+
+def test_masking_twice_changes_nothing_more():
+    text = "password: hunter2 PIN 4821, IBAN DE89370400440532013000 and sk-proj-abcdefghijklmnopqrstuv12"
+    once = mask_text(text).text
+    assert mask_text(once).text == once and find_secrets(once) == []
+
+
+def test_secret_repr_never_shows_the_value():
+    [secret] = find_secrets("password: hunter2")
+    assert "hunter2" not in repr(secret)
+
+
+def test_shield_keeps_values_only_when_asked():
+    item = {"kind": "chat", "text": "my PIN is 4321", "role": "user", "meta": {"speaker": "Ada"}}
+    kept = shield_observation(item, keep_values=True)
+    assert kept["text"] == "my PIN is ••••••••"
+    assert kept["meta"] == {"speaker": "Ada", "sensitive": ["pin"], "secrets": [{"kind": "pin", "label": "PIN", "value": "4321"}]}
+    dropped = shield_observation(item, keep_values=False)
+    assert dropped["text"] == "my PIN is ••••••••" and "secrets" not in dropped["meta"]
+    assert item["text"] == "my PIN is 4321"  # the caller's dict is not changed
+    assert redact_meta(kept["meta"])["secrets"] == [{"kind": "pin", "label": "PIN", "value": SHORT_MASK}]
+    # A second pass (the store's safety net) keeps what the first carried.
+    assert shield_observation(kept, keep_values=False)["meta"]["secrets"] == kept["meta"]["secrets"]
+
+
+def test_shield_masks_the_conversation_name_and_an_export_title_too():
+    item = {"kind": "chat", "text": "hello", "conversation": "wifi password: Qq12345x", "meta": {"title": "PIN 4321 for the bank"}}
+    shielded = shield_observation(item, keep_values=True)
+    assert shielded["conversation"] == "wifi password: ••••••••" and shielded["meta"]["title"] == "PIN •••••••• for the bank"
+    assert [s["value"] for s in shielded["meta"]["secrets"]] == ["Qq12345x", "4321"]
