@@ -18,9 +18,9 @@ class Check:
     fix: str | None = None
 
 
-def integrity(db, paths: Paths) -> Check:
+def integrity(store, paths: Paths) -> Check:
     """Every page of the database read and checked: its checksum (SQLCipher's HMAC) and SQLite's structure."""
-    problems = db.damage()
+    problems = store.damage()
     if not problems:
         return Check("database integrity", "ok", "every page reads back intact")
     shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
@@ -68,20 +68,17 @@ def run_checks(paths: Paths) -> list[Check]:
             )
         )
         checks.append(Check("SQLite", "ok", f"SQLite {versions['sqlite']}, sqlite-vec {versions['sqlite_vec']}, FTS5"))
-        checks.append(integrity(engine.db, paths))
+        checks.append(integrity(engine.store, paths))
         info = engine.key_info
         if info.storage == "keyring":
             checks.append(Check("key storage", "ok", f"OS keyring ({info.location})"))
         else:
             checks.append(Check("key storage", "warn", f"key file {info.location}: {info.warning}", "Install and unlock an OS keyring (gnome-keyring, KWallet), then run 'engram doctor' again."))
-        if engine.models is not None:
-            for role, status in engine.models.status().get("roles", {}).items():
-                if status.get("path"):
-                    checks.append(Check(f"{role} model", "ok", f"{status.get('name')} at {status['path']}"))
-                else:
-                    checks.append(Check(f"{role} model", "warn", f"{status.get('name')} is not installed", f"Run 'engram models pull {status.get('name')}' or 'make setup'."))
-        else:
-            checks.append(Check("models", "warn", "model support is not installed", "Run 'make setup'."))
+        for role, status in engine.models.status().get("roles", {}).items():
+            if status.get("path"):
+                checks.append(Check(f"{role} model", "ok", f"{status.get('name')} at {status['path']}"))
+            else:
+                checks.append(Check(f"{role} model", "warn", f"{status.get('name')} is not installed", f"Run 'engram models pull {status.get('name')}' or 'make setup'."))
     except EngramError as exc:
         checks.append(Check("database", "fail", exc.message, exc.fix))
     finally:

@@ -85,5 +85,9 @@ class Store:
     def integrity_check(self) -> str:
         return self.db.integrity_check()
 
+    def damage(self) -> list[str]:
+        """Problems found reading every page (checksums, then SQLite's structure); [] when the file is sound."""
+        return self.db.damage()
+
     def close(self) -> None:
         self.db.close()

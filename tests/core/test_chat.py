@@ -189,7 +189,10 @@ def test_engrams_own_answers_are_never_evidence(paths):
         before = engine.observations.count()
         answer = engine.ask("When does my flight to Oslo leave?")
         assert "9:15" in answer.text and answer.chat_id is not None
-        assert engine.observations.count() == before  # neither the question nor the answer is an observation
+        # The question is the user's own words and kept as such; the answer is not an observation.
+        assert engine.observations.count() == before + 1
+        [asked] = engine.observations.unabsorbed()
+        assert (asked.role, asked.text) == ("user", "When does my flight to Oslo leave?")
         engine.make_absorber(use_llm=False).absorb_backlog()
         assert not [m for m in engine.memories.list(limit=100) if "9:15" in m.text]
         again = engine.ask("When does my flight to Oslo leave?")

@@ -153,7 +153,7 @@ LINES = st.one_of(RECORDS.map(_dumps), RECORDS.map(_dumps), RECORDS.map(_dumps),
 def _imports_all_or_nothing(engine, path, fmt=None) -> None:
     before = engine.observations.count()
     try:
-        report = import_chat_file(engine, path, fmt=fmt)
+        report = import_chat_file(engine.store, path, fmt=fmt)
     except EngramError as exc:
         hypothesis.event("refused")
         assert exc.message and exc.fix

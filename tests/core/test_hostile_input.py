@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.absorb.absorber import Absorber
+
 from core.absorb.ingest import import_chat_file
 from core.cli import main
 from core.engine import Engine
@@ -59,7 +59,7 @@ BAD_TIMES = ["1e300", "1e18", "-1e12", "NaN", "Infinity", "-Infinity", "1" + "0"
 @pytest.mark.parametrize("bad", BAD_TIMES)
 def test_a_jsonl_time_outside_1970_2100_imports_nothing(engine, tmp_path, bad):
     with pytest.raises(InvalidInputError) as caught:
-        import_chat_file(engine, _jsonl(tmp_path / "chat.jsonl", bad))
+        import_chat_file(engine.store, _jsonl(tmp_path / "chat.jsonl", bad))
     assert "line 2" in caught.value.message and "1970" in (caught.value.message + caught.value.fix)
     assert engine.observations.count() == 0
 
@@ -73,7 +73,7 @@ def test_a_chatgpt_time_outside_1970_2100_imports_nothing(engine, tmp_path, bad)
     }}}]
     path.write_text(json.dumps(export).replace('"BAD"', bad), encoding="utf-8")
     with pytest.raises(InvalidInputError, match="create_time|time"):
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
     assert engine.observations.count() == 0
 
 
@@ -111,10 +111,10 @@ def test_a_poisoned_time_already_stored_breaks_neither_absorb_nor_recall(paths, 
             engine.observations.add("chat", text, role="user", conversation="trip")
         engine.observations.add("screen", "Lisbon flights compared in the browser", app="firefox", window_title="Flights")
         # Written before times were checked, or by hand: the store must still work around them.
-        engine.db.execute("UPDATE observations SET ts = 1e300 WHERE id = 1")
-        engine.db.execute("UPDATE observations SET ts = -1e12 WHERE id = 2")
-        engine.db.execute("UPDATE observations SET ts = 1e308 * 10 WHERE id = 4")  # +infinity
-        report = Absorber(engine, use_llm=True).absorb_backlog()
+        engine.store.db.execute("UPDATE observations SET ts = 1e300 WHERE id = 1")
+        engine.store.db.execute("UPDATE observations SET ts = -1e12 WHERE id = 2")
+        engine.store.db.execute("UPDATE observations SET ts = 1e308 * 10 WHERE id = 4")  # +infinity
+        report = engine.make_absorber(use_llm=True).absorb_backlog()
         assert report.backlog_after == 0
         assert engine.quick_recall("Lisbon")
         assert engine.ask("Where does Ada go?").text
@@ -132,7 +132,7 @@ def test_a_lone_surrogate_or_nul_in_a_chat_imports_nothing(engine, tmp_path, con
     path.write_text('{"role": "user", "content": "fine", "time": 1777716000}\n'
                     f'{{"role": "user", "content": "{content}", "time": 1777716001}}\n', encoding="utf-8")
     with pytest.raises(InvalidInputError) as caught:
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
     assert "line 2" in caught.value.message and caught.value.fix
     assert engine.observations.count() == 0
 
@@ -141,13 +141,13 @@ def test_a_lone_surrogate_in_a_speaker_or_chatgpt_title_is_refused(engine, tmp_p
     path = tmp_path / "chat.jsonl"
     path.write_text('{"role": "user", "content": "fine", "time": 1777716000, "speaker": "A\\ud83d"}\n', encoding="utf-8")
     with pytest.raises(InvalidInputError):
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
     export = tmp_path / "conversations.json"
     export.write_text('[{"title": "bad \\udc00", "id": "c", "current_node": "u", "mapping": {"u": {"parent": null, '
                       '"message": {"author": {"role": "user"}, "content": {"parts": ["hello there"]}, "create_time": 1777716000}}}}]',
                       encoding="utf-8")
     with pytest.raises(InvalidInputError):
-        import_chat_file(engine, export)
+        import_chat_file(engine.store, export)
     assert engine.observations.count() == 0
 
 
@@ -174,11 +174,11 @@ def test_json_nested_100k_deep_is_explained(capsys, tmp_path, engine):
     path = tmp_path / "deep.jsonl"
     path.write_text('{"role": "user", "content": ' + deep + ', "time": 1777716000}\n', encoding="utf-8")
     with pytest.raises(InvalidInputError, match="nested too deeply"):
-        import_chat_file(engine, path)
+        import_chat_file(engine.store, path)
     export = tmp_path / "conversations.json"
     export.write_text(deep, encoding="utf-8")
     with pytest.raises(InvalidInputError, match="nested too deeply"):
-        import_chat_file(engine, export, fmt="chatgpt")
+        import_chat_file(engine.store, export, fmt="chatgpt")
 
 
 @pytest.mark.parametrize("command", ["get", "delete", "restore"])
@@ -216,7 +216,7 @@ def _node(parent, children=(), text="hello there", time=1777716000):
 )
 def test_malformed_chatgpt_exports_import_nothing(engine, tmp_path, conversation, words):
     with pytest.raises(InvalidInputError) as caught:
-        import_chat_file(engine, _export(tmp_path, conversation), fmt="chatgpt")
+        import_chat_file(engine.store, _export(tmp_path, conversation), fmt="chatgpt")
     assert words in caught.value.message and caught.value.fix
     assert engine.observations.count() == 0
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from core.absorb.absorber import Absorber
+
 from core.absorb.evaluate import regrounding_failures
 from core.absorb.ingest import import_chat_file
 from core.cli import main
@@ -77,12 +77,12 @@ def _write_chat(tmp_path):
 
 def test_a_chat_full_of_secrets_reaches_the_vault_and_nothing_else(spy_engine, tmp_path):
     engine = spy_engine
-    import_chat_file(engine, _write_chat(tmp_path))
+    import_chat_file(engine.store, _write_chat(tmp_path))
     # Imported observations hold only masks.
     for obs in engine.observations.list_between("2026-05-01", "2026-05-03"):
         assert _contains_secret(obs.text) == [], obs.text
         assert _contains_secret(json.dumps(obs.to_dict())) == []
-    Absorber(engine, use_llm=True).absorb_backlog()
+    engine.make_absorber(use_llm=True).absorb_backlog()
     answer = engine.ask("What are my passwords, PIN, IBAN and door code?")
 
     prompts = "\n".join(m["content"] for call in engine.calls for m in call)
@@ -111,11 +111,11 @@ def test_a_chat_full_of_secrets_reaches_the_vault_and_nothing_else(spy_engine, t
         assert engine.quick_recall(secret) == [] or _contains_secret(json.dumps(engine.quick_recall(secret))) == []
         assert engine.observations.search(secret, semantic=False) == []
     # Every full-text index (the store's and recall's), and every text column of every table but the vault's.
-    fts = [r["name"] for r in engine.db.query("SELECT name FROM sqlite_master WHERE sql LIKE '%USING fts5%'")]
+    fts = [r["name"] for r in engine.store.db.query("SELECT name FROM sqlite_master WHERE sql LIKE '%USING fts5%'")]
     assert {"memory_fts", "observation_fts", "recall_fts"} <= set(fts)
     for table in fts + ["observations", "memories", "memory_episodic", "memory_semantic", "memory_core", "memory_history",
                         "absorb_rejections"]:
-        rows = engine.db.query(f"SELECT * FROM {table}")
+        rows = engine.store.db.query(f"SELECT * FROM {table}")
         rows = [r for r in rows if not (table == "memory_history" and r.get("memory_type") == "knowledge_vault")]
         assert _contains_secret(json.dumps(rows, default=str)) == [], table
 
@@ -143,10 +143,10 @@ def test_the_chat_page_masks_a_secret_in_the_question_and_keeps_it_for_the_vault
     answer = engine.ask("the router password is Qz81mmTr4 - where is the router?")
     prompts = "\n".join(m["content"] for call in engine.calls for m in call)
     assert "Qz81mmTr4" not in prompts and "Qz81mmTr4" not in answer.text and answer.question.count("••••••••") == 1
-    question, reply = (engine.observations.get(i) for i in answer.observation_ids)
+    [question] = engine.observations.unabsorbed()  # the user's words; the answer is no observation
     assert "Qz81mmTr4" not in question.text and question.meta["secrets"][0]["value"] == "Qz81mmTr4"
-    assert "secrets" not in reply.meta
-    Absorber(engine, use_llm=False).absorb_backlog()
+    assert "Qz81mmTr4" not in engine.chat_history()[-1]["question"]
+    engine.make_absorber(use_llm=False).absorb_backlog()
     [entry] = engine.memories.list("knowledge_vault")
     assert (entry.fields["caption"], entry.fields["secret_value"]) == ("router password", "Qz81mmTr4")
 
@@ -160,7 +160,7 @@ def test_tool_and_system_secrets_are_masked_but_make_no_vault_entry(engine):
         engine.observations.add(**item)
     # A road that forgot to mask is caught by the store itself.
     engine.observations.add("chat", "the gate code is 7731", role="tool", conversation="c")
-    Absorber(engine, use_llm=False).absorb_backlog()
+    engine.make_absorber(use_llm=False).absorb_backlog()
     assert engine.memories.count("knowledge_vault") == 0
     texts = " ".join(o.text for o in engine.observations.list_between(0, 4e9))
     assert "7731" not in texts and "9911" not in texts and "5698" not in texts
@@ -172,7 +172,7 @@ def test_a_new_value_for_the_same_label_updates_the_vault_entry(engine):
     for text in ("the wifi password is Alpha123x", "the wifi password is now Beta456yy", "my IBAN is DE89370400440532013000",
                  "and my other IBAN is GB82 WEST 1234 5698 7654 32"):
         engine.observations.add(**shield_observation(dict(kind="chat", text=text, role="user", conversation="c"), keep_values=True))
-        Absorber(engine, use_llm=False).absorb_backlog()
+        engine.make_absorber(use_llm=False).absorb_backlog()
     vault = engine.memories.list("knowledge_vault")
     assert sorted(m.fields["caption"] for m in vault) == ["IBAN", "IBAN", "wifi password"]
     wifi = next(m for m in vault if m.fields["caption"] == "wifi password")
