@@ -14,12 +14,14 @@ migrations; nothing runs in the background until ``start()``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, Callable
 
 from core.absorb.absorber import Absorber
 from core.absorb.jobs import BacklogTrigger, absorb_job
 from core.capture.service import CaptureService
+from core.capture.status import clear_capture_status, publish_capture_status, read_capture_status
 from core.chat import Answer, Assistant
 from core.consolidate.consolidator import Consolidator
 from core.consolidate.jobs import IdleTrigger, consolidation_jobs
@@ -39,6 +41,11 @@ from core.store.store import Store
 log = logging.getLogger(__name__)
 
 EMBED_JOB = "embed"
+SETTINGS_POLL_SECONDS = 2.0
+STATUS_MIN_SECONDS = 1.0  # capture events publish the status at most this often
+STATUS_HEARTBEAT_SECONDS = 10.0  # and the watcher at least this often, so a stale file means no app
+CAPTURE_EVENTS = ("capture_did_change_state", "capture_did_update_health", "capture_did_pause", "capture_did_resume",
+                  "capture_did_fail")
 
 
 class Engine:
@@ -83,6 +90,8 @@ class Engine:
         self._capture: CaptureService | None = None
         self._scheduler: Scheduler | None = None
         self._started = False
+        self._stopping = threading.Event()
+        self._status_published = 0.0
         self.recall = Recall(self.store, clock=clock)
         self.assistant = Assistant(self.store, self.recall, self.chat_model, clock=clock)
         self.quick = QuickRecall(self.store)
@@ -115,8 +124,13 @@ class Engine:
             # Capture follows the setting wherever it was changed (the app, the CLI, a test).
             if value:
                 self.capture.start()
+                self._apply_pause()
             else:
                 self.capture.stop()
+            self._publish_capture_status()
+        elif key == "capture.paused_until" and self._started:
+            self._apply_pause()
+            self._publish_capture_status()
 
     # -- the rooms, wired -------------------------------------------------------------
 
@@ -172,12 +186,63 @@ class Engine:
             self._capture = CaptureService(settings=self.settings, events=self.events, observations=self.observations)
         return self._capture
 
+    def pause_capture(self, seconds: float | None = None) -> dict:
+        """Pause capture for ``seconds`` (None: until resumed), here and in any running Engram; returns the status.
+
+        The pause is a setting, so the app and the CLI share it: ``engram capture
+        pause`` pauses the running app within seconds, and a pause outlives a restart.
+        """
+        until = -1.0 if seconds is None else self.clock() + max(0.0, float(seconds))
+        self.settings.set("capture.paused_until", until)
+        self._apply_pause()
+        return self.capture_status()
+
     def resume_capture(self) -> dict:
         """End a pause; after a failure or a stop, capture starts again if it is enabled. Returns the status."""
+        self.settings.set("capture.paused_until", 0.0)
         self.capture.resume()
-        if self.settings.get("capture.enabled") and not self.capture.is_running:
+        if self._started and self.settings.get("capture.enabled") and not self.capture.is_running:
             self.capture.start()
-        return self.capture.status()
+        return self.capture_status()
+
+    def _apply_pause(self) -> None:
+        until = float(self.settings.get("capture.paused_until") or 0.0)
+        if until == -1.0:
+            self.capture.pause(None)
+        elif until > self.clock():
+            self.capture.pause(until - self.clock())
+        elif self.capture.pause_switch.until is not None or self.capture.status().get("state") == "paused":
+            self.capture.resume()
+
+    def capture_status(self) -> dict:
+        """Capture's state and health here, or, when this process does not capture, the running app's."""
+        if self._started or self._capture is not None and self._capture.is_running:
+            status = self.capture.status()
+            status["where"] = "here"
+            return status
+        published = read_capture_status(self.paths)
+        if published is not None:
+            return published
+        status = self.capture.status()
+        status["where"] = "here"
+        paused = float(self.settings.get("capture.paused_until") or 0.0)
+        if paused == -1.0 or paused > self.clock():
+            status["paused_until"] = None if paused == -1.0 else paused
+            status["paused"] = True
+        return status
+
+    def _publish_capture_status(self, *, force: bool = False) -> None:
+        """Tell other processes (``engram capture status``) how this one's capture is doing."""
+        if not self._started or self._closed and not force:
+            return
+        now = time.monotonic()
+        if not force and now - self._status_published < STATUS_MIN_SECONDS:
+            return
+        self._status_published = now
+        try:
+            publish_capture_status(self.paths, self.capture.status(), running=not self._closed)
+        except OSError as exc:  # a full disk must not stop capture; the CLI then reports what it can
+            log.warning("could not publish the capture status: %s", exc)
 
     # -- background ------------------------------------------------------------------
 
@@ -192,8 +257,27 @@ class Engine:
         self.events.subscribe("observation_did_add", BacklogTrigger(scheduler.trigger, self.observations, self.settings))
         self.events.subscribe("capture_did_change_state", IdleTrigger(scheduler, self.settings))
         scheduler.start()
+        for event in CAPTURE_EVENTS:
+            self.events.subscribe(event, lambda **_: self._publish_capture_status())
+        self._watcher = threading.Thread(target=self._watch, name="engram-watch", daemon=True)
+        self._watcher.start()
         if self.settings.get("capture.enabled"):
             self.capture.start()
+            self._apply_pause()
+        self._publish_capture_status(force=True)
+
+    def _watch(self) -> None:
+        """Settings changed by another process (``engram config set``) reach this one within seconds,
+        and this one's capture status stays fresh for ``engram capture status``."""
+        beat = 0.0
+        while not self._stopping.wait(SETTINGS_POLL_SECONDS):
+            try:
+                self.settings.reload_if_changed()
+                if time.monotonic() - beat >= STATUS_HEARTBEAT_SECONDS:
+                    beat = time.monotonic()
+                    self._publish_capture_status(force=True)
+            except Exception:  # a half-written file or a full disk must not end the watch
+                log.exception("watching the settings failed")
 
     # -- status ----------------------------------------------------------------------
 
@@ -213,6 +297,9 @@ class Engine:
         if self._closed:
             return
         self._closed = True
+        self._stopping.set()
+        if self._started:
+            clear_capture_status(self.paths)
         if self._scheduler is not None:
             try:
                 self._scheduler.shutdown()

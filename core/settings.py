@@ -101,14 +101,23 @@ class Settings:
         self._lock = threading.RLock()
         self._values: dict[str, Any] = {}
         self._extra: dict[str, Any] = {}
+        self._stamp: tuple[int, int] | None = None  # (mtime_ns, size) of config.json as last read or written
         self._load()
 
     @property
     def specs(self) -> dict[str, SettingSpec]:
         return dict(self._specs)
 
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self._paths.config_file.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
     def _load(self) -> None:
         path = self._paths.config_file
+        self._stamp = self._file_stamp()
         if not path.exists():
             return
         try:
@@ -141,6 +150,25 @@ class Settings:
                 f"There is no setting called {key!r}.",
                 fix="Run 'engram config list' to see the settings.",
             ) from None
+
+    def reload_if_changed(self) -> list[str]:
+        """Read ``config.json`` again if another process changed it; announce and return the keys that changed.
+
+        The running app calls this every few seconds, so ``engram config set`` reaches it.
+        """
+        stamp = self._file_stamp()
+        with self._lock:
+            if stamp == self._stamp:
+                return []
+            before = self.as_dict()
+            self._values, self._extra = {}, {}
+            self._load()
+            after = self.as_dict()
+        changed = [key for key in after if after[key] != before[key]]
+        if self._events is not None:
+            for key in changed:
+                self._events.emit("settings_did_change", key=key, value=after[key])
+        return changed
 
     def get(self, key: str) -> Any:
         spec = self._spec(key)
@@ -176,3 +204,4 @@ class Settings:
         data = dict(self._extra)
         data.update(self._values)
         write_private(self._paths.config_file, json.dumps(data, indent=2, sort_keys=True).encode())
+        self._stamp = self._file_stamp()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
+
 import tempfile
 import time
 from pathlib import Path

@@ -113,7 +113,7 @@ class TrayController(QObject):
     # -- actions ------------------------------------------------------------------------
 
     def pause(self, seconds: float | None) -> None:
-        EngineOp(None, lambda engine: engine.capture.pause(seconds)).success(lambda _r: self.refresh()).run_in_background()
+        EngineOp(None, lambda engine: engine.pause_capture(seconds)).success(self._health_result).run_in_background()
 
     def resume(self) -> None:
         self.problem = None

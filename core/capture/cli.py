@@ -41,12 +41,13 @@ def run_capture(args, ctx) -> int:
     if action == "start":
         return _start(args, ctx)
     if action == "pause":
-        ctx.engine.capture.pause(None if args.minutes is None else args.minutes * 60)
-        ctx.say("Capture paused." if args.minutes is None else f"Capture paused for {args.minutes:g} minutes.")
+        status = ctx.engine.pause_capture(None if args.minutes is None else args.minutes * 60)
+        ctx.say(("Capture paused." if args.minutes is None else f"Capture paused for {args.minutes:g} minutes.")
+                + _where(status))
         return 0
     if action == "resume":
-        ctx.engine.capture.resume()
-        ctx.say("Capture resumed.")
+        status = ctx.engine.resume_capture()
+        ctx.say("Capture resumed." + _where(status))
         return 0
     return _status(args, ctx)
 
@@ -68,13 +69,23 @@ def _once(args, ctx) -> int:
     return 0
 
 
+def _where(status: dict) -> str:
+    if status.get("where") == "app":
+        return f" The running Engram app (pid {status['pid']}) follows within seconds."
+    return " It applies when Engram captures next."
+
+
 def _status(args, ctx) -> int:
-    status = ctx.engine.capture.status()
+    status = ctx.engine.capture_status()
     if args.json:
         ctx.print_json(status)
         return 0
     last = status["last_frame_at"]
-    ctx.say(f"State: {status['state']}")
+    where = f" (in the running Engram app, pid {status['pid']})" if status.get("where") == "app" else ""
+    ctx.say(f"State: {status['state']}{where}")
+    until = status.get("paused_until")
+    if status.get("paused") or until:
+        ctx.say("Paused until you resume it" if not until else f"Paused until {time.strftime('%H:%M', time.localtime(until))}")
     ctx.say(f"Last frame: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(last)) if last else 'never'}")
     ctx.say(
         f"Frames kept {status['frames_kept']}, skipped {status['frames_skipped']}, excluded {status['frames_excluded']}, "

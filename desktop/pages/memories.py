@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.store.types import MEMORY_TYPES, TypeSpec
-from desktop.ops import EngineOp, error_text
+from desktop.ops import EngineOp
 from desktop.qtmodels import MemoryTableModel, TYPE_LABELS, friendly_time, memory_row, parse_time
 from desktop.widgets import muted_label, page_header
 
