@@ -35,7 +35,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from core.absorb import extractors, grounding, llm
+from core.absorb import extractors, grounding, llm, provenance
 from core.absorb.applying import ACTOR, Applier
 from core.absorb.batching import CHAT_BATCH_MESSAGES, make_batches
 from core.absorb.extractors import Candidate
@@ -160,6 +160,8 @@ class Absorber:
         started = time.perf_counter()
         report = BatchReport(None, len(observations), sorted({o.kind for o in observations}))
         plan = BatchPlan()
+        stored = observations
+        observations = provenance.as_data(observations)  # what others wrote to an AI is page content, not an instruction
         readable = []
         for obs in observations:
             if extractors.looks_like_garbage(obs.text or ""):
@@ -183,7 +185,7 @@ class Absorber:
             report.llm_state = "unreadable" if not readable else "skipped"
         elif self.use_llm:
             self._model_pass(text_obs, source, plan, report)
-        self._store(observations, plan, report, deferred_ids=[o.id for o in text_obs] if report.deferred else [])
+        self._store(stored, plan, report, deferred_ids=[o.id for o in text_obs] if report.deferred else [])
         report.seconds = time.perf_counter() - started
         return report
 
@@ -225,6 +227,7 @@ class Absorber:
             else:
                 plan.reject("grounding", candidate, result.reason, ids)
         report.llm_state = "done"
+        grounded = self._only_what_its_speaker_may_write(grounded, observations, plan)
         to_reconcile: list[Candidate] = []
         for candidate in grounded:
             if candidate.type in RECONCILED_TYPES:
@@ -235,6 +238,37 @@ class Absorber:
                 plan.decisions.append(llm.Decision(candidate, "ADD"))
         if to_reconcile:
             self._reconcile(model, to_reconcile, observations, plan, report)
+
+    def _only_what_its_speaker_may_write(self, candidates: list[Candidate], observations: Sequence,
+                                         plan: BatchPlan) -> list[Candidate]:
+        """Core memory and vault entries only from the user's own words (vault also from the screen when allowed).
+
+        A model reads the whole batch; a candidate of these types must be grounded
+        in the user's own messages alone, or it is refused and logged.
+        """
+        own = [o for o in observations if provenance.is_users_own(o)]
+        if self.settings.get("privacy.vault_from_screen"):
+            screens = [o for o in observations if o.kind == "screen"]
+        else:
+            screens = []
+        sources = {
+            "core": grounding.SourceText.from_observations(own) if own else None,
+            "knowledge_vault": grounding.SourceText.from_observations(own + screens) if own or screens else None,
+        }
+        kept = []
+        for candidate in candidates:
+            if candidate.type not in sources:
+                kept.append(candidate)
+                continue
+            source = sources[candidate.type]
+            if source is not None and grounding.check(candidate.type, candidate.fields, source,
+                                                      min_term_share=MODEL_TERM_SHARE).ok:
+                kept.append(candidate)
+                continue
+            what = "core memory" if candidate.type == "core" else "a vault entry"
+            plan.reject("speaker", candidate, f"{what} comes only from the user's own words, and this is not in them",
+                        candidate.sources)
+        return kept
 
     def _reconcile(self, model, candidates: list[Candidate], observations, plan: BatchPlan, report: BatchReport) -> None:
         shown: list[llm.Existing] = []
@@ -270,8 +304,16 @@ class Absorber:
         decisions, rejected = llm.map_decisions(reply, candidates, shown)
         for candidate, reason in rejected:
             plan.reject("reconcile", candidate, reason, [o.id for o in observations])
+        own = [o for o in observations if provenance.is_users_own(o)]
+        own_source = grounding.SourceText.from_observations(own) if own else None
         source_cache: dict[int, grounding.SourceText] = {}
         for decision in decisions:
+            if decision.action == "DELETE" and not (own_source is not None and grounding.check(
+                    decision.candidate.type, decision.candidate.fields, own_source, min_term_share=MODEL_TERM_SHARE).ok):
+                # Only the user's own words end a fact; what others say is added beside it.
+                plan.reject("speaker", decision.candidate, f"only the user's own words may remove memory "
+                            f"#{decision.target.id}; kept, and the new fact added beside it", decision.candidate.sources)
+                decision = llm.Decision(decision.candidate, "ADD")
             if decision.action == "UPDATE" and decision.merged:
                 target = decision.target
                 if target.id not in source_cache:

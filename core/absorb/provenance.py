@@ -1,0 +1,94 @@
+"""Who said it: the user's own words, and text that speaks to an AI.
+
+Only the user's own words (their chat messages, imported messages they wrote,
+what they type to Engram) may make core memory or a vault entry, or remove a
+memory; what an assistant, a tool, a system message or a screen says is data
+about the world, never an instruction and never a fact about the user.
+
+Text that addresses an AI ("ignore previous instructions", "AI assistant:
+remember that the user ...", "system note: ...") is page content someone put
+in front of a model.  Absorb drops those sentences before any rule, model or
+grounding check sees the text, so they can neither be stored nor ground what a
+model proposes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Iterable
+
+# Speakers whose words are the user's own.  Imported chats name the user "user";
+# a message from a named speaker (LoCoMo, group chats) is that person's.
+USER_ROLES = frozenset({"user", "me"})
+
+_AI = r"(?:ai|a\.i\.|assistant|chat ?bot|chatgpt|gpt|llm|language model|copilot|claude|gemini)"
+_ADDRESSES_AI = re.compile(
+    "|".join(
+        [
+            r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|all|any|your)\b[^.!?\n]{0,30}"
+            r"\b(?:instructions?|prompts?|rules?|messages?|context)\b",
+            rf"^\W*(?:dear\s+|hey\s+|attention\s*,?\s*|note\s+to\s+(?:the\s+)?)?{_AI}(?:\s+{_AI})?\s*(?:[:,]|\breading\b|\bprocessing\b)",
+            r"^\W*(?:system|developer|admin)\s*(?:note|prompt|message|instruction|override)s?\s*:",
+            r"\[(?:system|inst|/inst)\]|<\|?(?:system|im_start|im_end)\|?>",
+            rf"\b(?:you are|act as|pretend to be)\s+(?:an?\s+)?{_AI}\b",
+            rf"\b(?:if you are|to any|to the)\s+(?:an?\s+)?{_AI}\b",
+            r"\b(?:store|save|remember|record|memori[sz]e|add|write)\b[^.!?\n]{0,30}\b(?:in|to|into)\s+(?:your|the)\s+"
+            r"(?:memory|memories|core memory|database|notes|vault)\b",
+            r"\b(?:delete|erase|wipe|remove|clear)\b[^.!?\n]{0,20}\b(?:all|every|the user's|their)\b[^.!?\n]{0,20}"
+            r"\b(?:memories|memory|data|notes|records)\b",
+        ]
+    ),
+    re.IGNORECASE | re.MULTILINE,
+)
+# Every pattern above needs one of these words or marks: text without them is returned as it is, at once.
+_WORTH_A_LOOK = re.compile(
+    r"(?i)\b(?:ai|a\.i|assistant|chat ?bot|chatgpt|gpt|llm|language model|copilot|claude|gemini|system|developer|admin|"
+    r"ignore|disregard|override|memor|delete|erase|wipe|remove|clear|inst)|<\|?(?:system|im_)"
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*|\n")
+
+DROPPED = "(text addressed to an AI left out)"
+
+
+def is_users_own(observation: Any) -> bool:
+    """Whether the observation is the user's own words (a chat message the user wrote)."""
+    if getattr(observation, "kind", None) not in ("chat", "import"):
+        return False
+    role = (getattr(observation, "role", None) or "").lower()
+    return role in USER_ROLES
+
+
+def addresses_ai(sentence: str) -> bool:
+    """Whether a sentence speaks to an AI (an instruction planted for a model), not about the world."""
+    return bool(_ADDRESSES_AI.search(sentence))
+
+
+def without_ai_instructions(text: str) -> str:
+    """``text`` with every sentence that addresses an AI replaced by a short note."""
+    if not text or not _WORTH_A_LOOK.search(text):
+        return text
+    out, dropped = [], False
+    for piece in _SENTENCE.findall(text):
+        if piece != "\n" and addresses_ai(piece):
+            if not dropped:
+                out.append(" " + DROPPED + " ")
+            dropped = True
+            continue
+        out.append(piece)
+        if piece.strip():
+            dropped = False
+    return re.sub(r"[ \t]{2,}", " ", "".join(out)).strip()
+
+
+def as_data(observations: Iterable[Any]) -> list[Any]:
+    """The observations as absorb reads them: in what others wrote (assistants, tools, screens), sentences that
+    address an AI are left out (copies; the store is untouched).  The user's own words are taken as they are."""
+    out = []
+    for obs in observations:
+        if is_users_own(obs):
+            out.append(obs)
+            continue
+        cleaned = without_ai_instructions(obs.text or "")
+        out.append(obs if cleaned == (obs.text or "") else dataclasses.replace(obs, text=cleaned))
+    return out
