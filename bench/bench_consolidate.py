@@ -178,8 +178,8 @@ def bench_precision(seed_dir: Path, count: int) -> dict:
 
 
 def _all_pairs(engine):
-    rows = engine.store.db.query("SELECT memory_id, reason FROM memory_history WHERE action = 'DELETE' AND reason LIKE 'merged into #%'")
-    return [(int(r["reason"].rsplit("#", 1)[1]), r["memory_id"]) for r in rows]
+    rows = engine.memories.history_of_action("DELETE")
+    return [(int(r["reason"].rsplit("#", 1)[1]), r["memory_id"]) for r in rows if (r["reason"] or "").startswith("merged into #")]
 
 
 def bench_deep_pass(count: int) -> dict:

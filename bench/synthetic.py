@@ -1,9 +1,9 @@
 """Synthetic memories in bulk for benchmarks: Zipf-distributed words, bag-of-words vectors, direct inserts.
 
 Inserting 100k memories one ``MemoryStore.add`` at a time takes minutes, so the
-benchmarks fill the same tables in large transactions.  The rows are exactly
-what the store writes (registry, type table, FTS, vectors), so searches behave
-as on a real store.
+benchmarks fill the same tables in large transactions through ``core.store.bulk``.
+The rows are exactly what the store writes (registry, type table, FTS, vectors),
+so searches behave as on a real store.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import time
 
 import numpy as np
 
-from core.store.types import MEMORY_TYPES, search_text
 from core.models.base import Embedder
-from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, VectorTables, store_vectors
+from core.store import bulk
 
 VOCAB_SIZE = 20_000
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vi", "so", "pe", "da", "gu", "fe", "ri", "zo", "be", "xa", "ho", "ju", "ly", "wo"]
@@ -64,60 +63,33 @@ def sentences(count: int, words: list[str], seed: int = 3, length: tuple[int, in
 def fill_memories(engine, count: int, embedder: BagEmbedder, words: list[str], *, batch: int = 5000, start_ts: float = 1.7e9) -> float:
     """Insert ``count`` semantic/episodic memories; returns seconds taken."""
     began = time.perf_counter()
-    VectorTables(engine.store.db).ensure(MEMORY_INDEX, embedder.name, embedder.dimension)
-    VectorTables(engine.store.db).ensure(OBSERVATION_INDEX, embedder.name, embedder.dimension)
+    bulk.prepare_vectors(engine.store, embedder.name, embedder.dimension)
     texts = sentences(count, words)
     for offset in range(0, count, batch):
         chunk = texts[offset : offset + batch]
-        vectors = embedder.embed(chunk)
-        rows = []
-        with engine.store.db.transaction():
-            for i, text in enumerate(chunk):
-                n = offset + i
-                type_name = "episodic" if n % 3 == 0 else "semantic"
-                spec = MEMORY_TYPES[type_name]
-                ts = start_ts + n * 60.0
-                if type_name == "episodic":
-                    fields = {"occurred_at": ts, "summary": text}
-                else:
-                    fields = {"name": text.split()[0], "summary": text}
-                body = search_text(spec, fields)
-                memory_id = engine.store.db.execute(
-                    "INSERT INTO memories(type, ts, search_text, embedded_with) VALUES (?, ?, ?, ?)",
-                    [type_name, ts, body, embedder.name],
-                ).lastrowid
-                if type_name == "episodic":
-                    engine.store.db.execute(
-                        "INSERT INTO memory_episodic(id, created_at, updated_at, occurred_at, summary) VALUES (?, ?, ?, ?, ?)",
-                        [memory_id, ts, ts, ts, text],
-                    )
-                else:
-                    engine.store.db.execute(
-                        "INSERT INTO memory_semantic(id, created_at, updated_at, name, summary) VALUES (?, ?, ?, ?, ?)",
-                        [memory_id, ts, ts, fields["name"], text],
-                    )
-                engine.store.db.execute("INSERT INTO memory_fts(rowid, search_text) VALUES (?, ?)", [memory_id, body])
-                rows.append((memory_id, type_name, ts))
-            store_vectors(engine.store.db, MEMORY_INDEX, rows, vectors, embedder.name)
+        items = []
+        for i, text in enumerate(chunk):
+            n = offset + i
+            ts = start_ts + n * 60.0
+            if n % 3 == 0:
+                items.append(("episodic", {"occurred_at": ts, "summary": text}, ts))
+            else:
+                items.append(("semantic", {"name": text.split()[0], "summary": text}, ts))
+        bulk.load_memories(engine.store, items, embedder.embed(chunk), embedder.name)
     return time.perf_counter() - began
 
 
 def fill_observations(engine, count: int, words: list[str], *, batch: int = 10000, start_ts: float = 1.7e9) -> float:
-    """Insert ``count`` screen observations (text only, vectors left pending); returns seconds."""
+    """Insert ``count`` screen observations (text only, vectors left out); returns seconds."""
     began = time.perf_counter()
     texts = sentences(count, words, seed=5, length=(20, 60))
     apps = ["Firefox", "LibreOffice Calc", "Terminal", "Thunderbird", "Code"]
     for offset in range(0, count, batch):
-        with engine.store.db.transaction():
-            for i, text in enumerate(texts[offset : offset + batch]):
-                n = offset + i
-                app = apps[n % len(apps)]
-                obs_id = engine.store.db.execute(
-                    "INSERT INTO observations(kind, ts, app, window_title, text, absorbed_at, embedded_with) VALUES (?,?,?,?,?,?,?)",
-                    ["screen", start_ts + n * 3.0, app, f"{app} window {n % 97}", text, start_ts, "skip"],
-                ).lastrowid
-                engine.store.db.execute(
-                    "INSERT INTO observation_fts(rowid, text, app, window_title) VALUES (?, ?, ?, ?)",
-                    [obs_id, text, app, f"{app} window {n % 97}"],
-                )
+        items = []
+        for i, text in enumerate(texts[offset : offset + batch]):
+            n = offset + i
+            app = apps[n % len(apps)]
+            items.append({"kind": "screen", "ts": start_ts + n * 3.0, "app": app, "window_title": f"{app} window {n % 97}",
+                          "text": text})
+        bulk.load_observations(engine.store, items, absorbed_at=start_ts, embedded_with="skip")
     return time.perf_counter() - began

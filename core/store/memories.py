@@ -239,6 +239,10 @@ class MemoryStore:
                 row[key] = json.loads(row[key]) if row[key] else None
         return rows
 
+    def history_of_action(self, action: str) -> list[dict]:
+        """Every history row of ``action`` (ADD, UPDATE, DELETE, ...), oldest first, values left as stored JSON."""
+        return self.db.query("SELECT * FROM memory_history WHERE action = ? ORDER BY id", [action])
+
     def find_core(self, label: str) -> Memory | None:
         row = self.db.query_one("SELECT id FROM memory_core WHERE label = ?", [label])
         return self.get(row["id"]) if row else None

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "desktop", "engram", "evaluation")
+PACKAGES = ("core", "desktop", "engram", "evaluation", "bench")
 # The Database's methods and the connection's, and the attributes that reach them.
 DATABASE_CALLS = {"execute", "executemany", "executescript", "query", "query_one", "scalar", "transaction", "after_commit",
                   "in_transaction", "backup_to", "set_progress_handler", "set_trace_callback"}
