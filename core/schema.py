@@ -231,3 +231,23 @@ def m005_observation_roles(db) -> None:
     # Recall lists the speakers it knows (the distinct roles) on every question: from
     # this index, not from a scan of every observation's text.
     db.conn.execute("CREATE INDEX observations_role ON observations(role) WHERE role IS NOT NULL")
+
+
+@migrations()
+def m006_memory_uid(db) -> None:
+    # A stable identity for every memory that survives export and import (ids do not:
+    # an import into another store numbers its memories anew).  A random UUID (version 4
+    # layout), given to existing rows here and to new rows by the trigger, so no writer
+    # has to remember it.
+    uuid_sql = (
+        "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+        "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
+        "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+    )
+    db.conn.execute("ALTER TABLE memories ADD COLUMN uid TEXT")
+    db.conn.execute(f"UPDATE memories SET uid = {uuid_sql}")
+    db.conn.execute("CREATE UNIQUE INDEX memories_uid ON memories(uid)")
+    db.conn.execute(
+        f"""CREATE TRIGGER memories_uid_default AFTER INSERT ON memories WHEN NEW.uid IS NULL
+        BEGIN UPDATE memories SET uid = {uuid_sql} WHERE id = NEW.id; END"""
+    )

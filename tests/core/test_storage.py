@@ -226,3 +226,37 @@ def test_migration_backs_up_a_database_with_data(paths, monkeypatch):
         engine.close()
     finally:
         schema.migrations._migrations = [m for m in schema.migrations._migrations if m.name != "m999_test_only"]
+
+
+def test_every_memory_gets_a_stable_random_uid(engine):
+    import re
+
+    first = engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
+    second = engine.memories.add("semantic", {"name": "Bob", "summary": "my brother"})
+    uids = [engine.db.scalar("SELECT uid FROM memories WHERE id = ?", [m.id]) for m in (first, second)]
+    pattern = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    assert all(pattern.match(uid) for uid in uids) and uids[0] != uids[1]
+    engine.memories.update(first.id, {"summary": "my older sister"})
+    assert engine.db.scalar("SELECT uid FROM memories WHERE id = ?", [first.id]) == uids[0]
+
+
+def test_uid_migration_gives_existing_memories_distinct_uids(paths):
+    from core import schema
+
+    engine = Engine(paths)
+    for i in range(20):
+        engine.memories.add("semantic", {"name": f"n{i}", "summary": "before the upgrade"})
+    # Go back to a database made before m006, as an older release left it.
+    engine.db.execute("DROP TRIGGER memories_uid_default")
+    engine.db.execute("DROP INDEX memories_uid")
+    engine.db.execute("ALTER TABLE memories DROP COLUMN uid")
+    engine.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_memory_uid'")
+    engine.close()
+    engine = Engine(paths)
+    try:
+        assert "m006_memory_uid" in engine.migrations_applied
+        uids = [r["uid"] for r in engine.db.query("SELECT uid FROM memories")]
+        assert len(set(uids)) == 20 and all(uids)
+        assert schema.migrations.pending(engine.db.utils) == []
+    finally:
+        engine.close()
