@@ -13,11 +13,14 @@ migrations; nothing runs in the background until ``start()``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+from core.backup.backups import BackupService
+from core.backup.lock import DataDirLock
 from core.chat import Answer, Assistant
 from core.db import Database
 from core.errors import ModelUnavailableError, StorageError
@@ -66,6 +69,8 @@ class Engine:
         self._background: list[Any] = []
         self._log_handler = None
         self.keys = KeyStore(self.paths)
+        # Shared with every other engine on this directory; a restore waits for all of them to close.
+        self.data_lock = DataDirLock(self.paths).acquire_shared()
         db_exists = self.paths.db_path.exists() and self.paths.db_path.stat().st_size > 0
         if db_exists:
             Database.check_file_shape(self.paths.db_path)  # a damaged file is named as such, not as a key problem
@@ -75,14 +80,17 @@ class Engine:
                 raise StorageError(
                     f"The database {self.paths.db_path} exists but its key is missing "
                     f"(looked in the OS keyring and in {self.paths.key_file}).",
-                    fix="Restore the key file or keyring entry from your backup. Engram has not changed the database.",
+                    fix="If you made a recovery code, run 'engram recover'; otherwise restore the key file or keyring "
+                    "entry from your backup. Engram has not changed the database.",
                 )
             key, self.key_info = self.keys.create()
         self.db = Database.open(self.paths.db_path, key)
+        self.backups = BackupService(self.paths, self.settings, key, db=self.db, clock=clock, events=self.events)
         try:
-            self.migrations_applied = apply_migrations(self.db, self.paths.backups_dir)
+            self.migrations_applied = apply_migrations(self.db, self.backups.before_migration)
         except Exception:
             self.db.close()
+            self.data_lock.release()
             raise
         manager_cls = _optional("core.models.manager", "ModelManager")
         self.models = manager_cls(self.paths, self.settings, self.events) if manager_cls else None
@@ -160,6 +168,22 @@ class Engine:
         if self.settings.get("capture.enabled") and self.capture is not None:
             self.capture.start()
 
+    @contextlib.contextmanager
+    def paused_background(self) -> Iterator[None]:
+        """Capture stopped and no background job running during the block (a restore swaps the database)."""
+        capturing = self._capture is not None and self._capture.is_running
+        if capturing:
+            self._capture.stop()
+        try:
+            with contextlib.ExitStack() as stack:
+                for service in self._background:
+                    if hasattr(service, "paused"):
+                        stack.enter_context(service.paused())
+                yield
+        finally:
+            if capturing and not self._closed:
+                self._capture.start()
+
     # -- status ----------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -194,6 +218,7 @@ class Engine:
             except Exception:
                 log.exception("closing models failed")
         self.db.close()
+        self.data_lock.release()
         if self._log_handler is not None:
             stop_file_logging(self._log_handler)
             self._log_handler = None

@@ -14,6 +14,7 @@ Parts of Engram add their jobs through ``JOB_PROVIDERS``: modules exposing
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -21,11 +22,11 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger(__name__)
 
-JOB_PROVIDERS = ("core.absorb.jobs", "core.consolidate.jobs")
+JOB_PROVIDERS = ("core.absorb.jobs", "core.consolidate.jobs", "core.backup.jobs")
 
 CATCH_UP_DELAY_SECONDS = 30
 
@@ -138,6 +139,18 @@ class Scheduler:
                 self._safe_run, "interval", seconds=spec.interval_seconds, next_run_time=first, id=spec.name, args=[spec.name]
             )
         self._scheduler.start()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No job starts during the block; a job already running is waited for first."""
+        if self._scheduler is not None:
+            self._scheduler.pause()
+        try:
+            with self._run_lock:
+                yield
+        finally:
+            if self._scheduler is not None:
+                self._scheduler.resume()
 
     def trigger(self, name: str) -> None:
         """Run a job soon in the background (e.g. when the absorb backlog passes its threshold)."""

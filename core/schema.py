@@ -1,18 +1,19 @@
 """The database schema, as named sqlite-utils migrations.
 
 Each migration runs in its own transaction.  Before any pending migration is
-applied to a database that already holds data, the file is copied aside into
-``backups/`` so a failed or unwanted upgrade can be undone by hand.
+applied to a database that already holds data, a verified backup is made (the
+engine passes ``BackupService.before_migration``), so a failed or unwanted
+upgrade can be undone with ``engram restore``.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from sqlite_utils import Migrations
 
-from core.db import Database, timestamped_backup_name
+from core.db import Database
 from core.memory.types import MEMORY_TYPES
 
 log = logging.getLogger(__name__)
@@ -136,18 +137,24 @@ def m001_initial(db) -> None:
     )
 
 
-def apply_migrations(db: Database, backups_dir: Path) -> list[str]:
-    """Apply pending migrations; copy a non-empty database aside first. Returns the names applied."""
+def known_migrations() -> list[str]:
+    """The names of every migration this Engram knows, in order (a backup naming another is from a newer Engram)."""
+    return [m.name for m in migrations._migrations]
+
+
+def apply_migrations(db: Database, backup: Callable[[Sequence[str]], Any]) -> list[str]:
+    """Apply pending migrations; an existing database is backed up first with ``backup(pending)``.
+
+    Returns the names applied.  If the backup fails, nothing is migrated.
+    """
     with db.lock:
         pending = [m.name for m in migrations.pending(db.utils)]
         if not pending:
             return []
-        has_data = bool(migrations.applied(db.utils))
-        if has_data:
-            backups_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            dest = backups_dir / timestamped_backup_name("before-" + pending[0])
-            db.backup_to(dest)
-            log.info("copied the database to %s before migrating", dest)
+        if migrations.applied(db.utils):
+            made = backup(pending)
+            if made is not None:
+                log.info("backed up the database to %s before migrating", getattr(made, "path", made))
         migrations.apply(db.utils)
         return pending
 

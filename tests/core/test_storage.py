@@ -206,28 +206,6 @@ def test_large_field_is_refused_and_nothing_else_is_lost(engine):
     assert engine.memories.count() == 1
 
 
-def test_migration_backs_up_a_database_with_data(paths, monkeypatch):
-    from core import schema
-
-    engine = Engine(paths)
-    engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
-    engine.close()
-
-    @schema.migrations()
-    def m999_test_only(db):
-        db.conn.execute("CREATE TABLE test_only (x)")
-
-    try:
-        engine = Engine(paths)
-        assert engine.migrations_applied == ["m999_test_only"]
-        backups = list(paths.backups_dir.glob("before-m999_test_only-*.db"))
-        assert len(backups) == 1
-        assert not backups[0].read_bytes().startswith(b"SQLite format 3")
-        engine.close()
-    finally:
-        schema.migrations._migrations = [m for m in schema.migrations._migrations if m.name != "m999_test_only"]
-
-
 def test_every_memory_gets_a_stable_random_uid(engine):
     import re
 
