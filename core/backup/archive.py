@@ -170,7 +170,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _damaged(path, f"it is incomplete or cut short ({exc})") from None
+        raise _damaged(path, f"it is incomplete (cut short) or its end is damaged ({exc})") from None
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
