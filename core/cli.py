@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "core.absorb.cli",
     "core.recall.cli",
     "core.consolidate.cli",
+    "core.backup.cli",
     "desktop.cli",
 )
 
