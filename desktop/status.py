@@ -7,7 +7,7 @@ background.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from desktop.ops import EngineOp
@@ -22,7 +22,10 @@ def snapshot(engine) -> dict:
     models = engine.models.status() if engine.models is not None else None
     stats = engine.stats()
     info = engine.key_info
+    backups = engine.backups.status()
     return {
+        "backup": {"warnings": backups["warnings"], "last_ts": backups["last_ts"], "now": engine.clock(),
+                   "recovery": backups["recovery"]["exists"]},
         "capture": capture,
         "backlog": stats.get("observations_unabsorbed", 0),
         "pending_embeddings": stats.get("pending_embeddings", 0),
@@ -53,8 +56,11 @@ class EngramStatusBar(QStatusBar):
         self.backlog_label = QLabel()
         self.model_label = QLabel()
         self.key_label = QLabel()
+        self.backup_label = QLabel()
+        self.backup_label.setTextFormat(Qt.TextFormat.RichText)
         for label in (self.capture_label, self.backlog_label, self.model_label):
             self.addWidget(label)
+        self.addPermanentWidget(self.backup_label)
         self.addPermanentWidget(self.key_label)
         self.data: dict = {}
         self.absorbing = False
@@ -65,7 +71,7 @@ class EngramStatusBar(QStatusBar):
         bridge.on(
             ("capture_did_change_state", "capture_did_pause", "capture_did_resume", "capture_did_fail",
              "absorb_did_finish", "absorb_did_fail", "model_did_load", "model_did_unload", "model_did_fail",
-             "observations_did_forget"),
+             "observations_did_forget", "backup_did_finish", "store_did_restore"),
             lambda _p: self.refresh(),
             self,
         )
@@ -106,6 +112,25 @@ class EngramStatusBar(QStatusBar):
             self.key_label.setText(f"🔒 Encrypted · key in {key.get('location') or 'the system keyring'}")
             self.key_label.setObjectName("")
             self.key_label.setToolTip("The database is encrypted with SQLCipher; its key is in the system keyring.")
-        for label in (self.capture_label, self.key_label):
+        self._show_backup(data.get("backup") or {})
+        for label in (self.capture_label, self.key_label, self.backup_label):
             label.style().unpolish(label)
             label.style().polish(label)
+
+    def _show_backup(self, backup: dict) -> None:
+        """A warning when the last good backup is old or missing, or when there is no recovery code."""
+        warnings = backup.get("warnings") or []
+        if not backup.get("recovery"):
+            text = "⚠ No recovery code"
+        elif warnings:
+            text = "⚠ Back up soon"
+        else:
+            hours = max(0, ((backup.get("now") or 0) - (backup.get("last_ts") or 0)) / 3600)
+            ago = f"{int(hours)} h ago" if hours >= 1 else "just now"
+            self.backup_label.setText(f'<a href="backup" style="color:#374151; text-decoration:none">Backed up {ago}</a>')
+            self.backup_label.setObjectName("")
+            self.backup_label.setToolTip("The last good backup; Backup & export has the details.")
+            return
+        self.backup_label.setText(f'<a href="backup" style="color:#b45309; text-decoration:none; font-weight:bold">{text}</a>')
+        self.backup_label.setObjectName("statusWarning")
+        self.backup_label.setToolTip("\n".join(warnings) + "\nClick to open Backup & export.")

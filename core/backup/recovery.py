@@ -146,6 +146,11 @@ class RecoveryCode:
             )
         return cls("".join(cleaned))
 
+    @staticmethod
+    def normalise_group(text: str) -> str:
+        """One group as typed, read the way ``parse`` reads it (for checking a group typed back)."""
+        return "".join(LOOKALIKES.get(c, c) for c in text.upper() if c not in " \t-_.")
+
     @property
     def groups(self) -> list[str]:
         return [self.chars[i : i + GROUP_SIZE] for i in range(0, CODE_LENGTH, GROUP_SIZE)]
