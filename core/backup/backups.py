@@ -472,8 +472,23 @@ class BackupService:
         return float(self.settings.get("backup.interval_hours")) * 3600
 
     def run_scheduled(self, stop: threading.Event | None = None) -> dict[str, Any]:
-        """The scheduled job: back up when due and something changed, then thin."""
+        """The scheduled job: back up when due and something changed, then thin.
+
+        When the chosen folder is not usable (a disconnected disk), the whole
+        run uses ``backups/`` in the data directory instead, and says so.
+        """
         folder = self.folder()
+        unavailable = None
+        try:
+            self._usable_folder(folder)
+        except StorageError as exc:
+            unavailable, folder = exc.message, self.paths.backups_dir
+        report = self._scheduled_in(folder, stop)
+        if unavailable:
+            report["folder_unavailable"] = unavailable
+        return report
+
+    def _scheduled_in(self, folder: Path, stop: threading.Event | None) -> dict[str, Any]:
         last = self.last_good(folder)
         now = self.clock()
         if last is not None and last.created_at and now - last.created_at < self.interval_seconds() - 60:
@@ -513,6 +528,9 @@ class BackupService:
         except RecoveryError as exc:
             recovery, recovery_problem = None, exc.message
         warnings = []
+        if not folder.is_dir() and folder != self.paths.backups_dir:
+            warnings.append(f"The backup folder {folder} is not available (a disconnected disk?); "
+                            "scheduled backups go to backups/ in the data directory meanwhile.")
         if last is None:
             warnings.append("There is no backup yet.")
         elif now - (last.created_at or 0) > STALE_AFTER_DAYS * 86400:

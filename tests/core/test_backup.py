@@ -312,3 +312,46 @@ def test_backup_job_is_registered_with_the_scheduler(engine):
     engine.memories.add("semantic", {"name": "Ada", "summary": "x"})
     record = scheduler.run("backup")
     assert record["status"] == "ok" and record["report"]["backup"].endswith(".engram-backup")
+
+
+def test_an_unavailable_backup_folder_falls_back_to_the_data_directory(clocked_engine, tmp_path):
+    engine = clocked_engine
+    fill(engine, n=1)
+    blocker = tmp_path / "unplugged-disk"
+    blocker.write_text("a file where the folder should be")
+    engine.settings.set("backup.folder", str(blocker / "engram"))
+    report = engine.backups.run_scheduled()
+    assert "cannot be created" in report["folder_unavailable"]
+    assert report["backup"].startswith(str(engine.paths.backups_dir))
+    assert any("not available" in w for w in engine.backups.status()["warnings"])
+
+
+def test_the_change_check_sees_every_kind_of_change_and_ignores_bookkeeping(engine):
+    from core.scheduling import Scheduler
+
+    fill(engine, n=2)
+    fingerprint = engine.backups._fingerprint
+    ada = engine.memories.list("semantic")[0]
+    obs = engine.observations.add("screen", "a frame of text", app="firefox")
+    other = engine.memories.list("semantic")[1]
+    changes = [
+        lambda: engine.memories.touch([ada.id]),
+        lambda: engine.memories.set_archived(ada.id, True),
+        lambda: engine.memories.update(ada.id, {"summary": "changed"}),
+        lambda: engine.memories.update(ada.id, {"importance": 0.9}),
+        lambda: engine.observations.add("chat", "new message"),
+        lambda: engine.observations.mark_absorbed([obs]),
+        lambda: engine.observations.purge_text([obs]),
+        lambda: engine.db.execute("INSERT INTO memory_links(parent_id, child_id, kind) VALUES (?, ?, 'digest')", [ada.id, other.id]),
+        lambda: engine.memories.delete(other.id),
+    ]
+    seen = [fingerprint()]
+    for change in changes:
+        change()
+        seen.append(fingerprint())
+        assert seen[-1] != seen[-2], change
+    Scheduler(engine).run("embed")  # bookkeeping (a job run) is not a change; vectors computed are
+    before = fingerprint()
+    with engine.db.transaction():
+        engine.db.execute("INSERT INTO job_runs(job, started_at, status) VALUES ('x', 0, 'ok')")
+    assert fingerprint() == before
