@@ -29,7 +29,6 @@ from core.backup.restore import restore_backup  # noqa: E402
 from core.engine import Engine  # noqa: E402
 from core.paths import Paths  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.store import backup as store_backup  # noqa: E402
 
 
 def timed(fn):

@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -212,14 +212,28 @@ class BackupService:
         chosen = (self.settings.get("backup.folder") or "").strip()
         return Path(chosen).expanduser() if chosen else self.paths.backups_dir
 
-    def _usable_folder(self, folder: Path) -> Path:
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise StorageError(
-                f"The backup folder {folder} cannot be created: {exc.strerror or exc}.",
-                fix="Connect the disk it is on, or choose another folder in Backup & export (backup.folder).",
-            ) from exc
+    def usable_folder(self, folder: Path, *, create: bool | None = None) -> Path:
+        """``folder`` if it can hold backups, else ``StorageError``.
+
+        Only the default folder (and one named for this one backup, ``--to``)
+        is created: a chosen folder that is missing is a disk that is not
+        connected, and creating it would put backups on the wrong disk.
+        """
+        if create is None:
+            create = folder == self.paths.backups_dir
+        if not folder.is_dir():
+            if not create:
+                raise StorageError(
+                    f"The backup folder {folder} is not available.",
+                    fix="Connect the disk it is on, or choose another folder in Backup & export (backup.folder).",
+                )
+            try:
+                folder.mkdir(parents=folder == self.paths.backups_dir, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise StorageError(
+                    f"The backup folder {folder} cannot be created: {exc.strerror or exc}.",
+                    fix="Check the path, or choose another folder in Backup & export (backup.folder).",
+                ) from exc
         if not os.access(folder, os.W_OK | os.X_OK):
             raise StorageError(
                 f"The backup folder {folder} is not writable.",
@@ -297,7 +311,7 @@ class BackupService:
         """Make one verified backup now; returns it as listed."""
         if kind not in KINDS:
             raise ValueError(kind)
-        folder = self._usable_folder(Path(folder) if folder else self.folder())
+        folder = self.usable_folder(Path(folder), create=True) if folder else self.usable_folder(self.folder())
         started = time.monotonic()
         with self._create_lock:
             self._remove_stale_partials(folder)
@@ -344,11 +358,7 @@ class BackupService:
             except store_backup.CopyCancelled as exc:
                 raise archive.CancelledError(exc.message) from None
             finally:
-                for leftover in (snapshot_file,):
-                    try:
-                        leftover.unlink()
-                    except FileNotFoundError:
-                        pass
+                snapshot_file.unlink(missing_ok=True)
         self._list_cache.pop(folder, None)
         info = info_from_manifest(dest, final)
         log.info("backup %s written in %.1f s (%d bytes)", dest, time.monotonic() - started, info.bytes)
@@ -387,7 +397,7 @@ class BackupService:
         if not self._has_data():
             return None
         try:
-            folder = self._usable_folder(self.folder())
+            folder = self.usable_folder(self.folder())
         except StorageError as exc:
             log.warning("%s; backing up into %s instead", exc.message, self.paths.backups_dir)
             folder = self.paths.backups_dir
@@ -480,7 +490,7 @@ class BackupService:
         folder = self.folder()
         unavailable = None
         try:
-            self._usable_folder(folder)
+            self.usable_folder(folder)
         except StorageError as exc:
             unavailable, folder = exc.message, self.paths.backups_dir
         report = self._scheduled_in(folder, stop)

@@ -400,7 +400,7 @@ def _keep_current(paths: Paths, settings, local_key: str | None, clock, progress
                 raise
             log.warning("the current database cannot be backed up (%s); keeping its files as they are", exc.message)
     try:
-        folder = service._usable_folder(service.folder())
+        folder = service.usable_folder(service.folder())
     except StorageError:
         folder = paths.backups_dir
     kept = _keep_unreadable(paths, folder, clock())

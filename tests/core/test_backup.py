@@ -145,13 +145,19 @@ def test_a_cancelled_backup_leaves_nothing(engine, paths):
     assert visible(paths.backups_dir) == []
 
 
-def test_unusable_backup_folder_is_reported(engine, tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    engine.settings.set("backup.folder", str(blocker / "backups"))
+def test_unusable_backup_folder_is_reported_and_never_created(engine, tmp_path):
+    mount_point = tmp_path / "media-usb"  # the disk is not connected: its folder is missing
+    mount_point.mkdir()
+    engine.settings.set("backup.folder", str(mount_point / "engram"))
     with pytest.raises(StorageError) as info:
         engine.backups.create()
-    assert "cannot be created" in info.value.message and "backup.folder" in info.value.fix
+    assert "not available" in info.value.message and "backup.folder" in info.value.fix
+    assert not (mount_point / "engram").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError) as info:
+        engine.backups.create(folder=blocker / "backups")  # --to names a folder to create
+    assert "cannot be created" in info.value.message
 
 
 def test_with_a_recovery_code_backups_are_keyed_with_the_backup_key(engine, fast_kdf):
@@ -198,7 +204,7 @@ def ts(text: str) -> float:
 
 def test_thinning_keeps_7_daily_4_weekly_6_monthly():
     # One backup a day at 03:00 from 1 Jan to 30 Jun 2026, plus a second one on 30 June.
-    days = [ts(f"2026-01-01T03:00") + d * 86400 for d in range(181)]
+    days = [ts("2026-01-01T03:00") + d * 86400 for d in range(181)]
     stamps = days + [ts("2026-06-30T15:00")]
     kept = {datetime.fromtimestamp(stamps[i], UTC).strftime("%m-%d %H") for i in keep_indices(stamps, tz=UTC)}
     daily = {"06-24 03", "06-25 03", "06-26 03", "06-27 03", "06-28 03", "06-29 03", "06-30 15"}
@@ -321,7 +327,7 @@ def test_an_unavailable_backup_folder_falls_back_to_the_data_directory(clocked_e
     blocker.write_text("a file where the folder should be")
     engine.settings.set("backup.folder", str(blocker / "engram"))
     report = engine.backups.run_scheduled()
-    assert "cannot be created" in report["folder_unavailable"]
+    assert "not available" in report["folder_unavailable"]
     assert report["backup"].startswith(str(engine.paths.backups_dir))
     assert any("not available" in w for w in engine.backups.status()["warnings"])
 
