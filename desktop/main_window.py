@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
 
         self.status = EngramStatusBar(bridge, self)
         self.setStatusBar(self.status)
-        self.status.backup_label.linkActivated.connect(lambda _link: self.show_page("backup"))
+        self.status.backup_label.clicked.connect(lambda: self.show_page("backup"))
 
         menu = self.menuBar().addMenu("&Engram")
         recall_action = menu.addAction("Quick recall…")

@@ -7,13 +7,29 @@ background.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from desktop.ops import EngineOp
 from desktop.tray import describe_capture
 
 REFRESH_MS = 5000
+
+
+class ClickableLabel(QLabel):
+    """A status-bar label that opens a page when clicked (plain text: a rich-text link label
+    swallowed the window manager's close request on Xvfb in the quit test)."""
+
+    clicked = Signal()
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
 
 
 def snapshot(engine) -> dict:
@@ -56,8 +72,7 @@ class EngramStatusBar(QStatusBar):
         self.backlog_label = QLabel()
         self.model_label = QLabel()
         self.key_label = QLabel()
-        self.backup_label = QLabel()
-        self.backup_label.setTextFormat(Qt.TextFormat.RichText)
+        self.backup_label = ClickableLabel()
         for label in (self.capture_label, self.backlog_label, self.model_label):
             self.addWidget(label)
         self.addPermanentWidget(self.backup_label)
@@ -127,10 +142,10 @@ class EngramStatusBar(QStatusBar):
         else:
             hours = max(0, ((backup.get("now") or 0) - (backup.get("last_ts") or 0)) / 3600)
             ago = f"{int(hours)} h ago" if hours >= 1 else "just now"
-            self.backup_label.setText(f'<a href="backup" style="color:#374151; text-decoration:none">Backed up {ago}</a>')
+            self.backup_label.setText(f"Backed up {ago}")
             self.backup_label.setObjectName("")
-            self.backup_label.setToolTip("The last good backup; Backup & export has the details.")
+            self.backup_label.setToolTip("The last good backup; click for Backup & export.")
             return
-        self.backup_label.setText(f'<a href="backup" style="color:#b45309; text-decoration:none; font-weight:bold">{text}</a>')
+        self.backup_label.setText(text)
         self.backup_label.setObjectName("statusWarning")
         self.backup_label.setToolTip("\n".join(warnings) + "\nClick to open Backup & export.")

@@ -163,3 +163,15 @@ def test_first_run_offers_the_recovery_code(make_app, qtbot):
     dialog = app.window.backup.recovery_dialog
     assert dialog is not None and dialog.isVisible() and dialog.stack.currentIndex() == 0
     dialog.reject()
+
+
+def test_the_status_bar_backup_warning_opens_the_page(make_app, qtbot):
+    from PySide6.QtCore import Qt
+
+    app = make_app()
+    app.window.status.refresh()
+    wait_idle(qtbot, app)
+    label = app.window.status.backup_label
+    assert label.text() == "⚠ No recovery code" and "every memory is lost" in label.toolTip()
+    qtbot.mouseClick(label, Qt.MouseButton.LeftButton)
+    assert app.window.current_page == "backup"
