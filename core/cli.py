@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from core import cli_memory
 from core.absorb import cli as absorb_cli
+from core.backup import cli as backup_cli
 from core.capture import cli as capture_cli
 from core.consolidate import cli as consolidate_cli
 from core.errors import EngramError
@@ -27,7 +28,7 @@ from core.models import cli as models_cli
 from core.recall import cli as recall_cli
 
 # The modules that add the engine's sub-commands, in the order ``--help`` lists them.
-CORE_COMMANDS = (cli_memory, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli)
+CORE_COMMANDS = (cli_memory, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli, backup_cli)
 
 
 class CliContext:

@@ -74,6 +74,7 @@ def run_checks(paths: Paths) -> list[Check]:
             checks.append(Check("key storage", "ok", f"OS keyring ({info.location})"))
         else:
             checks.append(Check("key storage", "warn", f"key file {info.location}: {info.warning}", "Install and unlock an OS keyring (gnome-keyring, KWallet), then run 'engram doctor' again."))
+        checks.extend(backup_checks(engine.backups.status()))
         for role, status in engine.models.status().get("roles", {}).items():
             if status.get("path"):
                 checks.append(Check(f"{role} model", "ok", f"{status.get('name')} at {status['path']}"))
@@ -97,3 +98,28 @@ def run_checks(paths: Paths) -> list[Check]:
     else:
         checks.append(Check("display", "warn", "no display: the app and screen capture cannot run", "Use the CLI (engram --help), or run inside a desktop session."))
     return checks
+
+
+def backup_checks(status: dict) -> list[Check]:
+    """The last good backup and the recovery code, as doctor reports them."""
+    out = []
+    last = status.get("last")
+    stale = [w for w in status["warnings"] if "backup" in w and "recovery" not in w]
+    if last and not stale:
+        out.append(Check("backups", "ok", f"last good backup {last['created_at'].replace('T', ' ')[:16]} UTC in {status['folder']}"))
+    else:
+        out.append(Check(
+            "backups", "warn",
+            (stale[0] if stale else "There is no backup yet.") + f" (backup folder: {status['folder']})",
+            "Run 'engram backup' (the app backs up daily while it runs); keep the folder on another disk or a synced folder.",
+        ))
+    recovery = status.get("recovery") or {}
+    if recovery.get("exists"):
+        out.append(Check("recovery code", "ok", f"made {recovery['created_at'].replace('T', ' ')[:16]} UTC; backups open with it on any computer"))
+    else:
+        out.append(Check(
+            "recovery code", "warn",
+            recovery.get("problem") or "none: if this computer's keyring or key file is lost, every memory is lost with it, backups included",
+            "Run 'engram recovery create' and keep the code away from this computer.",
+        ))
+    return out

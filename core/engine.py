@@ -13,13 +13,17 @@ migrations; nothing runs in the background until ``start()``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from core.absorb.absorber import Absorber
 from core.absorb.jobs import BacklogTrigger, absorb_job
+from core.backup.backups import BackupService
+from core.backup.jobs import backup_job
+from core.backup.lock import DataDirLock
 from core.capture.service import CaptureService
 from core.capture.status import clear_capture_status, publish_capture_status, read_capture_status
 from core.chat import Answer, Assistant
@@ -68,6 +72,8 @@ class Engine:
         self._closed = False
         self._log_handler = None
         self.keys = KeyStore(self.paths)
+        # Shared with every other engine on this directory; a restore waits for all of them to close.
+        self.data_lock = DataDirLock(self.paths).acquire_shared()
         db_exists = self.paths.db_path.exists() and self.paths.db_path.stat().st_size > 0
         if db_exists:
             Store.check_file(self.paths.db_path)  # a damaged file is named as such, not as a key problem
@@ -77,12 +83,21 @@ class Engine:
                 raise StorageError(
                     f"The database {self.paths.db_path} exists but its key is missing "
                     f"(looked in the OS keyring and in {self.paths.key_file}).",
-                    fix="Restore the key file or keyring entry from your backup. Engram has not changed the database.",
+                    fix="If you made a recovery code, run 'engram recover'; otherwise restore the key file or keyring "
+                    "entry from your backup. Engram has not changed the database.",
                 )
             key, self.key_info = self.keys.create()
-        self.store, self.migrations_applied = Store.open(
-            self.paths.db_path, key, self.paths.backups_dir, self.events, self._embedder, clock
-        )
+        # Backups are made before any migration: the service reads the file on its own connection until
+        # the store is open, then through it.
+        self.backups = BackupService(self.paths, self.settings, key, clock=clock, events=self.events)
+        try:
+            self.store, self.migrations_applied = Store.open(
+                self.paths.db_path, key, self.backups.before_migration, self.events, self._embedder, clock
+            )
+        except BaseException:
+            self.data_lock.release()
+            raise
+        self.backups.attach(self.store)
         self.models = ModelManager(self.paths, self.settings, self.events)
         self.indexer = self.store.indexer
         self.memories = self.store.memories
@@ -154,6 +169,7 @@ class Engine:
             JobSpec(EMBED_JOB, embed_pending, 60, "Compute vectors for new memories and observations", catch_up=False),
             absorb_job(self.make_absorber(), self.settings),
             *consolidation_jobs(self.make_consolidator(), self.settings),
+            backup_job(self.backups),
         ]
 
     @property
@@ -279,6 +295,19 @@ class Engine:
             except Exception:  # a half-written file or a full disk must not end the watch
                 log.exception("watching the settings failed")
 
+    @contextlib.contextmanager
+    def paused_background(self) -> Iterator[None]:
+        """Capture stopped and no background job running during the block (a restore swaps the database)."""
+        capturing = self._capture is not None and self._capture.is_running
+        if capturing:
+            self._capture.stop()
+        try:
+            with self._scheduler.paused() if self._scheduler is not None else contextlib.nullcontext():
+                yield
+        finally:
+            if capturing and not self._closed:
+                self._capture.start()
+
     # -- status ----------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -315,6 +344,7 @@ class Engine:
         except Exception:
             log.exception("closing models failed")
         self.store.close()
+        self.data_lock.release()
         if self._log_handler is not None:
             stop_file_logging(self._log_handler)
             self._log_handler = None

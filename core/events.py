@@ -40,6 +40,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "consolidation_did_finish": ("report",),
     "consolidation_will_start": ("kind",),
     "settings_did_change": ("key", "value"),
+    "backup_did_finish": ("backup",),
+    "store_did_restore": ("report",),
+    "store_did_import": ("report",),
 }
 
 Handler = Callable[..., Any]

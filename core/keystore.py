@@ -137,12 +137,20 @@ class KeyStore:
     def create(self) -> tuple[str, KeyInfo]:
         """Generate and store a new key; the keyring first, the key file where it fails."""
         key = secrets.token_hex(32)
+        return key, self.store(key)
+
+    def store(self, key: str) -> KeyInfo:
+        """Keep ``key`` (64 hex characters) as this database's key: the keyring first, the key file where it fails.
+
+        ``engram recover`` and a restore on a new computer put a key back this way.
+        """
+        key = key.lower()
         backend = _usable_keyring()
         if backend is not None:
             try:
                 backend.set_password(SERVICE, self.account, key)
                 if backend.get_password(SERVICE, self.account) == key:
-                    return key, KeyInfo("keyring", f"{type(backend).__module__}.{type(backend).__name__}")
+                    return KeyInfo("keyring", f"{type(backend).__module__}.{type(backend).__name__}")
             except Exception as exc:
                 log.warning("keyring write failed (%s); using the key file", exc)
         try:
@@ -152,4 +160,4 @@ class KeyStore:
                 f"Engram cannot write its key file {self.paths.key_file}: {exc.strerror or exc}.",
                 fix="Make the data directory writable, or free some disk space, then start again.",
             ) from exc
-        return key, self._file_info()
+        return self._file_info()

@@ -55,6 +55,16 @@ class Paths:
         return self.data_dir / "engram.key"
 
     @property
+    def recovery_file(self) -> Path:
+        """The database and backup keys wrapped by the recovery code (see core.backup.recovery)."""
+        return self.data_dir / "engram.recovery"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held shared by every open engine; a restore takes it exclusively (see core.backup.lock)."""
+        return self.data_dir / "engram.lock"
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 

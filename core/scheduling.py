@@ -14,12 +14,13 @@ the embed job) and hands them to the scheduler, which knows nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,18 @@ class Scheduler:
                 self._safe_run, "interval", seconds=spec.interval_seconds, next_run_time=first, id=spec.name, args=[spec.name]
             )
         self._scheduler.start()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No job starts during the block; a job already running is waited for first."""
+        if self._scheduler is not None:
+            self._scheduler.pause()
+        try:
+            with self._run_lock:
+                yield
+        finally:
+            if self._scheduler is not None:
+                self._scheduler.resume()
 
     def trigger(self, name: str) -> None:
         """Run a job soon in the background (e.g. when the absorb backlog passes its threshold)."""

@@ -125,6 +125,9 @@ class EngramApp(QObject):
             engine.settings.set("app.first_run_done", True)
 
         EngineOp(self.window, apply).success(lambda _r: self.first_run_finished.emit()).run_in_background()
+        if choices is not None and choices.recovery_code:
+            self.window.show_page("backup")
+            self.window.backup.open_recovery_dialog()
         if choices is not None and choices.download:
             self.window.show_page("models")
             page = self.window.models

@@ -1,4 +1,4 @@
-"""First run: what Engram does, consent to screen capture, model choice, encryption.
+"""First run: what Engram does, consent to screen capture, model choice, encryption, the recovery code.
 
 Capture stays off unless the user ticks the box; nothing is downloaded unless
 the user picks the download.  The wizard only collects choices; the app
@@ -20,6 +20,7 @@ from desktop.qtmodels import human_size
 class FirstRunChoices:
     capture: bool = False
     download: str | None = None
+    recovery_code: bool = False
 
 
 def first_run_facts(engine) -> dict:
@@ -130,9 +131,29 @@ class FirstRunWizard(QWizard):
         ))
         layout.addStretch(1)
         self.addPage(security)
+
+        recovery = QWizardPage()
+        recovery.setTitle("Recovery code")
+        recovery.setSubTitle("So that losing this computer's keyring never means losing your memories.")
+        layout = QVBoxLayout(recovery)
+        layout.addWidget(_text(
+            "<p>Engram's key lives only on this computer. If the keyring is lost (a reinstall, a broken home folder) "
+            "the memories cannot be opened any more, and neither can their backups.</p>"
+            "<p>A <b>recovery code</b> of 8 groups of 4 characters prevents that: with it, backups open on any "
+            "computer and Engram can get its key back. It is shown once; you write it down, and Engram checks two "
+            "of its groups.</p>"
+        ))
+        self.recovery_box = QCheckBox("Set up a recovery code now (recommended)")
+        self.recovery_box.setChecked(True)
+        layout.addWidget(self.recovery_box)
+        layout.addWidget(_text('<p style="color:#6b7280">You can do it later in Backup &amp; export. Backups are made '
+                               'daily either way; without a code they open only on this computer.</p>'))
+        layout.addStretch(1)
+        self.addPage(recovery)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Start Engram")
 
     def choices(self) -> FirstRunChoices:
         recommended = self.facts.get("recommended")
         download = recommended["name"] if recommended and self.download_choice.isVisible() and self.download_choice.isChecked() else None
-        return FirstRunChoices(capture=self.capture_box.isChecked(), download=download)
+        return FirstRunChoices(capture=self.capture_box.isChecked(), download=download,
+                               recovery_code=self.recovery_box.isChecked())

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QMainWindow, QSt
 
 from desktop.icons import app_icon
 from desktop.pages.activity import ActivityPage
+from desktop.pages.backup_page import BackupPage
 from desktop.pages.chat import ChatPage
 from desktop.pages.memories import MemoriesPage
 from desktop.pages.models_page import ModelsPage
@@ -19,13 +20,14 @@ MEMORY_EVENTS = ("memory_did_add", "memory_did_update", "memory_did_delete", "me
 OBSERVATION_EVENTS = ("observation_did_add", "observations_did_forget")
 REFRESH_COALESCE_MS = 250
 
-PAGES = ("chat", "memories", "timeline", "activity", "models", "settings")
+PAGES = ("chat", "memories", "timeline", "activity", "models", "backup", "settings")
 PAGE_TITLES = {
     "chat": "Chat",
     "memories": "Memories",
     "timeline": "Timeline",
     "activity": "Activity",
     "models": "Models",
+    "backup": "Backup & export",
     "settings": "Settings",
 }
 
@@ -94,6 +96,7 @@ class MainWindow(QMainWindow):
             "timeline": TimelinePage,
             "activity": ActivityPage,
             "models": ModelsPage,
+            "backup": BackupPage,
             "settings": SettingsPage,
         }
         self._pages: dict[str, QWidget] = {}
@@ -103,6 +106,7 @@ class MainWindow(QMainWindow):
 
         self.status = EngramStatusBar(bridge, self)
         self.setStatusBar(self.status)
+        self.status.backup_label.clicked.connect(lambda: self.show_page("backup"))
 
         menu = self.menuBar().addMenu("&Engram")
         recall_action = menu.addAction("Quick recall…")
@@ -123,6 +127,9 @@ class MainWindow(QMainWindow):
         bridge.on(MEMORY_EVENTS, lambda _p: self._schedule_refresh("memories"), self)
         bridge.on(OBSERVATION_EVENTS, lambda _p: self._schedule_refresh("timeline"), self)
         bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._schedule_refresh("models"), self)
+        bridge.on("backup_did_finish", lambda _p: self._schedule_refresh("backup"), self)
+        # A restore or an import changes everything a page may show.
+        bridge.on(("store_did_restore", "store_did_import"), lambda _p: self._refresh_if_current(self.current_page), self)
         self.sidebar.setCurrentRow(0)
 
     def page(self, name: str) -> QWidget:
@@ -153,6 +160,7 @@ class MainWindow(QMainWindow):
     timeline = property(lambda self: self.page("timeline"))
     activity = property(lambda self: self.page("activity"))
     models = property(lambda self: self.page("models"))
+    backup = property(lambda self: self.page("backup"))
     settings = property(lambda self: self.page("settings"))
 
     @property

@@ -34,7 +34,9 @@ from core.errors import EngramError
 
 log = logging.getLogger(__name__)
 
-LANES = ("db", "chat", "download", "control")  # control: capture start/stop and engine start, which may wait on threads
+# control: capture start/stop and engine start, which may wait on threads;
+# files: backup, restore, export and import, long file work that must not hold up the "db" lane.
+LANES = ("db", "chat", "download", "control", "files")
 
 
 class _Mailbox:

@@ -113,7 +113,7 @@ def _run(out: Path, home: Path) -> int:
         facts = first_run_facts(engine)
         wizard = FirstRunWizard(facts, window)
         wizard.show()
-        for page in range(4):
+        for page in range(5):
             _settle(runner, 0.2)
             save(f"first-run-{page + 1}", wizard.grab())
             wizard.next()
@@ -150,6 +150,8 @@ def _run(out: Path, home: Path) -> int:
             _settle(runner, 0.4)
             save(name, window.grab())
 
+        _backup_screens(window, runner, save)
+
         # Quick recall with a typed query.
         engram.show_quick_recall()
         QTest.keyClicks(engram.recall.input, "porto")
@@ -181,3 +183,48 @@ def _run(out: Path, home: Path) -> int:
     finally:
         engine.close()
         qt.processEvents()
+
+
+def _backup_screens(window, runner, save) -> None:
+    """Backup & export before and after a backup, the recovery-code steps, and the code prompt of a restore."""
+    from PySide6.QtTest import QTest
+
+    from core.backup.recovery import RecoveryCode
+    from desktop.recovery_dialog import CodeEntryDialog
+
+    window.show_page("backup")
+    _settle(runner, 0.4)
+    save("backup-empty", window.grab())
+    page = window.backup
+    finished: list = []
+    page.action_finished.connect(lambda action, result: finished.append((action, result)))
+    page.back_up_now()
+    _wait(lambda: bool(finished), 30)
+    _settle(runner, 0.4)
+    save("backup", window.grab())
+
+    dialog = page.open_recovery_dialog()
+    _settle(runner, 0.3)
+    save("recovery-code", dialog.grab())
+    dialog.written.setChecked(True)
+    dialog.next()
+    for edit, index in zip(dialog.answers, dialog.asked):
+        QTest.keyClicks(edit, dialog.code.groups[index].lower())
+    _settle(runner, 0.2)
+    save("recovery-check", dialog.grab())
+    dialog.next()
+    _wait(lambda: dialog._saved, 30)
+    _settle(runner, 0.3)
+    save("recovery-saved", dialog.grab())
+    dialog.accept()
+    _settle(runner, 0.4)
+
+    entry = CodeEntryDialog(window, reason="This backup opens with your recovery code (the one that was current on "
+                            "2026-05-02). Type it to restore.")
+    typo = RecoveryCode.generate().formatted()
+    QTest.keyClicks(entry.edit, typo[:10] + ("0" if typo[10] != "0" else "1") + typo[11:])
+    entry.try_accept()
+    entry.show()
+    _settle(runner, 0.3)
+    save("restore-code", entry.grab())
+    entry.close()

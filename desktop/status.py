@@ -7,7 +7,7 @@ background.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from desktop.ops import EngineOp
@@ -16,13 +16,32 @@ from desktop.tray import describe_capture
 REFRESH_MS = 5000
 
 
+class ClickableLabel(QLabel):
+    """A status-bar label that opens a page when clicked (plain text: a rich-text link label
+    swallowed the window manager's close request on Xvfb in the quit test)."""
+
+    clicked = Signal()
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
 def snapshot(engine) -> dict:
     """Everything the status bar shows, read in one background op."""
     capture = engine.capture.status() if engine.capture is not None else None
     models = engine.models.status() if engine.models is not None else None
     stats = engine.stats()
     info = engine.key_info
+    backups = engine.backups.status()
     return {
+        "backup": {"warnings": backups["warnings"], "last_ts": backups["last_ts"], "now": engine.clock(),
+                   "recovery": backups["recovery"]["exists"]},
         "capture": capture,
         "backlog": stats.get("observations_unabsorbed", 0),
         "pending_embeddings": stats.get("pending_embeddings", 0),
@@ -53,8 +72,10 @@ class EngramStatusBar(QStatusBar):
         self.backlog_label = QLabel()
         self.model_label = QLabel()
         self.key_label = QLabel()
+        self.backup_label = ClickableLabel()
         for label in (self.capture_label, self.backlog_label, self.model_label):
             self.addWidget(label)
+        self.addPermanentWidget(self.backup_label)
         self.addPermanentWidget(self.key_label)
         self.data: dict = {}
         self.absorbing = False
@@ -65,7 +86,7 @@ class EngramStatusBar(QStatusBar):
         bridge.on(
             ("capture_did_change_state", "capture_did_pause", "capture_did_resume", "capture_did_fail",
              "absorb_did_finish", "absorb_did_fail", "model_did_load", "model_did_unload", "model_did_fail",
-             "observations_did_forget"),
+             "observations_did_forget", "backup_did_finish", "store_did_restore"),
             lambda _p: self.refresh(),
             self,
         )
@@ -106,6 +127,25 @@ class EngramStatusBar(QStatusBar):
             self.key_label.setText(f"🔒 Encrypted · key in {key.get('location') or 'the system keyring'}")
             self.key_label.setObjectName("")
             self.key_label.setToolTip("The database is encrypted with SQLCipher; its key is in the system keyring.")
-        for label in (self.capture_label, self.key_label):
+        self._show_backup(data.get("backup") or {})
+        for label in (self.capture_label, self.key_label, self.backup_label):
             label.style().unpolish(label)
             label.style().polish(label)
+
+    def _show_backup(self, backup: dict) -> None:
+        """A warning when the last good backup is old or missing, or when there is no recovery code."""
+        warnings = backup.get("warnings") or []
+        if not backup.get("recovery"):
+            text = "⚠ No recovery code"
+        elif warnings:
+            text = "⚠ Back up soon"
+        else:
+            hours = max(0, ((backup.get("now") or 0) - (backup.get("last_ts") or 0)) / 3600)
+            ago = f"{int(hours)} h ago" if hours >= 1 else "just now"
+            self.backup_label.setText(f"Backed up {ago}")
+            self.backup_label.setObjectName("")
+            self.backup_label.setToolTip("The last good backup; click for Backup & export.")
+            return
+        self.backup_label.setText(text)
+        self.backup_label.setObjectName("statusWarning")
+        self.backup_label.setToolTip("\n".join(warnings) + "\nClick to open Backup & export.")

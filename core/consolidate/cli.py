@@ -1,4 +1,4 @@
-"""CLI: ``engram consolidate --now``, ``engram jobs`` and ``engram restore ID``."""
+"""CLI: ``engram consolidate --now``, ``engram jobs`` and ``engram restore ID`` (its parser is in core.backup.cli)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,7 @@ def add_parsers(subparsers) -> None:
     p = subparsers.add_parser("jobs", help="background jobs with their last and next runs")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_jobs)
-
-    p = subparsers.add_parser("restore", help="bring back an archived memory")
-    p.add_argument("id", type=int, metavar="ID")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_restore)
+    # 'engram restore ID' is parsed by core.backup.cli, which also restores backup files; it calls cmd_restore.
 
 
 def cmd_consolidate(args, ctx) -> int:

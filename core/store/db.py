@@ -317,6 +317,25 @@ class Database:
             os.replace(tmp, dest)
         return dest
 
+    @contextlib.contextmanager
+    def reopened(self, key_hex: str) -> Iterator[None]:
+        """Close the connection for the block, then open the file at ``self.path`` again with ``key_hex``.
+
+        A restore replaces the file inside the block; everything holding this
+        object works on the new file afterwards.  Other threads wait on the
+        lock meanwhile.  Refused inside a transaction.
+        """
+        with self.lock:
+            if self._depth:
+                raise StorageError("The database cannot be replaced inside a transaction.", fix="This is a bug in Engram.")
+            self.conn.close()
+            try:
+                yield
+            finally:
+                fresh = Database.open(self.path, key_hex, create=False)
+                self.conn = fresh.conn
+                self._sqlite_utils = None
+
     def close(self) -> None:
         with self.lock:
             try:

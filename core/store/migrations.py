@@ -5,18 +5,19 @@ literally, as it was on the day it was written: a migration never reads
 today's code (the memory types, a tokenizer constant), so the history of the
 schema cannot change under an old database.  Every table Engram keeps,
 derived indexes included, is made here.  Before any pending migration is
-applied to a database that already holds data, the file is copied aside into
-``backups/`` so a failed or unwanted upgrade can be undone by hand.
+applied to a database that already holds data, a verified backup is made (the
+engine passes ``BackupService.before_migration``), so a failed or unwanted
+upgrade can be undone with ``engram restore``.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from sqlite_utils import Migrations
 
-from core.store.db import Database, timestamped_backup_name
+from core.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -140,18 +141,24 @@ def m001_initial(db) -> None:
     )
 
 
-def apply_migrations(db: Database, backups_dir: Path) -> list[str]:
-    """Apply pending migrations; copy a non-empty database aside first. Returns the names applied."""
+def known_migrations() -> list[str]:
+    """The names of every migration this Engram knows, in order (a backup naming another is from a newer Engram)."""
+    return [m.name for m in migrations._migrations]
+
+
+def apply_migrations(db: Database, backup: Callable[[Sequence[str]], Any]) -> list[str]:
+    """Apply pending migrations; an existing database is backed up first with ``backup(pending)``.
+
+    Returns the names applied.  If the backup fails, nothing is migrated.
+    """
     with db.lock:
         pending = [m.name for m in migrations.pending(db.utils)]
         if not pending:
             return []
-        has_data = bool(migrations.applied(db.utils))
-        if has_data:
-            backups_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            dest = backups_dir / timestamped_backup_name("before-" + pending[0])
-            db.backup_to(dest)
-            log.info("copied the database to %s before migrating", dest)
+        if migrations.applied(db.utils):
+            made = backup(pending)
+            if made is not None:
+                log.info("backed up the database to %s before migrating", getattr(made, "path", made))
         migrations.apply(db.utils)
         return pending
 
@@ -274,3 +281,23 @@ def m007_assistant_chat(db) -> None:
             model TEXT)"""
     )
     db.conn.execute("CREATE INDEX assistant_chat_time ON assistant_chat(asked_at)")
+
+
+@migrations()
+def m008_memory_uid(db) -> None:
+    # A stable identity for every memory that survives export and import (ids do not:
+    # an import into another store numbers its memories anew).  A random UUID (version 4
+    # layout), given to existing rows here and to new rows by the trigger, so no writer
+    # has to remember it.
+    uuid_sql = (
+        "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+        "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
+        "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+    )
+    db.conn.execute("ALTER TABLE memories ADD COLUMN uid TEXT")
+    db.conn.execute(f"UPDATE memories SET uid = {uuid_sql}")
+    db.conn.execute("CREATE UNIQUE INDEX memories_uid ON memories(uid)")
+    db.conn.execute(
+        f"""CREATE TRIGGER memories_uid_default AFTER INSERT ON memories WHEN NEW.uid IS NULL
+        BEGIN UPDATE memories SET uid = {uuid_sql} WHERE id = NEW.id; END"""
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 from core.events import EventBus
 from core.models.base import Embedder
@@ -21,6 +21,8 @@ from core.store.migrations import apply_migrations
 from core.store.observations import ObservationStore
 from core.store.records import AbsorbLog, ChatLog, DerivedRecords, JobRuns, Meta
 from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, TypedSearch
+from core.store.transfer import Transfer
+from core.store.vectorindex import forget_ram_index
 
 
 class Store:
@@ -47,21 +49,25 @@ class Store:
         self.recall_index = RecallIndex(db)
         self.typed_memories = TypedSearch(db, MEMORY_INDEX, live_memories_only=True)
         self.typed_observations = TypedSearch(db, OBSERVATION_INDEX)
+        self.transfer = Transfer(db)
 
     @classmethod
     def open(
         cls,
         db_path: Path,
         key_hex: str,
-        backups_dir: Path,
+        before_migration: Callable[[Sequence[str]], Any],
         events: EventBus,
         embedder_provider: Callable[[], Embedder],
         clock: Callable[[], float] = time.time,
     ) -> tuple["Store", list[str]]:
-        """Open (or create) the database, apply pending migrations; returns the store and the migrations applied."""
+        """Open (or create) the database, apply pending migrations; returns the store and the migrations applied.
+
+        ``before_migration(pending)`` runs before migrating a database that holds data (a backup).
+        """
         db = Database.open(db_path, key_hex)
         try:
-            applied = apply_migrations(db, backups_dir)
+            applied = apply_migrations(db, before_migration)
         except BaseException:
             db.close()
             raise
@@ -78,6 +84,41 @@ class Store:
         Keep model calls and other slow work outside: readers wait while it is open.
         """
         return self.db.transaction()
+
+    # -- for backups, restore, export and import (core.backup) -------------------------------------
+
+    @property
+    def write_lock(self):
+        """The lock every write holds: a snapshot begins under it, so it sees whole transactions."""
+        return self.db.lock
+
+    def read(self, reader: Callable[[Any], Any]) -> Any:
+        """Run ``reader(connection)`` (a ``core.store.backup`` reader) on this store's connection, under its lock."""
+        with self.db.lock:
+            return reader(self.db.conn)
+
+    def reopened(self, key_hex: str):
+        """``with store.reopened(key):`` the file is closed for the block (a restore swaps it), then opened with ``key``."""
+        return self.db.reopened(key_hex)
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations to this (just restored) file, without another backup; returns their names."""
+        return apply_migrations(self.db, lambda _pending: None)
+
+    def forget_caches(self) -> None:
+        """Drop what was remembered of the file (RAM vector indexes, the prepared embedder): it was replaced."""
+        for spec in (MEMORY_INDEX, OBSERVATION_INDEX):
+            forget_ram_index(self.db, spec.vector_names)
+        self.indexer.reset()
+
+    def checkpoint(self) -> None:
+        """Move everything in the write-ahead log into the database file and empty the log."""
+        with self.db.lock:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def schema_version(self) -> str | None:
+        """The newest migration applied to this database."""
+        return self.db.scalar("SELECT name FROM _sqlite_migrations ORDER BY rowid DESC LIMIT 1")
 
     def versions(self) -> dict[str, str]:
         return self.db.versions()

@@ -83,5 +83,5 @@ def test_a_release_0_1_0_store_upgrades_to_head_with_everything_kept(release_hom
         result = engine.recall.retrieve("Ada Porto flat", include_memories=False)
         assert any("flat is ready" in hit.text for hit in result.hits)
         assert engine.store.db.integrity_check() == "ok"
-    backups = list(release_home.backups_dir.glob("before-m006_derived_indexes-*.db"))
-    assert len(backups) == 1  # the old file was copied aside before migrating
+    backups = list(release_home.backups_dir.glob("engram-*-before-migration.engram-backup"))
+    assert len(backups) == 1  # a verified backup of the old file was made before migrating

@@ -206,23 +206,35 @@ def test_large_field_is_refused_and_nothing_else_is_lost(engine):
     assert engine.memories.count() == 1
 
 
-def test_migration_backs_up_a_database_with_data(paths, monkeypatch):
+def test_every_memory_gets_a_stable_random_uid(engine):
+    import re
+
+    first = engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
+    second = engine.memories.add("semantic", {"name": "Bob", "summary": "my brother"})
+    uids = [engine.store.db.scalar("SELECT uid FROM memories WHERE id = ?", [m.id]) for m in (first, second)]
+    pattern = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    assert all(pattern.match(uid) for uid in uids) and uids[0] != uids[1]
+    engine.memories.update(first.id, {"summary": "my older sister"})
+    assert engine.store.db.scalar("SELECT uid FROM memories WHERE id = ?", [first.id]) == uids[0]
+
+
+def test_uid_migration_gives_existing_memories_distinct_uids(paths):
     from core.store import migrations as schema
 
     engine = Engine(paths)
-    engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
+    for i in range(20):
+        engine.memories.add("semantic", {"name": f"n{i}", "summary": "before the upgrade"})
+    # Go back to a database made before m008, as an older release left it.
+    engine.store.db.execute("DROP TRIGGER memories_uid_default")
+    engine.store.db.execute("DROP INDEX memories_uid")
+    engine.store.db.execute("ALTER TABLE memories DROP COLUMN uid")
+    engine.store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_memory_uid'")
     engine.close()
-
-    @schema.migrations()
-    def m999_test_only(db):
-        db.conn.execute("CREATE TABLE test_only (x)")
-
+    engine = Engine(paths)
     try:
-        engine = Engine(paths)
-        assert engine.migrations_applied == ["m999_test_only"]
-        backups = list(paths.backups_dir.glob("before-m999_test_only-*.db"))
-        assert len(backups) == 1
-        assert not backups[0].read_bytes().startswith(b"SQLite format 3")
-        engine.close()
+        assert "m008_memory_uid" in engine.migrations_applied
+        uids = [r["uid"] for r in engine.store.db.query("SELECT uid FROM memories")]
+        assert len(set(uids)) == 20 and all(uids)
+        assert schema.migrations.pending(engine.store.db.utils) == []
     finally:
-        schema.migrations._migrations = [m for m in schema.migrations._migrations if m.name != "m999_test_only"]
+        engine.close()

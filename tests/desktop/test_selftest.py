@@ -16,7 +16,9 @@ def test_selftest_saves_a_screenshot_of_every_page(tmp_path, xvfb_display):
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     expected = {"chat", "memories", "memories-vault", "timeline", "activity", "models", "settings",
-                "quick-recall", "tray-menu", "tray-icons", "first-run-1", "first-run-2", "first-run-3", "first-run-4"}
+                "quick-recall", "tray-menu", "tray-icons", "first-run-1", "first-run-2", "first-run-3", "first-run-4",
+                "first-run-5", "backup-empty", "backup", "recovery-code", "recovery-check", "recovery-saved",
+                "restore-code"}
     assert {p.stem for p in out.glob("*.png")} == expected
     for name in ("chat", "timeline", "quick-recall"):
         image = QImage(str(out / f"{name}.png"))
