@@ -6,8 +6,10 @@
 * the **capture loop** wakes on a ``threading.Event`` timeout (never busy
   waits), checks pause, idle and lock, asks which window has the focus and
   checks it against the exclusions *before* grabbing any pixel, grabs the
-  chosen monitors, and hands frames that differ from the last grab to the
-  bounded ``FrameQueue``.  Its interval grows by half while nothing changes,
+  chosen monitors, blanks every visible part of any other excluded window and
+  of Engram's own windows (``core.capture.windows``), and hands frames that
+  differ from the last grab to the bounded ``FrameQueue``.  Nothing after that
+  (change detection, OCR, the thumbnail) ever sees the blanked pixels.  Its interval grows by half while nothing changes,
   up to ``capture.max_interval_seconds``.
 * the **OCR worker** takes frames from the queue, compares each with the last
   frame it read on that monitor, OCRs only the changed regions, masks
@@ -42,6 +44,7 @@ from core.capture.frames import FrameJob, FrameQueue
 from core.capture.ocr import OcrEngine, TesseractOcr
 from core.capture.privacy import ExclusionRules, PauseSwitch
 from core.capture.screen import Monitor, ScreenSource, WindowContext, X11Screen, url_from_title
+from core.capture.windows import HiddenWindow, blank, describe_hidden, hidden_windows, on_monitor
 from core.errors import CaptureError
 from core.sensitive import Finding, mask_sensitive
 
@@ -112,6 +115,21 @@ class CaptureHealth:
     paused_until: float | None = None
     last_error: str | None = None
     last_error_fix: str | None = None
+    # Windows blanked out of the last frame (excluded apps and titles, Engram's own), by application.
+    windows_hidden: int = 0
+    hidden_windows: list[str] = field(default_factory=list)
+    frames_window_moved: int = 0  # dropped: a window moved or opened while the screen was grabbed
+
+
+@dataclass
+class Grab:
+    """What one look at the screen gave: blanked frames, or why there are none (``refused``)."""
+
+    context: WindowContext
+    frames: list[tuple[Monitor, np.ndarray]] = field(default_factory=list)
+    hidden: list[HiddenWindow] = field(default_factory=list)
+    refused: str | None = None
+    focus_excluded: bool = False
 
 
 class CaptureService:
@@ -240,6 +258,7 @@ class CaptureService:
             data = asdict(self._health)
         data["frames_dropped"] += self.queue.dropped
         data["running"] = self.is_running
+        data["hidden_summary"] = describe_hidden(data["hidden_windows"], data["windows_hidden"])
         return data
 
     def capture_once(self) -> CaptureOutcome:
@@ -252,17 +271,12 @@ class CaptureService:
             return CaptureOutcome("paused", "Capture is paused; resume it first.")
         screen = self._screen_factory()
         try:
-            context = screen.focused_window()
-            exclusion = self._exclusions().match(context)
-            if exclusion is not None:
-                self._count("frames_excluded")
-                return CaptureOutcome("excluded", f"the focused window matches the {exclusion.rule} rule {exclusion.pattern!r}")
-            jobs = [FrameJob(m, screen.grab(m), context, self._wall()) for m in self._chosen_monitors(screen)]
-            if self._exclusions().match(screen.focused_window()) is not None:
-                self._count("frames_excluded")
-                return CaptureOutcome("excluded", "an excluded window took the focus while grabbing")
+            grab = self._grab_visible(screen)
         finally:
             screen.close()
+        if grab.refused is not None:
+            return CaptureOutcome("excluded", grab.refused)
+        jobs = [FrameJob(monitor, frame, grab.context, self._wall()) for monitor, frame in grab.frames]
         outcomes = [self._read_job(job, allow_defer=False) for job in jobs]
         ids = [i for o in outcomes for i in o.observation_ids]
         monitors = [m for o in outcomes for m in o.monitors]
@@ -361,17 +375,11 @@ class CaptureService:
                 self._set_state("idle")
                 self._emit_health()
                 return base
-            context = screen.focused_window()
-            if self._exclusions().match(context) is not None:
-                self._count("frames_excluded")
-                self._set_state("excluded")
+            grab = self._grab_visible(screen)
+            if grab.refused is not None:
+                if grab.focus_excluded:
+                    self._set_state("excluded")
                 self._emit_health()
-                return base
-            grabbed = [(m, screen.grab(m)) for m in self._chosen_monitors(screen)]
-            # The focus may have moved to an excluded window while we grabbed: then forget the pixels.
-            if self._exclusions().match(screen.focused_window()) is not None:
-                self._count("frames_excluded")
-                self._set_state("excluded")
                 return base
         except CaptureError as exc:
             self._close_screen()
@@ -382,7 +390,8 @@ class CaptureService:
         self._reported = {tag for tag in self._reported if not tag.startswith("screen")}
         changed = False
         now = self._wall()
-        for monitor, frame in grabbed:
+        context = grab.context
+        for monitor, frame in grab.frames:
             diff = diff_frames(self._last_grab.get(monitor.number), frame)
             # A deferred small change must still be read once the screen settles.
             if diff.negligible and not self._deferred.get(monitor.number):
@@ -394,6 +403,52 @@ class CaptureService:
         self._interval = base if changed else min(self._interval * BACKOFF_FACTOR, self._max_interval())
         self._emit_health()
         return self._interval
+
+    def _grab_visible(self, screen: ScreenSource) -> Grab:
+        """Grab the chosen monitors unless the focused window is excluded, with every other excluded window blanked.
+
+        The windows are listed before and after the grab (the X server may move
+        one in between): if what must be hidden differs, the frames are dropped
+        rather than blanked in the wrong place.  Counts and health are updated here.
+        """
+        rules = self._exclusions()
+        context = screen.focused_window()
+        exclusion = rules.match(context)
+        if exclusion is not None:
+            return self._refuse(Grab(context, refused=f"the focused window is excluded: {exclusion.describe()}", focus_excluded=True))
+        monitors = self._chosen_monitors(screen)
+        before = hidden_windows(screen.windows(), rules.match)
+        grabbed = [(m, screen.grab(m)) for m in monitors]
+        # The focus may have moved to an excluded window while we grabbed: then forget the pixels.
+        if rules.match(screen.focused_window()) is not None:
+            return self._refuse(Grab(context, refused="an excluded window took the focus while grabbing", focus_excluded=True))
+        after = hidden_windows(screen.windows(), rules.match)
+        if after != before:
+            self._count("frames_window_moved")
+            return Grab(context, refused="a window moved or opened while the screen was read; the next frame will be")
+        frames = []
+        shown = set()
+        for monitor, frame in grabbed:
+            rects = []
+            for index, hidden in enumerate(after):
+                on_screen = on_monitor(hidden.regions, monitor)
+                if on_screen:
+                    shown.add(index)
+                    rects.extend(on_screen)
+            frames.append((monitor, blank(frame, rects)))
+        visible = [hidden for index, hidden in enumerate(after) if index in shown]
+        with self._health_lock:
+            self._health.windows_hidden = len(visible)
+            self._health.hidden_windows = list(dict.fromkeys(h.label for h in visible))
+        return Grab(context, frames, visible)
+
+    def _refuse(self, grab: Grab) -> Grab:
+        """The focused window is excluded: no pixels, and nothing else was hidden."""
+        self._count("frames_excluded")
+        with self._health_lock:
+            self._health.windows_hidden = 0
+            self._health.hidden_windows = []
+        return grab
 
     def _open_screen(self) -> ScreenSource:
         if self._screen is None:
