@@ -215,7 +215,9 @@ class X11Screen(ScreenSource):
         app = None
         if wm_class:
             app = wm_class[1] or wm_class[0]
-        pid = self._windows().pid_of(int(window.id))
+        windows = self._windows()
+        pid = windows.pid_of(int(window.id))
+        windows.drain()
         return WindowContext(
             app=app, title=title, url=url_from_title(title, app), window_id=int(window.id), pid=pid,
             instance=wm_class[0] if wm_class else None,
@@ -244,6 +246,8 @@ class X11Screen(ScreenSource):
             info = self._call(self._root.screensaver_query_info)
         except (self._xerror.XError, AttributeError):
             return None
+        if self._window_list is not None:
+            self._window_list.drain()  # idle for hours: the window notices must not pile up meanwhile
         return info.idle / 1000.0
 
     def locked(self) -> bool:

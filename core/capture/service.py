@@ -358,6 +358,8 @@ class CaptureService:
             self._after_resume()
         if paused:
             self._set_state("paused")
+            # Let go of the display meanwhile: its window notices would pile up unread.
+            self._close_screen()
             remaining = self.pause_switch.remaining()
             return min(remaining, self._max_interval()) if remaining is not None else self._max_interval()
         if self._ocr_error is not None:
@@ -365,6 +367,7 @@ class CaptureService:
                 self._ocr_engine().check()
             except CaptureError:
                 self._set_state("error")
+                self._close_screen()
                 return self._max_interval()
             self._ocr_error = None
             self._reported.clear()

@@ -178,6 +178,7 @@ class X11WindowList:
         self._utf8 = display.intern_atom("UTF8_STRING")
         self._watched_atoms = set(self._atoms.values())
         self._stack: list[ScreenWindow] | None = None
+        self._dirty = True
         self._listed_at = 0.0
         self._clients: dict[int, tuple[int, bool]] = {}  # top-level -> (client, found a WM_CLASS)
         self._classes: dict[int, tuple[str | None, str | None]] = {}  # client -> (instance, class)
@@ -191,12 +192,18 @@ class X11WindowList:
 
     def windows(self) -> list[ScreenWindow]:
         """The windows now, bottom to top; asks the server only when something changed."""
-        changed = self._drain_events()
-        if changed or self._stack is None or time.monotonic() - self._listed_at > REFRESH_SECONDS:
+        self.drain()
+        if self._dirty or self._stack is None or time.monotonic() - self._listed_at > REFRESH_SECONDS:
+            self._dirty = False  # before listing: a change reported while we list makes the next call list again
             self._stack = self._call(self._list)
             self._listed_at = time.monotonic()
             self.listings += 1
         return self._stack
+
+    def drain(self) -> None:
+        """Take the server's notices read so far (every round trip reads them), so they never pile up."""
+        if self._drain_events():
+            self._dirty = True
 
     def pid_of(self, client_id: int) -> int | None:
         """The process id a client window declares (_NET_WM_PID), cached per window."""

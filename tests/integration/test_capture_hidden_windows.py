@@ -172,3 +172,19 @@ def test_window_list_is_kept_until_the_server_reports_a_change(display):
         assert 4321 in [w.context.pid for w in screen.windows()]
     finally:
         screen.close()
+
+
+def test_window_notices_do_not_pile_up_while_only_the_focus_is_checked(display):
+    """While the focused window is excluded (or the user is idle) the list is not read, but its notices are taken."""
+    keepass = display("KeePassXC", "Vault", SECRET, geometry="400x300+20+20")
+    screen = X11Screen()
+    try:
+        screen.windows()
+        for index in range(40):
+            keepass.set_title(f"Vault {index}")
+            screen.focused_window()
+            screen.idle_seconds()
+        assert len(screen._display.display.event_queue) == 0
+        assert screen.windows()[-1].context.title == "Vault 39"
+    finally:
+        screen.close()
