@@ -9,8 +9,9 @@
   chosen monitors, blanks every visible part of any other excluded window and
   of Engram's own windows (``core.capture.windows``), and hands frames that
   differ from the last grab to the bounded ``FrameQueue``.  Nothing after that
-  (change detection, OCR, the thumbnail) ever sees the blanked pixels.  Its interval grows by half while nothing changes,
-  up to ``capture.max_interval_seconds``.
+  (change detection, OCR, the thumbnail) ever sees the blanked pixels.  Its
+  interval grows by half while nothing changes, up to
+  ``capture.max_interval_seconds``.
 * the **OCR worker** takes frames from the queue, compares each with the last
   frame it read on that monitor, OCRs only the changed regions, masks
   sensitive text and stores one observation per kept monitor frame.
