@@ -14,6 +14,12 @@ OCR calls and words found.  Targets: Engram at most 0.2 of the naive CPU with
 at least 0.95 of its words.  Then a soak of ``--soak-frames`` frames through
 Engram reports RSS growth (budget < 20 MB) and the CPU share of one core at
 the default 3 s interval (budget < 5 %).
+
+Two costs are measured beside the pipeline, each as a ratio in the same run:
+Tesseract fed through pipes against the pytesseract way it replaced (image and
+TSV in temporary files), on the same frames; and listing the windows of an X
+display (twice per frame, to blank excluded windows) on an Xvfb with 60 windows,
+against Engram's CPU per frame.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import argparse
 import gc
 import os
 import resource
+import shutil
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -87,6 +95,26 @@ class ReplayScreen(ScreenSource):
 
     def grab(self, monitor):
         return self.frame
+
+
+class PytesseractOcr(TesseractOcr):
+    """The reader Engram used before: pytesseract, which goes through temporary files. For comparison only."""
+
+    def read_image(self, image):
+        import pytesseract
+
+        from core.capture.changes import Rect, Word
+
+        data = pytesseract.image_to_data(image, lang=self.language, config=f"--psm {self.psm}",
+                                         output_type=pytesseract.Output.DICT)
+        words = []
+        for text, conf, left, top, width, height in zip(
+            data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"]
+        ):
+            text = str(text).strip()
+            if text and float(conf) >= self.min_confidence:
+                words.append(Word(text, float(conf), Rect(int(left), int(top), int(left) + int(width), int(top) + int(height))))
+        return words
 
 
 def words_of(text: str) -> Counter:
@@ -176,6 +204,8 @@ def main(argv=None) -> int:
     status = service.status()
     print(f"engram frames: kept {status['frames_kept']}, skipped {status['frames_skipped']}, "
           f"OCR calls {status['ocr_calls']}")
+    transport(frames_for_transport())
+    window_listing(engram_cpu / count)
     if args.soak_frames:
         result = soak_png(args.soak_frames, TesseractOcr("eng", 60))
         print(f"soak: {result['frames']} frames, RSS growth {result['rss_growth_mb']:.1f} MB (budget < 20)  "
@@ -183,6 +213,85 @@ def main(argv=None) -> int:
         print(f"soak: {result['cpu_per_frame']:.3f} CPU s/frame = {result['cpu_percent_at_3s']:.2f}% of one core at "
               f"{INTERVAL:g} s (budget < 5%)  {'OK' if result['cpu_percent_at_3s'] < 5 else 'MISSED'}")
     return 0
+
+
+def frames_for_transport():
+    return list(recorded_frames())
+
+
+def transport(frames) -> None:
+    """Engram's pipeline on the same frames with Tesseract fed through pipes and through pytesseract's files."""
+    try:
+        import pytesseract  # noqa: F401
+    except ImportError:
+        print("OCR transport: skipped (pytesseract is not installed to compare with)")
+        return
+    piped_cpu, piped_texts, _ = run_engram(frames, TesseractOcr("eng", 60))
+    files_cpu, files_texts, _ = run_engram(frames, PytesseractOcr("eng", 60))
+    same = sum(1 for a, b in zip(piped_texts, files_texts) if a == b)
+    print(f"OCR transport: pipes {piped_cpu / len(frames):.3f} CPU s/frame, pytesseract files "
+          f"{files_cpu / len(frames):.3f}; ratio pipes/files {piped_cpu / files_cpu:.3f}; "
+          f"same words on {same} of {len(frames)} frames")
+
+
+def window_listing(engram_cpu_per_frame: float, windows: int = 60, mapped_every: int = 4, rounds: int = 300) -> None:
+    """The CPU of listing an X display's windows twice per frame, unchanged and with a window moving every frame."""
+    if shutil.which("Xvfb") is None:
+        print("window listing: skipped (Xvfb is not installed)")
+        return
+    from Xlib import X, display as xdisplay
+
+    from core.capture.screen import X11Screen
+    from tests.xvfb import XvfbServer
+
+    def own_cpu():
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # Xvfb's own work is not Engram's
+        return usage.ru_utime + usage.ru_stime
+
+    server = XvfbServer(WIDTH, HEIGHT)
+    try:
+        conn = xdisplay.Display(server.name)
+        root = conn.screen().root
+        made = []
+        for index in range(windows):
+            window = root.create_window(10 * index, 6 * index, 400, 300, 0, X.CopyFromParent)
+            window.set_wm_class(f"app{index}", f"App{index}")
+            window.set_wm_name(f"Window {index}")
+            if index % mapped_every == 0:
+                window.map()
+            made.append(window)
+        conn.sync()
+        screen = X11Screen(server.name)
+        screen.windows()
+        results = {}
+        cases = ("focus checks only (as before)", "unchanged desktop", "a window moves every frame")
+        for case in cases:
+            start = own_cpu()
+            wall = time.perf_counter()
+            for index in range(rounds):
+                if case == cases[2]:
+                    made[0].configure(x=index % 97)
+                    conn.sync()
+                screen.focused_window()  # before the grab, as every frame did
+                if case != cases[0]:
+                    screen.windows()
+                screen.focused_window()  # after the grab
+                if case != cases[0]:
+                    screen.windows()
+            results[case] = ((own_cpu() - start) / rounds, (time.perf_counter() - wall) / rounds)
+        listings = screen._window_list.listings
+        screen.close()
+        conn.close()
+    finally:
+        server.stop()
+    mapped = len(range(0, windows, mapped_every))
+    print(f"window listing ({windows} windows, {mapped} mapped; {listings} listings in {2 * rounds} frames):")
+    base_cpu = results[cases[0]][0]
+    for case, (cpu, wall) in results.items():
+        added = cpu - base_cpu
+        share = added / engram_cpu_per_frame if engram_cpu_per_frame else float("nan")
+        extra = "" if case == cases[0] else f"; the listing adds {added * 1000:.2f} ms = {share:.4f} of Engram's CPU per frame"
+        print(f"  {case}: {cpu * 1000:.2f} ms CPU, {wall * 1000:.2f} ms wall per frame{extra}")
 
 
 def soak_png(frame_count: int, ocr) -> dict:

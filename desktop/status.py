@@ -51,6 +51,15 @@ def snapshot(engine) -> dict:
     }
 
 
+def capture_text(capture: dict | None) -> str:
+    """The capture line, with what was hidden from the last frame ('1 window hidden from capture: KeePassXC')."""
+    line = describe_capture(capture)
+    hidden = capture.get("hidden_summary") if capture else None
+    if hidden and capture.get("state") == "running":
+        line += " · " + hidden
+    return line
+
+
 def model_text(models: dict | None) -> str:
     if not models:
         return "Models: not installed"
@@ -110,7 +119,7 @@ class EngramStatusBar(QStatusBar):
     def show_snapshot(self, data: dict) -> None:
         self.data = data
         capture = data.get("capture")
-        self.capture_label.setText(describe_capture(capture))
+        self.capture_label.setText(capture_text(capture))
         self.capture_label.setObjectName("statusWarning" if capture and capture.get("state") == "error" else "")
         if capture and capture.get("last_error"):
             self.capture_label.setToolTip(capture["last_error"] + ("\n" + capture["last_error_fix"] if capture.get("last_error_fix") else ""))

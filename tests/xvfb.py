@@ -4,16 +4,19 @@
 and writes it once the server accepts connections, so nothing here sleeps.
 ``TextWindow`` runs a tiny Tk program in a subprocess (its WM_CLASS and title
 chosen by the test) and talks to it over stdin/stdout: every command is
-answered once Tk has drawn the result.
+answered once Tk has drawn the result.  ``WindowManager`` runs a small real
+window manager (evilwm) on a display, for tests that must hold with one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 WINDOW_PROGRAM = r"""
@@ -45,6 +48,10 @@ def on_input(*_):
     elif command["do"] == "title":
         root.title(command["title"])
     elif command["do"] == "focus":
+        root.focus_force()
+        body.focus_set()
+    elif command["do"] == "raise":
+        root.lift()
         root.focus_force()
         body.focus_set()
     answer({"ok": True, "id": root.winfo_id(), "frame": int(root.wm_frame(), 16)})
@@ -104,7 +111,9 @@ class TextWindow:
             env=env,
         )
         reply = self._read()
+        self.display = display
         self.window_id = reply["frame"] or reply["id"]
+        self.inner_id = reply["id"]
 
     def _read(self) -> dict:
         line = self.process.stdout.readline()
@@ -126,6 +135,32 @@ class TextWindow:
     def focus(self) -> None:
         self._send(do="focus")
 
+    def raise_and_focus(self) -> None:
+        self._send(do="raise")
+
+    @property
+    def client_id(self) -> int:
+        """The window that carries WM_CLASS and the title (Tk's wrapper, inside any window manager frame)."""
+        from Xlib import display as xdisplay
+
+        conn = xdisplay.Display(self.display)
+        try:
+            return conn.create_resource_object("window", self.inner_id).query_tree().parent.id
+        finally:
+            conn.close()
+
+    def set_property(self, name: str, values: list[int]) -> None:
+        """Set a CARDINAL property on the client window (e.g. _NET_WM_PID), as the application would."""
+        from Xlib import Xatom, display as xdisplay
+
+        conn = xdisplay.Display(self.display)
+        try:
+            window = conn.create_resource_object("window", self.client_id)
+            window.change_property(conn.intern_atom(name), Xatom.CARDINAL, 32, values)
+            conn.sync()
+        finally:
+            conn.close()
+
     def close(self) -> None:
         if self.process.poll() is None:
             try:
@@ -134,6 +169,49 @@ class TextWindow:
             except Exception:  # noqa: BLE001
                 self.process.kill()
                 self.process.wait(5)
+
+
+class WindowManager:
+    """evilwm on ``display`` (a one-package reparenting window manager with EWMH); ready when constructed."""
+
+    COMMAND = ("evilwm", "-fn", "fixed")  # 'fixed' is built into the X server: no font package needed
+
+    def __init__(self, display: str, timeout: float = 20.0):
+        from Xlib import X, display as xdisplay
+
+        self.process = subprocess.Popen(
+            self.COMMAND, env=dict(os.environ, DISPLAY=display), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        # Ready once it announces itself on the root window (EWMH _NET_SUPPORTING_WM_CHECK).
+        conn = xdisplay.Display(display)
+        try:
+            root = conn.screen().root
+            root.change_attributes(event_mask=X.PropertyChangeMask)
+            atom = conn.intern_atom("_NET_SUPPORTING_WM_CHECK")
+            deadline = time.monotonic() + timeout
+            while root.get_full_property(atom, X.AnyPropertyType) is None:
+                remaining = deadline - time.monotonic()
+                if self.process.poll() is not None or remaining <= 0:
+                    self.stop()
+                    raise RuntimeError("the window manager did not start")
+                select.select([conn.fileno()], [], [], min(remaining, 1.0))  # a property change, or check again
+                while conn.pending_events():
+                    conn.next_event()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which(WindowManager.COMMAND[0]) is not None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
 
 
 def tkinter_available() -> bool:

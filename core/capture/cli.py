@@ -66,6 +66,9 @@ def _once(args, ctx) -> int:
         ctx.say(f"Observation {monitor['id']} — monitor {monitor['monitor']}, {monitor.get('app') or 'unknown app'}: "
                 f"{monitor.get('window_title') or ''}")
         ctx.say(monitor["text"])
+    hidden = ctx.engine.capture.status().get("hidden_summary")
+    if hidden:
+        ctx.say(f"({hidden}.)")
     return 0
 
 
@@ -91,6 +94,8 @@ def _status(args, ctx) -> int:
         f"Frames kept {status['frames_kept']}, skipped {status['frames_skipped']}, excluded {status['frames_excluded']}, "
         f"dropped {status['frames_dropped']}, merged {status['frames_merged']}; OCR backlog {status['ocr_backlog']}"
     )
+    if status.get("hidden_summary"):
+        ctx.say(f"In the last frame, {status['hidden_summary']}.")
     if status["last_error"]:
         ctx.say(f"Last problem: {status['last_error']}")
         if status.get("last_error_fix"):

@@ -1,4 +1,4 @@
-"""OCR backends: one abstract reader, Tesseract through pytesseract, and a fake.
+"""OCR backends: one abstract reader, Tesseract through pipes, and a fake.
 
 ``OcrEngine.read_regions(image, rects)`` reads several rectangles of one
 grayscale monitor image in a single OCR call: the crops are stacked into one
@@ -6,12 +6,18 @@ strip with blank gaps, read once, and every word is mapped back to its crop and
 to monitor coordinates.  Tesseract is a separate process per call, and its
 start-up costs about as much as reading a line, so one call per frame keeps
 changed-region OCR cheap.
+
+Screen pixels and the text read from them never touch the disk: Tesseract
+gets the image on its standard input (as PNM, which costs no compression) and
+writes its TSV to its standard output.  (pytesseract, used before, wrote both
+to world-readable files in ``$TMPDIR`` that stayed when the process was killed.)
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -26,6 +32,8 @@ from core.errors import CaptureError
 log = logging.getLogger(__name__)
 
 GAP = 24  # blank pixels between stacked crops; wider than any line spacing
+DEFAULT_TIMEOUT = 60.0  # seconds for one Tesseract call (a whole 4K frame takes a few)
+CHECK_TIMEOUT = 15.0
 
 
 @dataclass
@@ -84,59 +92,115 @@ class OcrEngine(ABC):
 
 
 class TesseractOcr(OcrEngine):
-    """Tesseract via ``pytesseract.image_to_data``; words below ``min_confidence`` are dropped."""
+    """Tesseract run once per call, fed through pipes; words below ``min_confidence`` are dropped.
+
+    ``timeout`` bounds one call (seconds): a stuck Tesseract is killed and the
+    call raises CaptureError, so capture moves on.
+    """
 
     name = "tesseract"
 
-    def __init__(self, language: str = "eng", min_confidence: float = 60, psm: int = 3):
+    def __init__(
+        self,
+        language: str = "eng",
+        min_confidence: float = 60,
+        psm: int = 3,
+        *,
+        command: str = "tesseract",
+        timeout: float = DEFAULT_TIMEOUT,
+    ):
         super().__init__()
         self.language = language
         self.min_confidence = min_confidence
         self.psm = psm
+        self.command = command
+        self.timeout = timeout
         # Tesseract's OpenMP threads spin on idle cores: on a desktop they cost
-        # more CPU than they save time.  One thread per call.
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        # more CPU than they save time.  One thread per call unless the user says otherwise.
+        self._env = dict(os.environ)
+        self._env.setdefault("OMP_THREAD_LIMIT", "1")
+
+    def _run(self, args: list[str], payload: bytes | None = None, timeout: float | None = None) -> bytes:
+        """Tesseract's standard output for ``args``; CaptureError when it is missing, stuck or fails."""
+        limit = self.timeout if timeout is None else timeout
+        try:
+            done = subprocess.run(
+                [self.command, *args], input=payload, capture_output=True, timeout=limit, env=self._env, check=False
+            )
+        except FileNotFoundError as exc:
+            raise tesseract_missing() from exc
+        except subprocess.TimeoutExpired as exc:
+            raise CaptureError(
+                f"Tesseract took longer than {limit:g} s to read one screen image and was stopped.",
+                fix="Capture goes on with the next frame; if this repeats, the computer is overloaded: "
+                "raise 'Interval' in the capture settings or capture one monitor only.",
+            ) from exc
+        except OSError as exc:  # not executable, too many processes, ...
+            raise CaptureError(
+                f"Could not start Tesseract ({self.command}): {exc.strerror or exc}.",
+                fix="Check that Tesseract is installed and runs: 'tesseract --version'.",
+            ) from exc
+        if done.returncode != 0:
+            errors = done.stderr.decode("utf-8", "replace")
+            if "Failed loading language" in errors or "loading languages" in errors:
+                raise language_missing(self.language.split("+"))
+            detail = " ".join(line.strip() for line in errors.splitlines() if line.strip())[-300:]
+            raise CaptureError(
+                f"Tesseract failed (exit status {done.returncode}): {detail or 'no message'}.",
+                fix="Check that 'tesseract --version' works; capture goes on with the next frame.",
+            )
+        return done.stdout
 
     def check(self) -> str:
         """Tesseract's version, or a CaptureError that says how to install it."""
-        import pytesseract
-
+        version_text = self._run(["--version"], timeout=CHECK_TIMEOUT).decode("utf-8", "replace")
+        version = version_text.split("\n", 1)[0].replace("tesseract", "").strip() or "unknown version"
         try:
-            version = str(pytesseract.get_tesseract_version())
-        except pytesseract.TesseractNotFoundError as exc:
-            raise tesseract_missing() from exc
-        try:
-            languages = set(pytesseract.get_languages(config=""))
-        except Exception:  # noqa: BLE001 - listing languages is a nicety; reading will tell
+            listing = self._run(["--list-langs"], timeout=CHECK_TIMEOUT).decode("utf-8", "replace")
+        except CaptureError:  # listing languages is a nicety; reading will tell
             return version
+        languages = {line.strip() for line in listing.splitlines()[1:] if line.strip()}
         missing = [code for code in self.language.split("+") if code and code not in languages]
         if missing:
             raise language_missing(missing)
         return version
 
     def read_image(self, image: Image.Image) -> list[Word]:
-        import pytesseract
+        args = ["stdin", "stdout", "-l", self.language, "--psm", str(self.psm), "-c", "tessedit_create_tsv=1"]
+        return parse_tsv(self._run(args, pnm_bytes(image)).decode("utf-8", "replace"), self.min_confidence)
 
+
+def pnm_bytes(image: Image.Image) -> bytes:
+    """``image`` as binary PGM (grayscale) or PPM (colour): Tesseract reads it from a pipe, no compression."""
+    if image.mode not in ("L", "RGB"):
+        if "A" in image.getbands():
+            # Transparent pixels read as white paper, not black.
+            background = Image.new("RGB", image.size, (255, 255, 255))
+            background.paste(image, (0, 0), image.getchannel("A"))
+            image = background
+        else:
+            image = image.convert("L" if image.mode in ("1", "I", "I;16", "F") else "RGB")
+    magic = b"P5" if image.mode == "L" else b"P6"
+    return b"%s\n%d %d\n255\n" % (magic, image.width, image.height) + image.tobytes()
+
+
+def parse_tsv(tsv: str, min_confidence: float) -> list[Word]:
+    """The words of Tesseract's TSV output with a confidence of at least ``min_confidence``."""
+    words = []
+    for line in tsv.splitlines():
+        fields = line.split("\t", 11)
+        if len(fields) < 12 or fields[0] != "5":  # level 5 is a word (the header and blocks are not)
+            continue
+        text = fields[11].strip()
         try:
-            data = pytesseract.image_to_data(
-                image, lang=self.language, config=f"--psm {self.psm}", output_type=pytesseract.Output.DICT
-            )
-        except pytesseract.TesseractNotFoundError as exc:
-            raise tesseract_missing() from exc
-        except pytesseract.TesseractError as exc:
-            if "Failed loading language" in str(exc) or "loading languages" in str(exc):
-                raise language_missing(self.language.split("+")) from exc
-            raise
-        words = []
-        for text, conf, left, top, width, height in zip(
-            data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"]
-        ):
-            text = str(text).strip()
-            conf = float(conf)
-            if not text or conf < self.min_confidence:
-                continue
-            words.append(Word(text, conf, Rect(int(left), int(top), int(left) + int(width), int(top) + int(height))))
-        return words
+            left, top, width, height = (int(v) for v in fields[6:10])
+            conf = float(fields[10])
+        except ValueError:
+            continue
+        if not text or conf < min_confidence:
+            continue
+        words.append(Word(text, conf, Rect(left, top, left + width, top + height)))
+    return words
 
 
 class FakeOcr(OcrEngine):

@@ -1,7 +1,11 @@
 """Privacy before pixels: exclusion rules and the pause switch.
 
-``ExclusionRules.match(context)`` is checked before any pixel is read; a match
-means the frame is not grabbed at all.  Application names match the window
+``ExclusionRules.match(context)`` is checked for the focused window before any
+pixel is read (a match means the frame is not grabbed at all) and for every
+other window on the screen (a match means its visible parts are blanked, see
+``core.capture.windows``).  Engram's own windows always match, whatever the
+settings say: those of this process (by _NET_WM_PID) and any whose WM_CLASS is
+Engram's (another Engram process, such as the app beside ``engram capture``).  Application names match the window
 class case-insensitively (whole name, or a word of it: 'keepassxc' matches
 'KeePassXC'); title rules are regular expressions searched in the title.  A
 rule that is not a valid regular expression is matched literally rather than
@@ -11,6 +15,7 @@ dropped, so a typo never turns an exclusion off.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -21,17 +26,25 @@ from core.capture.screen import WindowContext
 
 log = logging.getLogger(__name__)
 
+ENGRAM_WM_CLASS = "engram"  # Qt sets the class from the application name, 'Engram'
+
 
 @dataclass(frozen=True)
 class Exclusion:
-    rule: str  # "app" or "title"
+    rule: str  # "app", "title", or "self" for Engram's own windows
     pattern: str
+
+    def describe(self) -> str:
+        if self.rule == "self":
+            return "it is one of Engram's own windows"
+        return f"it matches the {self.rule} rule {self.pattern!r}"
 
 
 class ExclusionRules:
     """Compiled ``privacy.exclude_apps`` and ``privacy.exclude_titles``."""
 
-    def __init__(self, apps: list[str], titles: list[str]):
+    def __init__(self, apps: list[str], titles: list[str], own_pid: int | None = None):
+        self.own_pid = os.getpid() if own_pid is None else own_pid
         self.apps = tuple(a.strip().lower() for a in apps if a.strip())
         self.titles = tuple(t for t in titles if t.strip())
         self._title_patterns: list[tuple[str, re.Pattern]] = []
@@ -45,6 +58,8 @@ class ExclusionRules:
 
     def match(self, context: WindowContext) -> Exclusion | None:
         """The first rule that excludes ``context``, or None."""
+        if is_engram_window(context, self.own_pid):
+            return Exclusion("self", ENGRAM_WM_CLASS)
         if context.app:
             app = context.app.lower()
             words = set(re.split(r"[^\w]+", app))
@@ -58,6 +73,13 @@ class ExclusionRules:
                 if compiled.search(text):
                     return Exclusion("title", pattern)
         return None
+
+
+def is_engram_window(context: WindowContext, own_pid: int) -> bool:
+    """Whether ``context`` is a window of this process or of any Engram (WM_CLASS 'Engram')."""
+    if context.pid is not None and context.pid == own_pid:
+        return True
+    return any(name and name.lower() == ENGRAM_WM_CLASS for name in (context.app, context.instance))
 
 
 class PauseSwitch:

@@ -1,8 +1,10 @@
 """Where frames and window context come from: the X11 session, or a fake.
 
 ``ScreenSource`` is what the capture loop needs from a desktop session:
-the focused window (application, title, URL), how long the user has been idle,
-whether the screen is locked, and the pixels of each monitor.  ``X11Screen``
+the focused window (application, title, URL), every window on the screen
+(``windows()``, to blank the excluded ones, see ``core.capture.windows``), how
+long the user has been idle, whether the screen is locked, and the pixels of
+each monitor.  ``X11Screen``
 implements it with python-xlib (one connection, no subprocess per frame) and
 mss; ``check_session`` says plainly when the session cannot be captured
 (Wayland, no display) instead of failing somewhere deeper.
@@ -17,10 +19,14 @@ import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.errors import CaptureError
+
+if TYPE_CHECKING:
+    from core.capture.windows import ScreenWindow, X11WindowList
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +37,18 @@ _DOMAIN_IN_TITLE = re.compile(r"(?<![\w@.-])((?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/[^\
 
 @dataclass(frozen=True)
 class WindowContext:
-    """The focused window: its application (WM_CLASS), title and URL, each possibly unknown."""
+    """A window: its application (WM_CLASS class), title and URL, each possibly unknown.
+
+    ``instance`` is the other half of WM_CLASS and ``pid`` the process that
+    says it owns the window (_NET_WM_PID); both serve to recognise Engram's own windows.
+    """
 
     app: str | None = None
     title: str | None = None
     url: str | None = None
     window_id: int | None = None
+    pid: int | None = None
+    instance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,10 @@ class ScreenSource(ABC):
     def grab(self, monitor: Monitor) -> np.ndarray:
         """The monitor's pixels as a ``(height, width)`` array of packed BGRA ``uint32``."""
 
+    def windows(self) -> "list[ScreenWindow] | None":
+        """The mapped top-level windows, bottom to top, in screen coordinates; None where unknown."""
+        return None
+
     def idle_seconds(self) -> float | None:
         """Seconds since the last keyboard or mouse input, or None where unknown."""
         return None
@@ -132,6 +148,7 @@ class X11Screen(ScreenSource):
         }
         self._has_screensaver = bool(self._display.has_extension("MIT-SCREEN-SAVER"))
         self._mss = None
+        self._window_list: X11WindowList | None = None
 
     # -- context -------------------------------------------------------------------------
 
@@ -198,7 +215,29 @@ class X11Screen(ScreenSource):
         app = None
         if wm_class:
             app = wm_class[1] or wm_class[0]
-        return WindowContext(app=app, title=title, url=url_from_title(title, app), window_id=int(window.id))
+        windows = self._windows()
+        pid = windows.pid_of(int(window.id))
+        windows.drain()
+        return WindowContext(
+            app=app, title=title, url=url_from_title(title, app), window_id=int(window.id), pid=pid,
+            instance=wm_class[0] if wm_class else None,
+        )
+
+    def _windows(self) -> "X11WindowList":
+        if self._window_list is None:
+            from core.capture.windows import X11WindowList
+
+            self._window_list = X11WindowList(self._display, self._call)
+        return self._window_list
+
+    def windows(self) -> "list[ScreenWindow]":
+        try:
+            return self._windows().windows()
+        except self._xerror.XError as exc:
+            raise CaptureError(
+                f"Could not list the windows on the display {self.display_name}: {exc}.",
+                fix="Capture retries on its own; restart Engram if this repeats.",
+            ) from exc
 
     def idle_seconds(self) -> float | None:
         if not self._has_screensaver:
@@ -207,6 +246,8 @@ class X11Screen(ScreenSource):
             info = self._call(self._root.screensaver_query_info)
         except (self._xerror.XError, AttributeError):
             return None
+        if self._window_list is not None:
+            self._window_list.drain()  # idle for hours: the window notices must not pile up meanwhile
         return info.idle / 1000.0
 
     def locked(self) -> bool:

@@ -6,9 +6,12 @@
 * the **capture loop** wakes on a ``threading.Event`` timeout (never busy
   waits), checks pause, idle and lock, asks which window has the focus and
   checks it against the exclusions *before* grabbing any pixel, grabs the
-  chosen monitors, and hands frames that differ from the last grab to the
-  bounded ``FrameQueue``.  Its interval grows by half while nothing changes,
-  up to ``capture.max_interval_seconds``.
+  chosen monitors, blanks every visible part of any other excluded window and
+  of Engram's own windows (``core.capture.windows``), and hands frames that
+  differ from the last grab to the bounded ``FrameQueue``.  Nothing after that
+  (change detection, OCR, the thumbnail) ever sees the blanked pixels.  Its
+  interval grows by half while nothing changes, up to
+  ``capture.max_interval_seconds``.
 * the **OCR worker** takes frames from the queue, compares each with the last
   frame it read on that monitor, OCRs only the changed regions, masks
   sensitive text and stores one observation per kept monitor frame.
@@ -41,6 +44,7 @@ from core.capture.frames import FrameJob, FrameQueue
 from core.capture.ocr import OcrEngine, TesseractOcr
 from core.capture.privacy import ExclusionRules, PauseSwitch
 from core.capture.screen import Monitor, ScreenSource, WindowContext, X11Screen, url_from_title
+from core.capture.windows import HiddenWindow, blank, describe_hidden, hidden_windows, on_monitor
 from core.errors import CaptureError
 from core.secrets import mask_text, shield_observation
 
@@ -49,7 +53,6 @@ log = logging.getLogger(__name__)
 STATES = ("stopped", "running", "paused", "idle", "excluded", "error")
 THUMBNAIL_WIDTH = 320
 THUMBNAIL_QUALITY = 50
-PURGE_EVERY_SECONDS = 3600.0
 MAX_TITLE_CHARS = 1000
 BACKOFF_FACTOR = 1.5
 # A change smaller than this share of the monitor (typing, a ticking clock) may wait
@@ -64,8 +67,6 @@ class ObservationSink(Protocol):
     """What capture needs from the observation store."""
 
     def add(self, kind: str, text: str, **fields: Any) -> int: ...
-
-    def purge_thumbnails(self, older_than: Any) -> int: ...
 
 
 class SettingsSource(Protocol):
@@ -108,6 +109,21 @@ class CaptureHealth:
     paused_until: float | None = None
     last_error: str | None = None
     last_error_fix: str | None = None
+    # Windows blanked out of the last frame (excluded apps and titles, Engram's own), by application.
+    windows_hidden: int = 0
+    hidden_windows: list[str] = field(default_factory=list)
+    frames_window_moved: int = 0  # dropped: a window moved or opened while the screen was grabbed
+
+
+@dataclass
+class Grab:
+    """What one look at the screen gave: blanked frames, or why there are none (``refused``)."""
+
+    context: WindowContext
+    frames: list[tuple[Monitor, np.ndarray]] = field(default_factory=list)
+    hidden: list[HiddenWindow] = field(default_factory=list)
+    refused: str | None = None
+    focus_excluded: bool = False
 
 
 class CaptureService:
@@ -151,7 +167,6 @@ class CaptureService:
         self._reported: set[str] = set()
         self._ocr_error: CaptureError | None = None
         self._interval: float | None = None
-        self._last_purge: float | None = None
         self._rules_key: tuple | None = None
         self._rules: ExclusionRules | None = None
         self._closed = False
@@ -231,6 +246,7 @@ class CaptureService:
             data = asdict(self._health)
         data["frames_dropped"] += self.queue.dropped
         data["running"] = self.is_running
+        data["hidden_summary"] = describe_hidden(data["hidden_windows"], data["windows_hidden"])
         return data
 
     def capture_once(self) -> CaptureOutcome:
@@ -243,17 +259,12 @@ class CaptureService:
             return CaptureOutcome("paused", "Capture is paused; resume it first.")
         screen = self._screen_factory()
         try:
-            context = screen.focused_window()
-            exclusion = self._exclusions().match(context)
-            if exclusion is not None:
-                self._count("frames_excluded")
-                return CaptureOutcome("excluded", f"the focused window matches the {exclusion.rule} rule {exclusion.pattern!r}")
-            jobs = [FrameJob(m, screen.grab(m), context, self._wall()) for m in self._chosen_monitors(screen)]
-            if self._exclusions().match(screen.focused_window()) is not None:
-                self._count("frames_excluded")
-                return CaptureOutcome("excluded", "an excluded window took the focus while grabbing")
+            grab = self._grab_visible(screen)
         finally:
             screen.close()
+        if grab.refused is not None:
+            return CaptureOutcome("excluded", grab.refused)
+        jobs = [FrameJob(monitor, frame, grab.context, self._wall()) for monitor, frame in grab.frames]
         outcomes = [self._read_job(job, allow_defer=False) for job in jobs]
         ids = [i for o in outcomes for i in o.observation_ids]
         monitors = [m for o in outcomes for m in o.monitors]
@@ -329,12 +340,13 @@ class CaptureService:
         base = self._base_interval()
         if self._interval is None:
             self._interval = base
-        self._maybe_purge_thumbnails()
         paused, expired = self.pause_switch.check()
         if expired:
             self._after_resume()
         if paused:
             self._set_state("paused")
+            # Let go of the display meanwhile: its window notices would pile up unread.
+            self._close_screen()
             remaining = self.pause_switch.remaining()
             return min(remaining, self._max_interval()) if remaining is not None else self._max_interval()
         if self._ocr_error is not None:
@@ -342,6 +354,7 @@ class CaptureService:
                 self._ocr_engine().check()
             except CaptureError:
                 self._set_state("error")
+                self._close_screen()
                 return self._max_interval()
             self._ocr_error = None
             self._reported.clear()
@@ -352,17 +365,11 @@ class CaptureService:
                 self._set_state("idle")
                 self._emit_health()
                 return base
-            context = screen.focused_window()
-            if self._exclusions().match(context) is not None:
-                self._count("frames_excluded")
-                self._set_state("excluded")
+            grab = self._grab_visible(screen)
+            if grab.refused is not None:
+                if grab.focus_excluded:
+                    self._set_state("excluded")
                 self._emit_health()
-                return base
-            grabbed = [(m, screen.grab(m)) for m in self._chosen_monitors(screen)]
-            # The focus may have moved to an excluded window while we grabbed: then forget the pixels.
-            if self._exclusions().match(screen.focused_window()) is not None:
-                self._count("frames_excluded")
-                self._set_state("excluded")
                 return base
         except CaptureError as exc:
             self._close_screen()
@@ -373,7 +380,8 @@ class CaptureService:
         self._reported = {tag for tag in self._reported if not tag.startswith("screen")}
         changed = False
         now = self._wall()
-        for monitor, frame in grabbed:
+        context = grab.context
+        for monitor, frame in grab.frames:
             diff = diff_frames(self._last_grab.get(monitor.number), frame)
             # A deferred small change must still be read once the screen settles.
             if diff.negligible and not self._deferred.get(monitor.number):
@@ -385,6 +393,52 @@ class CaptureService:
         self._interval = base if changed else min(self._interval * BACKOFF_FACTOR, self._max_interval())
         self._emit_health()
         return self._interval
+
+    def _grab_visible(self, screen: ScreenSource) -> Grab:
+        """Grab the chosen monitors unless the focused window is excluded, with every other excluded window blanked.
+
+        The windows are listed before and after the grab (the X server may move
+        one in between): if what must be hidden differs, the frames are dropped
+        rather than blanked in the wrong place.  Counts and health are updated here.
+        """
+        rules = self._exclusions()
+        context = screen.focused_window()
+        exclusion = rules.match(context)
+        if exclusion is not None:
+            return self._refuse(Grab(context, refused=f"the focused window is excluded: {exclusion.describe()}", focus_excluded=True))
+        monitors = self._chosen_monitors(screen)
+        before = hidden_windows(screen.windows(), rules.match)
+        grabbed = [(m, screen.grab(m)) for m in monitors]
+        # The focus may have moved to an excluded window while we grabbed: then forget the pixels.
+        if rules.match(screen.focused_window()) is not None:
+            return self._refuse(Grab(context, refused="an excluded window took the focus while grabbing", focus_excluded=True))
+        after = hidden_windows(screen.windows(), rules.match)
+        if after != before:
+            self._count("frames_window_moved")
+            return Grab(context, refused="a window moved or opened while the screen was read; the next frame will be")
+        frames = []
+        shown = set()
+        for monitor, frame in grabbed:
+            rects = []
+            for index, hidden in enumerate(after):
+                on_screen = on_monitor(hidden.regions, monitor)
+                if on_screen:
+                    shown.add(index)
+                    rects.extend(on_screen)
+            frames.append((monitor, blank(frame, rects)))
+        visible = [hidden for index, hidden in enumerate(after) if index in shown]
+        with self._health_lock:
+            self._health.windows_hidden = len(visible)
+            self._health.hidden_windows = list(dict.fromkeys(h.label for h in visible))
+        return Grab(context, frames, visible)
+
+    def _refuse(self, grab: Grab) -> Grab:
+        """The focused window is excluded: no pixels, and nothing else was hidden."""
+        self._count("frames_excluded")
+        with self._health_lock:
+            self._health.windows_hidden = 0
+            self._health.hidden_windows = []
+        return grab
 
     def _open_screen(self) -> ScreenSource:
         if self._screen is None:
@@ -399,21 +453,6 @@ class CaptureService:
                 log.debug("closing the screen failed", exc_info=True)
             self._screen = None
             self._last_grab.clear()
-
-    def _maybe_purge_thumbnails(self) -> None:
-        now = self._wall()
-        if self._last_purge is not None and now - self._last_purge < PURGE_EVERY_SECONDS:
-            return
-        self._last_purge = now
-        days = int(self.settings.get("retention.thumbnail_days"))
-        try:
-            removed = self.observations.purge_thumbnails(now - days * 86400.0)
-        except Exception as exc:  # storage trouble is reported, never fatal to capture
-            log.exception("purging old thumbnails failed")
-            self._report(CaptureError(f"Could not remove old screenshots: {exc}.", fix="See the log."), state=None)
-            return
-        if removed:
-            log.info("removed %d thumbnails older than %d days", removed, days)
 
     # -- the OCR worker ------------------------------------------------------------------
 

@@ -28,3 +28,9 @@ def test_once_on_wayland_says_not_supported(monkeypatch, capsys):
 def test_status_json(capsys):
     assert main(["capture", "status", "--json"]) == 0
     assert '"state": "stopped"' in capsys.readouterr().out
+
+
+def test_status_reports_what_was_hidden(capsys):
+    assert main(["capture", "status", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"hidden_summary": null' in out and '"windows_hidden": 0' in out and '"frames_window_moved": 0' in out

@@ -377,12 +377,3 @@ def test_slow_ocr_merges_frames_and_memory_stays_bounded(settings, events):
     assert len(sink.rows) == 1
 
 
-def test_thumbnails_purged_hourly(settings, events):
-    now = [100_000.0]
-    service, sink = make_service(settings, events, FakeScreen([frame()]), wall_clock=lambda: now[0])
-    service._tick()
-    service._tick()
-    now[0] += 3601
-    service._tick()
-    days = settings.get("retention.thumbnail_days")
-    assert sink.purged == [100_000.0 - days * 86400, 103_601.0 - days * 86400]
