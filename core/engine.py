@@ -23,7 +23,6 @@ from core.capture.service import CaptureService
 from core.chat import Answer, Assistant
 from core.consolidate.consolidator import Consolidator
 from core.consolidate.jobs import IdleTrigger, consolidation_jobs
-from core.errors import StorageError
 from core.events import EventBus
 from core.keystore import KeyStore
 from core.logs import start_file_logging, stop_file_logging
@@ -34,7 +33,7 @@ from core.recall.quick import QuickRecall
 from core.recall.retrieve import Recall
 from core.scheduling import JobSpec, Scheduler
 from core.settings import Settings
-from core.store.store import Store
+from core.store.opening import BUSY_TIMEOUT, open_store
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +50,7 @@ class Engine:
         embedder: Embedder | None = None,
         chat_model: ChatModel | None = None,
         clock: Callable[[], float] = time.time,
+        busy_timeout: float = BUSY_TIMEOUT,
     ):
         self.paths = (paths or Paths.from_env()).ensure()
         self.clock = clock
@@ -61,21 +61,8 @@ class Engine:
         self._closed = False
         self._log_handler = None
         self.keys = KeyStore(self.paths)
-        db_exists = self.paths.db_path.exists() and self.paths.db_path.stat().st_size > 0
-        if db_exists:
-            Store.check_file(self.paths.db_path)  # a damaged file is named as such, not as a key problem
-        key, self.key_info = self.keys.load()
-        if key is None:
-            if db_exists:
-                raise StorageError(
-                    f"The database {self.paths.db_path} exists but its key is missing "
-                    f"(looked in the OS keyring and in {self.paths.key_file}).",
-                    fix="Restore the key file or keyring entry from your backup. Engram has not changed the database.",
-                )
-            key, self.key_info = self.keys.create()
-        self.store, self.migrations_applied = Store.open(
-            self.paths.db_path, key, self.paths.backups_dir, self.events, self._embedder, clock
-        )
+        opened = open_store(self.paths, self.keys, self.events, self._embedder, clock, busy_timeout=busy_timeout)
+        self.store, self.key_info, self.migrations_applied = opened.store, opened.key_info, opened.migrations_applied
         self.models = ModelManager(self.paths, self.settings, self.events)
         self.indexer = self.store.indexer
         self.memories = self.store.memories

@@ -140,6 +140,19 @@ def m001_initial(db) -> None:
     )
 
 
+def pending_migrations(db: Database) -> list[str]:
+    """Names of the migrations this database still needs (a read)."""
+    with db.lock:
+        return [m.name for m in migrations.pending(db.utils)]
+
+
+def newest_applied(db: Database) -> str | None:
+    """The name of the last migration applied to this database: its schema's name."""
+    with db.lock:
+        applied = migrations.applied(db.utils)
+    return applied[-1].name if applied else None
+
+
 def apply_migrations(db: Database, backups_dir: Path) -> list[str]:
     """Apply pending migrations; copy a non-empty database aside first. Returns the names applied."""
     with db.lock:

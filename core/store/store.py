@@ -1,8 +1,8 @@
 """``Store``: the database and everything kept in it, behind named methods.
 
-The engine opens one store; every other part of Engram reaches the data
-through it (``store.memories``, ``store.observations``, ``store.records`` ...)
-and never through the connection.
+The engine opens one store (``core.store.opening.open_store``); every other
+part of Engram reaches the data through it (``store.memories``,
+``store.observations``, ``store.records`` ...) and never through the connection.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Callable
 
 from core.events import EventBus
 from core.models.base import Embedder
+from core.store.backups import Backups
 from core.store.context_index import RecallIndex
 from core.store.db import Database
 from core.store.indexer import Indexer
 from core.store.memories import MemoryStore
-from core.store.migrations import apply_migrations
 from core.store.observations import ObservationStore
 from core.store.records import AbsorbLog, DerivedRecords, JobRuns, Meta
 from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, TypedSearch
@@ -32,6 +32,8 @@ class Store:
         events: EventBus,
         embedder_provider: Callable[[], Embedder],
         clock: Callable[[], float] = time.time,
+        *,
+        backups_dir: Path | None = None,
     ):
         self.db = db  # for core.store's own modules and for tests only
         self.events = events
@@ -46,30 +48,12 @@ class Store:
         self.recall_index = RecallIndex(db)
         self.typed_memories = TypedSearch(db, MEMORY_INDEX, live_memories_only=True)
         self.typed_observations = TypedSearch(db, OBSERVATION_INDEX)
+        self.backups = Backups(db, backups_dir, clock)
 
-    @classmethod
-    def open(
-        cls,
-        db_path: Path,
-        key_hex: str,
-        backups_dir: Path,
-        events: EventBus,
-        embedder_provider: Callable[[], Embedder],
-        clock: Callable[[], float] = time.time,
-    ) -> tuple["Store", list[str]]:
-        """Open (or create) the database, apply pending migrations; returns the store and the migrations applied."""
-        db = Database.open(db_path, key_hex)
-        try:
-            applied = apply_migrations(db, backups_dir)
-        except BaseException:
-            db.close()
-            raise
-        return cls(db, events, embedder_provider, clock), applied
-
-    @staticmethod
-    def check_file(path: Path) -> None:
-        """Raise ``CorruptDatabaseError`` when the file at ``path`` cannot be an Engram database (before any key is tried)."""
-        Database.check_file_shape(path)
+    @property
+    def read_only(self) -> bool:
+        """True when the store was opened from a read-only directory: reads work, every write is refused."""
+        return self.db.read_only
 
     def atomic(self):
         """``with store.atomic():`` makes every store call inside one transaction (nested: a savepoint).
