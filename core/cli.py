@@ -51,6 +51,8 @@ class CliContext:
             from core.engine import Engine
 
             self._engine = Engine(self.paths)
+            if self._engine.read_only:
+                self.warn(read_only_note(self.paths))
         return self._engine
 
     def close(self) -> None:
@@ -70,6 +72,13 @@ class CliContext:
     @staticmethod
     def warn(text: str) -> None:
         print(text, file=sys.stderr)
+
+
+def read_only_note(paths) -> str:
+    return (
+        f"engram: note: the data directory {paths.data_dir} is read-only, so nothing can be saved "
+        "(search, get, recall and ask work; questions are not recorded)."
+    )
 
 
 def build_parser(command_modules: Sequence[Any] = CORE_COMMANDS) -> argparse.ArgumentParser:

@@ -75,6 +75,11 @@ class Engine:
         self.quick = QuickRecall(self.store)
         self.events.subscribe("settings_did_change", self._on_setting_changed)
 
+    @property
+    def read_only(self) -> bool:
+        """True when the data directory is read-only: search, get, recall and ask work; nothing is saved."""
+        return self.store.read_only
+
     # -- models ----------------------------------------------------------------------
 
     def _embedder(self) -> Embedder:

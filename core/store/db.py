@@ -175,7 +175,6 @@ class Database:
                     ) from exc
                 continue
             try:
-                conn.execute("PRAGMA query_only = ON")
                 conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
                 conn.execute("PRAGMA temp_store = MEMORY")
                 conn.execute("PRAGMA cache_size = -32000")

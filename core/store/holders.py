@@ -35,7 +35,7 @@ def describe(pid: int) -> str:
     shown = [Path(args[0]).name, *args[1:]]
     if Path(shown[0]).name.startswith("python") and len(shown) > 2 and shown[1] == "-m":
         shown = shown[2:]  # "python -m core.cli add" reads as "core.cli add"
-    text = " ".join(shown)
+    text = " ".join(" ".join(shown).split())  # a "python -c" script's newlines read as spaces
     if len(text) > 80:
         text = text[:77] + "..."
     if any(mark in " ".join(args).lower() for mark in _ENGRAM_MARKS):
