@@ -17,7 +17,7 @@ import logging
 import sys
 from typing import Any, Sequence
 
-from core import cli_memory
+from core import cli_memory, forget_cli
 from core.absorb import cli as absorb_cli
 from core.capture import cli as capture_cli
 from core.consolidate import cli as consolidate_cli
@@ -26,7 +26,7 @@ from core.models import cli as models_cli
 from core.recall import cli as recall_cli
 
 # The modules that add the engine's sub-commands, in the order ``--help`` lists them.
-CORE_COMMANDS = (cli_memory, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli)
+CORE_COMMANDS = (cli_memory, forget_cli, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli)
 
 
 class CliContext:

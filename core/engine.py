@@ -67,6 +67,7 @@ class Engine:
         self.indexer = self.store.indexer
         self.memories = self.store.memories
         self.observations = self.store.observations
+        self.forgetting = self.store.forgetting
         self._capture: CaptureService | None = None
         self._scheduler: Scheduler | None = None
         self._started = False

@@ -16,6 +16,7 @@ from core.models.base import Embedder
 from core.store.backups import Backups
 from core.store.context_index import RecallIndex
 from core.store.db import Database
+from core.store.forgetting import Forgetting
 from core.store.indexer import Indexer
 from core.store.memories import MemoryStore
 from core.store.observations import ObservationStore
@@ -49,6 +50,7 @@ class Store:
         self.typed_memories = TypedSearch(db, MEMORY_INDEX, live_memories_only=True)
         self.typed_observations = TypedSearch(db, OBSERVATION_INDEX)
         self.backups = Backups(db, backups_dir, clock)
+        self.forgetting = Forgetting(db, self.memories, self.observations, self.backups, clock)
 
     @property
     def read_only(self) -> bool:

@@ -133,6 +133,16 @@ def test_cli_reads_with_a_note_and_refuses_writes(paths, filled, make_read_only,
         assert "is read-only, so nothing can be saved" in err and "Fix:" in err and "chattr -i" in err, argv
 
 
+def test_forget_is_refused_in_a_read_only_directory(paths, filled, make_read_only, capsys):
+    make_read_only(paths.data_dir)
+    code = main(["forget", "--app", "anything", "--yes"])
+    assert code == 0 and "Nothing to forget" in capsys.readouterr().out  # finding nothing needs no write
+    with Engine(paths, embedder=FakeEmbedder(64)) as engine:
+        with pytest.raises(ReadOnlyStoreError):
+            engine.forgetting.forget_memory(filled)
+        with pytest.raises(ReadOnlyStoreError):
+            engine.forgetting.forget_range(0, 4e9)
+
 def test_a_read_only_directory_without_a_database_says_so(paths, make_read_only):
     make_read_only(paths.data_dir)
     with pytest.raises(StorageError) as info:
