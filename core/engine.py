@@ -175,6 +175,9 @@ class Engine:
         """Start background work: the scheduler (embedding, absorbing, consolidation) and capture if enabled."""
         if self._started:
             return
+        if self.read_only:
+            log.warning("the data directory %s is read-only: background work and capture stay off", self.paths.data_dir)
+            return
         self._started = True
         if self._log_handler is None:
             self._log_handler = start_file_logging(self.paths)

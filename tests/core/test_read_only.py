@@ -92,6 +92,8 @@ def test_reads_work_and_writes_are_refused_in_a_read_only_directory(paths, fille
                 write()
             assert "read-only" in info.value.message and "nothing can be saved" in info.value.message
             assert "chattr -i" in info.value.fix and "ENGRAM_HOME" in info.value.fix
+        engine.start()  # background work would only fail to save: it stays off
+        assert engine._scheduler is None and engine._capture is None
     assert _digest(paths.data_dir) == before  # not a byte changed, no file added
 
 
