@@ -145,6 +145,13 @@ def test_forget_is_refused_in_a_read_only_directory(paths, filled, make_read_onl
         with pytest.raises(ReadOnlyStoreError):
             engine.forgetting.forget_range(0, 4e9)
 
+def test_a_key_file_whose_mode_cannot_be_tightened_is_still_read(paths, filled, make_read_only):
+    os.chmod(paths.key_file, 0o644)
+    make_read_only(paths.key_file)  # chmod fails on it now, as on a read-only disk
+    make_read_only(paths.data_dir)
+    with Engine(paths, embedder=FakeEmbedder(64)) as engine:
+        assert engine.read_only and engine.memories.get(filled)
+
 def test_a_read_only_directory_without_a_database_says_so(paths, make_read_only):
     make_read_only(paths.data_dir)
     with pytest.raises(StorageError) as info:
