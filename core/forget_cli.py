@@ -114,8 +114,11 @@ def describe_report(report, *, what: str) -> list[str]:
         lines.append(f"Kept your memories {_ids(report.memories_unlinked)}; they no longer cite what was forgotten.")
     if report.observations_reopened:
         lines.append(f"{report.observations_reopened} observation(s) will be absorbed again ('engram absorb --now' does it now).")
-    lines.append("Their history keeps only a tombstone (what happened and when, no text); "
-                 f"the search indexes were rewritten ({', '.join(report.indexes_rewritten)}).")
+    indexes = "the search indexes were rewritten without it."
+    if report.memories_deleted:
+        lines.append("The history of what was deleted keeps only a tombstone (what happened and when, no text); " + indexes)
+    else:
+        lines.append(indexes[0].upper() + indexes[1:])
     if report.backups_removed:
         lines.append(f"Deleted {len(report.backups_removed)} pre-upgrade cop{'ies' if len(report.backups_removed) != 1 else 'y'} "
                      "of the database from backups/.")
