@@ -61,6 +61,7 @@ class ForgetPlan:
     apps: dict[str, int] = field(default_factory=dict)
     kinds: dict[str, int] = field(default_factory=dict)
     memory_types: dict[str, int] = field(default_factory=dict)
+    in_conversations: int = 0  # how many are conversation turns (recall's context index holds those)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,8 +185,10 @@ class Forgetting:
             marks = ",".join("?" * len(chunk))
             citing.update(r["memory_id"] for r in self.db.query(
                 f"SELECT DISTINCT memory_id FROM memory_sources WHERE observation_id IN ({marks})", chunk))
-            for row in self.db.query(f"SELECT kind, app, min(ts) AS first, max(ts) AS last, count(*) AS n "
+            for row in self.db.query(f"SELECT kind, app, min(ts) AS first, max(ts) AS last, count(*) AS n, "
+                                     f"sum(conversation IS NOT NULL) AS turns "
                                      f"FROM observations WHERE id IN ({marks}) GROUP BY kind, app", chunk):
+                plan.in_conversations += row["turns"]
                 kinds[row["kind"]] += row["n"]
                 apps[row["app"] or ""] += row["n"]
                 times += [row["first"], row["last"]]
@@ -237,7 +240,9 @@ class Forgetting:
                     f"WHERE json_each.value IN ({marks}))", chunk)
                 report.rejections_dropped += int(cursor.rowcount or 0)
             report.observations = self.observations.forget(ids)
-            tables = [OBSERVATION_FTS, RECALL_FTS] + ([MEMORY_FTS] if report.memories_deleted else [])
+            # Each rewrite costs the size of its whole index: only the indexes that held the forgotten text.
+            tables = ([OBSERVATION_FTS] + ([RECALL_FTS] if plan.in_conversations else [])
+                      + ([MEMORY_FTS] if report.memories_deleted else []))
             self._rewrite_indexes(tables, ["observations"])
             report.indexes_rewritten = tables
         self._finish(report, started)
@@ -313,7 +318,12 @@ class Forgetting:
 
         An FTS5 delete only adds a delete marker (which itself lists the
         deleted row's terms); the tokens stay in older segments until a merge.
-        'optimize' merges everything into one segment that holds live rows only.
+        'optimize' merges everything into one segment that holds live rows only,
+        which costs a rewrite of the whole index (bench/bench_forget.py).
+        FTS5's own 'secure-delete' option is cheaper per forget but was not
+        enough: it leaves the leaf separators in ``%_idx`` (prefixes of the
+        deleted terms: 20 of 20 in a test), keeps the words an edit replaced
+        earlier, and slows every later update of the table.
         ``sqlite_stat4`` keeps sample index keys (a conversation's name, a core
         label); re-analyzing the tables rows were deleted from replaces them.
         """

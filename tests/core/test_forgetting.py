@@ -208,7 +208,9 @@ def _remaining(paths):
 def test_forget_an_app_ignoring_case(timeline, paths, capsys):
     code, out, err = _run(capsys, "forget", "--app", "FIREFOX", "--yes", "--json")
     assert code == 0, err
-    assert json.loads(out)["observations"] == 2
+    report = json.loads(out)
+    assert report["observations"] == 2
+    assert report["indexes_rewritten"] == ["observation_fts"]  # screen text: no recall context, no memory to rewrite
     assert _remaining(paths) == [timeline[0], timeline[3]]
 
 
