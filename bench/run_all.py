@@ -24,6 +24,7 @@ BENCHES = [
     ("desktop", ["bench_desktop.py"]),
     ("idle", ["bench_idle.py"]),
     ("backup", ["bench_backup.py"]),
+    ("forget", ["bench_forget.py"]),
 ]
 
 

@@ -206,6 +206,8 @@ class Assistant:
         return self._finish(answer, record, spoken)
 
     def _finish(self, answer: Answer, record: bool, spoken: str) -> Answer:
+        if self.store.read_only:
+            return answer  # nothing can be saved: the exchange is not recorded and no memory is reinforced
         used = [c.id for c in answer.citations if c.kind == "memory"]
         if used:
             self.store.memories.touch(used)

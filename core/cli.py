@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from core import cli_memory
+from core import cli_memory, forget_cli
 from core.absorb import cli as absorb_cli
 from core.backup import cli as backup_cli
 from core.capture import cli as capture_cli
@@ -28,7 +28,7 @@ from core.models import cli as models_cli
 from core.recall import cli as recall_cli
 
 # The modules that add the engine's sub-commands, in the order ``--help`` lists them.
-CORE_COMMANDS = (cli_memory, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli, backup_cli)
+CORE_COMMANDS = (cli_memory, forget_cli, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli, backup_cli)
 
 
 class CliContext:
@@ -53,6 +53,8 @@ class CliContext:
             from core.engine import Engine
 
             self._engine = Engine(self.paths)
+            if self._engine.read_only:
+                self.warn(read_only_note(self.paths))
         return self._engine
 
     def close(self) -> None:
@@ -72,6 +74,13 @@ class CliContext:
     @staticmethod
     def warn(text: str) -> None:
         print(text, file=sys.stderr)
+
+
+def read_only_note(paths) -> str:
+    return (
+        f"engram: note: the data directory {paths.data_dir} is read-only, so nothing can be saved "
+        "(search, get, recall and ask work; questions are not recorded)."
+    )
 
 
 def build_parser(command_modules: Sequence[Any] = CORE_COMMANDS) -> argparse.ArgumentParser:

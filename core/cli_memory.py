@@ -126,9 +126,11 @@ def cmd_get(args, ctx) -> int:
 
 
 def cmd_delete(args, ctx) -> int:
-    memory = ctx.engine.memories.delete(args.id)
-    ctx.say(f"Deleted memory {memory.id} ({memory.type}).")
-    return 0
+    # A user's delete forgets: see core.store.forgetting (and core.forget_cli for the output).
+    from core.forget_cli import say_deleted
+
+    memory = ctx.engine.memories.get(args.id)
+    return say_deleted(ctx, memory, ctx.engine.forgetting.forget_memory(memory.id))
 
 
 def cmd_search(args, ctx) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.errors import EngramError
 from core.paths import Paths
@@ -34,14 +35,49 @@ def integrity(store, paths: Paths) -> Check:
     )
 
 
+def data_directory_check(paths: Paths) -> Check:
+    """Where the data is, whether Engram can save there, and whether other users can read it (its mode is the user's)."""
+    where = paths.data_dir
+    mode = where.stat().st_mode & 0o777
+    if paths.data_dir_read_only():
+        return Check(
+            "data directory", "warn", f"{where} is read-only (mode {mode:04o}): Engram can search and read, but saves nothing",
+            f"Make it writable again ('chmod u+w {where}', or 'chattr -i {where}' if it was made immutable) "
+            "or set ENGRAM_HOME to a writable copy.",
+        )
+    if mode & 0o077:
+        readers = " and ".join(who for who, bits in (("your group", 0o070), ("other users", 0o007)) if mode & bits)
+        return Check(
+            "data directory", "warn", f"{where} (mode {mode:04o}) can be opened by {readers}",
+            f"Unless you mean to share it, make it private: chmod 700 {where} (Engram leaves the mode you set alone).",
+        )
+    return Check("data directory", "ok", f"{where} (mode {mode:04o}, private)")
+
+
+def backups_check(backups) -> Check:
+    """Pre-upgrade copies of the database that remain (they still hold anything forgotten since)."""
+    copies = backups.copies()
+    if not copies:
+        return Check("pre-upgrade copies", "ok", "none")
+    due = backups.removal_due()
+    when = f"removed automatically after {datetime.fromtimestamp(due):%Y-%m-%d %H:%M}" if due else "removed automatically 7 days after the upgrade"
+    listing = ", ".join(f"{p} ({p.stat().st_size / 1e6:.1f} MB)" for p in copies)
+    return Check(
+        "pre-upgrade copies", "warn",
+        f"{len(copies)} cop{'y' if len(copies) == 1 else 'ies'} of the database from before a schema upgrade: {listing}; "
+        f"{when}. They hold everything the store held before the upgrade (forgetting anything deletes them at once).",
+        "Nothing to do if you may need to undo the upgrade; otherwise delete them now.",
+    )
+
+
 def run_checks(paths: Paths) -> list[Check]:
     checks: list[Check] = []
     try:
         paths.ensure()
-        checks.append(Check("data directory", "ok", str(paths.data_dir)))
     except EngramError as exc:
         checks.append(Check("data directory", "fail", exc.message, exc.fix))
         return checks
+    checks.append(data_directory_check(paths))
     free = shutil.disk_usage(paths.data_dir).free
     checks.append(
         Check(
@@ -69,6 +105,7 @@ def run_checks(paths: Paths) -> list[Check]:
         )
         checks.append(Check("SQLite", "ok", f"SQLite {versions['sqlite']}, sqlite-vec {versions['sqlite_vec']}, FTS5"))
         checks.append(integrity(engine.store, paths))
+        checks.append(backups_check(engine.store.pre_upgrade_copies))
         info = engine.key_info
         if info.storage == "keyring":
             checks.append(Check("key storage", "ok", f"OS keyring ({info.location})"))

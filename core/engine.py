@@ -23,13 +23,11 @@ from core.absorb.absorber import Absorber
 from core.absorb.jobs import BacklogTrigger, absorb_job
 from core.backup.backups import BackupService
 from core.backup.jobs import backup_job
-from core.backup.lock import DataDirLock
 from core.capture.service import CaptureService
 from core.capture.status import clear_capture_status, publish_capture_status, read_capture_status
 from core.chat import Answer, Assistant
 from core.consolidate.consolidator import Consolidator
 from core.consolidate.jobs import IdleTrigger, consolidation_jobs
-from core.errors import StorageError
 from core.events import EventBus
 from core.keystore import KeyStore
 from core.logs import start_file_logging, stop_file_logging
@@ -40,7 +38,7 @@ from core.recall.quick import QuickRecall
 from core.recall.retrieve import Recall
 from core.scheduling import JobSpec, Scheduler
 from core.settings import Settings
-from core.store.store import Store
+from core.store.opening import BUSY_TIMEOUT, open_store
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +60,7 @@ class Engine:
         embedder: Embedder | None = None,
         chat_model: ChatModel | None = None,
         clock: Callable[[], float] = time.time,
+        busy_timeout: float = BUSY_TIMEOUT,
     ):
         self.paths = (paths or Paths.from_env()).ensure()
         self.clock = clock
@@ -72,36 +71,25 @@ class Engine:
         self._closed = False
         self._log_handler = None
         self.keys = KeyStore(self.paths)
-        # Shared with every other engine on this directory; a restore waits for all of them to close.
-        self.data_lock = DataDirLock(self.paths).acquire_shared()
-        db_exists = self.paths.db_path.exists() and self.paths.db_path.stat().st_size > 0
-        if db_exists:
-            Store.check_file(self.paths.db_path)  # a damaged file is named as such, not as a key problem
-        key, self.key_info = self.keys.load()
-        if key is None:
-            if db_exists:
-                raise StorageError(
-                    f"The database {self.paths.db_path} exists but its key is missing "
-                    f"(looked in the OS keyring and in {self.paths.key_file}).",
-                    fix="If you made a recovery code, run 'engram recover'; otherwise restore the key file or keyring "
-                    "entry from your backup. Engram has not changed the database.",
-                )
-            key, self.key_info = self.keys.create()
         # Backups are made before any migration: the service reads the file on its own connection until
         # the store is open, then through it.
-        self.backups = BackupService(self.paths, self.settings, key, clock=clock, events=self.events)
-        try:
-            self.store, self.migrations_applied = Store.open(
-                self.paths.db_path, key, self.backups.before_migration, self.events, self._embedder, clock
-            )
-        except BaseException:
-            self.data_lock.release()
-            raise
-        self.backups.attach(self.store)
+        self.backups = BackupService(self.paths, self.settings, None, clock=clock, events=self.events)
+        opened = open_store(
+            self.paths, self.keys, self.events, self._embedder, clock,
+            before_migration=self._backup_before_migration,
+            copy_folders=sorted({self.backups.folder(), self.paths.backups_dir}), busy_timeout=busy_timeout,
+        )
+        self.store, self.key_info, self.migrations_applied = opened.store, opened.key_info, opened.migrations_applied
+        # Shared with every other engine on this directory until close; a restore needs it alone.
+        self.data_lock = opened.lock
+        self.backups.key_hex = opened.key_hex
+        if not self.store.read_only:
+            self.backups.attach(self.store)
         self.models = ModelManager(self.paths, self.settings, self.events)
         self.indexer = self.store.indexer
         self.memories = self.store.memories
         self.observations = self.store.observations
+        self.forgetting = self.store.forgetting
         self._capture: CaptureService | None = None
         self._scheduler: Scheduler | None = None
         self._started = False
@@ -111,6 +99,15 @@ class Engine:
         self.assistant = Assistant(self.store, self.recall, self.chat_model, clock=clock)
         self.quick = QuickRecall(self.store)
         self.events.subscribe("settings_did_change", self._on_setting_changed)
+
+    @property
+    def read_only(self) -> bool:
+        """True when the data directory is read-only: search, get, recall and ask work; nothing is saved."""
+        return self.store.read_only
+
+    def _backup_before_migration(self, key_hex: str, pending):
+        self.backups.key_hex = key_hex
+        return self.backups.before_migration(pending)
 
     # -- models ----------------------------------------------------------------------
 
@@ -266,6 +263,9 @@ class Engine:
         """Start background work: the scheduler (embedding, absorbing, consolidation) and capture if enabled."""
         if self._started:
             return
+        if self.read_only:
+            log.warning("the data directory %s is read-only: background work and capture stay off", self.paths.data_dir)
+            return
         self._started = True
         if self._log_handler is None:
             self._log_handler = start_file_logging(self.paths)
@@ -344,7 +344,8 @@ class Engine:
         except Exception:
             log.exception("closing models failed")
         self.store.close()
-        self.data_lock.release()
+        if self.data_lock is not None:
+            self.data_lock.release()
         if self._log_handler is not None:
             stop_file_logging(self._log_handler)
             self._log_handler = None

@@ -64,3 +64,11 @@ class DownloadError(ModelError):
 
 class CaptureError(EngramError):
     """Screen capture cannot run here (no display, Wayland, no tesseract...)."""
+
+
+class ReadOnlyStoreError(StorageError):
+    """The data directory (or the database in it) cannot be written: Engram can read, not save."""
+
+
+class DatabaseBusyError(StorageError):
+    """Another process kept the database locked for longer than Engram waits."""

@@ -69,7 +69,10 @@ class KeyStore:
             mode = path.stat().st_mode & 0o777
             if mode & 0o077:
                 log.warning("key file %s had mode %o; tightening to 0600", path, mode)
-                os.chmod(path, 0o600)
+                try:
+                    os.chmod(path, 0o600)
+                except OSError as exc:  # a read-only disk or an immutable file: the key can still be read
+                    log.warning("could not tighten the key file's mode (%s); run 'chmod 600 %s'", exc.strerror or exc, path)
             key = path.read_text().strip()
         except OSError as exc:
             raise KeyStorageError(

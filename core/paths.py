@@ -9,6 +9,7 @@ Nothing is created until ``ensure()`` is called.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class Paths:
 
     @property
     def lock_file(self) -> Path:
-        """Held shared by every open engine; a restore takes it exclusively (see core.backup.lock)."""
+        """Held shared by every open engine; a restore takes it exclusively (see core.store.lock)."""
         return self.data_dir / "engram.lock"
 
     @property
@@ -80,8 +81,19 @@ class Paths:
     def config_file(self) -> Path:
         return self.config_dir / "config.json"
 
+    def data_dir_read_only(self) -> bool:
+        """True when the data directory exists but this process cannot write in it (modes, chattr +i, a read-only mount)."""
+        return self.data_dir.is_dir() and not os.access(self.data_dir, os.W_OK)
+
     def ensure(self) -> "Paths":
-        """Create the directories, private to the user (0700)."""
+        """Create the missing directories, private to the user (0700).
+
+        A directory that already exists keeps the mode its owner gave it
+        (``engram doctor`` warns when others can read it).  In a read-only data
+        directory nothing is created: Engram then opens the store read-only
+        and says that nothing can be saved.
+        """
+        read_only = self.data_dir_read_only()
         for directory in (
             self.data_dir,
             self.config_dir,
@@ -90,9 +102,11 @@ class Paths:
             self.logs_dir,
             self.backups_dir,
         ):
+            if directory.is_dir() or (read_only and directory.parent == self.data_dir):
+                continue
             try:
                 directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-                os.chmod(directory, 0o700)
+                os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
             except PermissionError as exc:
                 raise StorageError(
                     f"Engram cannot create or use its directory {directory}: permission denied.",
@@ -107,9 +121,15 @@ class Paths:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a file readable only by the user (0600), atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write a file readable only by the user (0600), atomically.
+
+    The bytes go to a temporary file of a unique name in the same directory,
+    then replace ``path`` in one step: two processes writing at once never
+    share (or truncate) each other's temporary file, and a reader sees the
+    old file or the new one, never half of one.
+    """
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -16,7 +16,7 @@ Everything that can fail happens before the current database is touched:
 4. it is re-keyed to this computer's database key (a new key is made where
    there is none: a new computer, a lost keyring).
 
-Only then, holding the data directory alone (``core.backup.lock``: the app and
+Only then, holding the data directory alone (``core.store.lock``: the app and
 other commands are refused, or, in the app, capture and jobs are paused), the
 current database is kept as a verified ``before-restore`` backup and the new
 file is renamed into its place.  With a recovery code, this computer gets a
@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 from core.backup import archive
 from core.backup.backups import BackupInfo, BackupService, info_from_manifest
-from core.backup.lock import DataDirLock
+from core.store.lock import DataDirLock
 from core.backup.recovery import (
     KdfParams,
     RecoveryCode,

@@ -102,6 +102,8 @@ def sync_context_index(db: Database) -> int:
     their context now includes it.  Safe to call often: with nothing new it
     costs two small queries.
     """
+    if db.read_only:
+        return 0  # a read-only store answers from the index as it was last written
     with db.lock:
         last = _last_id(db)
         newest = db.scalar("SELECT max(id) FROM observations") or 0

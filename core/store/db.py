@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from core.errors import CorruptDatabaseError, StorageError, WrongKeyError
+from core.errors import CorruptDatabaseError, ReadOnlyStoreError, StorageError, WrongKeyError
 
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PAGE_SIZE = 4096
+BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's lock before giving up
 
 
 def _driver():
@@ -32,8 +33,12 @@ def _driver():
     return sqlcipher3
 
 
-def _disk_error(exc: Exception, path: Path) -> StorageError:
+def _disk_error(exc: Exception, path: Path, waited: float | None = None) -> StorageError:
     text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        from core.store.holders import busy_error
+
+        return busy_error(path, waited)
     if "full" in text:
         return StorageError(
             f"The disk holding {path} is full; nothing was written.",
@@ -73,12 +78,23 @@ def raise_storage_error(exc: Exception, path: Path) -> None:
             raise mapped from exc
 
 
+def read_only_error(path: Path) -> ReadOnlyStoreError:
+    where = path.parent
+    return ReadOnlyStoreError(
+        f"Engram's data directory {where} is read-only, so nothing can be saved (searching and reading still work).",
+        fix=f"Make it writable again ('chmod u+w {where}', or 'chattr -i {where}' if it was made immutable, or "
+        "remount the disk read-write), or set ENGRAM_HOME to a writable copy of it.",
+    )
+
+
 class Database:
     """A SQLCipher connection with sqlite-vec, and a lock for thread safety."""
 
-    def __init__(self, conn, path: Path):
+    def __init__(self, conn, path: Path, *, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT):
         self.conn = conn
         self.path = path
+        self.read_only = read_only  # opened from a read-only directory: every write is refused up front
+        self.busy_timeout = busy_timeout
         self.lock = threading.RLock()
         self._depth = 0
         self._sqlite_utils = None
@@ -89,7 +105,7 @@ class Database:
     # -- opening -------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, key_hex: str, *, create: bool = True) -> "Database":
+    def open(cls, path: Path, key_hex: str, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> "Database":
         """Open (or create) the encrypted database at ``path`` with ``key_hex``.
 
         Raises ``WrongKeyError`` when the key does not open an existing file,
@@ -109,7 +125,7 @@ class Database:
                 fix=f"Make {path.parent} writable by your user, or set ENGRAM_HOME to a writable directory.",
             )
         try:
-            conn = driver.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+            conn = driver.connect(str(path), check_same_thread=False, isolation_level=None, timeout=busy_timeout)
         except driver.Error as exc:
             raise StorageError(f"The database {path} cannot be opened: {exc}.", fix="Run 'engram doctor'.") from exc
         try:
@@ -130,19 +146,76 @@ class Database:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            # Deleted rows and freed pages are overwritten with zeros, so forgotten text leaves no trace
+            # in the file (SQLCipher turns this on by default; said here so it never depends on that).
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -32000")
             cls._load_vec(conn)
         except BaseException:
             conn.close()
             raise
-        db = cls(conn, path)
+        db = cls(conn, path, busy_timeout=busy_timeout)
         for suffix in ("-wal", "-shm"):
             side = Path(str(path) + suffix)
             if side.exists():
                 os.chmod(side, 0o600)
         return db
+
+    @classmethod
+    def open_read_only(cls, path: Path, key_hex: str, *, busy_timeout: float = BUSY_TIMEOUT) -> "Database":
+        """Open the database of a read-only directory for reading; every write is refused with a clear error.
+
+        SQLite needs to create ``-wal`` and ``-shm`` files beside a WAL database
+        to read it normally, which a read-only directory forbids.  When another
+        process left them there (it is running, or it crashed), ``mode=ro``
+        reads through them and sees its latest commits; otherwise nothing can be
+        pending in a WAL and ``immutable=1`` reads the file alone, without locks.
+        """
+        driver = _driver()
+        path = Path(path)
+        cls.check_file_shape(path)
+        wal, shm = Path(str(path) + "-wal"), Path(str(path) + "-shm")
+        modes = ["mode=ro", "immutable=1"] if wal.exists() and shm.exists() else ["immutable=1"]
+        last: Exception | None = None
+        for mode in modes:
+            try:
+                conn = driver.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False,
+                                      isolation_level=None, timeout=busy_timeout)
+            except driver.Error as exc:
+                last = exc
+                continue
+            try:
+                conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")
+                conn.execute("PRAGMA cipher_memory_security = OFF")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except driver.DatabaseError as exc:
+                conn.close()
+                last = exc
+                if "not a database" in str(exc).lower():
+                    raise WrongKeyError(
+                        f"The database {path} cannot be opened with the key Engram has: the key is wrong "
+                        "or the file is damaged.",
+                        fix="Restore the original key (keyring entry 'engram' or the engram.key file). "
+                        "Engram has not changed the file.",
+                    ) from exc
+                continue
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+                conn.execute("PRAGMA temp_store = MEMORY")
+                conn.execute("PRAGMA cache_size = -32000")
+                cls._load_vec(conn)
+            except BaseException:
+                conn.close()
+                raise
+            if mode == "immutable=1" and wal.exists() and wal.stat().st_size:
+                log.warning("%s holds changes that cannot be read without writing; they are left out", wal)
+            return cls(conn, path, read_only=True, busy_timeout=busy_timeout)
+        raise StorageError(
+            f"The database {path} cannot be opened for reading: {last}.",
+            fix=f"Make {path.parent} writable again so Engram can open it normally, then try again.",
+        )
 
     @staticmethod
     def check_file_shape(path: Path) -> None:
@@ -188,6 +261,11 @@ class Database:
         try:
             yield
         except _driver().DatabaseError as exc:
+            text = str(exc).lower()
+            if self.read_only and "readonly" in text:
+                raise read_only_error(self.path) from exc
+            if isinstance(exc, _driver().OperationalError) and ("locked" in text or "busy" in text):
+                raise _disk_error(exc, self.path, self.busy_timeout) from exc
             mapped = _storage_error(exc, self.path)
             if mapped is None:
                 raise
@@ -216,6 +294,8 @@ class Database:
     def transaction(self) -> Iterator["Database"]:
         """Hold the lock for a whole write; nested calls become savepoints."""
         driver = _driver()
+        if self.read_only:
+            raise read_only_error(self.path)
         with self.lock:
             self._depth += 1
             name = f"sp{self._depth}"
@@ -227,7 +307,7 @@ class Database:
                     self.conn.execute(f"SAVEPOINT {name}")
             except driver.OperationalError as exc:
                 self._depth -= 1
-                raise _disk_error(exc, self.path) from exc
+                raise _disk_error(exc, self.path, self.busy_timeout) from exc
             self._savepoint_marks.append(len(self._after_commit))
             try:
                 yield self
@@ -339,7 +419,8 @@ class Database:
     def close(self) -> None:
         with self.lock:
             try:
-                self.conn.execute("PRAGMA optimize")
+                if not self.read_only:
+                    self.conn.execute("PRAGMA optimize")
             except Exception:  # closing must not fail because the disk is full
                 log.debug("optimize at close failed", exc_info=True)
             self.conn.close()

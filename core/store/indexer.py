@@ -48,10 +48,23 @@ class Indexer:
         if embedder is not None and self._prepared_for != embedder.name:
             with self._lock:
                 if self._prepared_for != embedder.name:
+                    if self.db.read_only and not self._fits_read_only(embedder):
+                        return None
                     for spec in (MEMORY_INDEX, OBSERVATION_INDEX):
                         VectorTables(self.db).ensure(spec, embedder.name, embedder.dimension)
                     self._prepared_for = embedder.name
         return embedder
+
+    def _fits_read_only(self, embedder: Embedder) -> bool:
+        """In a read-only store the vectors cannot be remade: search by meaning works only if they fit ``embedder``."""
+        tables = VectorTables(self.db)
+        if all(tables.current(spec) == (embedder.name, embedder.dimension) for spec in (MEMORY_INDEX, OBSERVATION_INDEX)):
+            return True
+        if not self._warned:
+            log.warning("search by meaning is off: the stored vectors were made by another embedding model, "
+                        "and the read-only store cannot be re-embedded")
+            self._warned = True
+        return False
 
     def reset(self) -> None:
         """Forget the prepared embedder so the next use checks the tables again."""

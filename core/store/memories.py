@@ -522,14 +522,19 @@ class MemoryStore:
         self.db.after_commit(lambda: self.events.emit("memory_did_update", memory=memory, old=old))
         return memory
 
-    def delete(self, memory_id: int, *, actor: str = "user", reason: str | None = None) -> Memory:
-        """Delete a memory with its index rows and provenance; the history keeps what it said."""
+    def delete(self, memory_id: int, *, actor: str = "user", reason: str | None = None, keep_text: bool = True) -> Memory:
+        """Delete a memory with its index rows and provenance; the history keeps what it said unless ``keep_text`` is off.
+
+        This is the deletion a merge or a reconcile makes.  A user's delete
+        forgets: ``store.forgetting.forget_memory`` (a tombstone in the history,
+        the indexes rewritten, the WAL emptied).
+        """
         old = self.get(memory_id)
         with self.db.transaction():
             self._drop_vector(old.id)
             self.db.execute("DELETE FROM memory_fts WHERE rowid = ?", [old.id])
             self.db.execute("DELETE FROM memories WHERE id = ?", [old.id])  # cascades to type row and sources
-            self._record(old.id, old.type, "DELETE", dict(old.fields), None, actor, reason, self.clock())
+            self._record(old.id, old.type, "DELETE", dict(old.fields) if keep_text else None, None, actor, reason, self.clock())
         self.db.after_commit(lambda: self.events.emit("memory_did_delete", memory=old))
         return old
 

@@ -141,6 +141,19 @@ def m001_initial(db) -> None:
     )
 
 
+def pending_migrations(db: Database) -> list[str]:
+    """Names of the migrations this database still needs (a read)."""
+    with db.lock:
+        return [m.name for m in migrations.pending(db.utils)]
+
+
+def newest_applied(db: Database) -> str | None:
+    """The name of the last migration applied to this database: its schema's name."""
+    with db.lock:
+        applied = migrations.applied(db.utils)
+    return applied[-1].name if applied else None
+
+
 def known_migrations() -> list[str]:
     """The names of every migration this Engram knows, in order (a backup naming another is from a newer Engram)."""
     return [m.name for m in migrations._migrations]

@@ -1,8 +1,8 @@
 """``Store``: the database and everything kept in it, behind named methods.
 
-The engine opens one store; every other part of Engram reaches the data
-through it (``store.memories``, ``store.observations``, ``store.records`` ...)
-and never through the connection.
+The engine opens one store (``core.store.opening.open_store``); every other
+part of Engram reaches the data through it (``store.memories``,
+``store.observations``, ``store.records`` ...) and never through the connection.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Any, Callable, Sequence
 
 from core.events import EventBus
 from core.models.base import Embedder
+from core.store.upgrade_copies import PreUpgradeCopies
 from core.store.context_index import RecallIndex
 from core.store.db import Database
+from core.store.forgetting import Forgetting
 from core.store.indexer import Indexer
 from core.store.memories import MemoryStore
 from core.store.migrations import apply_migrations
@@ -34,6 +36,8 @@ class Store:
         events: EventBus,
         embedder_provider: Callable[[], Embedder],
         clock: Callable[[], float] = time.time,
+        *,
+        copy_folders: Sequence[Path] = (),
     ):
         self.db = db  # for core.store's own modules and for tests only
         self.events = events
@@ -50,33 +54,13 @@ class Store:
         self.typed_memories = TypedSearch(db, MEMORY_INDEX, live_memories_only=True)
         self.typed_observations = TypedSearch(db, OBSERVATION_INDEX)
         self.transfer = Transfer(db)
+        self.pre_upgrade_copies = PreUpgradeCopies(db, list(copy_folders), clock)
+        self.forgetting = Forgetting(db, self.memories, self.observations, self.pre_upgrade_copies, clock)
 
-    @classmethod
-    def open(
-        cls,
-        db_path: Path,
-        key_hex: str,
-        before_migration: Callable[[Sequence[str]], Any],
-        events: EventBus,
-        embedder_provider: Callable[[], Embedder],
-        clock: Callable[[], float] = time.time,
-    ) -> tuple["Store", list[str]]:
-        """Open (or create) the database, apply pending migrations; returns the store and the migrations applied.
-
-        ``before_migration(pending)`` runs before migrating a database that holds data (a backup).
-        """
-        db = Database.open(db_path, key_hex)
-        try:
-            applied = apply_migrations(db, before_migration)
-        except BaseException:
-            db.close()
-            raise
-        return cls(db, events, embedder_provider, clock), applied
-
-    @staticmethod
-    def check_file(path: Path) -> None:
-        """Raise ``CorruptDatabaseError`` when the file at ``path`` cannot be an Engram database (before any key is tried)."""
-        Database.check_file_shape(path)
+    @property
+    def read_only(self) -> bool:
+        """True when the store was opened from a read-only directory: reads work, every write is refused."""
+        return self.db.read_only
 
     def atomic(self):
         """``with store.atomic():`` makes every store call inside one transaction (nested: a savepoint).
@@ -115,6 +99,16 @@ class Store:
         """Move everything in the write-ahead log into the database file and empty the log."""
         with self.db.lock:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def set_secure_delete(self, on: bool) -> None:
+        """Whether freed pages are overwritten (on by default: forgetting relies on it; benchmarks compare)."""
+        with self.db.lock:
+            self.db.execute(f"PRAGMA secure_delete = {'ON' if on else 'OFF'}")
+
+    def vacuum(self) -> None:
+        """Rewrite the whole file compactly (slow: seconds per 100 MB)."""
+        with self.db.lock:
+            self.db.execute("VACUUM")
 
     def schema_version(self) -> str | None:
         """The newest migration applied to this database."""

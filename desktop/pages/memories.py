@@ -457,7 +457,7 @@ class MemoriesPage(QWidget):
         data = self.current
         if data is None:
             return
-        if not self.confirm(self, "Delete memory", f"Delete “{data.get('title') or 'this memory'}”? Engram will no longer recall it.", "Delete"):
+        if not self.confirm(self, "Delete memory", f"Delete “{data.get('title') or 'this memory'}”? It is forgotten for good: its words leave the history and the search indexes.", "Delete"):
             return
         memory_id = data["id"]
 
@@ -467,4 +467,5 @@ class MemoriesPage(QWidget):
                 self.show_detail(None)
             self.memory_deleted.emit(memory_id)
 
-        EngineOp(self, lambda engine: engine.memories.delete(memory_id, actor="user", reason="deleted in the app")).success(deleted).run_in_background()
+        # A user's delete forgets: the history keeps a tombstone, the indexes and the WAL are rewritten.
+        EngineOp(self, lambda engine: engine.forgetting.forget_memory(memory_id)).success(deleted).run_in_background()

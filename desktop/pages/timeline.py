@@ -214,14 +214,15 @@ class TimelinePage(QWidget):
         if not self.confirm(
             self,
             "Forget this time",
-            f"Forget everything Engram saw from {span}? The text and screenshots are deleted for good; memories already built from them stay.",
+            f"Forget everything Engram saw from {span}? The text and screenshots are deleted for good, with the "
+            "memories built only from them; memories you wrote or edited stay, without the link.",
             "Forget",
         ):
             return
 
-        def done(count: int) -> None:
-            self.forgotten.emit(count)
+        def done(report) -> None:
+            self.forgotten.emit(report.observations)
             self.show_day(self.date.date())
 
         # The end is inclusive for the user: the last selected moment goes too.
-        EngineOp(self, lambda engine: engine.observations.forget_range(start, end + 0.001)).success(done).run_in_background()
+        EngineOp(self, lambda engine: engine.forgetting.forget_range(start, end + 0.001)).success(done).run_in_background()

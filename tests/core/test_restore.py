@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.backup import archive
-from core.backup.lock import DatabaseInUseError
+from core.store.lock import DatabaseInUseError
 from core.backup.recovery import RecoveryCode, RecoveryError, WrongRecoveryCodeError
 from core.backup.restore import (
     BackupKeyUnavailable,

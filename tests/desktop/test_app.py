@@ -186,6 +186,42 @@ def test_edit_pin_and_delete_of_a_memory_reach_the_database(make_app, qtbot):
     with pytest.raises(NotFoundError):
         engine.memories.get(memory_id)
     assert page.models["semantic"].row_of(memory_id) == -1
+    # Deleting in the app forgets: the history keeps what happened, not what the memory said.
+    history = engine.memories.history(memory_id)
+    assert history[-1]["action"] == "DELETE" and all(h["old_value"] is None and h["new_value"] is None for h in history)
+
+
+def test_timeline_forget_removes_the_moments_and_what_was_built_from_them(make_app, qtbot):
+    from PySide6.QtCore import QItemSelectionModel
+
+    from core.errors import NotFoundError
+
+    from datetime import date, datetime, time as dtime
+
+    app = make_app()
+    engine = app.engine
+    now = datetime.combine(date.today(), dtime(12, 0)).timestamp()  # the Timeline opens on today
+    ids = engine.observations.add_many([
+        dict(kind="screen", text="Quarterly budget draft", app="LibreOffice Calc", ts=now - 120),
+        dict(kind="screen", text="Budget totals checked", app="LibreOffice Calc", ts=now - 60),
+        dict(kind="screen", text="Lunch menu", app="Firefox", ts=now - 30),
+    ])
+    built = engine.memories.add("episodic", {"occurred_at": now - 120, "summary": "Edited the quarterly budget"},
+                                sources=ids[:2], actor="absorb")
+    mine = engine.memories.add("semantic", {"name": "Budget", "summary": "the budget is due Friday"}, sources=[ids[0]])
+    page = app.window.timeline
+    with qtbot.waitSignal(page.day_loaded, timeout=5_000):
+        app.window.show_page("timeline")
+    for row in (page.model.row_of(ids[0]), page.model.row_of(ids[1])):
+        page.list.selectionModel().select(page.model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    page.confirm = lambda *_args: True
+    with qtbot.waitSignal(page.forgotten, timeout=10_000) as blocker:
+        page.forget_button.click()
+    assert blocker.args == [2]
+    assert [o.id for o in engine.observations.list_between(now - 3600, now + 3600)] == [ids[2]]
+    with pytest.raises(NotFoundError):
+        engine.memories.get(built.id)  # built only from the forgotten moments
+    assert engine.memories.get(mine.id).sources == []  # the user's own memory stays, without the link
 
 
 def test_vault_value_is_revealed_on_click_and_masked_again(make_app, qtbot, monkeypatch):
