@@ -19,7 +19,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from core.errors import InvalidInputError
+from core.errors import EngramError, InvalidInputError
 from core.store.types import to_timestamp
 
 MAX_ID = 2**63 - 1
@@ -183,8 +183,8 @@ def older_backups(engine) -> list[str]:
     """Backups made before now still hold what was just forgotten: say so, and how to remove it from them."""
     try:
         kept = [b for b in engine.backups.list() if b.path.exists()]
-    except Exception:  # noqa: BLE001 - a backup folder on a disk that is not there: nothing to say about it
-        return []
+    except EngramError as exc:  # a backup folder on a disk that is not connected: say that instead
+        return [f"Backups made before this may still hold it; they could not be listed: {exc.message}"]
     if not kept:
         return []
     return [f"{len(kept)} backup{'s' if len(kept) != 1 else ''} made before this still hold{'s' if len(kept) == 1 else ''} "
