@@ -23,7 +23,7 @@ COMMAND_MODULES = (
     "core.models.cli",
     "core.capture.cli",
     "core.absorb.cli",
-    "core.recall.cli",
+    "evaluation.cli",
     "core.consolidate.cli",
     "desktop.cli",
 )

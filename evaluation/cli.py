@@ -1,36 +1,24 @@
-"""``engram eval ...``: benchmarks of Engram's memory.
+"""``engram eval ...``: the benchmarks of Engram's memory, as one command group.
 
-This module creates the ``eval`` command group and its ``locomo`` benchmark.
-Other parts of Engram add their own benchmarks to the same group: each module
-named in ``EVAL_MODULES`` that exists in this checkout must expose
-``add_eval_parsers(eval_subparsers)`` (for example ``core.absorb.eval_cli``
-adds ``engram eval absorb``).
+- ``eval locomo``: evidence recall@k of retrieval on LoCoMo (``evaluation.locomo``);
+- ``eval absorb``: memories absorbed from LoCoMo conversations (``evaluation.absorb``);
+- ``eval memory``: memory-quality cases (``evaluation.memory``).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-
-EVAL_MODULES = ("core.absorb.eval_cli",)
 
 
 def add_parsers(subparsers) -> None:
     evaluation = subparsers.add_parser("eval", help="benchmarks: retrieval recall on LoCoMo, and more")
     eval_subparsers = evaluation.add_subparsers(dest="eval_command", metavar="BENCHMARK")
-    add_eval_parsers(eval_subparsers)
-    for module_name in EVAL_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that benchmark is not built in this checkout
-            raise
-        module.add_eval_parsers(eval_subparsers)
+    _add_locomo(eval_subparsers)
+    _add_absorb(eval_subparsers)
     evaluation.set_defaults(func=lambda args, ctx: (evaluation.print_help(), 2)[1])
 
 
-def add_eval_parsers(eval_subparsers) -> None:
+def _add_locomo(eval_subparsers) -> None:
     p = eval_subparsers.add_parser(
         "locomo",
         help="evidence recall@k of Engram's retrieval vs BM25 and dense search on a LoCoMo file",
@@ -76,8 +64,8 @@ def run_locomo(args, ctx) -> int:
     from core.errors import InvalidInputError
     from core.events import EventBus
     from core.models.manager import ModelManager
-    from core.recall.embed_cache import CachingEmbedder
-    from core.recall.eval_locomo import evaluate_locomo, format_report, load_locomo
+    from evaluation.embed_cache import CachingEmbedder
+    from evaluation.locomo import evaluate_locomo, format_report, load_locomo
     from core.settings import Settings
 
     if args.k < 1:
@@ -102,4 +90,39 @@ def run_locomo(args, ctx) -> int:
         ctx.print_json(report)
     else:
         ctx.say(format_report(report))
+    return 0
+
+
+def _add_absorb(eval_subparsers) -> None:
+    p = eval_subparsers.add_parser(
+        "absorb",
+        help="absorb LoCoMo conversations and score the memories",
+        description="Import LoCoMo conversations as chats in a temporary Engram home, absorb them with the "
+        "configured model, and report memories by type, rejections, model calls and seconds per batch, and "
+        "memory-level evidence recall@10.",
+    )
+    p.add_argument("--data", required=True, metavar="FILE", help="a LoCoMo JSON file (e.g. locomo-dev.json)")
+    p.add_argument("--limit-conversations", type=int, metavar="N", help="only the first N conversations")
+    p.add_argument("--max-batches", type=int, metavar="N", help="stop absorbing after N batches in all")
+    p.add_argument("--no-llm", action="store_true", help="rule-based extractors only")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_absorb)
+
+
+def run_absorb(args, ctx) -> int:
+    from evaluation.absorb import evaluate
+
+    report = evaluate(
+        args.data,
+        limit_conversations=args.limit_conversations,
+        max_batches=args.max_batches,
+        use_llm=not args.no_llm,
+        progress=None if args.json else ctx.warn,
+    )
+    if args.json:
+        ctx.print_json(report)
+        return 0
+    for key, value in report.items():
+        if key != "conversations":
+            ctx.say(f"{key}: {value}")
     return 0
