@@ -114,6 +114,31 @@ class CaptureHealth:
     last_error_fix: str | None = None
 
 
+@dataclass
+class MaskedScreen:
+    """A frame's text, window title and URL as capture stores them (sensitive values masked)."""
+
+    text: str
+    title: str | None
+    url: str | None
+    findings: list[Finding]  # what was masked in the text and the title
+
+
+def mask_screen(text: str, context: WindowContext) -> MaskedScreen:
+    """What capture stores of one frame read in ``context``: the title cut to ``MAX_TITLE_CHARS``, the URL
+    from the title when the window gives none, and card numbers, keys and labelled passwords masked in all three.
+    """
+    masked = mask_sensitive(text)
+    title_masked = mask_sensitive(context.title[:MAX_TITLE_CHARS]) if context.title else None
+    url = context.url or url_from_title(context.title, context.app)
+    return MaskedScreen(
+        masked.text,
+        title_masked.text if title_masked else None,
+        mask_sensitive(url).text if url else None,
+        masked.findings + (title_masked.findings if title_masked else []),
+    )
+
+
 class CaptureService:
     """Screen capture for one engine.  Construction starts nothing."""
 
@@ -479,11 +504,8 @@ class CaptureService:
             words = text_cache.apply(job.frame, plan, result.words)
         with self._health_lock:
             self._health.ocr_ms_last = round(result.ms, 1)
-        masked = mask_sensitive(words_to_text(words))
-        title_masked = mask_sensitive(job.context.title[:MAX_TITLE_CHARS]) if job.context.title else None
-        title = title_masked.text if title_masked else None
-        url = job.context.url or url_from_title(job.context.title, job.context.app)
-        url = mask_sensitive(url).text if url else None
+        masked = mask_screen(words_to_text(words), job.context)
+        title, url = masked.title, masked.url
         summary = {"monitor": job.monitor.number, "app": job.context.app, "window_title": title, "url": url}
         if not masked.text.strip():
             self._count("frames_no_text")
@@ -495,7 +517,7 @@ class CaptureService:
         thumbnail = None
         if self.settings.get("capture.thumbnails") and int(self.settings.get("retention.thumbnail_days")) > 0:
             thumbnail = make_thumbnail(image)
-        findings = masked.findings + (title_masked.findings if title_masked else [])
+        findings = masked.findings
         observation_id = self.observations.add(
             "screen",
             masked.text,

@@ -12,7 +12,7 @@ from core.capture.frames import FrameJob, FrameQueue
 from core.capture.ocr import FakeOcr, tesseract_missing
 from core.capture.privacy import ExclusionRules, PauseSwitch
 from core.capture.screen import Monitor, ScreenSource, WindowContext, check_session, url_from_title
-from core.capture.service import CaptureService
+from core.capture.service import CaptureService, mask_screen
 from core.errors import CaptureError
 from core.events import EventBus
 from core.settings import Settings
@@ -386,3 +386,14 @@ def test_thumbnails_purged_hourly(settings, events):
     service._tick()
     days = settings.get("retention.thumbnail_days")
     assert sink.purged == [100_000.0 - days * 86400, 103_601.0 - days * 86400]
+
+
+def test_mask_screen_masks_text_and_title_and_finds_the_url():
+    context = WindowContext(app="firefox", title="Login password: Tr0ub4dor - shop.example.com - Mozilla Firefox")
+    masked = mask_screen("Card 4111 1111 1111 1111 exp 09/29\nPIN 4821", context)
+    assert "4111 1111 1111 1111" not in masked.text and "1111" in masked.text  # last four kept
+    assert "4821" not in masked.text
+    assert "Tr0ub4dor" not in masked.title and masked.title.endswith("Mozilla Firefox")
+    assert masked.url == "shop.example.com"
+    assert sorted(f.kind for f in masked.findings) == ["card", "password", "password"]
+    assert mask_screen("plain text", WindowContext(app="xterm", title=None)).title is None
