@@ -15,6 +15,7 @@ def add_parsers(subparsers) -> None:
     eval_subparsers = evaluation.add_subparsers(dest="eval_command", metavar="BENCHMARK")
     _add_locomo(eval_subparsers)
     _add_absorb(eval_subparsers)
+    _add_memory(eval_subparsers)
     evaluation.set_defaults(func=lambda args, ctx: (evaluation.print_help(), 2)[1])
 
 
@@ -125,4 +126,44 @@ def run_absorb(args, ctx) -> int:
     for key, value in report.items():
         if key != "conversations":
             ctx.say(f"{key}: {value}")
+    return 0
+
+
+def _add_memory(eval_subparsers) -> None:
+    p = eval_subparsers.add_parser(
+        "memory",
+        help="memory-quality cases: expected and forbidden memories, answers, leaks",
+        description="Run each case of an engram-memory-eval/1 file in a fresh temporary store: import its messages "
+        "and screens, absorb and consolidate as the background jobs do, ask its questions as 'engram ask' does, "
+        "and score the memories and answers (point recall, forbidden memories, visible leaks, duplicates, junk, "
+        "QA accuracy, answered unanswerables, unsupported numbers).",
+    )
+    p.add_argument("--data", required=True, metavar="FILE", help="a case file (e.g. evaluation/data/memory-cases.json)")
+    p.add_argument("--no-llm", action="store_true", help="rules only: no chat model for absorbing, consolidating or answering")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=run_memory)
+
+
+def run_memory(args, ctx) -> int:
+    from core.events import EventBus
+    from core.models.manager import ModelManager
+    from core.settings import Settings
+    from evaluation.memory import evaluate_memory, format_report
+    from evaluation.memory_cases import load_cases
+
+    cases = load_cases(args.data)
+    for warning in cases.warnings:
+        ctx.warn(f"warning: {warning}")
+    events = EventBus()
+    manager = ModelManager(ctx.paths, Settings(ctx.paths, events), events)
+    try:
+        embedder = manager.embedder()
+        chat = None if args.no_llm else manager.chat_model()
+        report = evaluate_memory(cases, use_llm=not args.no_llm, chat_model=chat, embedder=embedder, progress=ctx.warn)
+    finally:
+        manager.close()
+    if args.json:
+        ctx.print_json(report)
+    else:
+        ctx.say(format_report(report))
     return 0
