@@ -244,7 +244,7 @@ class Tally:
     by_type: dict[str, list[int]] = field(default_factory=dict)  # point type -> [met, total]
 
     def add_point(self, point_type: str | Sequence[str], met: bool) -> None:
-        key = point_type if isinstance(point_type, str) else "/".join(point_type)
+        key = point_type if isinstance(point_type, str) else "/".join(sorted(point_type))
         entry = self.by_type.setdefault(key, [0, 0])
         entry[0] += int(met)
         entry[1] += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -310,3 +311,46 @@ def test_a_rules_only_run_reports_every_score(tmp_path, fake_embedder):
     table = format_report(report)
     assert "people-and-secret" in table and "point_recall" in table
     assert list(tmp_path.iterdir()) == []  # the temporary stores are gone
+
+
+# -- the case files -----------------------------------------------------------------------------
+
+DATA = Path(__file__).resolve().parents[2] / "evaluation" / "data"
+
+
+def covered_types(cases) -> set[str]:
+    found = set()
+    for case in cases:
+        for point in case.expect:
+            found.update([point["type"]] if isinstance(point["type"], str) else point["type"])
+    return found
+
+
+def test_the_shipped_case_files_load_cleanly_and_cover_every_type():
+    from core.memory.types import MEMORY_TYPES
+
+    full = load_cases(DATA / "memory-cases.json")
+    small = load_cases(DATA / "memory-cases-small.json")
+    assert full.warnings == [] and small.warnings == []
+    assert len(full.cases) >= 80 and 12 <= len(small.cases) <= 15
+    for cases in (full.cases, small.cases):
+        assert covered_types(cases) >= set(MEMORY_TYPES)
+        assert any(q["abstain"] for case in cases for q in case.questions)
+        assert any(case.forbid for case in cases) and any(case.forbid_active for case in cases)
+        assert any(case.forbid_visible for case in cases) and any(case.screens for case in cases)
+        assert any(p.get("max_matches") for case in cases for p in case.expect)
+        assert all(2 <= len(case.messages) <= 12 or not case.messages for case in cases)
+    full_by_id = {case.id: case for case in full.cases}
+    assert all(full_by_id[case.id] == case for case in small.cases)  # the small file is a subset
+    issue = full_by_id["issue13-eight-message-chat"]
+    assert len(issue.messages) == 8 and len(issue.questions) == 6
+
+
+def test_the_shared_dev_cases_load(tmp_path):
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA / "memory-dev.json"
+    if not path.is_file():
+        pytest.skip(f"the shared memory-dev.json is not at {path} (the shared data folder sits beside the repo)")
+    loaded = load_cases(path)
+    assert len(loaded.cases) >= 10 and loaded.warnings == []
