@@ -281,14 +281,14 @@ RUN_CASES = {
 
 
 def test_a_rules_only_run_reports_every_score(tmp_path, fake_embedder):
-    from core.engine import Engine
-    from evaluation.memory import SCORE_KEYS, evaluate_memory, format_report
+    from evaluation.memory import SCORE_KEYS, evaluate_memory, format_report, rules_only_engine_class
 
     made = []
+    engine_class = rules_only_engine_class()
 
     def factory(paths, clock):
         made.append(clock())
-        return Engine(paths, embedder=fake_embedder, clock=clock)
+        return engine_class(paths, embedder=fake_embedder, clock=clock)
 
     cases = parse_cases(RUN_CASES, "run.json")
     report = evaluate_memory(cases, use_llm=False, engine_factory=factory, workdir=tmp_path)
@@ -354,3 +354,15 @@ def test_the_shared_dev_cases_load(tmp_path):
         pytest.skip(f"the shared memory-dev.json is not at {path} (the shared data folder sits beside the repo)")
     loaded = load_cases(path)
     assert len(loaded.cases) >= 10 and loaded.warnings == []
+
+
+def test_leak_queries_are_the_words_written_before_each_secret():
+    from evaluation.memory import leak_queries
+
+    case = parse_cases({"format": FORMAT, "cases": [minimal_case(
+        messages=[{"role": "user", "content": "The garage gate code is 55821 and my passport number is X4418823.",
+                   "time": "2026-03-01T10:00:00Z"},
+                  {"role": "user", "content": "Passport number: x4418823 (again)", "time": "2026-03-01T10:01:00Z"}],
+        screens=[{"time": "2026-03-01T10:02:00Z", "app": "xterm", "title": "t", "text": "PIN 4821"}],
+        forbid_visible=["x4418823", "55821", "4821"])]}).cases[0]
+    assert leak_queries(case) == ["passport number", "gate code", "PIN"]
