@@ -261,7 +261,14 @@ def score_case(engine, case: Case, timings: dict[str, float]) -> dict:
     started = time.perf_counter()
     answers = []
     for question in case.questions:
-        answer = engine.ask(question["q"], record=False)
+        try:
+            answer = engine.ask(question["q"], record=False)
+        except EngramError as exc:
+            # One failed answer is reported and scored wrong; it does not throw away the other cases.
+            answers.append({"q": question["q"], "expected": {k: v for k, v in question.items() if k != "q" and v},
+                            "answer": "", "abstained": False, "citations": [], "correct": False,
+                            "unsupported_numbers": [], "error": exc.message})
+            continue
         shown = answer.to_dict()
         answers.append({
             "q": question["q"],
@@ -387,7 +394,7 @@ def summarise(results: list[dict], cases: list[Case]) -> dict:
     """The totals over ``results`` (one per case, in the order of ``cases``)."""
     tally = Tally()
     by_memory_type: Counter = Counter()
-    questions = correct = abstain_questions = abstain_answered = unsupported = 0
+    questions = correct = abstain_questions = abstain_answered = unsupported = ask_errors = 0
     forbidden = leaks = duplicates = junk = 0
     batches: list[dict] = []
     steps: Counter = Counter()
@@ -402,6 +409,7 @@ def summarise(results: list[dict], cases: list[Case]) -> dict:
                 abstain_questions += 1
                 abstain_answered += int(not answer["abstained"])
             unsupported += int(bool(answer["unsupported_numbers"]))
+            ask_errors += int("error" in answer)
         forbidden += len(result["forbidden"])
         leaks += result["visible_leaks"]
         duplicates += len(result["duplicates"])
@@ -419,7 +427,7 @@ def summarise(results: list[dict], cases: list[Case]) -> dict:
         "duplicates": duplicates,
         "junk": junk,
         "qa_accuracy": ratio(correct, questions),
-        "questions": {"correct": correct, "total": questions, "abstain": abstain_questions},
+        "questions": {"correct": correct, "total": questions, "abstain": abstain_questions, "errors": ask_errors},
         "abstain_answered": abstain_answered,
         "unsupported_numbers": unsupported,
         "memories": {"total": sum(by_memory_type.values()), "by_type": {t: by_memory_type.get(t, 0) for t in MEMORY_TYPES}},
@@ -467,7 +475,8 @@ def format_report(report: dict) -> str:
         f"({_cell(report['seconds_per_case_mean'])} s a case)",
         f"point_recall        {_cell(report['point_recall'])}  ({points['met']}/{points['total']})  by type: "
         + ", ".join(f"{t} {v['met']}/{v['total']}" for t, v in report["by_type"].items()),
-        f"qa_accuracy         {_cell(report['qa_accuracy'])}  ({questions['correct']}/{questions['total']})",
+        f"qa_accuracy         {_cell(report['qa_accuracy'])}  ({questions['correct']}/{questions['total']})"
+        + (f"; {questions['errors']} answer(s) failed with an error, see --json" if questions["errors"] else ""),
         f"forbidden {report['forbidden']}, visible_leaks {report['visible_leaks']}, duplicates {report['duplicates']}, "
         f"junk {report['junk']}, abstain_answered {report['abstain_answered']}/{questions['abstain']}, "
         f"unsupported_numbers {report['unsupported_numbers']}",

@@ -366,3 +366,21 @@ def test_leak_queries_are_the_words_written_before_each_secret():
         screens=[{"time": "2026-03-01T10:02:00Z", "app": "xterm", "title": "t", "text": "PIN 4821"}],
         forbid_visible=["x4418823", "55821", "4821"])]}).cases[0]
     assert leak_queries(case) == ["passport number", "gate code", "PIN"]
+
+
+def test_a_failing_answer_is_reported_and_scored_wrong(tmp_path, fake_embedder):
+    from core.errors import ModelError
+    from evaluation.memory import evaluate_memory, rules_only_engine_class
+
+    engine_class = rules_only_engine_class()
+
+    class Broken(engine_class):
+        def ask(self, question, **kwargs):
+            raise ModelError("the model crashed", fix="Restart.")
+
+    cases = parse_cases({"format": FORMAT, "cases": [minimal_case()]}, "one.json")
+    report = evaluate_memory(cases, use_llm=False, workdir=tmp_path,
+                             engine_factory=lambda paths, clock: Broken(paths, embedder=fake_embedder, clock=clock))
+    answer = report["cases"][0]["answers"][0]
+    assert answer["error"] == "the model crashed" and answer["correct"] is False
+    assert report["questions"]["errors"] == 1 and report["qa_accuracy"] == 0.0
