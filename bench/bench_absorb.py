@@ -67,7 +67,7 @@ def main() -> int:
         return 0
     os.environ["ENGRAM_SEED_MODELS"] = args.seed_dir
     os.environ.setdefault("ENGRAM_KEYRING", "file")
-    from core.absorb.evaluate import evaluate
+    from evaluation.absorb import evaluate
 
     results = {}
     ok = True

@@ -10,7 +10,7 @@
    observation each, random recall counts and ages (fake embedder, so the
    timing is the pass's, not the embedder's): seconds, merged, digests,
    promoted, archived.
-3. Memory-level evidence recall@10 (``core.absorb.evaluate``: a memory counts
+3. Memory-level evidence recall@10 (``evaluation.absorb``: a memory counts
    for the dia_ids of its source observations) on the first LoCoMo conversation
    of ../shared/data/locomo-dev.json absorbed with the seed model for the first
    ``--llm-batches`` batches and rules for the rest, before and after a deep
@@ -235,7 +235,7 @@ def bench_locomo(data: Path, llm_batches: int) -> dict:
     import shutil
     import tempfile
 
-    from core.absorb.evaluate import DIA_ID, SCORED_CATEGORIES, _recall, conversation_messages, load_locomo, regrounding_failures
+    from evaluation.absorb import DIA_ID, SCORED_CATEGORIES, _recall, conversation_messages, load_locomo, regrounding_failures
     from core.absorb.ingest import import_messages
     from core.engine import Engine
     from core.paths import Paths

@@ -1,6 +1,6 @@
 """Benchmark of Engram's retrieval on LoCoMo: evidence recall@10 against BM25 and dense, and latency.
 
-Runs the LoCoMo harness (``core.recall.eval_locomo``) on
+Runs the LoCoMo harness (``evaluation.locomo``) on
 ../shared/data/locomo-dev.json with the real all-MiniLM-L6-v2 embedder (the
 GGUF prepared by ``make setup``) and prints engram vs bm25 vs dense recall@10,
 overall, per category and per half of the file (conversations 0-2, on which the
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("ENGRAM_KEYRING", "file")
     from core.models.llama import LlamaEmbedder
-    from core.recall import eval_locomo
-    from core.recall.embed_cache import CachingEmbedder
+    from evaluation import locomo as eval_locomo
+    from evaluation.embed_cache import CachingEmbedder
 
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)

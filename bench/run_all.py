@@ -19,6 +19,7 @@ BENCHES = [
     ("models", ["bench_models.py"]),
     ("recall", ["bench_recall.py"]),
     ("absorb", ["bench_absorb.py"]),
+    ("memory", ["bench_memory_eval.py"]),
     ("consolidation", ["bench_consolidate.py"]),
     ("capture", ["bench_capture.py"]),
     ("desktop", ["bench_desktop.py"]),

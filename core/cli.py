@@ -25,10 +25,9 @@ from core.capture import cli as capture_cli
 from core.consolidate import cli as consolidate_cli
 from core.errors import EngramError
 from core.models import cli as models_cli
-from core.recall import cli as recall_cli
 
 # The modules that add the engine's sub-commands, in the order ``--help`` lists them.
-CORE_COMMANDS = (cli_memory, forget_cli, models_cli, capture_cli, absorb_cli, recall_cli, consolidate_cli, backup_cli)
+CORE_COMMANDS = (cli_memory, forget_cli, models_cli, capture_cli, absorb_cli, consolidate_cli, backup_cli)
 
 
 class CliContext:

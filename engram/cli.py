@@ -1,4 +1,4 @@
-"""``engram``: the command line, wiring the engine's commands and the desktop app's.
+"""``engram``: the command line, wiring the engine's commands, the evaluations and the desktop app's.
 
 The app's command is declared here and imports the app (and Qt) only when it
 runs, so every other command, and ``engram --help``, works where Qt cannot load.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from core import cli as core_cli
+from evaluation import cli as evaluation_cli
 
 
 class AppCommand:
@@ -39,7 +40,7 @@ class AppCommand:
         return run_app()
 
 
-COMMANDS = (*core_cli.CORE_COMMANDS, AppCommand)
+COMMANDS = (*core_cli.CORE_COMMANDS, evaluation_cli, AppCommand)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,7 +119,8 @@ def detect_format(path: Path) -> str:
     raise _bad(f"{path} is neither JSONL nor a ChatGPT export.", JSONL_FIX)
 
 
-def _message_from_record(record: Any, where: str, default_conversation: str) -> ChatMessage | None:
+def message_from_record(record: Any, where: str, default_conversation: str) -> ChatMessage | None:
+    """One JSONL record checked and normalised (None for an empty message); errors name ``where``."""
     if not isinstance(record, dict):
         raise _bad(f"{where}: expected a JSON object, found {type(record).__name__}.", JSONL_FIX)
     role = record.get("role")
@@ -188,7 +189,7 @@ def iter_jsonl(path: Path) -> Iterator[ChatMessage | None]:
                 raise _bad(f"{where} is nested too deeply to be a chat message.", JSONL_FIX) from None
             except ValueError as exc:
                 raise _bad(f"{where} is not valid JSON: {exc}.", JSONL_FIX) from None
-            yield _message_from_record(record, where, default_conversation)
+            yield message_from_record(record, where, default_conversation)
 
 
 def _chatgpt_text(content: Any) -> str:
@@ -293,7 +294,7 @@ def iter_chatgpt(path: Path) -> Iterator[ChatMessage | None]:
                 raise _bad(f"{where}, message {node_id}: it has no create_time.",
                            "Give the conversations.json file from a ChatGPT data export.")
             record = {"role": role, "content": content, "time": when, "conversation": f"chatgpt:{conv_id}", "id": node_id}
-            msg = _message_from_record(record, f"{where}, message {node_id}", conv_id)
+            msg = message_from_record(record, f"{where}, message {node_id}", conv_id)
             if msg is not None and title:
                 msg.meta["title"] = title[:300]
             yield msg

@@ -126,6 +126,22 @@ class Grab:
     focus_excluded: bool = False
 
 
+def screen_observation(text: str, context: WindowContext, *, keep_values: bool, meta: dict | None = None) -> dict:
+    """What capture stores of one frame read in ``context``: the title cut to ``MAX_TITLE_CHARS``, the URL
+    from the title when the window gives none, and every secret masked in all three (``core.secrets``); their
+    values ride along for the vault only when ``keep_values`` (``privacy.vault_from_screen``)."""
+    return shield_observation(
+        dict(
+            kind="screen",
+            text=text,
+            window_title=context.title[:MAX_TITLE_CHARS] if context.title else None,
+            url=context.url or url_from_title(context.title, context.app),
+            meta=dict(meta or {}),
+        ),
+        keep_values=keep_values,
+    )
+
+
 class CaptureService:
     """Screen capture for one engine.  Construction starts nothing."""
 
@@ -509,22 +525,15 @@ class CaptureService:
             words = text_cache.apply(job.frame, plan, result.words)
         with self._health_lock:
             self._health.ocr_ms_last = round(result.ms, 1)
-        raw_title = job.context.title[:MAX_TITLE_CHARS] if job.context.title else None
-        item = shield_observation(
-            dict(
-                kind="screen",
-                text=words_to_text(words),
-                window_title=raw_title,
-                url=job.context.url or url_from_title(job.context.title, job.context.app),
-                meta={
-                    "words": len(words),
-                    "ocr_regions": len(plan.ocr_rects),
-                    "ocr_area": plan.ocr_area,
-                    "scrolled": plan.scrolled,
-                    "merged_frames": job.merged,
-                },
-            ),
-            keep_values=bool(self.settings.get("privacy.vault_from_screen")),
+        item = screen_observation(
+            words_to_text(words), job.context, keep_values=bool(self.settings.get("privacy.vault_from_screen")),
+            meta={
+                "words": len(words),
+                "ocr_regions": len(plan.ocr_rects),
+                "ocr_area": plan.ocr_area,
+                "scrolled": plan.scrolled,
+                "merged_frames": job.merged,
+            },
         )
         text, title, url = item["text"], item["window_title"], item["url"] or None
         summary = {"monitor": job.monitor.number, "app": job.context.app, "window_title": title, "url": url}

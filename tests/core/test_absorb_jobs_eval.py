@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from core.absorb import jobs
-from core.absorb.evaluate import conversation_messages, evaluate, regrounding_failures
-from core.cli import main
+from evaluation.absorb import conversation_messages, evaluate, regrounding_failures
+from engram.cli import main
 from core.engine import Engine
 from core.models.base import FakeChatModel, FakeEmbedder
 from core.paths import Paths
@@ -138,7 +138,7 @@ def test_regrounding_flags_a_memory_that_its_sources_do_not_support(engine):
 def test_eval_absorb_cli(tmp_path, capsys, monkeypatch):
     path = tmp_path / "locomo.json"
     path.write_text(json.dumps(LOCOMO))
-    from core.absorb import evaluate as evaluation
+    from evaluation import absorb as evaluation
 
     real = evaluation.evaluate
     monkeypatch.setattr(evaluation, "evaluate", lambda *a, **k: real(

@@ -12,7 +12,7 @@ from core.capture.frames import FrameJob, FrameQueue
 from core.capture.ocr import FakeOcr, tesseract_missing
 from core.capture.privacy import ExclusionRules, PauseSwitch
 from core.capture.screen import Monitor, ScreenSource, WindowContext, check_session, url_from_title
-from core.capture.service import CaptureService
+from core.capture.service import CaptureService, screen_observation
 from core.errors import CaptureError
 from core.events import EventBus
 from core.settings import Settings
@@ -377,3 +377,13 @@ def test_slow_ocr_merges_frames_and_memory_stays_bounded(settings, events):
     assert len(sink.rows) == 1
 
 
+def test_a_screen_is_stored_as_capture_stores_it_with_every_secret_masked():
+    context = WindowContext(app="firefox", title="Login password: Tr0ub4dor - shop.example.com - Mozilla Firefox")
+    item = screen_observation("Card 4111 1111 1111 1111 exp 09/29\nPIN 4821", context, keep_values=False)
+    assert "4111 1111 1111 1111" not in item["text"] and "4821" not in item["text"]
+    assert "Tr0ub4dor" not in item["window_title"] and item["window_title"].endswith("Mozilla Firefox")
+    assert item["url"] == "shop.example.com"
+    assert "secrets" not in item["meta"]  # the values stay off the screen road unless vault_from_screen is on
+    kept = screen_observation("PIN 4821", context, keep_values=True)
+    assert "4821" not in kept["text"] and any(s["value"] == "4821" for s in kept["meta"]["secrets"])
+    assert screen_observation("plain text", WindowContext(app="xterm", title=None), keep_values=False)["window_title"] is None

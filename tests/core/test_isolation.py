@@ -1,4 +1,4 @@
-"""core/ never imports Qt, and importing it does nothing."""
+"""core/ and evaluation/ never import Qt, and importing them does nothing."""
 
 import subprocess
 import sys
@@ -14,9 +14,10 @@ def test_core_imports_with_pyside6_blocked(tmp_path):
                 if name.split('.')[0] in ('PySide6', 'shiboken6', 'desktop'):
                     raise ImportError('blocked: ' + name)
         sys.meta_path.insert(0, Block())
-        import core
-        for module in pkgutil.walk_packages(core.__path__, 'core.'):
-            importlib.import_module(module.name)
+        import core, evaluation
+        for package in (core, evaluation):
+            for module in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):
+                importlib.import_module(module.name)
         from core.engine import Engine
         e = Engine()
         e.close()
@@ -39,7 +40,7 @@ def test_core_imports_with_pyside6_blocked(tmp_path):
 def test_import_creates_nothing(tmp_path, monkeypatch):
     home = tmp_path / "untouched"
     result = subprocess.run(
-        [sys.executable, "-c", "import core, core.engine, core.cli, core.paths; print('imported')"],
+        [sys.executable, "-c", "import core, core.engine, core.cli, core.paths, evaluation.cli; print('imported')"],
         capture_output=True,
         text=True,
         env={**__import__("os").environ, "ENGRAM_HOME": str(home)},

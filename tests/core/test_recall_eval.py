@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import InvalidInputError
 from core.models.base import FakeEmbedder
-from core.recall.eval_locomo import evaluate_locomo, evidence_ids, evidence_recall, format_report, load_locomo
+from evaluation.locomo import evaluate_locomo, evidence_ids, evidence_recall, format_report, load_locomo
 
 TINY = [
     {
@@ -102,7 +102,7 @@ def test_larger_k_finds_all_evidence(tiny_file, tmp_path):
 
 
 def test_locomo_f1_normalises_like_locomo():
-    from core.recall.qa import locomo_f1, normalise_answer, token_f1
+    from evaluation.locomo_qa import locomo_f1, normalise_answer, token_f1
 
     assert normalise_answer("The Running, and swimming!") == ["run", "swim"]
     assert token_f1("running", "The run") == 1.0

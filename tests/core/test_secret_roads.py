@@ -12,7 +12,7 @@ import json
 import pytest
 
 
-from core.absorb.evaluate import regrounding_failures
+from evaluation.absorb import regrounding_failures
 from core.absorb.ingest import import_chat_file
 from core.cli import main
 from core.engine import Engine

@@ -9,7 +9,7 @@ import pytest
 
 from core.absorb import import_chat_file
 from core.absorb.dates import day_of
-from core.absorb.evaluate import regrounding_failures
+from evaluation.absorb import regrounding_failures
 
 pytestmark = pytest.mark.integration
 

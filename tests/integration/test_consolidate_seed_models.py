@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.absorb.evaluate import regrounding_failures
+from evaluation.absorb import regrounding_failures
 
 pytestmark = pytest.mark.integration
 

@@ -15,14 +15,14 @@ LOCOMO = SHARED_DATA / "locomo-dev.json"
 def conversation():
     if not LOCOMO.is_file():
         pytest.skip(f"LoCoMo data not found at {LOCOMO} (the shared data folder sits beside the repo)")
-    from core.recall.eval_locomo import load_locomo
+    from evaluation.locomo import load_locomo
 
     return load_locomo(LOCOMO)[1]  # conv-30: the smallest
 
 
 def test_context_index_and_speakers_beat_plain_bm25_without_embeddings(conversation, tmp_path):
     from core.models.base import FakeEmbedder
-    from core.recall.eval_locomo import evaluate_locomo
+    from evaluation.locomo import evaluate_locomo
     from core.ranking import RecallWeights
 
     report = evaluate_locomo([conversation], FakeEmbedder(dimension=32), k=10, workdir=tmp_path, weights=RecallWeights(lexical=1.0, semantic=0.0))
@@ -36,7 +36,7 @@ def test_engram_beats_both_baselines_with_minilm(conversation, tmp_path):
     if not ggufs:
         pytest.skip("the all-MiniLM-L6-v2 GGUF is not installed (run 'make setup')")
     from core.models.llama import LlamaEmbedder
-    from core.recall.eval_locomo import evaluate_locomo
+    from evaluation.locomo import evaluate_locomo
 
     report = evaluate_locomo([conversation], LlamaEmbedder(ggufs[0]), k=10, workdir=tmp_path)
     engram, bm25, dense = report["engram"]["recall"], report["bm25"]["recall"], report["dense"]["recall"]

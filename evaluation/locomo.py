@@ -19,7 +19,7 @@ Evidence recall of a question = the fraction of its evidence dia_ids (found
 with ``D\\d+:\\d+``, duplicates counted once) cited by the top-k items.
 Results are averaged over questions, overall, per category and per
 conversation.  With ``qa`` the chat model also answers each question from
-Engram's top-k and from a truncated full transcript; see ``core.recall.qa``.
+Engram's top-k and from a truncated full transcript; see ``evaluation.locomo_qa``.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def evaluate_locomo(
                     for name, cited in (("engram", engram_refs), ("bm25", bm25_refs), ("dense", dense_refs)):
                         tally.add(name, question.category, conversation.sample_id, evidence_recall(cited, question.evidence))
                     if chat_model is not None and (qa_limit is None or answered < qa_limit):
-                        from core.recall.qa import answer_pair
+                        from evaluation.locomo_qa import answer_pair
 
                         qa_rows.append(answer_pair(chat_model, conversation, question, result))
                         answered += 1
@@ -262,7 +262,7 @@ def evaluate_locomo(
         report[name] = tally.summary(name)
     report["latency_ms"] = {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95), "max": _percentile(latencies, 100)}
     if qa_rows:
-        from core.recall.qa import summarise_f1
+        from evaluation.locomo_qa import summarise_f1
 
         report["qa"] = summarise_f1(qa_rows)
     return report
