@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+
+from tests.desktop.real_app import find_window, make_home, start_app, stop
 
 
 def test_closing_the_window_without_a_tray_asks_the_app_to_quit(make_app, qtbot):
@@ -31,22 +28,6 @@ def test_closing_the_window_with_a_tray_only_hides_it(make_app, qtbot):
 
 
 # -- the real program on Xvfb ----------------------------------------------------------
-
-
-def _find_window(display: str, process: subprocess.Popen, timeout: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"engram app exited early with {process.returncode}")
-        found = subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--pid", str(process.pid), "--name", "^Engram$"],
-            capture_output=True, text=True, env={"DISPLAY": display},
-        )
-        ids = [int(line) for line in found.stdout.split()]
-        if ids:
-            return ids[0]
-        time.sleep(0.2)
-    raise AssertionError("the Engram window did not appear")
 
 
 def _send_delete_window(display: str, window_id: int) -> None:
@@ -70,24 +51,16 @@ def _send_delete_window(display: str, window_id: int) -> None:
 def running_app(tmp_path, xvfb_display):
     if not shutil.which("xdotool"):
         pytest.skip("xdotool is not installed (apt install xdotool)")
-    home = tmp_path / "home"
-    home.mkdir(mode=0o700)
     # First run done and capture on: the case where an unseen process would go on recording.
-    (home / "config.json").write_text(json.dumps({"app.first_run_done": True, "capture.enabled": True}))
-    env = dict(os.environ, ENGRAM_HOME=str(home), ENGRAM_KEYRING="file", DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main(['app']))"],
-        env=env, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    home = make_home(tmp_path / "home", **{"capture.enabled": True})
+    process = start_app(home, xvfb_display)
     yield process, xvfb_display
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    stop(process)
 
 
 def test_closing_the_window_ends_the_process(running_app):
     process, display = running_app
-    window = _find_window(display, process)
+    window = find_window(display, process)
     _send_delete_window(display, window)
     try:
         code = process.wait(20)
@@ -98,7 +71,7 @@ def test_closing_the_window_ends_the_process(running_app):
 
 def test_ctrl_q_ends_the_process(running_app):
     process, display = running_app
-    window = _find_window(display, process)
+    window = find_window(display, process)
     subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], env={"DISPLAY": display}, check=False)
     subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+q"], env={"DISPLAY": display}, check=True)
     try:
