@@ -342,7 +342,7 @@ def deb(state: State, bundle_dir: Path, icon_dir: Path, bundle_key: str) -> Path
     (control_dir / "control").write_text(render(
         (DEB_FILES / "control").read_text(), VERSION=ver, DEPENDS=depends, RECOMMENDS=", ".join(RECOMMENDS),
         INSTALLED_SIZE=str(installed_kb)))
-    for script in ("postrm",):
+    for script in ("preinst", "postrm"):
         shutil.copy(DEB_FILES / script, control_dir / script)
         (control_dir / script).chmod(0o755)
     for path in root.rglob("*"):  # modes as a package installs them, whatever the umask here

@@ -94,3 +94,18 @@ def test_the_appstream_metadata_is_valid(tmp_path):
     result = subprocess.run(["appstreamcli", "validate", "--no-net", str(filled)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "<launchable type=\"desktop-id\">engram.desktop</launchable>" in source
+
+
+def _preinst(tmp_path: Path, flags: str) -> subprocess.CompletedProcess:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    env = dict(os.environ, ENGRAM_CPUINFO=str(cpuinfo))
+    return subprocess.run(["sh", str(DEB / "preinst"), "install"], env=env, capture_output=True, text=True)
+
+
+def test_installing_on_a_processor_without_avx2_is_refused_with_the_reason(tmp_path):
+    refused = _preinst(tmp_path, "fpu sse sse2 ssse3 sse4_1 sse4_2 avx popcnt")
+    assert refused.returncode == 1
+    assert "lacks avx2 fma f16c bmi2" in refused.stderr and "Fix:" in refused.stderr
+    accepted = _preinst(tmp_path, "fpu sse2 sse4_2 avx avx2 fma f16c bmi2 popcnt")
+    assert accepted.returncode == 0, accepted.stderr
