@@ -7,6 +7,7 @@ with fake models); ``run_app`` is what ``engram app`` calls.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -238,6 +239,9 @@ def _show_error(exc: EngramError) -> int:
     print(f"engram: {exc.message}", file=sys.stderr)
     if exc.fix:
         print(f"Fix: {exc.fix}", file=sys.stderr)
+    if QApplication.instance() is None and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return exc.exit_code
+    make_qt_app()
     box = QMessageBox(QMessageBox.Icon.Critical, "Engram cannot start", exc.message)
     if exc.fix:
         box.setInformativeText("How to fix it: " + exc.fix)
@@ -251,13 +255,13 @@ def run_app(argv: list[str] | None = None, *, background: bool = False, command:
     ``command`` is what a second start asks of the running instance ("show",
     "quick-recall", "quit"); the first instance does it itself once started.
     ``background`` starts in the tray without opening the window (at login);
-    a second background start does nothing.
+    a second background start does nothing.  A second start never opens the
+    engine, so it never starts a second capture.
     """
     from core.engine import Engine
     from core.paths import Paths
     from desktop.single_instance import SingleInstance
 
-    app = make_qt_app(argv)
     try:
         paths = Paths.from_env().ensure()
         instance = SingleInstance(paths.data_dir)
@@ -270,6 +274,8 @@ def run_app(argv: list[str] | None = None, *, background: bool = False, command:
     try:
         if command == "quit":
             return 0  # nothing was running
+        app = make_qt_app(argv)
+        instance.listen()
         if background and not QSystemTrayIcon.isSystemTrayAvailable():
             _wait_for_tray(app, TRAY_WAIT_SECONDS)
         try:

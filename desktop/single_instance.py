@@ -83,8 +83,8 @@ class AlreadyRunning(StorageError):
 class SingleInstance(QObject):
     """The lock and the channel for one data directory.
 
-    ``claim()`` returns True for the first instance (it then listens); a later
-    instance calls ``send(command)``.  Commands that arrive before the app is
+    ``claim()`` returns True for the first instance, which then ``listen()``s;
+    a later instance calls ``send(command)``.  Commands that arrive before the app is
     ready are kept and handed over by ``deliver_to(handler)``.
     """
 
@@ -101,8 +101,14 @@ class SingleInstance(QObject):
     # -- the first instance ---------------------------------------------------------------
 
     def claim(self) -> bool:
-        """Take the lock and listen; False when another instance holds this data directory."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        """Take the lock; False when another instance holds this data directory.  Needs no QApplication."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StorageError(
+                f"Engram cannot open its lock file {self.lock_path}: {exc.strerror or exc}.",
+                fix=f"Make {self.data_dir} writable by your user, or set ENGRAM_HOME to a writable directory.",
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -113,16 +119,20 @@ class SingleInstance(QObject):
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
+        return True
+
+    def listen(self) -> None:
+        """Open the channel for later starts (after ``claim()``, once the QApplication exists)."""
         # Holding the lock, nobody else can be listening: a socket file here is a dead instance's.
         QLocalServer.removeServer(str(self.socket_path))
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not server.listen(str(self.socket_path)):
+            # The app still runs; a later start then says it cannot reach it, with the fix.
             log.warning("cannot listen on %s: %s", self.socket_path, server.errorString())
-        else:
-            server.newConnection.connect(self._accept)
-            self._server = server
-        return True
+            return
+        server.newConnection.connect(self._accept)
+        self._server = server
 
     def holder_pid(self) -> int | None:
         try:

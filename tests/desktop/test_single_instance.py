@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from core.errors import StorageError
 from desktop.single_instance import AlreadyRunning, SingleInstance, channel_dir, socket_path
 from tests.desktop.conftest import wait_idle
 from tests.desktop.real_app import find_window, make_home, start_app, stop, windows
@@ -52,6 +53,7 @@ def test_a_second_claim_on_the_same_data_fails_until_the_first_lets_go(qapp, tmp
 def test_commands_reach_the_running_instance_even_before_it_is_ready(qapp, qtbot, tmp_path):
     first = SingleInstance(tmp_path)
     assert first.claim()
+    first.listen()
     errors: list[Exception] = []
 
     def send() -> None:  # a second start; the first answers from its event loop (this thread's)
@@ -86,6 +88,21 @@ def test_a_holder_that_does_not_answer_is_reported(qapp, tmp_path):
         assert "process 4242" in raised.value.message and raised.value.fix
     finally:
         os.close(lock)
+
+
+def test_a_data_directory_that_cannot_hold_the_lock_is_reported(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    with pytest.raises(StorageError) as raised:
+        SingleInstance(not_a_dir).claim()
+    assert "lock file" in raised.value.message and raised.value.fix
+
+
+def test_quit_with_nothing_running_is_fine_and_needs_no_display(monkeypatch):
+    from core.cli import main
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert main(["app", "--quit"]) == 0
 
 
 # -- the app: tray start, commands, first run ------------------------------------------------
