@@ -94,7 +94,10 @@ class FirstRunWizard(QWizard):
             "Engram starts in the tray without opening its window; where there is no tray, the window opens."
         )
         layout.addWidget(self.login_box)
-        layout.addWidget(_text('<p style="color:#6b7280">You can change this later in Settings → Application.</p>'))
+        layout.addWidget(_text(
+            '<p style="color:#6b7280">Engram then starts in the tray without opening its window (where there is no tray, '
+            "the window opens). You can change this later in Settings → Application.</p>"
+        ))
         layout.addStretch(1)
         self.addPage(capture)
 

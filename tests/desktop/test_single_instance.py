@@ -244,3 +244,24 @@ def test_background_start_without_a_tray_opens_the_window(tmp_path, display, pro
     processes.append(process)
     # It waits for a tray that may come up after it at login, then shows the window rather than record unseen.
     find_window(display, process, timeout=40)
+
+
+def test_start_at_login_in_settings_writes_the_entry_or_shows_why_not(make_app, qtbot, tmp_path):
+    app = make_app()
+    page = app.window.settings
+    with qtbot.waitSignal(page.loaded, timeout=5_000):
+        app.window.show_page("settings")
+    entry = tmp_path / "xdg-config" / "autostart" / "engram.desktop"
+    with qtbot.waitSignal(page.saved, timeout=5_000):
+        page.set_value("app.start_at_login", True)
+    assert entry.is_file()
+    with qtbot.waitSignal(page.saved, timeout=5_000):
+        page.set_value("app.start_at_login", False)
+    assert not entry.exists()
+
+    entry.write_text("[Desktop Entry]\nType=Application\nName=Mine\nExec=my-engram\n")  # the user's own
+    page.set_value("app.start_at_login", True)
+    wait_idle(qtbot, app)
+    error = page._errors["app.start_at_login"]
+    assert not error.isHidden() and "not written by Engram" in error.text()
+    assert app.engine.settings.get("app.start_at_login") is False
