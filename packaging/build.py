@@ -282,6 +282,11 @@ def check_bundle(out: Path) -> None:
                 if p.name in {"tests", "test"} and p.is_dir() or p.suffix in {".safetensors", ".h", ".pyi"}]
     if missing or unwanted:
         raise SystemExit(f"bundle check failed: missing {missing}, unwanted {unwanted[:10]}")
+    # A native build (-march=native) on an AVX-512 machine is full of zmm registers; ours must have none.
+    for lib in sorted((internal / "llama_cpp" / "lib").glob("libggml-cpu*")):
+        code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", lib], capture_output=True, text=True).stdout
+        if "%zmm" in code:
+            raise SystemExit(f"{lib.name} uses AVX-512: llama.cpp was built for this CPU, not for any x86-64 CPU")
     duplicates = find_duplicates(out)
     if duplicates:
         say("identical files in the bundle: " + "; ".join(", ".join(group) for group in duplicates[:5]))
