@@ -5,7 +5,8 @@
 #   2. engram --version, engram doctor, engram add/search, with a clean PATH and a temporary ENGRAM_HOME
 #   3. on Xvfb: launch it from its menu entry (gio launch, else the Exec line), find the window within 20 s;
 #      launch it again and check that one instance remains, and that the command line cannot start another
-#   4. apt-get remove: /opt/engram, the command and the menu entry are gone; the data directory is untouched
+#   4. apt-get remove: /opt/engram, the command, the menu entry and the start-at-login entry Engram wrote are
+#      gone; the data directory is untouched
 #
 # Needs root (or sudo) for apt-get. Prints how long each part took.
 set -euo pipefail
@@ -35,7 +36,7 @@ trap cleanup EXIT
 # -- 1. install --------------------------------------------------------------------------------
 say "installing $(basename "$deb")"
 t=$(date +%s)
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$deb" >"$scratch/apt-install.log" 2>&1 \
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -q "$deb" >"$scratch/apt-install.log" 2>&1 \
     || { cat "$scratch/apt-install.log"; fail "apt-get install"; }
 say "installed in $(( $(date +%s) - t )) s"
 [ "$(command -v engram)" = /usr/bin/engram ] || fail "engram is not /usr/bin/engram on the PATH"
@@ -109,6 +110,19 @@ engram app --quit || fail "engram app --quit"
 for _ in $(seq 100); do [ "$(instances)" = 0 ] && break; sleep 0.2; done
 [ "$(instances)" = 0 ] || fail "Engram did not quit"
 
+# Start at login, as a user turns it on: the entry the uninstall must take away (only if this home has none).
+autostart="${XDG_CONFIG_HOME:-$HOME/.config}/autostart/engram.desktop"
+made_autostart=
+autostart_dir_existed=$([ -d "$(dirname "$autostart")" ] && echo 1 || true)
+if [ -z "${XDG_CONFIG_HOME:-}" ] && [ ! -e "$autostart" ]; then
+    engram config set app.start_at_login true >/dev/null || fail "engram config set app.start_at_login true"
+    grep -qE '^Exec=(env ENGRAM_HOME=[^ ]+ )?/usr/bin/engram app --background$' "$autostart" || fail "unexpected autostart entry: $(cat "$autostart")"
+    made_autostart=1
+    say "start at login: $autostart written"
+else
+    say "start at login: not tried, $autostart already exists or XDG_CONFIG_HOME is set"
+fi
+
 # -- 4. remove ----------------------------------------------------------------------------------------
 snapshot() { (cd "$ENGRAM_HOME" && find . -type f -printf '%p %s %T@\n' | sort && find . -type f -exec sha256sum {} + | sort); }
 snapshot >"$scratch/data-before.txt"
@@ -118,9 +132,17 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q engram >"$scratch/
 [ ! -e /opt/engram ] || fail "/opt/engram is still there"
 [ ! -e /usr/bin/engram ] || fail "/usr/bin/engram is still there"
 [ ! -e /usr/share/applications/engram.desktop ] || fail "the menu entry is still there"
+if [ -n "$made_autostart" ]; then
+    [ ! -e "$autostart" ] || fail "the autostart entry Engram wrote is still there"
+    [ -n "$autostart_dir_existed" ] || rmdir "$(dirname "$autostart")" 2>/dev/null || true
+fi
 snapshot >"$scratch/data-after.txt"
 cmp -s "$scratch/data-before.txt" "$scratch/data-after.txt" || fail "the data directory changed on removal"
 [ -s "$ENGRAM_HOME/engram.db" ] || fail "the database is gone"
-say "removed: program, command and menu entry gone; data directory untouched"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q engram >"$scratch/apt-purge.log" 2>&1 \
+    || { cat "$scratch/apt-purge.log"; fail "apt-get purge"; }
+snapshot >"$scratch/data-purged.txt"
+cmp -s "$scratch/data-before.txt" "$scratch/data-purged.txt" || fail "the data directory changed on purge"
+say "removed and purged: program, command, menu entry${made_autostart:+ and autostart entry} gone; data directory untouched"
 
 say "passed in $(( $(date +%s) - began )) s (launch to window ${launch_seconds} s)"
