@@ -65,7 +65,8 @@ def test_closing_the_window_ends_the_process(running_app):
     try:
         code = process.wait(20)
     except subprocess.TimeoutExpired:
-        raise AssertionError("Engram kept running after its only window was closed") from None
+        process.kill()
+        raise AssertionError("Engram kept running after its only window was closed:\n" + process.stdout.read()) from None
     assert code == 0, process.stdout.read()
 
 
@@ -73,9 +74,14 @@ def test_ctrl_q_ends_the_process(running_app):
     process, display = running_app
     window = find_window(display, process)
     subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], env={"DISPLAY": display}, check=False)
-    subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+q"], env={"DISPLAY": display}, check=True)
     try:
-        code = process.wait(20)
-    except subprocess.TimeoutExpired:
-        raise AssertionError("Ctrl+Q did not quit Engram") from None
+        subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+q"], env={"DISPLAY": display}, check=True)
+        try:
+            code = process.wait(20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("Ctrl+Q did not quit Engram") from None
+    finally:
+        # Engram quits on the press and its window is gone before xdotool sends the releases: without this the
+        # X server keeps Ctrl and Q down and auto-repeats Ctrl+Q into the windows of every later test.
+        subprocess.run(["xdotool", "keyup", "ctrl+q"], env={"DISPLAY": display}, check=False)
     assert code == 0, process.stdout.read()

@@ -252,11 +252,12 @@ def test_start_at_login_in_settings_writes_the_entry_or_shows_why_not(make_app, 
     with qtbot.waitSignal(page.loaded, timeout=5_000):
         app.window.show_page("settings")
     entry = tmp_path / "xdg-config" / "autostart" / "engram.desktop"
-    with qtbot.waitSignal(page.saved, timeout=5_000):
-        page.set_value("app.start_at_login", True)
+    # A checkbox saves on toggle as well as on set_value: wait for every save, not the first signal.
+    page.set_value("app.start_at_login", True)
+    wait_idle(qtbot, app)
     assert entry.is_file()
-    with qtbot.waitSignal(page.saved, timeout=5_000):
-        page.set_value("app.start_at_login", False)
+    page.set_value("app.start_at_login", False)
+    wait_idle(qtbot, app)
     assert not entry.exists()
 
     entry.write_text("[Desktop Entry]\nType=Application\nName=Mine\nExec=my-engram\n")  # the user's own
