@@ -6,12 +6,14 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 SEED_DIR := .models
 
-.PHONY: setup run test test-fast bench system-packages venv seed-models clean-venv help
+.PHONY: setup run test test-fast bench package package-test system-packages venv seed-models clean-venv help
 
 help:
 	@echo "make run    build everything, prepare the offline models, launch Engram"
 	@echo "make test   build everything and run the whole test suite"
 	@echo "make bench  run the benchmarks and print the report"
+	@echo "make package       build dist/engram_<version>_amd64.deb (the installed desktop app)"
+	@echo "make package-test  build it, install it with apt-get, use it, remove it (needs root or sudo)"
 
 setup: system-packages venv seed-models
 
@@ -62,6 +64,14 @@ test-fast: venv
 
 bench: setup
 	ENGRAM_SEED_MODELS=$(CURDIR)/$(SEED_DIR) $(PY) bench/run_all.py
+
+# The .deb: a PyInstaller bundle built in its own virtualenv (build/package-venv) with llama.cpp compiled
+# for any x86-64 CPU with AVX2 (once, cached in build/wheels/); see packaging/build.py.
+package: setup
+	python$(PYTHON_VERSION) packaging/build.py --dev-python $(PY) --seed-dir $(SEED_DIR)
+
+package-test: package
+	packaging/package-test.sh
 
 clean-venv:
 	rm -rf $(VENV) $(STAMPS)

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from core.errors import InvalidInputError
 from core.events import EventBus
@@ -91,13 +91,29 @@ def setting_groups() -> dict[str, str]:
     return dict(load_json("settings.json")["groups"])
 
 
+Applier = Callable[[Any], None]
+
+
+def system_appliers() -> dict[str, Applier]:
+    """Settings that change something outside Engram's own files, and what applies each.
+
+    An applier runs before the new value is stored; when it raises, the setting
+    keeps its old value and the error reaches whoever changed it (CLI, Settings
+    page, first run), so such a setting never claims what the system does not do.
+    """
+    from core.autostart import apply_start_at_login
+
+    return {"app.start_at_login": apply_start_at_login}
+
+
 class Settings:
     """Typed access to the declared settings, persisted in ``config.json``."""
 
-    def __init__(self, paths: Paths, events: EventBus | None = None):
+    def __init__(self, paths: Paths, events: EventBus | None = None, *, appliers: Mapping[str, Applier] | None = None):
         self._paths = paths
         self._events = events
         self._specs = {spec.key: spec for spec in declared_settings()}
+        self._appliers = dict(system_appliers() if appliers is None else appliers)
         self._lock = threading.RLock()
         self._values: dict[str, Any] = {}
         self._extra: dict[str, Any] = {}
@@ -183,18 +199,25 @@ class Settings:
         spec = self._spec(key)
         value = spec.coerce(value)
         with self._lock:
+            self._apply(key, value)
             self._values[key] = value
             self._save()
         if self._events is not None:
             self._events.emit("settings_did_change", key=key, value=value)
 
     def reset(self, key: str) -> None:
-        self._spec(key)
+        spec = self._spec(key)
         with self._lock:
+            self._apply(key, spec.default)
             self._values.pop(key, None)
             self._save()
         if self._events is not None:
             self._events.emit("settings_did_change", key=key, value=self.get(key))
+
+    def _apply(self, key: str, value: Any) -> None:
+        applier = self._appliers.get(key)
+        if applier is not None:
+            applier(value)
 
     def as_dict(self) -> dict[str, Any]:
         return {key: self.get(key) for key in self._specs}

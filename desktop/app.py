@@ -7,10 +7,12 @@ with fake models); ``run_app`` is what ``engram app`` calls.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from core.errors import EngramError
 from desktop.bridge import EventBridge
@@ -78,13 +80,20 @@ class EngramApp(QObject):
         self.bridge.on("settings_did_change", self._setting_changed, self)
         self.bridge.on("capture_did_fail", self._capture_failed, self)
 
-    def start(self, *, first_run: bool = True) -> None:
-        """Show the main window, then do everything slow in the background."""
-        self.window.show()
+    def start(self, *, first_run: bool = True, show_window: bool = True) -> None:
+        """Show the main window, then do everything slow in the background.
+
+        ``show_window=False`` starts in the tray; it is ignored where there is
+        no tray, or while first run is unfinished, since Engram must never run
+        (and perhaps record) without anything on screen saying so.
+        """
+        needs_first_run = first_run and not self.engine.settings.get("app.first_run_done")
         self.window.show_page("chat")
+        if show_window or not self.tray.available or needs_first_run:
+            self.window.show()
         if not self.tray.available:
             self.window.show_banner(NO_TRAY_MESSAGE)
-        if first_run and not self.engine.settings.get("app.first_run_done"):
+        if needs_first_run:
             EngineOp(self.window, first_run_facts).success(self._open_first_run).run_in_background()
         if self.start_engine:
             EngineOp(self.window, lambda engine: engine.start(), lane="control").success(lambda _r: self._after_start()).run_in_background()
@@ -123,6 +132,8 @@ class EngramApp(QObject):
             if choices is not None:
                 engine.settings.set("capture.enabled", choices.capture)
             engine.settings.set("app.first_run_done", True)
+            if choices is not None and choices.start_at_login:
+                engine.settings.set("app.start_at_login", True)  # a failure is shown; first run stays done
 
         EngineOp(self.window, apply).success(lambda _r: self.first_run_finished.emit()).run_in_background()
         if choices is not None and choices.recovery_code:
@@ -168,6 +179,21 @@ class EngramApp(QObject):
     def show_quick_recall(self) -> None:
         self.recall.popup()
 
+    def run_command(self, command: str) -> None:
+        """A command from a second ``engram app`` (see ``desktop.single_instance``)."""
+        if command == "show":
+            if self.recall.isVisible():
+                # Asked for the window: a quick-recall popup left open must not keep the focus.  The X server
+                # hands the focus back once the popup is unmapped, so the window takes it a moment later.
+                self.recall.hide()
+                QTimer.singleShot(100, self.window.bring_to_front)
+            else:
+                self.window.bring_to_front()
+        elif command == "quick-recall":
+            self.show_quick_recall()
+        elif command == "quit":
+            self.quit()
+
     def quit(self) -> None:
         """Quit for real: capture stops and the engine closes once the event loop returns."""
         self.quitting.emit()
@@ -192,23 +218,76 @@ class EngramApp(QObject):
         self.window.deleteLater()
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """``engram app``: open the engine and run the app until Quit."""
-    from core.engine import Engine
+# At login the panel that holds the tray may start after Engram; wait this long for it.
+TRAY_WAIT_SECONDS = 10.0
 
-    app = make_qt_app(argv)
-    try:
-        engine = Engine()
-    except EngramError as exc:
-        box = QMessageBox(QMessageBox.Icon.Critical, "Engram cannot start", exc.message)
-        if exc.fix:
-            box.setInformativeText("How to fix it: " + exc.fix)
-        box.exec()
+
+def _wait_for_tray(app: QApplication, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not QSystemTrayIcon.isSystemTrayAvailable():
+        if time.monotonic() >= deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.25)
+    return True
+
+
+def _show_error(exc: EngramError) -> int:
+    print(f"engram: {exc.message}", file=sys.stderr)
+    if exc.fix:
+        print(f"Fix: {exc.fix}", file=sys.stderr)
+    if QApplication.instance() is None and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return exc.exit_code
-    engram = EngramApp(engine)
-    engram.start()
+    make_qt_app()
+    box = QMessageBox(QMessageBox.Icon.Critical, "Engram cannot start", exc.message)
+    if exc.fix:
+        box.setInformativeText("How to fix it: " + exc.fix)
+    box.exec()
+    return exc.exit_code
+
+
+def run_app(argv: list[str] | None = None, *, background: bool = False, command: str = "show") -> int:
+    """``engram app``: run the app until Quit, or hand ``command`` to the Engram already running.
+
+    ``command`` is what a second start asks of the running instance ("show",
+    "quick-recall", "quit"); the first instance does it itself once started.
+    ``background`` starts in the tray without opening the window (at login);
+    a second background start does nothing.  A second start never opens the
+    engine, so it never starts a second capture.
+    """
+    from core.engine import Engine
+    from core.paths import Paths
+    from desktop.single_instance import SingleInstance
+
     try:
-        return app.exec()
+        paths = Paths.from_env().ensure()
+        instance = SingleInstance(paths.data_dir)
+        if not instance.claim():
+            if command == "quit" or not background:
+                instance.send(command)
+            return 0
+    except EngramError as exc:
+        return _show_error(exc)
+    try:
+        if command == "quit":
+            return 0  # nothing was running
+        app = make_qt_app(argv)
+        instance.listen()
+        if background and not QSystemTrayIcon.isSystemTrayAvailable():
+            _wait_for_tray(app, TRAY_WAIT_SECONDS)
+        try:
+            engine = Engine(paths)
+        except EngramError as exc:
+            return _show_error(exc)
+        engram = EngramApp(engine)
+        engram.start(show_window=not (background or command == "quick-recall"))
+        instance.deliver_to(engram.run_command)
+        if command == "quick-recall":
+            engram.show_quick_recall()
+        try:
+            return app.exec()
+        finally:
+            engram.close()
+            engine.close()
     finally:
-        engram.close()
-        engine.close()
+        instance.close()

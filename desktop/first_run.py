@@ -21,6 +21,7 @@ class FirstRunChoices:
     capture: bool = False
     download: str | None = None
     recovery_code: bool = False
+    start_at_login: bool = False
 
 
 def first_run_facts(engine) -> dict:
@@ -88,6 +89,16 @@ class FirstRunWizard(QWizard):
         self.capture_box.setChecked(False)
         layout.addWidget(self.capture_box)
         layout.addWidget(_text('<p style="color:#6b7280">You can change this later in Settings → Screen capture.</p>'))
+        self.login_box = QCheckBox("Start Engram when I log in")
+        self.login_box.setChecked(False)
+        self.login_box.setToolTip(
+            "Engram starts in the tray without opening its window; where there is no tray, the window opens."
+        )
+        layout.addWidget(self.login_box)
+        layout.addWidget(_text(
+            '<p style="color:#6b7280">Engram then starts in the tray without opening its window (where there is no tray, '
+            "the window opens). You can change this later in Settings → Application.</p>"
+        ))
         layout.addStretch(1)
         self.addPage(capture)
 
@@ -155,5 +166,7 @@ class FirstRunWizard(QWizard):
     def choices(self) -> FirstRunChoices:
         recommended = self.facts.get("recommended")
         download = recommended["name"] if recommended and self.download_choice.isVisible() and self.download_choice.isChecked() else None
-        return FirstRunChoices(capture=self.capture_box.isChecked(), download=download,
-                               recovery_code=self.recovery_box.isChecked())
+        return FirstRunChoices(
+            capture=self.capture_box.isChecked(), download=download, recovery_code=self.recovery_box.isChecked(),
+            start_at_login=self.login_box.isChecked(),
+        )

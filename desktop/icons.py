@@ -78,15 +78,20 @@ def _draw_badge(painter: QPainter, size: int, state: str) -> None:
         painter.drawEllipse(center, radius * 0.38, radius * 0.38)
 
 
-def mark_pixmap(size: int = 64, state: str | None = None) -> QPixmap:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
+def paint_mark(painter: QPainter, size: int, state: str | None = None) -> None:
+    """Paint the mark (with the badge of ``state``) onto any paint device: a pixmap, or an SVG for the package."""
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     base = STATE_COLORS["off"] if state == "off" else ACCENT
     _draw_mark(painter, size, base)
     if state and state != "off":
         _draw_badge(painter, size, state)
+
+
+def mark_pixmap(size: int = 64, state: str | None = None) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    paint_mark(painter, size, state)
     painter.end()
     return pixmap
 

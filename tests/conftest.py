@@ -13,11 +13,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 @pytest.fixture(autouse=True)
 def engram_home(tmp_path, monkeypatch) -> Path:
-    """Sandbox: ENGRAM_HOME points into the test's temp dir; the keyring is the file fallback."""
+    """Sandbox: ENGRAM_HOME and XDG_CONFIG_HOME point into the test's temp dir; the keyring is the file fallback."""
     home = tmp_path / "engram-home"
     monkeypatch.setenv("ENGRAM_HOME", str(home))
     # Tests use the 0600 key file unless a test opts into a real keyring backend.
     monkeypatch.setenv("ENGRAM_KEYRING", os.environ.get("ENGRAM_TEST_KEYRING", "file"))
+    # Start at login writes into $XDG_CONFIG_HOME/autostart: never the real one.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     return home
 
 

@@ -8,11 +8,11 @@ fake embedder and a scripted chat model, without starting the scheduler.
 
 from __future__ import annotations
 
-import json
+
 import os
 import shutil
 import subprocess
-import sys
+
 import time
 from pathlib import Path
 
@@ -121,53 +121,15 @@ def wait_idle(qtbot, app, timeout: int = 10_000) -> None:
 # -- the real program (`engram app`) on the test's Xvfb display -------------------------------------
 
 
-def find_window(display: str, process: subprocess.Popen, timeout: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"engram app exited early with {process.returncode}")
-        found = subprocess.run(
-            ["xdotool", "search", "--all", "--onlyvisible", "--pid", str(process.pid), "--name", "^Engram$"],
-            capture_output=True, text=True, env={"DISPLAY": display},
-        )
-        ids = [int(line) for line in found.stdout.split()]
-        if ids:
-            return ids[0]
-        time.sleep(0.2)
-    raise AssertionError("the Engram window did not appear")
-
-
-def send_delete_window(display: str, window_id: int) -> None:
-    """What a window manager sends when the user clicks the close button (WM_DELETE_WINDOW)."""
-    from Xlib import X, display as xdisplay
-    from Xlib.protocol import event
-
-    conn = xdisplay.Display(display)
-    try:
-        window = conn.create_resource_object("window", window_id)
-        protocols = conn.intern_atom("WM_PROTOCOLS")
-        delete = conn.intern_atom("WM_DELETE_WINDOW")
-        message = event.ClientMessage(window=window, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
-        window.send_event(message, event_mask=X.NoEventMask)
-        conn.flush()
-    finally:
-        conn.close()
-
-
 @pytest.fixture
 def running_app(tmp_path, xvfb_display):
+    """``(process, display, home)``: ``engram app`` with first run done and capture on, found later with xdotool."""
+    from tests.desktop.real_app import make_home, start_app, stop
+
     if not shutil.which("xdotool"):
         pytest.skip("xdotool is not installed (apt install xdotool)")
-    home = tmp_path / "home"
-    home.mkdir(mode=0o700)
-    # First run done and capture on: the case where an unseen process would go on recording.
-    (home / "config.json").write_text(json.dumps({"app.first_run_done": True, "capture.enabled": True}))
-    env = dict(os.environ, ENGRAM_HOME=str(home), ENGRAM_KEYRING="file", DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from engram.cli import main; sys.exit(main(['app']))"],
-        env=env, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    # Capture on: the case where an unseen process would go on recording.
+    home = make_home(tmp_path / "home", **{"capture.enabled": True})
+    process = start_app(home, xvfb_display)
     yield process, xvfb_display, str(home)
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    stop(process)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tests.desktop.conftest import find_window
+from tests.desktop.real_app import find_window
 
 
 def _cli(display: str, home: str, *args: str) -> subprocess.CompletedProcess:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.desktop.conftest import find_window, send_delete_window
+from tests.desktop.real_app import find_window, send_delete_window
 
 
 def test_closing_the_window_without_a_tray_asks_the_app_to_quit(make_app, qtbot):
@@ -47,9 +47,14 @@ def test_ctrl_q_ends_the_process(running_app):
     process, display, _home = running_app
     window = find_window(display, process)
     subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], env={"DISPLAY": display}, check=False)
-    subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+q"], env={"DISPLAY": display}, check=True)
     try:
-        code = process.wait(30)
-    except subprocess.TimeoutExpired:
-        raise AssertionError("Ctrl+Q did not quit Engram") from None
+        subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+q"], env={"DISPLAY": display}, check=True)
+        try:
+            code = process.wait(30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("Ctrl+Q did not quit Engram") from None
+    finally:
+        # Engram quits on the press and its window is gone before xdotool sends the releases: without this the
+        # X server keeps Ctrl and Q down and auto-repeats Ctrl+Q into the windows of every later test.
+        subprocess.run(["xdotool", "keyup", "ctrl+q"], env={"DISPLAY": display}, check=False)
     assert code == 0, process.stdout.read()
