@@ -136,6 +136,8 @@ QWidget { font-size: 10pt; }
 #pageSubtitle, #muted { color: #6b7280; }
 #banner { background: #fef3c7; color: #92400e; border: 1px solid #fcd34d; border-radius: 6px; padding: 8px 10px; }
 #warning { color: #b45309; font-weight: bold; }
+QLabel#outcome { border-radius: 6px; padding: 8px 10px; background: #ecfdf5; color: #065f46; border: 1px solid #a7f3d0; }
+QLabel#outcome[error="true"] { background: #fef2f2; color: #991b1b; border: 1px solid #fecaca; }
 #recallBox { background: white; border: 1px solid #c7d2fe; border-radius: 10px; }
 #recallInput { font-size: 15pt; border: none; padding: 10px 12px; background: transparent; }
 #recallHint { color: #6b7280; font-size: 8.5pt; padding: 4px 12px 8px 12px; }
