@@ -114,7 +114,8 @@ class MainWindow(QMainWindow):
 
         # Lists refresh when the data they show changes.
         bridge.on(("memory_did_add", "memory_did_delete", "memory_did_archive"), lambda _p: self._refresh_if_current("memories"), self)
-        bridge.on(("observation_did_add", "observations_did_forget"), lambda _p: self._refresh_if_current("timeline"), self)
+        bridge.on("observation_did_add", lambda _p: self._timeline_grew(), self)
+        bridge.on("observations_did_forget", lambda _p: self._refresh_if_current("timeline"), self)
         bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._refresh_if_current("models"), self)
         self.sidebar.setCurrentRow(0)
 
@@ -176,6 +177,11 @@ class MainWindow(QMainWindow):
                 page.show_day(page.date.date())
             else:
                 page.activate()
+
+    def _timeline_grew(self) -> None:
+        # New moments are appended in place (the selection and the detail stay); a full reload would reset both.
+        if self.isVisible() and self.current_page == "timeline" and "timeline" in self._pages:
+            self._pages["timeline"].observation_added()
 
     def open_source(self, kind: str, ident: int) -> None:
         """Show a memory's detail or an observation's moment on the timeline."""

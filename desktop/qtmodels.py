@@ -315,6 +315,29 @@ class TimelineModel(QAbstractListModel):
                 return row
         return -1
 
+    def append_rows(self, rows: list[dict]) -> int:
+        """Add observations that arrived since the list was loaded (newest last); returns how many were new."""
+        known = {data["id"] for data in self._rows}
+        fresh = sorted((r for r in rows if r["id"] not in known), key=lambda r: (r["ts"], r["id"]))
+        if not fresh:
+            return 0
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(fresh) - 1)
+        self._rows.extend(fresh)
+        self.endInsertRows()
+        return len(fresh)
+
+    def last_ts(self) -> float | None:
+        return self._rows[-1]["ts"] if self._rows else None
+
+    def thumbnail(self, observation_id: int) -> tuple[bool, QImage | None]:
+        """(loaded, image): asks for the thumbnail when it has not been loaded yet."""
+        if observation_id in self._thumbs:
+            return True, self._thumbs[observation_id]
+        if self._request is not None and observation_id not in self._requested:
+            self._requested.add(observation_id)
+            self._request(observation_id)
+        return False, None
+
     def set_thumbnail(self, observation_id: int, image: QImage | None) -> None:
         self._thumbs[observation_id] = image
         row = self.row_of(observation_id)
@@ -338,13 +361,7 @@ class TimelineModel(QAbstractListModel):
             text = text if len(text) <= 220 else text[:217] + "…"
             return f"{when}  {where}\n{text or '(no text)'}"
         if role == Qt.ItemDataRole.DecorationRole:
-            observation_id = row["id"]
-            if observation_id in self._thumbs:
-                return self._thumbs[observation_id]
-            if self._request is not None and observation_id not in self._requested:
-                self._requested.add(observation_id)
-                self._request(observation_id)
-            return None
+            return self.thumbnail(row["id"])[1]
         return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time as dtime, timedelta
 from typing import Callable
 
-from PySide6.QtCore import QDate, QSize, Qt, QTime, Signal
+from PySide6.QtCore import QDate, QSize, Qt, QTime, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -45,6 +45,12 @@ class TimelinePage(QWidget):
         self.confirm: Callable[[QWidget, str, str, str], bool] = ask_confirmation
         self._generation = 0
         self._jump_to: float | None = None
+        self._shown_day: QDate | None = None
+        # Captures arrive every few seconds and a chat adds two at once: new rows are fetched once per burst.
+        self._arrivals = QTimer(self)
+        self._arrivals.setSingleShot(True)
+        self._arrivals.setInterval(300)
+        self._arrivals.timeout.connect(self._append_new)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.addWidget(page_header("Timeline", "What Engram saw on your screen and in chats, one day at a time. Select moments and forget them for good."))
@@ -88,6 +94,11 @@ class TimelinePage(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.list.selectionModel().currentChanged.connect(self._selection_changed)
+        # A reload or a removal clears the selection without selectionChanged: the Forget button must follow.
+        self.model.modelReset.connect(self._selection_changed)
+        self.model.rowsRemoved.connect(self._selection_changed)
+        self.model.dataChanged.connect(self._thumbnail_arrived)
         splitter.addWidget(self.list)
 
         detail = QWidget()
@@ -128,12 +139,9 @@ class TimelinePage(QWidget):
         def loaded(rows: list[dict]) -> None:
             if generation != self._generation:
                 return
+            self._shown_day = day
             self.model.set_rows(rows)
-            apps = len({r["app"] for r in rows if r["app"]})
-            self.summary.setText(
-                f"{len(rows)} moment{'s' if len(rows) != 1 else ''} from {apps} application{'s' if apps != 1 else ''}"
-                if rows else "Nothing was captured on this day."
-            )
+            self._show_summary()
             self.next_button.setEnabled(day < QDate.currentDate())
             if self._jump_to is not None:
                 row = self.model.row_at_or_after(self._jump_to)
@@ -147,6 +155,42 @@ class TimelinePage(QWidget):
 
         EngineOp(self, lambda engine: [observation_row(o) for o in engine.observations.list_between(start.timestamp(), end.timestamp())]).success(
             loaded
+        ).run_in_background()
+
+    def _show_summary(self) -> None:
+        rows = [self.model.row_data(r) for r in range(self.model.rowCount())]
+        apps = len({r["app"] for r in rows if r["app"]})
+        self.summary.setText(
+            f"{len(rows)} moment{'s' if len(rows) != 1 else ''} from {apps} application{'s' if apps != 1 else ''}"
+            if rows else "Nothing was captured on this day."
+        )
+
+    def observation_added(self) -> None:
+        """A capture or chat stored a moment: show it if it belongs to the day on screen."""
+        if self._shown_day is not None and self._shown_day == QDate.currentDate():
+            self._arrivals.start()
+
+    def _append_new(self) -> None:
+        day = self._shown_day
+        if day is None:
+            return
+        start = datetime.combine(day.toPython(), dtime()).astimezone()
+        since = max(start.timestamp(), self.model.last_ts() or 0.0)
+        until = (start + timedelta(days=1)).timestamp()
+        generation = self._generation
+
+        def arrived(rows: list[dict]) -> None:
+            if generation != self._generation or day != self._shown_day:
+                return  # another day was loaded meanwhile
+            bar = self.list.verticalScrollBar()
+            at_end = bar.value() >= bar.maximum() - 4
+            if self.model.append_rows(rows):
+                self._show_summary()
+                if at_end:
+                    self.list.scrollToBottom()
+
+        EngineOp(self, lambda engine: [observation_row(o) for o in engine.observations.list_between(since, until)]).success(
+            arrived
         ).run_in_background()
 
     def jump(self) -> None:
@@ -188,6 +232,11 @@ class TimelinePage(QWidget):
         current = self.list.currentIndex()
         self._show_detail(current.data(ItemRole) if current.isValid() else None)
 
+    def _thumbnail_arrived(self, top, _bottom, roles=()) -> None:
+        current = self.list.currentIndex()
+        if Qt.ItemDataRole.DecorationRole in roles and current.isValid() and current.row() == top.row():
+            self._show_detail(current.data(ItemRole))
+
     def _show_detail(self, row: dict | None) -> None:
         if row is None:
             self.preview.setPixmap(QPixmap())
@@ -198,30 +247,35 @@ class TimelinePage(QWidget):
         when = datetime.fromtimestamp(row["ts"]).strftime("%H:%M:%S")
         self.detail_title.setText(f"{when} · {row['app'] or row['kind']}" + (f" — {row['window_title']}" if row["window_title"] else ""))
         self.detail_text.setPlainText(row["text"] or "(no text)")
-        image = self.model.data(self.model.index(self.model.row_of(row["id"])), Qt.ItemDataRole.DecorationRole)
+        # A moment opened from quick recall or a chat citation may not have been painted in the list yet,
+        # so its thumbnail may still be on its way: say so, and show it when it arrives.
+        loaded, image = self.model.thumbnail(row["id"])
         if isinstance(image, QImage):
+            self.preview.setText("")
             self.preview.setPixmap(QPixmap.fromImage(image).scaled(self.preview.width() - 8, 260, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
         else:
             self.preview.setPixmap(QPixmap())
-            self.preview.setText("No screenshot kept for this moment.")
+            self.preview.setText("No screenshot kept for this moment." if loaded else "Loading the screenshot…")
 
     def forget_selection(self) -> None:
         rows = self._selected_rows()
         if not rows:
             return
         start, end = rows[0]["ts"], rows[-1]["ts"]
-        span = f"{datetime.fromtimestamp(start):%H:%M:%S} to {datetime.fromtimestamp(end):%H:%M:%S}"
+        count = f"{len(rows)} moment{'s' if len(rows) != 1 else ''}"
+        span = f"at {datetime.fromtimestamp(start):%H:%M:%S}" if len(rows) == 1 else f"from {datetime.fromtimestamp(start):%H:%M:%S} to {datetime.fromtimestamp(end):%H:%M:%S}"
         if not self.confirm(
             self,
-            "Forget this time",
-            f"Forget everything Engram saw from {span}? The text and screenshots are deleted for good; memories already built from them stay.",
+            "Forget these moments",
+            f"Forget the {count} selected ({span})? The text and screenshots are deleted for good; memories already built from them stay.",
             "Forget",
         ):
             return
+        ids = [r["id"] for r in rows]
 
-        def done(count: int) -> None:
-            self.forgotten.emit(count)
+        def done(forgotten: int) -> None:
+            self.forgotten.emit(forgotten)
             self.show_day(self.date.date())
 
-        # The end is inclusive for the user: the last selected moment goes too.
-        EngineOp(self, lambda engine: engine.observations.forget_range(start, end + 0.001)).success(done).run_in_background()
+        # Exactly the selected moments: a time range would also take unselected ones in between.
+        EngineOp(self, lambda engine: engine.observations.forget(ids)).success(done).run_in_background()
