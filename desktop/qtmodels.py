@@ -149,8 +149,11 @@ class RecallResultsModel(QAbstractListModel):
             snippet = " ".join((result.get("snippet") or "").split())
             if snippet.startswith(title + " | "):  # the indexed text starts with the title; do not repeat it
                 snippet = snippet[len(title) + 3 :]
+            snippet = snippet.replace(" | ", " · ")  # fields of a memory, joined for the index
             when = friendly_time(result.get("time"))
-            meta = " · ".join(p for p in (when, result.get("app") or "") if p)
+            similar = result.get("similar", 1)
+            seen = f"seen {similar} times" if similar > 1 else ""
+            meta = " · ".join(p for p in (when, result.get("app") or "", seen) if p)
             second = " — ".join(p for p in (meta, snippet[:160]) if p)
             return f"{title}\n{second}" if second else title
         if role == ItemRole:
