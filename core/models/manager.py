@@ -37,6 +37,14 @@ SETTING_FOR_ROLE = {"chat": "models.chat", "embedding": "models.embedding"}
 ModelFactory = Callable[[Path, CatalogEntry, dict], Any]
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def default_seed_dirs() -> list[Path]:
     from core.models.seed import default_seed_dir
 
@@ -107,6 +115,7 @@ class ModelManager:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
         self._closed = False
+        self.measured_chat_speed: tuple[float, int] | None = None  # (decode tokens/s, model file bytes)
 
     # --- lookup ----------------------------------------------------------
     def configured(self, role: str) -> str:
@@ -258,6 +267,20 @@ class ModelManager:
             if current is not None:
                 self._retire(r, current)
 
+    def note_speed(self, model: Any) -> None:
+        """Remember how fast the chat model decoded here (from its ``last_stats``), for recommendations."""
+        stats = getattr(model, "last_stats", None) or {}
+        tokens = float(stats.get("completion_tokens") or 0)
+        decode = float(stats.get("total_seconds") or 0) - float(stats.get("prefill_seconds") or 0)
+        current = self._slots["chat"].current
+        if tokens < 8 or decode <= 0 or current is None:
+            return  # too short to say anything about speed
+        try:
+            size = current.path.stat().st_size
+        except OSError:
+            return
+        self.measured_chat_speed = (tokens / decode, size)
+
     # --- idle unloading ----------------------------------------------------
     def _idle_seconds(self) -> float:
         return float(self.settings.get("models.idle_unload_minutes")) * 60.0
@@ -293,12 +316,18 @@ class ModelManager:
 
     # --- listing, installing, choosing -------------------------------------
     def list(self) -> dict[str, Any]:
-        """Every known model with its install state, plus the recommended models for this machine's RAM."""
+        """Every known model with its install state, plus the models recommended for this machine.
+
+        The recommendation weighs memory, then speed: the chat model's decode
+        speed measured here when it has answered once, else the number of cores.
+        """
         import psutil
 
         total_ram = int(psutil.virtual_memory().total)
         entries = self.catalog.entries()
-        recommended = {role: (e.name if (e := recommend(entries, role, total_ram)) else None) for role in ROLES}
+        cores = usable_cores()
+        measured = self.measured_chat_speed
+        recommended = {role: (e.name if (e := recommend(entries, role, total_ram, cores, measured)) else None) for role in ROLES}
         rows = []
         for entry in entries:
             path = self.locate(entry)
@@ -312,7 +341,8 @@ class ModelManager:
             )
             rows.append(row)
         rows.sort(key=lambda r: (ROLES.index(r["role"]) if r["role"] in ROLES else 9, r.get("size") or 0))
-        return {"models": rows, "recommended": recommended, "total_ram_bytes": total_ram}
+        return {"models": rows, "recommended": recommended, "total_ram_bytes": total_ram, "cpu_count": cores,
+                "chat_tokens_per_second": round(measured[0], 1) if measured else None}
 
     def pull(self, name: str, progress=None, cancel: threading.Event | None = None) -> Path:
         """Download the catalog model ``name`` into the models folder; returns its path."""
@@ -465,11 +495,14 @@ class ManagedChatModel(ChatModel):
 
     def chat(self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.0) -> str:
         with self._manager.using("chat") as model:
-            return model.chat(messages, max_tokens=max_tokens, temperature=temperature)
+            text = model.chat(messages, max_tokens=max_tokens, temperature=temperature)
+            self._manager.note_speed(model)
+            return text
 
     def stream_chat(self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.0) -> Iterator[str]:
         with self._manager.using("chat") as model:
             yield from model.stream_chat(messages, max_tokens=max_tokens, temperature=temperature)
+            self._manager.note_speed(model)
 
     def chat_json(self, messages: Sequence[Message], schema: dict, *, max_tokens: int = 512) -> Any:
         with self._manager.using("chat") as model:
