@@ -111,21 +111,25 @@ class EngramApp(QObject):
     # -- first run ----------------------------------------------------------------------
 
     def _open_first_run(self, facts: dict) -> None:
+        facts = dict(facts, tray=self.tray.available)
         self.wizard = FirstRunWizard(facts, self.window)
         self.wizard.finished.connect(self._first_run_done)
         self.wizard.open()
 
     def _first_run_done(self, result: int) -> None:
         wizard = self.wizard
-        choices = wizard.choices() if wizard is not None and result else None
+        if wizard is None or not result:
+            # Cancelled: nothing was agreed to, so nothing is applied and the welcome shows again next start.
+            self.first_run_finished.emit()
+            return
+        choices = wizard.choices()
 
         def apply(engine) -> None:
-            if choices is not None:
-                engine.settings.set("capture.enabled", choices.capture)
+            engine.settings.set("capture.enabled", choices.capture)
             engine.settings.set("app.first_run_done", True)
 
         EngineOp(self.window, apply).success(lambda _r: self.first_run_finished.emit()).run_in_background()
-        if choices is not None and choices.download:
+        if choices.download:
             self.window.show_page("models")
             page = self.window.models
 
