@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QByteArray, QObject, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.errors import EngramError
@@ -80,6 +80,7 @@ class EngramApp(QObject):
 
     def start(self, *, first_run: bool = True) -> None:
         """Show the main window, then do everything slow in the background."""
+        self._restore_geometry()
         self.window.show()
         self.window.show_page("chat")
         if not self.tray.available:
@@ -186,7 +187,21 @@ class EngramApp(QObject):
         self.quitting.emit()
         QApplication.instance().quit()
 
+    def _restore_geometry(self) -> None:
+        saved = str(self.engine.settings.get("app.window_geometry") or "")
+        if saved:
+            # Qt moves a window saved on a screen that is gone back onto one that is there.
+            self.window.restoreGeometry(QByteArray.fromBase64(saved.encode("ascii")))
+
+    def _save_geometry(self) -> None:
+        """Where the window was, for the next start (only its position and size: the settings file is plain text)."""
+        try:
+            self.engine.settings.set("app.window_geometry", bytes(self.window.saveGeometry().toBase64()).decode("ascii"))
+        except EngramError as exc:  # a read-only config folder must not stop Engram from quitting
+            log.warning("could not save the window position: %s", exc.message)
+
     def close(self) -> None:
+        self._save_geometry()
         if self.hotkey is not None:
             self.hotkey.stop()
             self.hotkey = None

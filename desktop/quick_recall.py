@@ -27,14 +27,13 @@ from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListView, QVBoxLayout,
 from core.search import query_terms
 from desktop.ops import EngineOp, error_text
 from desktop.qtmodels import RecallResultsModel
+from desktop.similar import near_identical, word_set
 from desktop.widgets import TwoLineDelegate
 
 COALESCE_MS = 120  # a trailing search, in case a result is lost with its op
 RESULT_LIMIT = 20
 SNIPPET_CHARS = 160
 CONTEXT_BEFORE = 36  # characters shown before the match: the row shows about 90, so the match stays in view
-SAME_FRAME_JACCARD = 0.8  # screen frames whose words overlap this much are one moment seen several times
-_WORD = re.compile(r"\w+")
 
 
 def match_position(text: str, query: str) -> int:
@@ -68,10 +67,6 @@ def centred_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     return "…" + piece
 
 
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall((text or "").lower()))
-
-
 def collapse_near_identical(results: list[dict[str, Any]], texts: dict[int, str]) -> list[dict[str, Any]]:
     """One row per moment: screen frames of one window whose words are nearly the same fold into the best-ranked.
 
@@ -83,11 +78,10 @@ def collapse_near_identical(results: list[dict[str, Any]], texts: dict[int, str]
         if result.get("kind") != "observation":
             kept.append(result)
             continue
-        words = _words(texts.get(result["id"], result.get("snippet") or ""))
+        words = word_set(texts.get(result["id"], result.get("snippet") or ""))
         for leader, leader_words in groups:
             same_window = (leader.get("app"), leader.get("title")) == (result.get("app"), result.get("title"))
-            union = len(words | leader_words) or 1
-            if same_window and len(words & leader_words) / union >= SAME_FRAME_JACCARD:
+            if same_window and near_identical(words, leader_words):
                 leader["similar"] = leader.get("similar", 1) + 1
                 break
         else:

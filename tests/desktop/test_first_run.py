@@ -79,3 +79,33 @@ def test_every_step_has_the_same_width(make_app, qtbot):
     assert len(set(widths)) == 1, widths
     wizard.close()
     wizard.deleteLater()
+
+
+def test_the_window_comes_back_where_it_was(paths, qapp, qtbot):
+    from core.engine import Engine
+    from core.models.base import FakeChatModel, FakeEmbedder
+    from desktop.app import EngramApp
+
+    def started():
+        engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=FakeChatModel([]))
+        app = EngramApp(engine, start_engine=False)
+        app.start(first_run=False)
+        qtbot.waitExposed(app.window)
+        wait_idle(qtbot, app)
+        return app, engine
+
+    app, engine = started()
+    try:
+        app.window.resize(1010, 650)
+        app.window.move(60, 40)
+        qtbot.waitUntil(lambda: app.window.width() == 1010, timeout=3_000)
+    finally:
+        app.close()
+        engine.close()
+    assert "app.window_geometry" in paths.config_file.read_text()  # in Engram's own 0600 settings, not a QSettings file
+    again, engine = started()
+    try:
+        assert (again.window.width(), again.window.height()) == (1010, 650)
+    finally:
+        again.close()
+        engine.close()
