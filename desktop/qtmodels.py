@@ -170,15 +170,39 @@ class RecallResultsModel(QAbstractListModel):
 # -- memories ------------------------------------------------------------------------
 
 
+# Short labels (kind, sensitivity, source) are in the detail pane; "What it says" is the memory's prose.
+_SAYS_SKIPPED = {"entry_type", "event_type", "resource_type", "location", "sensitivity", "source", "actor", "secret_value"}
+
+
+def readable_text(memory) -> str:
+    """What a memory says, as prose: its text fields other than the title, as sentences; steps numbered."""
+    spec = memory.spec
+    parts: list[str] = []
+    for field in spec.fields:
+        if field.name in (spec.title_field, *_SAYS_SKIPPED) or field.kind in ("time", "int", "choice") or not field.indexed:
+            continue
+        value = memory.fields.get(field.name)
+        steps = value if isinstance(value, list) else [value]
+        for number, step in enumerate(steps, 1):
+            text = " ".join(str(step or "").split())
+            if not text:
+                continue
+            if text[-1] not in ".!?:;…":
+                text += "."
+            parts.append(f"{number}. {text}" if isinstance(value, list) else text)
+    if not parts:  # nothing but a title: say what kind of thing it is
+        parts = [str(memory.fields[name]) for name in ("event_type", "actor", "resource_type", "entry_type", "location")
+                 if memory.fields.get(name) and name != spec.title_field]
+        return " · ".join(parts)
+    return " ".join(parts)
+
+
 def memory_row(memory) -> dict:
     """Plain data for one memory as the browser shows it; vault secrets stay masked."""
     data = memory.to_dict(reveal=False)
     data["title"] = memory.title
     data["time"] = data.get(memory.spec.time_field) if memory.spec.time_field else data.get("created_at")
-    says = " ".join((data.get("text") or "").split())
-    if memory.title and says.startswith(memory.title + " | "):
-        says = says[len(memory.title) + 3 :]
-    data["says"] = says
+    data["says"] = readable_text(memory)
     return data
 
 
