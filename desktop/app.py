@@ -16,6 +16,7 @@ from core.errors import EngramError
 from desktop.bridge import EventBridge
 from desktop.first_run import FirstRunWizard, first_run_facts
 from desktop.hotkey import GlobalHotkey
+from desktop.idle import IdleReleaser
 from desktop.icons import app_icon
 from desktop.main_window import MainWindow
 from desktop.ops import EngineOp, OpRunner, install_runner
@@ -75,6 +76,7 @@ class EngramApp(QObject):
         self.hotkey: GlobalHotkey | None = None
         self.hotkey_problem: str | None = None
         self.hotkey_pressed.connect(self.show_quick_recall)
+        self.idle = IdleReleaser(self, int(engine.settings.get("app.idle_release_seconds")))
         self.bridge.on("settings_did_change", self._setting_changed, self)
         self.bridge.on("capture_did_fail", self._capture_failed, self)
 
@@ -149,6 +151,9 @@ class EngramApp(QObject):
         if payload.get("key") == "app.quick_recall_shortcut":
             self._start_hotkey()
             return
+        if payload.get("key") == "app.idle_release_seconds":
+            self.idle.set_seconds(int(payload.get("value") or 0))
+            return
         if payload.get("key") != "capture.enabled":
             return
         enabled = bool(payload.get("value"))
@@ -206,6 +211,7 @@ class EngramApp(QObject):
             self.hotkey.stop()
             self.hotkey = None
         # Timers must not start ops once the runner is gone.
+        self.idle.close()
         self.recall.debounce.stop()
         self.window.status.timer.stop()
         self.recall.close()

@@ -310,6 +310,9 @@ def observation_row(observation) -> dict:
     }
 
 
+MAX_THUMBNAILS = 600  # decoded list thumbnails kept (about 40 KB each)
+
+
 class TimelineModel(QAbstractListModel):
     """One day of observations.  Thumbnails are requested only for rows a view paints."""
 
@@ -365,7 +368,18 @@ class TimelineModel(QAbstractListModel):
             self._request(observation_id)
         return False, None
 
+    def drop_thumbnails(self) -> None:
+        """Forget every decoded thumbnail; the view asks again for the rows it paints."""
+        self._thumbs.clear()
+        self._requested.clear()
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), [Qt.ItemDataRole.DecorationRole])
+
     def set_thumbnail(self, observation_id: int, image: QImage | None) -> None:
+        if len(self._thumbs) >= MAX_THUMBNAILS:  # a long day scrolled end to end: keep the newest decoded
+            for old in list(self._thumbs)[: MAX_THUMBNAILS // 4]:
+                del self._thumbs[old]
+                self._requested.discard(old)
         self._thumbs[observation_id] = image
         row = self.row_of(observation_id)
         if row >= 0:

@@ -254,6 +254,12 @@ class MemoriesPage(QWidget):
         self.show_detail(None)
         self.type_description.setText(MEMORY_TYPES[self.current_type].description.replace(" -- ", " — "))
 
+    def release_memory(self) -> None:
+        """Forget the rows of the kinds not on screen; switching to one loads it again."""
+        for name, model in self.models.items():
+            if name != self.current_type and model.rowCount():
+                model.set_rows([])
+
     def eventFilter(self, watched, event) -> bool:
         if watched is self.table and event.type() == QEvent.Type.KeyPress and event.matches(QKeySequence.StandardKey.Delete):
             self.delete_selected()

@@ -29,11 +29,16 @@ from desktop.widgets import TwoLineDelegate, muted_label, page_header
 THUMB = QSize(128, 80)
 
 
-def _decode(data: bytes | None) -> QImage | None:
+def _decode(data: bytes | None, fit: QSize | None = None) -> QImage | None:
+    """The stored WebP as an image; with ``fit``, scaled down to it (a list row needs a sixth of the pixels)."""
     if not data:
         return None
     image = QImage.fromData(data)
-    return None if image.isNull() else image
+    if image.isNull():
+        return None
+    if fit is not None and (image.width() > fit.width() or image.height() > fit.height()):
+        image = image.scaled(fit, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return image
 
 
 class TimelinePage(QWidget):
@@ -46,6 +51,7 @@ class TimelinePage(QWidget):
         self._generation = 0
         self._jump_to: float | None = None
         self._shown_day: QDate | None = None
+        self._preview_id: int | None = None
         # Captures arrive every few seconds and a chat adds two at once: new rows are fetched once per burst.
         self._arrivals = QTimer(self)
         self._arrivals.setSingleShot(True)
@@ -98,7 +104,6 @@ class TimelinePage(QWidget):
         # A reload or a removal clears the selection without selectionChanged: the Forget button must follow.
         self.model.modelReset.connect(self._selection_changed)
         self.model.rowsRemoved.connect(self._selection_changed)
-        self.model.dataChanged.connect(self._thumbnail_arrived)
         splitter.addWidget(self.list)
 
         detail = QWidget()
@@ -215,9 +220,32 @@ class TimelinePage(QWidget):
         EngineOp(self, lambda engine: observation_row(engine.observations.get(observation_id))).success(found).run_in_background()
 
     def _request_thumbnail(self, observation_id: int) -> None:
-        EngineOp(self, lambda engine: _decode(engine.observations.thumbnail(observation_id))).success(
+        EngineOp(self, lambda engine: _decode(engine.observations.thumbnail(observation_id), THUMB)).success(
             lambda image: self.model.set_thumbnail(observation_id, image)
         ).run_in_background()
+
+    def _request_preview(self, observation_id: int) -> None:
+        """The full-size screenshot of the moment in the detail pane (only that one is kept full size)."""
+
+        def shown(image: QImage | None) -> None:
+            current = self.list.currentIndex()
+            row = current.data(ItemRole) if current.isValid() else None
+            if row is None or row["id"] != observation_id:
+                return  # the user moved on
+            self._preview_id = observation_id
+            if image is None:
+                self.preview.setPixmap(QPixmap())
+                self.preview.setText("No screenshot kept for this moment.")
+            else:
+                self.preview.setText("")
+                self.preview.setPixmap(QPixmap.fromImage(image).scaled(
+                    self.preview.width() - 8, 260, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+        EngineOp(self, lambda engine: _decode(engine.observations.thumbnail(observation_id))).success(shown).run_in_background()
+
+    def release_memory(self) -> None:
+        """Drop decoded thumbnails; rows on screen ask for theirs again when painted."""
+        self.model.drop_thumbnails()
 
     # -- selection ----------------------------------------------------------------------
 
@@ -232,13 +260,9 @@ class TimelinePage(QWidget):
         current = self.list.currentIndex()
         self._show_detail(current.data(ItemRole) if current.isValid() else None)
 
-    def _thumbnail_arrived(self, top, _bottom, roles=()) -> None:
-        current = self.list.currentIndex()
-        if Qt.ItemDataRole.DecorationRole in roles and current.isValid() and current.row() == top.row():
-            self._show_detail(current.data(ItemRole))
-
     def _show_detail(self, row: dict | None) -> None:
         if row is None:
+            self._preview_id = None
             self.preview.setPixmap(QPixmap())
             self.preview.setText("Select a moment to see it here.\nShift-click to select a range.")
             self.detail_title.setText("")
@@ -247,15 +271,12 @@ class TimelinePage(QWidget):
         when = datetime.fromtimestamp(row["ts"]).strftime("%H:%M:%S")
         self.detail_title.setText(f"{when} · {row['app'] or row['kind']}" + (f" — {row['window_title']}" if row["window_title"] else ""))
         self.detail_text.setPlainText(row["text"] or "(no text)")
-        # A moment opened from quick recall or a chat citation may not have been painted in the list yet,
-        # so its thumbnail may still be on its way: say so, and show it when it arrives.
-        loaded, image = self.model.thumbnail(row["id"])
-        if isinstance(image, QImage):
-            self.preview.setText("")
-            self.preview.setPixmap(QPixmap.fromImage(image).scaled(self.preview.width() - 8, 260, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
-        else:
+        if self._preview_id != row["id"]:
+            # Read and decoded in the background: a moment opened from quick recall or a chat citation
+            # may not have been painted in the list, so nothing about its screenshot is known yet.
             self.preview.setPixmap(QPixmap())
-            self.preview.setText("No screenshot kept for this moment." if loaded else "Loading the screenshot…")
+            self.preview.setText("Loading the screenshot…")
+            self._request_preview(row["id"])
 
     def forget_selection(self) -> None:
         rows = self._selected_rows()
