@@ -16,7 +16,7 @@ from core.errors import EngramError
 from desktop.bridge import EventBridge
 from desktop.first_run import FirstRunWizard, first_run_facts
 from desktop.hotkey import GlobalHotkey
-from desktop.idle import IdleReleaser
+from desktop.idle import IdleReleaser, release_python_memory
 from desktop.icons import app_icon
 from desktop.main_window import MainWindow
 from desktop.ops import EngineOp, OpRunner, install_runner
@@ -106,6 +106,7 @@ class EngramApp(QObject):
             self.hotkey = None
 
     def _after_start(self) -> None:
+        release_python_memory()  # the source lines PySide6's import hook cached while Engram started
         self._start_hotkey()
         self.tray.refresh()
         self.window.status.refresh()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import linecache
 import logging
 import time
 
@@ -51,17 +52,34 @@ def trim_heap() -> bool:
         return False
 
 
-def release_engine_memory(engine) -> dict:
-    """The engine's share of a release (runs on the database lane): the chat model, SQLite's cache, the heap."""
-    done = {}
+def release_engine_memory(engine, idle_seconds: float = 0.0, *, everything: bool = True) -> dict:
+    """The engine's share of a release (on the database lane): the chat model if unused, SQLite's cache, the heap.
+
+    Returns what was done; ``chat_model_kept`` means the model is still loaded because it was used
+    within ``idle_seconds`` (a background absorb between batches): the releaser tries again later.
+    """
+    done: dict = {}
     if engine.models is not None:
-        before = engine.models.status()["chat"]["loaded"]
-        engine.models.unload("chat")
-        done["chat_model"] = bool(before)
-    shrink = getattr(engine.db, "release_memory", None)
+        done["chat_model"] = bool(engine.models.unload_idle(idle_seconds, roles=("chat",)))
+        done["chat_model_kept"] = engine.models.loaded("chat")
+    if not everything:
+        if done.get("chat_model"):
+            done["heap_trimmed"] = trim_heap()
+        return done
+    shrink = getattr(engine.db, "release_memory", None)  # SQLite's page cache, once the store offers it
     if shrink is not None:
         shrink()
         done["sqlite"] = True
+    release_python_memory(done)
+    return done
+
+
+def release_python_memory(done: dict | None = None) -> dict:
+    """Cached source lines, garbage, and the heap pages freed by both."""
+    done = {} if done is None else done
+    # PySide6's import hook reads the source of every module imported after it, to look for
+    # 'from __feature__ import', and linecache keeps all of it: about 24 MB in the app, never used again.
+    linecache.clearcache()
     gc.collect()
     done["heap_trimmed"] = trim_heap()
     return done
@@ -77,15 +95,14 @@ class IdleReleaser(QObject):
         self.app = app
         self.seconds = int(seconds)
         self.last_input = time.monotonic()
-        self._owed = True  # something may be loaded that the next idle period should release
+        self._idle_done = False  # pages, caches and heap released for this idle period
+        self._model_pending = True  # a chat model may be loaded and waiting to be released
         self._running = False
         self.timer = QTimer(self)
-        self.timer.setInterval(min(CHECK_MS, max(500, self.seconds * 1000 // 2)))
         self.timer.timeout.connect(self.check)
         QApplication.instance().installEventFilter(self)
         app.bridge.on("model_did_load", self._model_loaded, self)
-        if self.seconds > 0:
-            self.timer.start()
+        self.set_seconds(seconds)
 
     def set_seconds(self, seconds: int) -> None:
         self.seconds = int(seconds)
@@ -98,47 +115,57 @@ class IdleReleaser(QObject):
     def eventFilter(self, watched, event) -> bool:
         if event.type() in _INPUT:
             self.last_input = time.monotonic()
-            self._owed = True
+            self._idle_done = False
+            self._model_pending = True
         return False
 
     def _model_loaded(self, payload: dict) -> None:
         if payload.get("role") == "chat":
-            self._owed = True  # loaded by an absorb while nobody was here: release it again afterwards
+            self._model_pending = True  # loaded by an absorb while nobody was here: release it again afterwards
 
     @property
     def idle_for(self) -> float:
         return time.monotonic() - self.last_input
 
     def check(self) -> None:
-        if self.seconds <= 0 or not self._owed or self._running or self.idle_for < self.seconds:
+        if self.seconds <= 0 or self._running or self.idle_for < self.seconds:
             return
-        window = self.app.window
-        chat = window._pages.get("chat")  # noqa: SLF001 - only pages already built
+        if self._idle_done and not self._model_pending:
+            return
+        chat = self.app.window._pages.get("chat")  # noqa: SLF001 - only pages already built
         if chat is not None and getattr(chat, "_stop", None) is not None:
             return  # an answer is still being written
         self.release()
 
     def release(self) -> None:
-        """Release now (the check calls this once the idle period has passed)."""
+        """Release now (``check`` calls this once the idle period has passed)."""
         from desktop.ops import EngineOp
 
-        self._owed = False
+        everything = not self._idle_done
+        self._idle_done = True
         self._running = True
-        for page in list(self.app.window._pages.values()):  # noqa: SLF001
-            drop = getattr(page, "release_memory", None)
-            if drop is not None:
-                drop()
+        if everything:
+            for page in list(self.app.window._pages.values()):  # noqa: SLF001
+                drop = getattr(page, "release_memory", None)
+                if drop is not None:
+                    drop()
 
         def finished(done: dict) -> None:
             self._running = False
-            log.info("released memory after %d s idle: %s", int(self.idle_for), ", ".join(k for k, v in done.items() if v))
+            # Still loaded: used within the idle period by a background job; the next check tries again.
+            self._model_pending = bool(done.get("chat_model_kept"))
+            if any(v for k, v in done.items() if k != "chat_model_kept"):
+                log.info("released memory after %d s idle: %s", int(self.idle_for),
+                         ", ".join(k for k, v in done.items() if v and k != "chat_model_kept"))
             self.released.emit(done)
 
         def failed(exc: BaseException) -> None:
             self._running = False
-            log.warning("releasing memory failed: %s", exc)
+            log.warning("releasing memory failed: %s", type(exc).__name__)
 
-        EngineOp(self.app.window, release_engine_memory).success(finished).failure(failed).run_in_background()
+        seconds = self.seconds
+        EngineOp(self.app.window, lambda engine: release_engine_memory(engine, seconds, everything=everything)).success(
+            finished).failure(failed).run_in_background()
 
     def close(self) -> None:
         self.timer.stop()

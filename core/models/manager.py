@@ -260,6 +260,10 @@ class ModelManager:
             log.exception("closing %s model %s failed", role, loaded.name)
         self._emit("model_did_unload", role=role, name=loaded.name)
 
+    def loaded(self, role: str) -> bool:
+        """Whether a model of ``role`` is in memory now."""
+        return self._slots[role].current is not None
+
     def unload(self, role: str | None = None) -> None:
         """Free the memory of the loaded model of ``role`` (or both)."""
         for r in [role] if role else list(ROLES):
@@ -299,13 +303,19 @@ class ModelManager:
                 return
             self.unload_idle()
 
-    def unload_idle(self) -> list[str]:
-        """Unload every model unused for longer than the idle setting; returns the roles unloaded."""
-        idle = self._idle_seconds()
+    def unload_idle(self, idle_seconds: float | None = None, roles: Sequence[str] | None = None) -> list[str]:
+        """Unload every model unused for ``idle_seconds`` (default: the idle setting); returns the roles unloaded.
+
+        A model in use, or used more recently, stays: the app asks this when its user is away,
+        and an absorb running meanwhile keeps its model between batches.
+        """
+        idle = self._idle_seconds() if idle_seconds is None else float(idle_seconds)
         now = self._clock()
         victims = []
         with self._lock:
             for role, slot in self._slots.items():
+                if roles is not None and role not in roles:
+                    continue
                 current = slot.current
                 if current is not None and current.in_flight == 0 and now - slot.last_used >= idle:
                     victims.append((role, current))

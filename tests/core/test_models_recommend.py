@@ -64,3 +64,33 @@ def test_the_manager_measures_the_chat_speed_and_lists_it(paths, tmp_path, monke
         assert listing["recommended"]["chat"] == "smollm2-135m-instruct-q4_1"
     finally:
         manager.close()
+
+
+def test_unload_idle_takes_a_period_and_roles_and_spares_a_model_in_use(paths, tmp_path):
+    from core.events import EventBus
+    from core.models.base import FakeChatModel, FakeEmbedder
+    from core.models.manager import ModelManager
+    from core.settings import Settings
+
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "SmolLM2-135M-Instruct.Q4_1.gguf").write_bytes(b"x")
+    (seed / "all-MiniLM-L6-v2-f16.gguf").write_bytes(b"x")
+    now = [1000.0]
+    events = EventBus()
+    manager = ModelManager(paths, Settings(paths, events), events, seed_dirs=[seed], clock=lambda: now[0],
+                           chat_factory=lambda p, e, o: FakeChatModel(lambda m, s: "hi"),
+                           embedder_factory=lambda p, e, o: FakeEmbedder(384))
+    try:
+        manager.chat_model().chat([{"role": "user", "content": "hi"}])
+        manager.embedder().embed(["x"])
+        now[0] += 30
+        assert manager.unload_idle(60, roles=("chat",)) == []
+        now[0] += 40
+        with manager.using("chat"):  # an absorb's call in progress
+            assert manager.unload_idle(60, roles=("chat",)) == []
+        now[0] += 61
+        assert manager.unload_idle(60, roles=("chat",)) == ["chat"]
+        assert not manager.loaded("chat") and manager.loaded("embedding")
+    finally:
+        manager.close()
