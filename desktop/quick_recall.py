@@ -34,6 +34,7 @@ COALESCE_MS = 120  # a trailing search, in case a result is lost with its op
 RESULT_LIMIT = 20
 SNIPPET_CHARS = 160
 CONTEXT_BEFORE = 36  # characters shown before the match: the row shows about 90, so the match stays in view
+VISIBLE_CHARS = 70  # a match this near the start is on screen without moving the snippet
 
 
 def match_position(text: str, query: str) -> int:
@@ -58,7 +59,7 @@ def centred_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     """``width`` characters of ``text`` around the first match of ``query``, cut at word boundaries."""
     flat = " ".join((text or "").split())
     at = match_position(flat, query)
-    if at <= CONTEXT_BEFORE:
+    if at <= VISIBLE_CHARS:  # already in view from the start: the start reads better
         return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + "…"
     start = flat.rfind(" ", 0, at - CONTEXT_BEFORE) + 1 or at - CONTEXT_BEFORE
     piece = flat[start : start + width]
@@ -106,7 +107,11 @@ def recall_results(engine, text: str, limit: int = RESULT_LIMIT) -> list[dict[st
     for result in results:
         result = dict(result)
         source = texts.get(result["id"]) if result.get("kind") == "observation" else None
-        result["snippet"] = centred_snippet(source if source is not None else result.get("snippet") or "", text)
+        source = source if source is not None else result.get("snippet") or ""
+        title = result.get("title") or ""
+        if title and source.startswith(title + " | "):  # the indexed text starts with the title, shown above it
+            source = source[len(title) + 3 :]
+        result["snippet"] = centred_snippet(source, text)
         out.append(result)
     return collapse_near_identical(out, texts)
 

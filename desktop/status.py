@@ -8,10 +8,11 @@ background.
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtWidgets import QStatusBar
 
 from desktop.ops import EngineOp, error_text
 from desktop.tray import describe_capture
+from desktop.widgets import ElidedLabel
 
 REFRESH_MS = 5000
 
@@ -49,10 +50,10 @@ class EngramStatusBar(QStatusBar):
     def __init__(self, bridge, parent=None):
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.capture_label = QLabel("Capture: …")
-        self.backlog_label = QLabel()
-        self.model_label = QLabel()
-        self.key_label = QLabel()
+        self.capture_label = ElidedLabel("Capture: …")
+        self.backlog_label = ElidedLabel()
+        self.model_label = ElidedLabel()
+        self.key_label = ElidedLabel()
         for label in (self.capture_label, self.backlog_label, self.model_label):
             self.addWidget(label)
         self.addPermanentWidget(self.key_label)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QLabel, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget
 
 from desktop.qtmodels import HeaderRole
@@ -116,6 +116,24 @@ def page_header(title: str, subtitle: str = "") -> QWidget:
         sub.setWordWrap(True)
         layout.addWidget(sub)
     return box
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with … instead of setting a minimum width.
+
+    The status bar's labels, side by side at their full length, made the main
+    window at least about 980 pixels wide.
+    """
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(60, super().minimumSizeHint().width()), super().minimumSizeHint().height())
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect().adjusted(self.margin(), 0, -self.margin(), 0)
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 def muted_label(text: str = "") -> QLabel:

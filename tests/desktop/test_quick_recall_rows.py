@@ -59,3 +59,8 @@ def test_the_window_shows_the_match_and_folds_repeated_frames(make_app, qtbot):
     inbox = next(line for line in lines if line.startswith("Inbox"))
     assert "seen 4 times" in inbox
     recall.hide()
+
+
+def test_a_match_already_in_view_keeps_the_start():
+    text = "Ada is my sister; she lives in Porto and works as a nurse. " + FILLER
+    assert centred_snippet(text, "porto").startswith("Ada is my sister")
