@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.memory.types import MEMORY_TYPES, TypeSpec
-from desktop.ops import EngineOp, error_text
+from desktop.ops import EngineOp
 from desktop.qtmodels import MemoryTableModel, TYPE_LABELS, friendly_time, memory_row, parse_time
 from desktop.widgets import muted_label, page_header
 
@@ -524,8 +524,6 @@ class MemoriesPage(QWidget):
                 self.memory_deleted.emit(memory_id)
 
         EngineOp(self, work).success(deleted).run_in_background()
-
-    delete_current = delete_selected  # the name the tests and the self-test know
 
 
 def breakable(text: str, longest: int = 40) -> str:

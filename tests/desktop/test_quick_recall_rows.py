@@ -49,7 +49,7 @@ def test_the_window_shows_the_match_and_folds_repeated_frames(make_app, qtbot):
         observations.add(kind="screen", text=f"{base} 10:0{minute}", app="thunderbird", window_title="Inbox — Mail")
     recall = app.recall
     app.show_quick_recall()
-    with qtbot.waitSignal(recall.results_shown, timeout=5_000) as shown:
+    with qtbot.waitSignal(recall.results_shown, timeout=5_000):
         qtbot.keyClicks(recall.input, "zebrafish")
     qtbot.waitUntil(lambda: recall.searched_text == "zebrafish", timeout=5_000)
     lines = [recall.model.data(recall.model.index(r)) for r in range(recall.model.rowCount()) if recall.model.item(r)]
