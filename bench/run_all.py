@@ -23,6 +23,7 @@ BENCHES = [
     ("capture", ["bench_capture.py"]),
     ("desktop", ["bench_desktop.py"]),
     ("idle", ["bench_idle.py"]),
+    ("real-use", ["bench_real_use.py"]),
 ]
 
 
