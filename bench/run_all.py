@@ -27,6 +27,7 @@ BENCHES = [
     ("backup", ["bench_backup.py"]),
     ("forget", ["bench_forget.py"]),
     ("package", ["bench_package.py"]),
+    ("real-use", ["bench_real_use.py"]),
 ]
 
 

@@ -20,9 +20,31 @@ question names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping
+
+
+_TOKEN = re.compile(r"[\w][\w'\-\.@]*", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an the and or of to in on at for with from by is are was were be been being it its this that these those
+    i me my we our you your he him his she her they them their what which who whom whose when where why how do does
+    did done have has had not no yes as if then than so such can could would should will shall may might must
+    about into over under again further once here there all any both each few more most other some own same too very
+    just also up down out off""".split()
+)
+
+
+def query_terms(text: str) -> list[str]:
+    """Search terms of ``text``: lowercased words without stopwords (all words if only stopwords)."""
+    words = [w.strip(".-'").lower() for w in _TOKEN.findall(text or "")]
+    words = [w for w in words if w]
+    kept = [w for w in words if w not in STOPWORDS]
+    seen: dict[str, None] = {}
+    for w in kept or words:
+        seen.setdefault(w, None)
+    return list(seen)
 
 
 @lru_cache(maxsize=1)

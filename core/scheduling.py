@@ -15,6 +15,7 @@ the embed job) and hands them to the scheduler, which knows nothing else.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -93,6 +94,11 @@ class Scheduler:
     def start(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # APScheduler logs "Running job" and "executed successfully" at INFO for every run: the embed job
+        # alone wrote two lines a minute.  Our own record of a run is the job_runs table, and _safe_run
+        # logs the runs that did something or failed.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+
         self.mark_interrupted()
         self._scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
@@ -129,9 +135,13 @@ class Scheduler:
         if self._stop.is_set():
             return
         try:
-            self.run(name)
+            record = self.run(name)
         except Exception:  # the scheduler thread must survive anything a job does
             log.exception("job %s could not run", name)
+            return
+        report = record.get("report") if record else None
+        if record and record.get("status") == "ok" and _did_something(report):
+            log.info("job %s: %s", name, json.dumps(report, default=str)[:300])
 
     def jobs(self) -> list[dict]:
         out = []
@@ -158,3 +168,16 @@ class Scheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+
+
+def _did_something(report: Any) -> bool:
+    """Whether a job's report counts any work (a non-zero number anywhere in it)."""
+    if isinstance(report, bool):
+        return report
+    if isinstance(report, (int, float)):
+        return report != 0
+    if isinstance(report, dict):
+        return any(_did_something(v) for v in report.values())
+    if isinstance(report, (list, tuple)):
+        return any(_did_something(v) for v in report)
+    return False

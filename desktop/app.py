@@ -11,13 +11,14 @@ import os
 import sys
 import time
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from core.errors import EngramError
 from desktop.bridge import EventBridge
 from desktop.first_run import FirstRunWizard, first_run_facts
 from desktop.hotkey import GlobalHotkey
+from desktop.idle import IdleReleaser, release_python_memory
 from desktop.icons import app_icon
 from desktop.main_window import MainWindow
 from desktop.ops import EngineOp, OpRunner, install_runner
@@ -77,6 +78,7 @@ class EngramApp(QObject):
         self.hotkey: GlobalHotkey | None = None
         self.hotkey_problem: str | None = None
         self.hotkey_pressed.connect(self.show_quick_recall)
+        self.idle = IdleReleaser(self, int(engine.settings.get("app.idle_release_seconds")))
         self.bridge.on("settings_did_change", self._setting_changed, self)
         self.bridge.on("capture_did_fail", self._capture_failed, self)
 
@@ -88,6 +90,7 @@ class EngramApp(QObject):
         (and perhaps record) without anything on screen saying so.
         """
         needs_first_run = first_run and not self.engine.settings.get("app.first_run_done")
+        self._restore_geometry()
         self.window.show_page("chat")
         if show_window or not self.tray.available or needs_first_run:
             self.window.show()
@@ -112,6 +115,7 @@ class EngramApp(QObject):
             self.hotkey = None
 
     def _after_start(self) -> None:
+        release_python_memory()  # the source lines PySide6's import hook cached while Engram started
         self._start_hotkey()
         self.tray.refresh()
         self.window.status.refresh()
@@ -120,26 +124,30 @@ class EngramApp(QObject):
     # -- first run ----------------------------------------------------------------------
 
     def _open_first_run(self, facts: dict) -> None:
+        facts = dict(facts, tray=self.tray.available)
         self.wizard = FirstRunWizard(facts, self.window)
         self.wizard.finished.connect(self._first_run_done)
         self.wizard.open()
 
     def _first_run_done(self, result: int) -> None:
         wizard = self.wizard
-        choices = wizard.choices() if wizard is not None and result else None
+        if wizard is None or not result:
+            # Cancelled: nothing was agreed to, so nothing is applied and the welcome shows again next start.
+            self.first_run_finished.emit()
+            return
+        choices = wizard.choices()
 
         def apply(engine) -> None:
-            if choices is not None:
-                engine.settings.set("capture.enabled", choices.capture)
+            engine.settings.set("capture.enabled", choices.capture)
             engine.settings.set("app.first_run_done", True)
-            if choices is not None and choices.start_at_login:
+            if choices.start_at_login:
                 engine.settings.set("app.start_at_login", True)  # a failure is shown; first run stays done
 
         EngineOp(self.window, apply).success(lambda _r: self.first_run_finished.emit()).run_in_background()
-        if choices is not None and choices.recovery_code:
+        if choices.recovery_code:
             self.window.show_page("backup")
             self.window.backup.open_recovery_dialog()
-        if choices is not None and choices.download:
+        if choices.download:
             self.window.show_page("models")
             page = self.window.models
 
@@ -157,6 +165,8 @@ class EngramApp(QObject):
     def _setting_changed(self, payload: dict) -> None:
         if payload.get("key") == "app.quick_recall_shortcut":
             self._start_hotkey()
+        elif payload.get("key") == "app.idle_release_seconds":
+            self.idle.set_seconds(int(payload.get("value") or 0))
         elif payload.get("key") == "capture.enabled":
             # The engine starts or stops capture itself; the tray shows what it did.
             self.tray.refresh()
@@ -199,11 +209,26 @@ class EngramApp(QObject):
         self.quitting.emit()
         QApplication.instance().quit()
 
+    def _restore_geometry(self) -> None:
+        saved = str(self.engine.settings.get("app.window_geometry") or "")
+        if saved:
+            # Qt moves a window saved on a screen that is gone back onto one that is there.
+            self.window.restoreGeometry(QByteArray.fromBase64(saved.encode("ascii")))
+
+    def _save_geometry(self) -> None:
+        """Where the window was, for the next start (only its position and size: the settings file is plain text)."""
+        try:
+            self.engine.settings.set("app.window_geometry", bytes(self.window.saveGeometry().toBase64()).decode("ascii"))
+        except EngramError as exc:  # a read-only config folder must not stop Engram from quitting
+            log.warning("could not save the window position: %s", exc.message)
+
     def close(self) -> None:
+        self._save_geometry()
         if self.hotkey is not None:
             self.hotkey.stop()
             self.hotkey = None
         # Timers must not start ops once the runner is gone.
+        self.idle.close()
         self.recall.debounce.stop()
         self.window.status.timer.stop()
         self.recall.close()

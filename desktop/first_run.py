@@ -28,8 +28,12 @@ def first_run_facts(engine) -> dict:
     """What the wizard explains, read in the background before it opens."""
     recommended = None
     seed = None
+    machine = ""
     if engine.models is not None:
         listing = engine.models.list()
+        cores = listing.get("cpu_count")
+        ram = listing.get("total_ram_bytes")
+        machine = ", ".join(p for p in (f"{cores} cores" if cores else "", f"{human_size(ram)} of memory" if ram else "") if p)
         name = (listing.get("recommended") or {}).get("chat")
         for row in listing.get("models", []):
             if row.get("name") == name:
@@ -38,11 +42,17 @@ def first_run_facts(engine) -> dict:
                 seed = row
     info = engine.key_info
     return {
+        "tray": False,  # the app says whether this desktop has a tray (Qt knows, the engine does not)
+        "shortcut": engine.settings.get("app.quick_recall_shortcut"),
         "data_dir": str(engine.paths.data_dir),
         "key": {"storage": info.storage, "location": info.location, "warning": info.warning},
         "recommended": recommended,
         "seed": seed,
+        "machine": machine,
     }
+
+
+WIZARD_WIDTH = 660
 
 
 def _text(body: str) -> QLabel:
@@ -60,7 +70,17 @@ class FirstRunWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setPixmap(QWizard.WizardPixmap.LogoPixmap, mark_pixmap(48))
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
-        self.resize(640, 500)
+        # One width for every step: a long line on one page must wrap, not widen the window.
+        self.setFixedWidth(WIZARD_WIDTH)
+        self.resize(WIZARD_WIDTH, 500)
+        tray = bool(facts.get("tray"))
+        shortcut = html.escape(str(facts.get("shortcut") or ""))
+        if tray:
+            recall_how = "click the Engram icon in the tray"
+        else:
+            recall_how = "press <b>Ctrl+K</b> in Engram's window"
+        if shortcut:
+            recall_how += f", or <b>{shortcut}</b> anywhere where your desktop allows a global shortcut"
 
         welcome = QWizardPage()
         welcome.setTitle("Engram remembers for you")
@@ -69,7 +89,7 @@ class FirstRunWizard(QWizard):
         layout.addWidget(_text(
             "<p>Engram builds memories from what you tell it and, if you allow it, from the text on your screen: "
             "people and facts, what you did and when, how-tos, documents you read, and exact details such as account numbers.</p>"
-            "<p>Ask it anything in <b>Chat</b>, or press the tray icon for <b>Quick recall</b>.</p>"
+            f"<p>Ask it anything in <b>Chat</b>. For <b>Quick recall</b>, {recall_how}.</p>"
             f"<p><b>Your data stays here.</b> Everything is stored, encrypted, in <code>{html.escape(facts['data_dir'])}</code>. "
             "Nothing is sent anywhere; models run locally. You can edit or delete any memory, and forget any stretch of time.</p>"
         ))
@@ -83,21 +103,24 @@ class FirstRunWizard(QWizard):
         layout.addWidget(_text(
             "<p>When on, Engram looks at the screen while it changes, reads its text on this computer (OCR) and keeps "
             "a small encrypted screenshot for the timeline. It never captures password managers, private browsing windows "
-            "or itself, and masks card numbers and passwords it sees. You can pause it from the tray at any time.</p>"
+            "or itself, and masks card numbers and passwords it sees. "
+            + ("You can pause it from the tray icon at any time.</p>" if tray else
+               "You can turn it off at any time in Settings → Screen capture; quitting Engram stops it too.</p>")
         ))
         self.capture_box = QCheckBox("Yes, capture my screen")
         self.capture_box.setChecked(False)
         layout.addWidget(self.capture_box)
-        layout.addWidget(_text('<p style="color:#6b7280">You can change this later in Settings → Screen capture.</p>'))
+        if tray:
+            layout.addWidget(_text('<p style="color:#6b7280">You can change this later in Settings → Screen capture.</p>'))
         self.login_box = QCheckBox("Start Engram when I log in")
         self.login_box.setChecked(False)
-        self.login_box.setToolTip(
-            "Engram starts in the tray without opening its window; where there is no tray, the window opens."
-        )
         layout.addWidget(self.login_box)
+        where = ("starts in the tray without opening its window" if tray
+                 else "opens its window")  # no tray: never running unseen
+        self.login_box.setToolTip(f"When you log in, Engram {where}.")
         layout.addWidget(_text(
-            '<p style="color:#6b7280">Engram then starts in the tray without opening its window (where there is no tray, '
-            "the window opens). You can change this later in Settings → Application.</p>"
+            f'<p style="color:#6b7280">When you log in, Engram then {where}. '
+            "You can change this later in Settings → Application.</p>"
         ))
         layout.addStretch(1)
         self.addPage(capture)
@@ -115,9 +138,13 @@ class FirstRunWizard(QWizard):
         self.download_choice = QRadioButton()
         if recommended and not recommended.get("seed") and not recommended.get("installed") and recommended.get("downloadable"):
             size = human_size(recommended.get("size"))
-            self.download_choice.setText(f"Also download {recommended.get('label') or recommended['name']} ({size}), recommended for this computer")
+            # A short button text; the explanation wraps below it, so the page keeps the wizard's width.
+            self.download_choice.setText(f"Also download {recommended.get('label') or recommended['name']}")
             layout.addWidget(self.download_choice)
-            layout.addWidget(_text('<p style="color:#6b7280">The download runs in the background; Engram switches to it when you choose it in Models.</p>'))
+            layout.addWidget(_text(
+                f'<p style="color:#6b7280">{size}, recommended for this computer ({html.escape(facts.get("machine") or "")}). '
+                "The download runs in the background; Engram switches to it when you choose it in Models.</p>"
+            ))
         else:
             self.download_choice.setVisible(False)
             layout.addWidget(_text('<p style="color:#6b7280">Larger models can be downloaded later from the Models page.</p>'))

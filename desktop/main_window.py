@@ -17,7 +17,6 @@ from desktop.pages.timeline import TimelinePage
 from desktop.status import EngramStatusBar
 
 MEMORY_EVENTS = ("memory_did_add", "memory_did_update", "memory_did_delete", "memory_did_archive")
-OBSERVATION_EVENTS = ("observation_did_add", "observations_did_forget")
 REFRESH_COALESCE_MS = 250
 
 PAGES = ("chat", "memories", "timeline", "activity", "models", "backup", "settings")
@@ -125,7 +124,8 @@ class MainWindow(QMainWindow):
         # batch) becomes one reload.
         self._refresh_timers: dict[str, QTimer] = {}
         bridge.on(MEMORY_EVENTS, lambda _p: self._schedule_refresh("memories"), self)
-        bridge.on(OBSERVATION_EVENTS, lambda _p: self._schedule_refresh("timeline"), self)
+        bridge.on("observation_did_add", lambda _p: self._timeline_grew(), self)  # appended in place
+        bridge.on("observations_did_forget", lambda _p: self._schedule_refresh("timeline"), self)
         bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._schedule_refresh("models"), self)
         bridge.on("backup_did_finish", lambda _p: self._schedule_refresh("backup"), self)
         # A restore or an import changes everything a page may show.
@@ -201,6 +201,11 @@ class MainWindow(QMainWindow):
                 page.show_day(page.date.date())
             else:
                 page.activate()
+
+    def _timeline_grew(self) -> None:
+        # New moments are appended in place (the selection and the detail stay); a full reload would reset both.
+        if self.isVisible() and self.current_page == "timeline" and "timeline" in self._pages:
+            self._pages["timeline"].observation_added()
 
     def open_source(self, kind: str, ident: int) -> None:
         """Show a memory's detail or an observation's moment on the timeline."""

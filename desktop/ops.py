@@ -20,6 +20,7 @@ ran drops its result instead of calling into a dead widget.
 
 from __future__ import annotations
 
+import html
 import logging
 import queue
 import threading
@@ -27,8 +28,9 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from core.errors import EngramError
 
@@ -227,14 +229,39 @@ def error_text(exc: BaseException) -> tuple[str, str | None]:
     return f"Something went wrong: {exc}", "This is a bug in Engram; the log has the details."
 
 
-def show_error(parent: QWidget | None, exc: BaseException) -> None:
-    """A dialog with what went wrong and how to fix it."""
+def error_html(exc: BaseException) -> str:
+    """What went wrong and how to fix it, as rich text for a label on a page."""
     message, fix = error_text(exc)
-    box = QMessageBox(parent if isinstance(parent, QWidget) else None)
+    text = f"<b>{html.escape(message)}</b>"
+    if fix:
+        text += f"<br>How to fix it: {html.escape(fix)}"
+    return text
+
+
+# Message boxes without a parent widget are owned by nobody: without a reference here Python
+# collects them (and Qt closes them) the moment show_error returns, and the user sees nothing.
+_OPEN_BOXES: list[QMessageBox] = []
+
+
+def show_error(parent: QWidget | None, exc: BaseException) -> QMessageBox:
+    """A dialog with what went wrong and how to fix it (the default for ops without a failure handler)."""
+    message, fix = error_text(exc)
+    log.info("error shown to the user: %s", type(exc).__name__)  # the message may quote memory text
+    owner = parent if isinstance(parent, QWidget) else QApplication.activeWindow()
+    _OPEN_BOXES[:] = [b for b in _OPEN_BOXES if shiboken6.isValid(b)]  # a box whose parent went is gone too
+    for open_box in _OPEN_BOXES:  # the same failure again (a timer, a retry): one box is enough
+        if open_box.text() == message and open_box.isVisible():
+            open_box.raise_()
+            return open_box
+    box = QMessageBox(owner)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Engram")
     box.setText(message)
     if fix:
         box.setInformativeText(f"How to fix it: {fix}")
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    _OPEN_BOXES.append(box)
+    box.finished.connect(lambda _result, b=box: _OPEN_BOXES.remove(b) if b in _OPEN_BOXES else None)
     box.open()  # non-modal: tests and the event loop keep running
+    return box

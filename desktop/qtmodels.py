@@ -149,8 +149,11 @@ class RecallResultsModel(QAbstractListModel):
             snippet = " ".join((result.get("snippet") or "").split())
             if snippet.startswith(title + " | "):  # the indexed text starts with the title; do not repeat it
                 snippet = snippet[len(title) + 3 :]
+            snippet = snippet.replace(" | ", " · ")  # fields of a memory, joined for the index
             when = friendly_time(result.get("time"))
-            meta = " · ".join(p for p in (when, result.get("app") or "") if p)
+            similar = result.get("similar", 1)
+            seen = f"seen {similar} times" if similar > 1 else ""
+            meta = " · ".join(p for p in (when, result.get("app") or "", seen) if p)
             second = " — ".join(p for p in (meta, snippet[:160]) if p)
             return f"{title}\n{second}" if second else title
         if role == ItemRole:
@@ -167,15 +170,39 @@ class RecallResultsModel(QAbstractListModel):
 # -- memories ------------------------------------------------------------------------
 
 
+# Short labels (kind, sensitivity, source) are in the detail pane; "What it says" is the memory's prose.
+_SAYS_SKIPPED = {"entry_type", "event_type", "resource_type", "location", "sensitivity", "source", "actor", "secret_value"}
+
+
+def readable_text(memory) -> str:
+    """What a memory says, as prose: its text fields other than the title, as sentences; steps numbered."""
+    spec = memory.spec
+    parts: list[str] = []
+    for field in spec.fields:
+        if field.name in (spec.title_field, *_SAYS_SKIPPED) or field.kind in ("time", "int", "choice") or not field.indexed:
+            continue
+        value = memory.fields.get(field.name)
+        steps = value if isinstance(value, list) else [value]
+        for number, step in enumerate(steps, 1):
+            text = " ".join(str(step or "").split())
+            if not text:
+                continue
+            if text[-1] not in ".!?:;…":
+                text += "."
+            parts.append(f"{number}. {text}" if isinstance(value, list) else text)
+    if not parts:  # nothing but a title: say what kind of thing it is
+        parts = [str(memory.fields[name]) for name in ("event_type", "actor", "resource_type", "entry_type", "location")
+                 if memory.fields.get(name) and name != spec.title_field]
+        return " · ".join(parts)
+    return " ".join(parts)
+
+
 def memory_row(memory) -> dict:
     """Plain data for one memory as the browser shows it; vault secrets stay masked."""
     data = memory.to_dict(reveal=False)
     data["title"] = memory.title
     data["time"] = data.get(memory.spec.time_field) if memory.spec.time_field else data.get("created_at")
-    says = " ".join((data.get("text") or "").split())
-    if memory.title and says.startswith(memory.title + " | "):
-        says = says[len(memory.title) + 3 :]
-    data["says"] = says
+    data["says"] = readable_text(memory)
     return data
 
 
@@ -283,6 +310,9 @@ def observation_row(observation) -> dict:
     }
 
 
+MAX_THUMBNAILS = 600  # decoded list thumbnails kept (about 40 KB each)
+
+
 class TimelineModel(QAbstractListModel):
     """One day of observations.  Thumbnails are requested only for rows a view paints."""
 
@@ -315,7 +345,41 @@ class TimelineModel(QAbstractListModel):
                 return row
         return -1
 
+    def append_rows(self, rows: list[dict]) -> int:
+        """Add observations that arrived since the list was loaded (newest last); returns how many were new."""
+        known = {data["id"] for data in self._rows}
+        fresh = sorted((r for r in rows if r["id"] not in known), key=lambda r: (r["ts"], r["id"]))
+        if not fresh:
+            return 0
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(fresh) - 1)
+        self._rows.extend(fresh)
+        self.endInsertRows()
+        return len(fresh)
+
+    def last_ts(self) -> float | None:
+        return self._rows[-1]["ts"] if self._rows else None
+
+    def thumbnail(self, observation_id: int) -> tuple[bool, QImage | None]:
+        """(loaded, image): asks for the thumbnail when it has not been loaded yet."""
+        if observation_id in self._thumbs:
+            return True, self._thumbs[observation_id]
+        if self._request is not None and observation_id not in self._requested:
+            self._requested.add(observation_id)
+            self._request(observation_id)
+        return False, None
+
+    def drop_thumbnails(self) -> None:
+        """Forget every decoded thumbnail; the view asks again for the rows it paints."""
+        self._thumbs.clear()
+        self._requested.clear()
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), [Qt.ItemDataRole.DecorationRole])
+
     def set_thumbnail(self, observation_id: int, image: QImage | None) -> None:
+        if len(self._thumbs) >= MAX_THUMBNAILS:  # a long day scrolled end to end: keep the newest decoded
+            for old in list(self._thumbs)[: MAX_THUMBNAILS // 4]:
+                del self._thumbs[old]
+                self._requested.discard(old)
         self._thumbs[observation_id] = image
         row = self.row_of(observation_id)
         if row >= 0:
@@ -338,13 +402,7 @@ class TimelineModel(QAbstractListModel):
             text = text if len(text) <= 220 else text[:217] + "…"
             return f"{when}  {where}\n{text or '(no text)'}"
         if role == Qt.ItemDataRole.DecorationRole:
-            observation_id = row["id"]
-            if observation_id in self._thumbs:
-                return self._thumbs[observation_id]
-            if self._request is not None and observation_id not in self._requested:
-                self._requested.add(observation_id)
-                self._request(observation_id)
-            return None
+            return self.thumbnail(row["id"])[1]
         return None
 
 

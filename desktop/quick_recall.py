@@ -17,16 +17,103 @@ single click), the tray menu, and Ctrl+K inside the main window.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
+from core.ranking import query_terms
 from desktop.ops import EngineOp, error_text
 from desktop.qtmodels import RecallResultsModel
+from desktop.similar import near_identical, word_set
 from desktop.widgets import TwoLineDelegate
 
 COALESCE_MS = 120  # a trailing search, in case a result is lost with its op
 RESULT_LIMIT = 20
+SNIPPET_CHARS = 160
+CONTEXT_BEFORE = 36  # characters shown before the match: the row shows about 90, so the match stays in view
+VISIBLE_CHARS = 70  # a match this near the start is on screen without moving the snippet
+
+
+def match_position(text: str, query: str) -> int:
+    """Where the first word of ``query`` occurs in ``text`` (a word start), or -1.
+
+    The index matches stems and the word being typed as a prefix, so a word is
+    also found by its first characters, down to three ("atlas" finds "Atlas's").
+    """
+    lowered = text.lower()
+    best = -1
+    for term in query_terms(query):
+        for cut in range(len(term), min(3, len(term)) - 1, -1):
+            found = re.search(r"(?<!\w)" + re.escape(term[:cut]), lowered)
+            if found:
+                if best < 0 or found.start() < best:
+                    best = found.start()
+                break
+    return best
+
+
+def centred_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """``width`` characters of ``text`` around the first match of ``query``, cut at word boundaries."""
+    flat = " ".join((text or "").split())
+    at = match_position(flat, query)
+    if at <= VISIBLE_CHARS:  # already in view from the start: the start reads better
+        return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + "…"
+    start = flat.rfind(" ", 0, at - CONTEXT_BEFORE) + 1 or at - CONTEXT_BEFORE
+    piece = flat[start : start + width]
+    if start + width < len(flat):
+        piece = piece.rsplit(" ", 1)[0] + "…"
+    return "…" + piece
+
+
+def collapse_near_identical(results: list[dict[str, Any]], texts: dict[int, str]) -> list[dict[str, Any]]:
+    """One row per moment: screen frames of one window whose words are nearly the same fold into the best-ranked.
+
+    The kept row carries ``similar``, how many frames it stands for.  Memories are never folded.
+    """
+    kept: list[dict[str, Any]] = []
+    groups: list[tuple[dict[str, Any], set[str]]] = []
+    for result in results:
+        if result.get("kind") != "observation":
+            kept.append(result)
+            continue
+        words = word_set(texts.get(result["id"], result.get("snippet") or ""))
+        for leader, leader_words in groups:
+            same_window = (leader.get("app"), leader.get("title")) == (result.get("app"), result.get("title"))
+            if same_window and near_identical(words, leader_words):
+                leader["similar"] = leader.get("similar", 1) + 1
+                break
+        else:
+            result = dict(result)
+            groups.append((result, words))
+            kept.append(result)
+    return kept
+
+
+def recall_results(engine, text: str, limit: int = RESULT_LIMIT) -> list[dict[str, Any]]:
+    """Quick recall as the window shows it: snippets around the match, repeated frames folded into one row.
+
+    Runs on the database lane.  The engine's snippet is the start of an
+    observation's text, so the full texts of the (at most ``limit``) observations
+    found are read by id to centre the snippet; memories' snippets are short and
+    already masked, so they are centred within what the engine returned.
+    """
+    results = engine.quick_recall(text, limit=limit)
+    observation_ids = [r["id"] for r in results if r.get("kind") == "observation"]
+    texts = {oid: o.text for oid, o in engine.observations.get_many(observation_ids).items()} if observation_ids else {}
+    out = []
+    for result in results:
+        result = dict(result)
+        source = texts.get(result["id"]) if result.get("kind") == "observation" else None
+        source = source if source is not None else result.get("snippet") or ""
+        title = result.get("title") or ""
+        if title and source.startswith(title + " | "):  # the indexed text starts with the title, shown above it
+            source = source[len(title) + 3 :]
+        result["snippet"] = centred_snippet(source, text)
+        out.append(result)
+    return collapse_near_identical(out, texts)
 
 
 class QuickRecallWindow(QWidget):
@@ -128,7 +215,7 @@ class QuickRecallWindow(QWidget):
         generation = self.generation
         self._in_flight = True
 
-        EngineOp(self, lambda engine: engine.quick_recall(text, limit=RESULT_LIMIT)).success(
+        EngineOp(self, lambda engine: recall_results(engine, text, RESULT_LIMIT)).success(
             lambda results: self._show(generation, text, results)
         ).failure(lambda exc: self._failed(generation, text, exc)).run_in_background()
 

@@ -27,7 +27,10 @@ from typing import Callable
 
 log = logging.getLogger(__name__)
 
-CANNED_ANSWER = "Ada is your sister; she lives in Porto and works as a nurse [1]. You called her about the Porto trip [2]."
+CANNED_ANSWER = (
+    "**Ada** is your sister; she lives in Porto and works as a nurse [2].\n\n"
+    "- You called her about the *Porto trip* [3].\n- Her birthday is on 12 March [2]."
+)
 
 
 def _canned_reply(messages, schema):
@@ -126,12 +129,17 @@ def _run(out: Path, home: Path) -> int:
         _settle(runner)
         save("chat", window.grab())
 
+        # Memories, with one row chosen as a user would (the page never picks one itself).
         window.show_page("memories")
         _settle(runner)
         window.memories.show_type("semantic")
         _settle(runner)
+        window.memories.table.selectRow(0)
+        _settle(runner)
         save("memories", window.grab())
         window.memories.show_type("knowledge_vault")
+        _settle(runner)
+        window.memories.table.selectRow(0)
         _settle(runner)
         save("memories-vault", window.grab())
 
@@ -151,6 +159,20 @@ def _run(out: Path, home: Path) -> int:
             save(name, window.grab())
 
         _backup_screens(window, runner, save)
+        # A download that cannot reach its server: the Models page says why and what to do.
+        os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens there; nothing leaves this computer
+        window.show_page("models")
+        _settle(runner, 0.3)
+        models = window.models
+        for row in range(models.model.rowCount()):
+            data = models.model.row_data(row) or {}
+            if data.get("downloadable") and not data.get("installed"):
+                models.table.selectRow(row)
+                models.download_selected()
+                _wait(lambda: models._downloading is None, 30)
+                break
+        _settle(runner, 0.4)
+        save("models-download-failed", window.grab())
 
         # Quick recall with a typed query.
         engram.show_quick_recall()

@@ -10,8 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from desktop.ops import EngineOp
+from desktop.ops import EngineOp, error_text
 from desktop.tray import describe_capture
+from desktop.widgets import ElidedLabel
 
 REFRESH_MS = 5000
 
@@ -77,10 +78,10 @@ class EngramStatusBar(QStatusBar):
     def __init__(self, bridge, parent=None):
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.capture_label = QLabel("Capture: …")
-        self.backlog_label = QLabel()
-        self.model_label = QLabel()
-        self.key_label = QLabel()
+        self.capture_label = ElidedLabel("Capture: …")
+        self.backlog_label = ElidedLabel()
+        self.model_label = ElidedLabel()
+        self.key_label = ElidedLabel()
         self.backup_label = ClickableLabel()
         for label in (self.capture_label, self.backlog_label, self.model_label):
             self.addWidget(label)
@@ -104,7 +105,16 @@ class EngramStatusBar(QStatusBar):
         bridge.on(("absorb_did_finish", "absorb_did_fail"), lambda _p: self._absorbing(False), self)
 
     def refresh(self) -> None:
-        EngineOp(self, snapshot).success(self.show_snapshot).failure(lambda _e: None).run_in_background()
+        # A failure is shown here, not in a dialog: this runs every few seconds.
+        EngineOp(self, snapshot).success(self.show_snapshot).failure(self._failed).run_in_background()
+
+    def _failed(self, exc: BaseException) -> None:
+        message, fix = error_text(exc)
+        self.capture_label.setText(f"⚠ Status unavailable: {message}")
+        self.capture_label.setToolTip(f"How to fix it: {fix}" if fix else "")
+        self.capture_label.setObjectName("statusWarning")
+        self.capture_label.style().unpolish(self.capture_label)
+        self.capture_label.style().polish(self.capture_label)
 
     def _health(self, payload: dict) -> None:
         if self.data:

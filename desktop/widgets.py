@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QLabel, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget
 
 from desktop.qtmodels import HeaderRole
@@ -118,6 +118,24 @@ def page_header(title: str, subtitle: str = "") -> QWidget:
     return box
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with … instead of setting a minimum width.
+
+    The status bar's labels, side by side at their full length, made the main
+    window at least about 980 pixels wide.
+    """
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(60, super().minimumSizeHint().width()), super().minimumSizeHint().height())
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect().adjusted(self.margin(), 0, -self.margin(), 0)
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
+
+
 def muted_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setObjectName("muted")
@@ -136,6 +154,8 @@ QWidget { font-size: 10pt; }
 #pageSubtitle, #muted { color: #6b7280; }
 #banner { background: #fef3c7; color: #92400e; border: 1px solid #fcd34d; border-radius: 6px; padding: 8px 10px; }
 #warning { color: #b45309; font-weight: bold; }
+QLabel#outcome { border-radius: 6px; padding: 8px 10px; background: #ecfdf5; color: #065f46; border: 1px solid #a7f3d0; }
+QLabel#outcome[error="true"] { background: #fef2f2; color: #991b1b; border: 1px solid #fecaca; }
 #recallBox { background: white; border: 1px solid #c7d2fe; border-radius: 10px; }
 #recallInput { font-size: 15pt; border: none; padding: 10px 12px; background: transparent; }
 #recallHint { color: #6b7280; font-size: 8.5pt; padding: 4px 12px 8px 12px; }

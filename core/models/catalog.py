@@ -122,13 +122,52 @@ class Catalog:
             return None
 
 
-def recommend(entries: list[CatalogEntry], role: str, total_ram_bytes: int) -> CatalogEntry | None:
-    """The largest downloadable or seed model of ``role`` whose RAM floor fits this machine."""
+# A model this big needs this many cores to answer at a readable pace on a CPU (Q4 weights, llama.cpp):
+# roughly two cores per GiB of weights, so a 2-core machine runs up to a 0.5B model, 8 cores a 3B one.
+CORES_PER_GIB = 2.0
+# The slowest generation worth recommending: below it an answer of a few sentences takes half a minute.
+MIN_TOKENS_PER_SECOND = 8.0
+
+
+def predicted_tokens_per_second(entry: CatalogEntry, measured: tuple[float, int] | None) -> float | None:
+    """Decode speed of ``entry`` scaled from one measured on this machine, ``(tokens/s, model bytes)``.
+
+    CPU decoding reads every weight once per token, so speed falls in proportion to the file size.
+    """
+    if not measured or not entry.size:
+        return None
+    rate, measured_size = measured
+    if rate <= 0 or measured_size <= 0:
+        return None
+    return rate * measured_size / entry.size
+
+
+def fits_this_machine(entry: CatalogEntry, total_ram_bytes: int, cpu_count: int | None = None,
+                      measured: tuple[float, int] | None = None) -> bool:
+    """Whether ``entry`` fits in memory and runs fast enough here (measured speed first, else cores)."""
     gib = total_ram_bytes / 1024**3
+    if (entry.min_ram_gb or 0) > gib or (entry.ram_mb or 0) * 1024**2 >= total_ram_bytes / 2:
+        return False
+    if entry.seed:
+        return True  # the smallest model, already here: nothing would run faster
+    speed = predicted_tokens_per_second(entry, measured) if entry.role == "chat" else None
+    if speed is not None:
+        return speed >= MIN_TOKENS_PER_SECOND
+    if cpu_count and entry.size:
+        return entry.size / 1024**3 * CORES_PER_GIB <= cpu_count
+    return True
+
+
+def recommend(entries: list[CatalogEntry], role: str, total_ram_bytes: int, cpu_count: int | None = None,
+              measured: tuple[float, int] | None = None) -> CatalogEntry | None:
+    """The largest downloadable or seed model of ``role`` that fits this machine's memory and speed.
+
+    ``cpu_count`` and ``measured`` (a chat model's decode speed here, as ``(tokens/s, its file size)``)
+    keep a large model from being recommended to a machine that would run it at a crawl.
+    """
     fitting = [
-        e
-        for e in entries
-        if e.role == role and not e.imported and (e.min_ram_gb or 0) <= gib and (e.ram_mb or 0) * 1024**2 < total_ram_bytes / 2
+        e for e in entries
+        if e.role == role and not e.imported and fits_this_machine(e, total_ram_bytes, cpu_count, measured)
     ]
     if not fitting:
         return None

@@ -235,7 +235,8 @@ class Downloader:
                                 fix="Run 'engram models pull' again to resume it.",
                             )
                         try:
-                            block = response.read(self.chunk_size)
+                            # read1: whatever has arrived, up to a chunk, so progress and Cancel keep up on a slow line
+                            block = response.read1(self.chunk_size)
                         except (http.client.IncompleteRead, ConnectionError, socket.timeout, TimeoutError, OSError) as exc:
                             raise self._dropped(name, done, total, exc) from exc
                         if not block:

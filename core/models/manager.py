@@ -37,6 +37,14 @@ SETTING_FOR_ROLE = {"chat": "models.chat", "embedding": "models.embedding"}
 ModelFactory = Callable[[Path, CatalogEntry, dict], Any]
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def default_seed_dirs() -> list[Path]:
     from core.models.seed import default_seed_dir
 
@@ -107,6 +115,7 @@ class ModelManager:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
         self._closed = False
+        self.measured_chat_speed: tuple[float, int] | None = None  # (decode tokens/s, model file bytes)
 
     # --- lookup ----------------------------------------------------------
     def configured(self, role: str) -> str:
@@ -251,12 +260,30 @@ class ModelManager:
             log.exception("closing %s model %s failed", role, loaded.name)
         self._emit("model_did_unload", role=role, name=loaded.name)
 
+    def loaded(self, role: str) -> bool:
+        """Whether a model of ``role`` is in memory now."""
+        return self._slots[role].current is not None
+
     def unload(self, role: str | None = None) -> None:
         """Free the memory of the loaded model of ``role`` (or both)."""
         for r in [role] if role else list(ROLES):
             current = self._slots[r].current
             if current is not None:
                 self._retire(r, current)
+
+    def note_speed(self, model: Any) -> None:
+        """Remember how fast the chat model decoded here (from its ``last_stats``), for recommendations."""
+        stats = getattr(model, "last_stats", None) or {}
+        tokens = float(stats.get("completion_tokens") or 0)
+        decode = float(stats.get("total_seconds") or 0) - float(stats.get("prefill_seconds") or 0)
+        current = self._slots["chat"].current
+        if tokens < 8 or decode <= 0 or current is None:
+            return  # too short to say anything about speed
+        try:
+            size = current.path.stat().st_size
+        except OSError:
+            return
+        self.measured_chat_speed = (tokens / decode, size)
 
     # --- idle unloading ----------------------------------------------------
     def _idle_seconds(self) -> float:
@@ -276,13 +303,19 @@ class ModelManager:
                 return
             self.unload_idle()
 
-    def unload_idle(self) -> list[str]:
-        """Unload every model unused for longer than the idle setting; returns the roles unloaded."""
-        idle = self._idle_seconds()
+    def unload_idle(self, idle_seconds: float | None = None, roles: Sequence[str] | None = None) -> list[str]:
+        """Unload every model unused for ``idle_seconds`` (default: the idle setting); returns the roles unloaded.
+
+        A model in use, or used more recently, stays: the app asks this when its user is away,
+        and an absorb running meanwhile keeps its model between batches.
+        """
+        idle = self._idle_seconds() if idle_seconds is None else float(idle_seconds)
         now = self._clock()
         victims = []
         with self._lock:
             for role, slot in self._slots.items():
+                if roles is not None and role not in roles:
+                    continue
                 current = slot.current
                 if current is not None and current.in_flight == 0 and now - slot.last_used >= idle:
                     victims.append((role, current))
@@ -293,12 +326,18 @@ class ModelManager:
 
     # --- listing, installing, choosing -------------------------------------
     def list(self) -> dict[str, Any]:
-        """Every known model with its install state, plus the recommended models for this machine's RAM."""
+        """Every known model with its install state, plus the models recommended for this machine.
+
+        The recommendation weighs memory, then speed: the chat model's decode
+        speed measured here when it has answered once, else the number of cores.
+        """
         import psutil
 
         total_ram = int(psutil.virtual_memory().total)
         entries = self.catalog.entries()
-        recommended = {role: (e.name if (e := recommend(entries, role, total_ram)) else None) for role in ROLES}
+        cores = usable_cores()
+        measured = self.measured_chat_speed
+        recommended = {role: (e.name if (e := recommend(entries, role, total_ram, cores, measured)) else None) for role in ROLES}
         rows = []
         for entry in entries:
             path = self.locate(entry)
@@ -312,7 +351,8 @@ class ModelManager:
             )
             rows.append(row)
         rows.sort(key=lambda r: (ROLES.index(r["role"]) if r["role"] in ROLES else 9, r.get("size") or 0))
-        return {"models": rows, "recommended": recommended, "total_ram_bytes": total_ram}
+        return {"models": rows, "recommended": recommended, "total_ram_bytes": total_ram, "cpu_count": cores,
+                "chat_tokens_per_second": round(measured[0], 1) if measured else None}
 
     def pull(self, name: str, progress=None, cancel: threading.Event | None = None) -> Path:
         """Download the catalog model ``name`` into the models folder; returns its path."""
@@ -465,11 +505,14 @@ class ManagedChatModel(ChatModel):
 
     def chat(self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.0) -> str:
         with self._manager.using("chat") as model:
-            return model.chat(messages, max_tokens=max_tokens, temperature=temperature)
+            text = model.chat(messages, max_tokens=max_tokens, temperature=temperature)
+            self._manager.note_speed(model)
+            return text
 
     def stream_chat(self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.0) -> Iterator[str]:
         with self._manager.using("chat") as model:
             yield from model.stream_chat(messages, max_tokens=max_tokens, temperature=temperature)
+            self._manager.note_speed(model)
 
     def chat_json(self, messages: Sequence[Message], schema: dict, *, max_tokens: int = 512) -> Any:
         with self._manager.using("chat") as model:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -20,21 +19,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from core import ranking
-from core.ranking import stem
+from core.ranking import STOPWORDS, query_terms, stem
 from core.store.db import Database, raise_storage_error
 from core.store.vectorindex import VectorTableNames, bump_version, forget_ram_index, nearest, ram_index, sign_code
 
 log = logging.getLogger(__name__)
-
-_TOKEN = re.compile(r"[\w][\w'\-\.@]*", re.UNICODE)
-STOPWORDS = frozenset(
-    """a an the and or of to in on at for with from by is are was were be been being it its this that these those
-    i me my we our you your he him his she her they them their what which who whom whose when where why how do does
-    did done have has had not no yes as if then than so such can could would should will shall may might must
-    about into over under again further once here there all any both each few more most other some own same too very
-    just also up down out off""".split()
-)
-
 
 @dataclass(frozen=True)
 class IndexSpec:
@@ -63,17 +52,6 @@ class Hit:
     lexical: float = 0.0  # normalised 0..1
     semantic: float = 0.0  # rescaled 0..1
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def query_terms(text: str) -> list[str]:
-    """Search terms of ``text``: lowercased words without stopwords (all words if only stopwords)."""
-    words = [w.strip(".-'").lower() for w in _TOKEN.findall(text or "")]
-    words = [w for w in words if w]
-    kept = [w for w in words if w not in STOPWORDS]
-    seen: dict[str, None] = {}
-    for w in kept or words:
-        seen.setdefault(w, None)
-    return list(seen)
 
 
 def fts_match(terms: Sequence[str], *, prefix_last: bool = False) -> str | None:

@@ -95,6 +95,27 @@ class Store:
             forget_ram_index(self.db, spec.vector_names)
         self.indexer.reset()
 
+    def sqlite_memory_used(self) -> int | None:
+        """Bytes SQLite (the SQLCipher library) has allocated in this process; None where it cannot be asked."""
+        import ctypes
+        import glob
+        import os
+
+        import sqlcipher3
+
+        try:
+            library = glob.glob(os.path.join(os.path.dirname(sqlcipher3.__file__), "_sqlite3*.so"))[0]
+            used = ctypes.CDLL(library).sqlite3_memory_used
+        except (IndexError, OSError, AttributeError):
+            return None
+        used.restype = ctypes.c_int64
+        return int(used())
+
+    def release_memory(self) -> None:
+        """Give back the page cache SQLite holds (it refills on the next reads)."""
+        with self.db.lock:
+            self.db.execute("PRAGMA shrink_memory")
+
     def checkpoint(self) -> None:
         """Move everything in the write-ahead log into the database file and empty the log."""
         with self.db.lock:

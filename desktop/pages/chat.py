@@ -11,40 +11,93 @@ from __future__ import annotations
 import html
 import re
 import threading
+import time
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
+from desktop.markdown import render_markdown
 from desktop.ops import EngineOp, error_text
 from desktop.qtmodels import TYPE_LABELS, friendly_time
+from desktop.similar import near_identical, word_set
 from desktop.widgets import page_header
 
-_CITE = re.compile(r"\[(\d+)\]")
+_CITE = re.compile(r"\[(\d{1,3})\]")
+_VERBATIM = re.compile(r"(<pre>.*?</pre>|<code>.*?</code>)", re.S)
+RENDER_MS = 50  # streamed tokens are drawn at most this often: one layout per token would slow long chats
 
 
 def citation_url(citation: dict) -> str:
     return f"engram:{citation['kind']}/{citation['id']}"
 
 
-def render_answer(text: str, citations: list[dict]) -> str:
-    """The answer as HTML, with [n] markers linked to their sources and a source list."""
-    by_n = {c["n"]: c for c in citations}
+def number_citations(text: str, citations: list[dict] | None) -> tuple[dict[int, int], list[dict]]:
+    """The numbers a reader sees: [1] for the first source the answer cites, then in reading order.
+
+    The model cites by its context numbers, which start wherever the relevant
+    memory sat (often [2] or [5]).  Sources the answer names without a marker
+    follow the cited ones.  Near-identical sources (the same screen seen twice)
+    share one number.  Returns {model's number: shown number} and the sources
+    to list, each with its shown ``n``.  With ``citations`` None (still
+    streaming) every marker in the text is numbered.
+    """
+    known = {c["n"]: c for c in citations} if citations is not None else None
+    order: list[int] = []
+    for match in _CITE.finditer(text):
+        n = int(match.group(1))
+        if n not in order and (known is None or n in known):
+            order.append(n)
+    if known is not None:
+        order += [c["n"] for c in citations if c["n"] not in order]
+    mapping: dict[int, int] = {}
+    shown: list[dict] = []
+    groups: list[tuple[set[str], dict]] = []
+    for n in order:
+        citation = known[n] if known is not None else None
+        words = word_set((citation or {}).get("label"))
+        for number, (other_words, other) in enumerate(groups, 1):
+            if citation is not None and (
+                (other["kind"], other["id"]) == (citation["kind"], citation["id"])
+                or (other.get("type") == citation.get("type") and near_identical(words, other_words))
+            ):
+                mapping[n] = number
+                break
+        else:
+            groups.append((words, citation or {}))
+            mapping[n] = len(groups)
+            if citation is not None:
+                shown.append(dict(citation, n=len(groups)))
+    return mapping, shown
+
+
+def _link_markers(body: str, mapping: dict[int, int], urls: dict[int, str]) -> str:
+    """[n] markers outside code, renumbered, as links where the source is known."""
 
     def link(match: re.Match) -> str:
-        citation = by_n.get(int(match.group(1)))
-        if citation is None:
+        n = int(match.group(1))
+        if n not in mapping:
             return match.group(0)
-        return f'<a href="{citation_url(citation)}">[{citation["n"]}]</a>'
+        shown = mapping[n]
+        return f'<a href="{urls[shown]}">[{shown}]</a>' if shown in urls else f"[{shown}]"
 
-    body = _CITE.sub(link, html.escape(text)).replace("\n", "<br>")
-    if not citations:
+    parts = _VERBATIM.split(body)
+    return "".join(part if _VERBATIM.fullmatch(part) else _CITE.sub(link, part) for part in parts)
+
+
+def render_answer(text: str, citations: list[dict] | None) -> str:
+    """The answer as safe HTML: Markdown rendered, markers renumbered and linked, and the list of sources."""
+    mapping, shown = number_citations(text, citations)
+    urls = {c["n"]: citation_url(c) for c in shown}
+    body = _link_markers(render_markdown(text), mapping, urls)
+    if not shown:
         return body
     items = []
-    for c in citations:
+    for c in shown:
         kind = TYPE_LABELS.get(c.get("type"), c.get("type") or c["kind"])
         meta = " · ".join(p for p in (kind, friendly_time(c.get("time")), c.get("app") or "") if p)
+        label = (c.get("label") or "").replace(" | ", " · ")
         items.append(
-            f'<div style="margin-top:3px"><a href="{citation_url(c)}">[{c["n"]}] {html.escape(c.get("label") or "")}</a>'
+            f'<div style="margin-top:3px"><a href="{citation_url(c)}">[{c["n"]}] {html.escape(label)}</a>'
             f' <span style="color:#6b7280">{html.escape(meta)}</span></div>'
         )
     return body + '<div style="margin-top:8px; color:#374151"><b>Sources</b>' + "".join(items) + "</div>"
@@ -58,8 +111,16 @@ class ChatPage(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.turns: list[dict] = []  # {"question", "text", "citations", "state"}
+        self.turns: list[dict] = []  # {"question", "text", "citations", "state", "started"}
         self._stop: threading.Event | None = None
+        # Tokens arrive faster than a layout is worth; draw at most every RENDER_MS, and tick while waiting.
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(RENDER_MS)
+        self._redraw.timeout.connect(self._render)
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._render)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.addWidget(page_header("Chat", "Ask about anything you have seen or told Engram. Answers come only from your memories and say where they come from."))
@@ -92,7 +153,7 @@ class ChatPage(QWidget):
         if not question or self._stop is not None:
             return
         self.input.clear()
-        turn = {"question": question, "text": "", "citations": [], "state": "thinking"}
+        turn = {"question": question, "text": "", "citations": [], "state": "thinking", "started": time.monotonic()}
         self.turns.append(turn)
         stop = threading.Event()
         self._stop = stop
@@ -105,7 +166,8 @@ class ChatPage(QWidget):
         def token(piece: str) -> None:
             turn["state"] = "streaming"
             turn["text"] += piece
-            self._render()
+            if not self._redraw.isActive():
+                self._redraw.start()
 
         def done(answer: dict) -> None:
             text = answer.get("answer", answer.get("text", ""))
@@ -128,11 +190,16 @@ class ChatPage(QWidget):
     def _finish(self) -> None:
         self._stop = None
         self._busy(False)
+        self._redraw.stop()
         self._render()
 
     def _busy(self, busy: bool) -> None:
         self.send_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
+        if busy:
+            self._ticker.start()
+        else:
+            self._ticker.stop()
 
     def _render(self) -> None:
         if not self.turns:
@@ -146,25 +213,37 @@ class ChatPage(QWidget):
             return
         parts = []
         for turn in self.turns:
-            parts.append(
-                '<table width="100%" cellpadding="8"><tr><td style="background:#eef2ff; border-radius:8px">'
-                f'<b>You</b><br>{html.escape(turn["question"])}</td></tr></table>'
-            )
-            if turn["state"] == "thinking":
-                body = '<span style="color:#6b7280">Looking through your memories…</span>'
-            elif turn["state"] == "error":
-                body = f'<span style="color:#b91c1c">{html.escape(turn["text"]).replace(chr(10), "<br>")}</span>'
-            elif turn["state"] == "streaming":
-                body = html.escape(turn["text"]).replace("\n", "<br>") + ' <span style="color:#9ca3af">▍</span>'
-            else:
-                body = render_answer(turn["text"], turn["citations"])
-                if turn.get("model"):
-                    body += f'<div style="color:#9ca3af; font-size:8pt; margin-top:6px">Answered by {html.escape(turn["model"])} on this computer</div>'
-
-            parts.append(f'<table width="100%" cellpadding="8"><tr><td><b>Engram</b><br>{body}</td></tr></table>')
-        self.transcript.setHtml("".join(parts))
+            cached = turn.get("html")
+            if cached is None:
+                cached = self._turn_html(turn)
+                if turn["state"] in ("done", "error"):
+                    turn["html"] = cached  # a finished turn never changes: draw it once
+            parts.append(cached)
         bar = self.transcript.verticalScrollBar()
-        bar.setValue(bar.maximum())
+        following = bar.value() >= bar.maximum() - 8  # keep following the answer unless the user scrolled up
+        self.transcript.setHtml("".join(parts))
+        if following:
+            bar.setValue(bar.maximum())
+
+    @staticmethod
+    def _turn_html(turn: dict) -> str:
+        question = (
+            '<table width="100%" cellpadding="8"><tr><td style="background:#eef2ff; border-radius:8px">'
+            f'<b>You</b><br>{html.escape(turn["question"])}</td></tr></table>'
+        )
+        if turn["state"] == "thinking":
+            waited = int(time.monotonic() - turn.get("started", time.monotonic()))
+            clock = f" {waited} s" if waited >= 2 else ""
+            body = f'<span style="color:#6b7280">Looking through your memories and writing an answer…{clock}</span>'
+        elif turn["state"] == "error":
+            body = f'<span style="color:#b91c1c">{html.escape(turn["text"]).replace(chr(10), "<br>")}</span>'
+        elif turn["state"] == "streaming":
+            body = render_answer(turn["text"], None) + '<span style="color:#4f46e5"> ▍</span>'
+        else:
+            body = render_answer(turn["text"], turn["citations"])
+            if turn.get("model"):
+                body += f'<div style="color:#9ca3af; font-size:8pt; margin-top:6px">Answered by {html.escape(turn["model"])} on this computer</div>'
+        return question + f'<table width="100%" cellpadding="8"><tr><td><b>Engram</b><br>{body}</td></tr></table>'
 
     def _link(self, url: QUrl) -> None:
         kind, _, ident = url.path().partition("/")

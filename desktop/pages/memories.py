@@ -6,10 +6,12 @@ background, shows it, and masks it again after ``REVEAL_SECONDS``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Callable
 
-from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -187,14 +189,16 @@ class MemoriesPage(QWidget):
         layout.addLayout(filters)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter
         self.models = {name: MemoryTableModel(name, self) for name in self.types}
         self.table = QTableView()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.installEventFilter(self)  # the Delete key deletes the selection
         self.table.setModel(self.models[self.current_type])
         self._configure_columns()
         splitter.addWidget(self.table)
@@ -212,9 +216,14 @@ class MemoriesPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # The detail wraps to the pane's width: a horizontal scrollbar hid Summary and "Seen in".
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.detail_scroll = scroll
         self.fields_box = QWidget()
+        self.fields_box.setMinimumWidth(1)  # never wider than the pane, whatever a field holds
         self.fields_form = QFormLayout(self.fields_box)
         self.fields_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.fields_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         scroll.setWidget(self.fields_box)
         detail_layout.addWidget(scroll, 1)
         buttons = QHBoxLayout()
@@ -224,7 +233,8 @@ class MemoriesPage(QWidget):
         self.pin_button.clicked.connect(self.toggle_pin)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setObjectName("danger")
-        self.delete_button.clicked.connect(self.delete_current)
+        self.delete_button.setToolTip("Delete the selected memories (Delete key)")
+        self.delete_button.clicked.connect(self.delete_selected)
         for button in (self.edit_button, self.pin_button, self.delete_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -235,14 +245,47 @@ class MemoriesPage(QWidget):
         splitter.setSizes([620, 380])
         layout.addWidget(splitter, 1)
 
-        self.secret_label: QLabel | None = None
+        self.secret_label: QLineEdit | None = None
         self.reveal_button: QPushButton | None = None
         self._hide_timer = QTimer(self)
         self._hide_timer.setSingleShot(True)
         self._hide_timer.timeout.connect(self._mask_again)
-        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self._connect_selection()
         self.show_detail(None)
         self.type_description.setText(MEMORY_TYPES[self.current_type].description.replace(" -- ", " — "))
+
+    def release_memory(self) -> None:
+        """Forget the rows of the kinds not on screen; switching to one loads it again."""
+        for name, model in self.models.items():
+            if name != self.current_type and model.rowCount():
+                model.set_rows([])
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.KeyPress and event.matches(QKeySequence.StandardKey.Delete):
+            self.delete_selected()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _connect_selection(self) -> None:
+        selection = self.table.selectionModel()
+        selection.currentRowChanged.connect(self._row_changed)
+        selection.selectionChanged.connect(lambda *_a: self._update_buttons())
+        self.table.model().modelReset.connect(self._update_buttons)
+        self.table.model().rowsRemoved.connect(lambda *_a: self._update_buttons())
+
+    def selected_rows(self) -> list[dict]:
+        """The memories the user selected (never a row picked for them)."""
+        model = self.models[self.current_type]
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [data for data in (model.row_data(r) for r in rows) if data is not None]
+
+    def _update_buttons(self) -> None:
+        selected = self.selected_rows()
+        single = len(selected) == 1 and self.current is not None and selected[0]["id"] == self.current["id"]
+        self.edit_button.setEnabled(single)
+        self.pin_button.setEnabled(single)
+        self.delete_button.setEnabled(bool(selected))
+        self.delete_button.setText(f"Delete {len(selected)}…" if len(selected) > 1 else "Delete…")
 
     def _configure_columns(self) -> None:
         header = self.table.horizontalHeader()
@@ -266,7 +309,7 @@ class MemoriesPage(QWidget):
             self.tabs.blockSignals(False)
             self.table.setModel(self.models[memory_type])
             self._configure_columns()
-            self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+            self._connect_selection()
             self.type_description.setText(MEMORY_TYPES[memory_type].description.replace(" -- ", " — "))
             self.show_detail(None)
         self.reload()
@@ -299,9 +342,8 @@ class MemoriesPage(QWidget):
                 self._select(self._pending_select)
             elif self.current is not None and self.models[memory_type].row_of(self.current["id"]) >= 0:
                 self._select(self.current["id"])
-            elif rows:
-                self.table.selectRow(0)
             else:
+                # Nothing is picked for the user: Delete must never act on a row they did not choose.
                 self.show_detail(None)
             self.rows_loaded.emit(memory_type, shown)
 
@@ -339,8 +381,7 @@ class MemoriesPage(QWidget):
             self.fields_form.removeRow(0)
         self.secret_label = None
         self.reveal_button = None
-        for button in (self.edit_button, self.pin_button, self.delete_button):
-            button.setEnabled(data is not None)
+        self._update_buttons()
         if data is None:
             self.detail_title.setText("")
             self.detail_meta.setText("Select a memory to see it here.")
@@ -356,9 +397,12 @@ class MemoriesPage(QWidget):
         for field in spec.fields:
             value = data.get(field.name)
             if field.name == "secret_value":
-                self.secret_label = QLabel(str(value or ""))
+                # A read-only line: a long value scrolls inside it and never pushes Reveal/Hide out of view.
+                self.secret_label = QLineEdit(str(value or ""))
                 self.secret_label.setObjectName("secretValue")
-                self.secret_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                self.secret_label.setReadOnly(True)
+                self.secret_label.setFrame(False)
+                self.secret_label.setMinimumWidth(60)
                 self.reveal_button = QPushButton("Reveal")
                 self.reveal_button.setToolTip(f"Shows the value for {REVEAL_SECONDS} seconds")
                 self.reveal_button.clicked.connect(self.reveal)
@@ -377,13 +421,17 @@ class MemoriesPage(QWidget):
                 text = "\n".join(f"{i}. {step}" for i, step in enumerate(value, 1))
             else:
                 text = str(value)
-            label = QLabel(text)
+            label = QLabel(breakable(text))
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fields_form.addRow((field.label or field.name) + ":", label)
         if data.get("sources"):
-            links = ", ".join(f'<a href="{s}">moment {s}</a>' for s in data["sources"][:10])
+            shown = data["sources"][:10]
+            links = ", ".join(f'<a href="{s}">moment {s}</a>' for s in shown)
+            if len(data["sources"]) > len(shown):
+                links += f" and {len(data['sources']) - len(shown)} more"
             sources = QLabel(links)
+            sources.setWordWrap(True)
             sources.linkActivated.connect(lambda href: self.observation_opened.emit(int(href)))
             self.fields_form.addRow("Seen in:", sources)
         self.pin_button.setText("Unpin" if data.get("pinned") else "Pin")
@@ -453,19 +501,43 @@ class MemoriesPage(QWidget):
         if self.current is not None:
             self.save_changes(self.current["id"], {"pinned": not self.current.get("pinned")})
 
-    def delete_current(self) -> None:
-        data = self.current
-        if data is None:
+    def delete_selected(self) -> None:
+        """Delete the memories the user selected, after asking; never a row the page picked."""
+        chosen = self.selected_rows()
+        if not chosen:
             return
-        if not self.confirm(self, "Delete memory", f"Delete “{data.get('title') or 'this memory'}”? It is forgotten for good: its words leave the history and the search indexes.", "Delete"):
+        forgotten = "its words leave the history and the search indexes" if len(chosen) == 1 else \
+            "their words leave the history and the search indexes"
+        if len(chosen) == 1:
+            question = f"Delete “{chosen[0].get('title') or 'this memory'}”? It is forgotten for good: {forgotten}."
+        else:
+            question = f"Delete these {len(chosen)} memories? They are forgotten for good: {forgotten}."
+        if not self.confirm(self, "Delete memory" if len(chosen) == 1 else "Delete memories", question, "Delete"):
             return
-        memory_id = data["id"]
+        ids = [row["id"] for row in chosen]
+        memory_type = chosen[0]["type"]
 
-        def deleted(_memory) -> None:
-            self.models[data["type"]].remove(memory_id)
-            if self.current is not None and self.current["id"] == memory_id:
-                self.show_detail(None)
-            self.memory_deleted.emit(memory_id)
+        def work(engine) -> list[int]:
+            # A user's delete forgets: the history keeps a tombstone, the indexes and the WAL are rewritten.
+            for memory_id in ids:
+                engine.forgetting.forget_memory(memory_id)
+            return ids
 
-        # A user's delete forgets: the history keeps a tombstone, the indexes and the WAL are rewritten.
-        EngineOp(self, lambda engine: engine.forgetting.forget_memory(memory_id)).success(deleted).run_in_background()
+        def deleted(gone: list[int]) -> None:
+            for memory_id in gone:
+                self.models[memory_type].remove(memory_id)
+                if self.current is not None and self.current["id"] == memory_id:
+                    self.show_detail(None)
+                self.memory_deleted.emit(memory_id)
+
+        EngineOp(self, work).success(deleted).run_in_background()
+
+
+def breakable(text: str, longest: int = 40) -> str:
+    """``text`` with a zero-width space inside words longer than ``longest`` (paths, URLs), so a label can wrap them."""
+    def split(word: str) -> str:
+        if len(word) <= longest:
+            return word
+        return re.sub(r"([/\\._\-?&=])", "\\1\u200b", word)
+
+    return " ".join(split(word) for word in text.split(" "))

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -16,13 +17,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.ops import EngineOp, error_text
+from core.models.download import DownloadCancelled, hf_endpoint
+from desktop.ops import EngineOp, error_html
 from desktop.qtmodels import ModelListModel, human_size
 from desktop.widgets import muted_label, page_header
 
 
 class ModelsPage(QWidget):
+    """The models table; a download shows its progress, can be cancelled, and says why it failed."""
+
     loaded = Signal(int)
+    download_ended = Signal(str, bool)  # model name, whether it is installed now
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -52,6 +57,13 @@ class ModelsPage(QWidget):
         layout.addWidget(self.table, 1)
         self.notes = muted_label()
         layout.addWidget(self.notes)
+        # What the last download or switch did: a failure stays here, with its fix, until the next attempt.
+        self.outcome = QLabel()
+        self.outcome.setObjectName("outcome")
+        self.outcome.setWordWrap(True)
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outcome.hide()
+        layout.addWidget(self.outcome)
         row = QHBoxLayout()
         self.download_button = QPushButton("Download")
         self.download_button.setObjectName("primary")
@@ -122,49 +134,74 @@ class ModelsPage(QWidget):
 
     def download_selected(self) -> None:
         row = self._selected()
-        if row is None:
+        if row is None or self._downloading is not None:
             return
         name = row["name"]
+        label = row.get("label") or name
         cancel = threading.Event()
         self._cancel = cancel
         self._downloading = name
+        self._clear_outcome()
         self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(f"Downloading {row.get('label') or name}…")
+        self.progress.setRange(0, 0)  # busy until the server says how big the file is
+        self.progress.setFormat(f"Connecting to {hf_endpoint().split('://', 1)[-1]}…")
         self._update_buttons()
 
         def progress(done: int, total: int | None) -> None:
             if total:
                 self.progress.setRange(0, 1000)
                 self.progress.setValue(int(done * 1000 / total))
-                self.progress.setFormat(f"{human_size(done)} of {human_size(total)}")
+                self.progress.setFormat(f"{label}: {human_size(done)} of {human_size(total)}")
+            else:
+                self.progress.setFormat(f"{label}: {human_size(done)}")
             self.model.set_progress(name, done, total)
 
         def finished(_path) -> None:
-            self._end_download(name, f"{row.get('label') or name} is installed. Choose “Use this model” to switch to it.")
+            self._end_download(name)
+            self._show_outcome(f"{label} is installed. Choose “Use this model” to switch to it.", error=False)
+            self.download_ended.emit(name, True)
 
         def failed(exc: BaseException) -> None:
-            message, fix = error_text(exc)
-            self._end_download(name, message + (f" {fix}" if fix else ""))
+            self._end_download(name)
+            if isinstance(exc, DownloadCancelled):
+                self._show_outcome(f"The download of {label} was cancelled. The part already downloaded is kept: "
+                                   "choose Download again to resume it.", error=False)
+            else:
+                self._show_outcome(error_html(exc), error=True)
+            self.download_ended.emit(name, False)
 
         EngineOp(self, lambda engine, report: engine.models.pull(name, progress=report, cancel=cancel), lane="download").progress(
             progress
         ).success(finished).failure(failed).run_in_background()
 
-    def _end_download(self, name: str, message: str) -> None:
+    def _end_download(self, name: str) -> None:
         self._downloading = None
         self._cancel = None
         self.model.clear_progress(name)
         self.progress.setVisible(False)
-        self.notes.setText(message)
         self.reload()
+
+    def _show_outcome(self, text: str, *, error: bool) -> None:
+        self.outcome.setProperty("error", error)
+        self.outcome.setText(text)
+        self.outcome.style().unpolish(self.outcome)
+        self.outcome.style().polish(self.outcome)
+        self.outcome.show()
+
+    def _clear_outcome(self) -> None:
+        self.outcome.clear()
+        self.outcome.hide()
 
     def cancel(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
+            self.progress.setFormat("Cancelling…")
 
     def use_selected(self) -> None:
         row = self._selected()
         if row is None:
             return
-        EngineOp(self, lambda engine: engine.models.use(row["name"])).success(lambda _role: self.reload()).run_in_background()
+        self._clear_outcome()
+        EngineOp(self, lambda engine: engine.models.use(row["name"])).success(lambda _role: self.reload()).failure(
+            lambda exc: self._show_outcome(error_html(exc), error=True)
+        ).run_in_background()

@@ -15,7 +15,7 @@ def test_selftest_saves_a_screenshot_of_every_page(tmp_path, xvfb_display):
     done = subprocess.run([sys.executable, "-m", "engram", "app", "--selftest", str(out)], env=env,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
-    expected = {"chat", "memories", "memories-vault", "timeline", "activity", "models", "settings",
+    expected = {"chat", "memories", "memories-vault", "timeline", "activity", "models", "models-download-failed", "settings",
                 "quick-recall", "tray-menu", "tray-icons", "first-run-1", "first-run-2", "first-run-3", "first-run-4",
                 "first-run-5", "backup-empty", "backup", "recovery-code", "recovery-check", "recovery-saved",
                 "restore-code"}

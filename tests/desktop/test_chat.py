@@ -1,0 +1,101 @@
+"""Chat: answers stream visibly, Markdown is rendered without letting memory text inject HTML,
+citations are numbered from [1] in reading order, and one source seen twice is listed once."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from PySide6.QtCore import QUrl
+
+from core.models.base import FakeChatModel
+from desktop.markdown import render_markdown
+from desktop.pages.chat import number_citations, render_answer
+from tests.desktop.conftest import wait_idle
+
+
+def _cite(n, id, label, kind="observation", type="observation"):
+    return {"n": n, "kind": kind, "id": id, "type": type, "label": label, "time": None, "app": None}
+
+
+# -- pure rendering -------------------------------------------------------------------
+
+
+def test_markdown_is_rendered_and_html_in_the_text_stays_text():
+    out = render_markdown("**Ada** is *here*.\n\n- one\n- `two`\n\n1. first\n2. second\n\n```\nnpm run <build>\n```\n"
+                          '<script>alert(1)</script> <a href="http://evil">x</a> <img src=x onerror=y>')
+    assert "<b>Ada</b>" in out and "<i>here</i>" in out
+    assert "<ul><li>one</li><li><code>two</code></li></ul>" in out
+    assert "<ol><li>first</li><li>second</li></ol>" in out
+    assert "<pre>npm run &lt;build&gt;</pre>" in out
+    assert "<script" not in out and "<a " not in out and "<img" not in out
+    assert "&lt;script&gt;" in out and "&lt;img src=x onerror=y&gt;" in out
+
+
+def test_citations_are_numbered_from_one_in_reading_order():
+    citations = [_cite(1, 10, "about me", "memory", "core"), _cite(3, 30, "Ada is my sister", "memory", "semantic"),
+                 _cite(5, 50, "Porto trip call", "memory", "episodic")]
+    mapping, shown = number_citations("Ada is your sister [3]. She lives in Porto [5][3].", citations)
+    assert mapping == {3: 1, 5: 2, 1: 3}
+    assert [(c["n"], c["id"]) for c in shown] == [(1, 30), (2, 50), (3, 10)]
+    html = render_answer("Ada is your sister [3]. She lives in Porto [5][3].", citations)
+    assert re.findall(r">\[(\d)\]<", html) == ["1", "2", "1"]
+    assert "[1] Ada is my sister" in html and "[3] about me" in html
+
+
+def test_near_identical_sources_are_listed_once():
+    frame = "Inbox 12 unread Contoso invoice due Friday Priya budget review moved"
+    citations = [_cite(2, 20, frame + " 10:01"), _cite(4, 40, frame + " 10:02"), _cite(6, 60, frame + " 10:03"),
+                 _cite(7, 70, "Contoso signed the contract", "memory", "semantic")]
+    mapping, shown = number_citations("The invoice is due Friday [2][4]. Contoso signed [7]. Again [6].", citations)
+    assert mapping == {2: 1, 4: 1, 6: 1, 7: 2}
+    assert [c["id"] for c in shown] == [20, 70]
+    html = render_answer("The invoice is due Friday [2][4]. Contoso signed [7]. Again [6].", citations)
+    assert html.count("Inbox 12 unread") == 1
+
+
+def test_markers_inside_code_are_left_alone():
+    html = render_answer("Use `items[1]` here [1].", [_cite(1, 5, "a note", "memory", "semantic")])
+    assert "<code>items[1]</code>" in html and ">[1]</a>" in html
+
+
+# -- in the window --------------------------------------------------------------------
+
+
+class SlowChat(FakeChatModel):
+    """Streams its reply a piece at a time, like a model on a slow computer."""
+
+    def stream_chat(self, messages, *, max_tokens=256, temperature=0.0):
+        for piece in super().stream_chat(messages, max_tokens=max_tokens, temperature=temperature):
+            time.sleep(0.06)
+            yield piece
+
+
+def test_the_answer_is_visible_while_it_streams_and_rendered_when_done(make_app, qtbot):
+    reply = "**Ada** is your sister [3]. She lives in Porto, works as a nurse and likes hiking in the mountains [3]."
+    app = make_app(chat_model=SlowChat([reply]), samples=True)
+    chat = app.window.chat
+    seen: list[str] = []
+    chat.transcript.textChanged.connect(lambda: seen.append(chat.transcript.toPlainText()))
+    with qtbot.waitSignal(chat.answer_finished, timeout=15_000) as finished:
+        chat.send("Who is Ada?")
+    partial = [text for text in seen if "Ada is your" in text and "mountains" not in text]
+    assert len(partial) >= 2, "no partial answer was ever on screen"
+    text = chat.transcript.toPlainText()
+    assert "**" not in text and "Ada is your sister [1]" in text
+    assert "\nSources\n[1] " in text or "Sources" in text
+    assert finished.args[0]["citations"]
+    html = chat.transcript.toHtml()
+    assert "font-weight" in html  # the bold survived as formatting
+
+
+def test_a_citation_link_opens_its_source(make_app, qtbot):
+    app = make_app(chat_model=FakeChatModel(["Ada lives in Porto [2]."]), samples=True)
+    chat = app.window.chat
+    with qtbot.waitSignal(chat.answer_finished, timeout=10_000) as finished:
+        chat.send("Who is Ada?")
+    cited = finished.args[0]["citations"][0]
+    assert "Ada lives in Porto [1]." in chat.transcript.toPlainText()
+    chat.transcript.anchorClicked.emit(QUrl(f"engram:{cited['kind']}/{cited['id']}"))
+    wait_idle(qtbot, app)
+    assert app.window.current_page in ("memories", "timeline")
