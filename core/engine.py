@@ -186,6 +186,10 @@ class Engine:
         """The newest exchanges with Engram (question, answer, citations, asked_at), oldest first."""
         return self.store.chat_log.recent(limit)
 
+    def clear_chat_history(self) -> int:
+        """Delete the conversation with Engram (its answers); returns how many exchanges went."""
+        return self.store.chat_log.clear()
+
     def quick_recall(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
         """Search-as-you-type across every memory type and observations, without a model."""
         return self.quick.recall(text, limit)

@@ -14,7 +14,7 @@ import threading
 import time
 
 from PySide6.QtCore import QTimer, QUrl, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QMessageBox, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from desktop.markdown import render_markdown
 from desktop.ops import EngineOp, error_text
@@ -103,6 +103,9 @@ def render_answer(text: str, citations: list[dict] | None) -> str:
     return body + '<div style="margin-top:8px; color:#374151"><b>Sources</b>' + "".join(items) + "</div>"
 
 
+HISTORY_SHOWN = 50  # exchanges brought back after a restart
+
+
 class ChatPage(QWidget):
     """The chat page; ``citation_opened(kind, id)`` asks the window to show a source."""
 
@@ -139,11 +142,44 @@ class ChatPage(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Delete this conversation (Engram's answers); what you told Engram stays in your memories")
+        self.clear_button.clicked.connect(self.clear_history)
         row.addWidget(self.input, 1)
         row.addWidget(self.send_button)
         row.addWidget(self.stop_button)
+        row.addWidget(self.clear_button)
         layout.addLayout(row)
         self._render()
+        # The conversation so far comes back after a restart (kept encrypted in the store, never as evidence).
+        EngineOp(self, lambda engine: engine.chat_history(HISTORY_SHOWN)).success(self._history_loaded).run_in_background()
+
+    def _history_loaded(self, rows: list[dict]) -> None:
+        earlier = [
+            {"question": r["question"], "text": r["answer"], "citations": r.get("citations") or [], "state": "done",
+             "model": r.get("model"), "abstained": r.get("abstained", False)}
+            for r in rows
+        ]
+        self.turns[:0] = earlier
+        self._render()
+
+    def clear_history(self) -> None:
+        if self._stop is not None or not self.turns:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Clear the conversation?",
+                          "Delete this conversation with Engram? Its answers are deleted for good; what you told "
+                          "Engram stays in your memories.", parent=self)
+        clear = box.addButton("Clear", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is not clear:
+            return
+
+        def cleared(_count) -> None:
+            self.turns.clear()
+            self._render()
+
+        EngineOp(self, lambda engine: engine.clear_chat_history()).success(cleared).run_in_background()
 
     def activate(self) -> None:
         self.input.setFocus()

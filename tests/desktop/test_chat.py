@@ -99,3 +99,32 @@ def test_a_citation_link_opens_its_source(make_app, qtbot):
     chat.transcript.anchorClicked.emit(QUrl(f"engram:{cited['kind']}/{cited['id']}"))
     wait_idle(qtbot, app)
     assert app.window.current_page in ("memories", "timeline")
+
+
+def test_the_conversation_comes_back_after_a_restart_and_can_be_cleared(paths, qapp, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.engine import Engine
+    from core.models.base import FakeChatModel, FakeEmbedder
+    from desktop.app import EngramApp
+
+    model = FakeChatModel(["Ada lives in Porto [1]."])
+    with Engine(paths, embedder=FakeEmbedder(64), chat_model=model) as engine:
+        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada is my sister and lives in Porto"})
+        engine.ask("Where does Ada live?")  # asked before this start
+    engine = Engine(paths, embedder=FakeEmbedder(64), chat_model=FakeChatModel([]))
+    app = EngramApp(engine, start_engine=False)
+    try:
+        app.start(first_run=False)
+        page = app.window.chat
+        qtbot.waitUntil(lambda: len(page.turns) == 1, timeout=5_000)
+        assert page.turns[0]["question"] == "Where does Ada live?" and "Porto" in page.turns[0]["text"]
+        assert "Porto" in page.transcript.toPlainText()
+        monkeypatch.setattr(QMessageBox, "exec", lambda box: box.setProperty("clicked", True) or None)
+        monkeypatch.setattr(QMessageBox, "clickedButton", lambda box: [b for b in box.buttons() if b.text() == "Clear"][0])
+        page.clear_history()
+        qtbot.waitUntil(lambda: not page.turns, timeout=5_000)
+        assert engine.chat_history() == []
+    finally:
+        app.close()
+        engine.close()
