@@ -119,7 +119,7 @@ class FirstRunWizard(QWizard):
                  else "opens its window")  # no tray: never running unseen
         self.login_box.setToolTip(f"When you log in, Engram {where}.")
         layout.addWidget(_text(
-            f'<p style="color:#6b7280">When you log in, Engram then {where}. '
+            f'<p style="color:#6b7280">Engram then {where} when you log in. '
             "You can change this later in Settings → Application.</p>"
         ))
         layout.addStretch(1)
