@@ -145,13 +145,7 @@ class Forgetting:
 
     def _user_touched(self, memory_ids: Sequence[int]) -> set[int]:
         """The memories among ``memory_ids`` that the user wrote or edited."""
-        out: set[int] = set()
-        for chunk in _chunks(list(memory_ids)):
-            marks = ",".join("?" * len(chunk))
-            out.update(r["memory_id"] for r in self.db.query(
-                f"SELECT DISTINCT memory_id FROM memory_history WHERE actor = ? AND action IN ('ADD', 'UPDATE') "
-                f"AND memory_id IN ({marks})", [USER, *chunk]))
-        return out
+        return self.memories.written_by_user(memory_ids)
 
     def _derived_parents(self, memory_ids: Iterable[int]) -> list[int]:
         """Digests and promoted facts standing for ``memory_ids`` (and for those, up the chain), not the user's."""
@@ -243,7 +237,7 @@ class Forgetting:
             # Each rewrite costs the size of its whole index: only the indexes that held the forgotten text.
             tables = ([OBSERVATION_FTS] + ([RECALL_FTS] if plan.in_conversations else [])
                       + ([MEMORY_FTS] if report.memories_deleted else []))
-            self._rewrite_indexes(tables, ["observations"])
+            rewrite_indexes(self.db, tables, ["observations"])
             report.indexes_rewritten = tables
         self._finish(report, started)
         return report
@@ -264,7 +258,7 @@ class Forgetting:
             report.memory_types = dict(Counter(self._types([memory.id, *parents]).values()))
             report.memories_deleted = self._delete_memories([memory.id], DELETED_BY_USER)
             report.memories_deleted += self._delete_memories(parents, FROM_DELETED)
-            self._rewrite_indexes([MEMORY_FTS], [memory.spec.table])
+            rewrite_indexes(self.db, [MEMORY_FTS], [memory.spec.table])
             report.indexes_rewritten = [MEMORY_FTS]
         self._finish(report, started)
         return report
@@ -313,37 +307,39 @@ class Forgetting:
                 [*textless, *chunk],
             )
 
-    def _rewrite_indexes(self, fts_tables: Sequence[str], analyzed_tables: Sequence[str]) -> None:
-        """Inside the transaction: rewrite each FTS5 index without the deleted rows' tokens; refresh planner samples.
-
-        An FTS5 delete only adds a delete marker (which itself lists the
-        deleted row's terms); the tokens stay in older segments until a merge.
-        'optimize' merges everything into one segment that holds live rows only,
-        which costs a rewrite of the whole index (bench/bench_forget.py).
-        FTS5's own 'secure-delete' option is cheaper per forget but was not
-        enough: it leaves the leaf separators in ``%_idx`` (prefixes of the
-        deleted terms: 20 of 20 in a test), keeps the words an edit replaced
-        earlier, and slows every later update of the table.
-        ``sqlite_stat4`` keeps sample index keys (a conversation's name, a core
-        label); re-analyzing the tables rows were deleted from replaces them.
-        """
-        for table in fts_tables:
-            self.db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
-        if self.db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'"):
-            for table in analyzed_tables:
-                if self.db.scalar("SELECT 1 FROM sqlite_stat4 WHERE tbl = ? LIMIT 1", [table]):
-                    self.db.execute(f"ANALYZE {table}")
-
     def _finish(self, report: ForgetReport, started: float) -> None:
         """After the commit: empty the WAL, delete the pre-upgrade copies."""
-        report.wal_emptied = self.checkpoint()
+        report.wal_emptied = empty_wal(self.db)
         removed, kept = self.backups.remove_all()
         report.backups_removed = [str(p) for p in removed]
         report.backups_kept = [{"path": str(p), "why": why} for p, why in kept]
         report.seconds = round(time.perf_counter() - started, 3)
 
-    def checkpoint(self) -> bool:
-        """Copy the WAL into the database and truncate it to nothing; False when a reader kept it from finishing."""
-        with self.db.lock:
-            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return not busy
+
+def rewrite_indexes(db: Database, fts_tables: Sequence[str], analyzed_tables: Sequence[str]) -> None:
+    """Inside a transaction: rewrite each FTS5 index without the tokens of deleted or changed rows; refresh planner samples.
+
+    An FTS5 delete only adds a delete marker (which itself lists the
+    deleted row's terms); the tokens stay in older segments until a merge.
+    'optimize' merges everything into one segment that holds live rows only,
+    which costs a rewrite of the whole index (bench/bench_forget.py).
+    FTS5's own 'secure-delete' option is cheaper per forget but was not
+    enough: it leaves the leaf separators in ``%_idx`` (prefixes of the
+    deleted terms: 20 of 20 in a test), keeps the words an edit replaced
+    earlier, and slows every later update of the table.
+    ``sqlite_stat4`` keeps sample index keys (a conversation's name, a core
+    label); re-analyzing the tables rows were deleted from replaces them.
+    """
+    for table in fts_tables:
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+    if db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'"):
+        for table in analyzed_tables:
+            if db.scalar("SELECT 1 FROM sqlite_stat4 WHERE tbl = ? LIMIT 1", [table]):
+                db.execute(f"ANALYZE {table}")
+
+
+def empty_wal(db: Database) -> bool:
+    """Copy the WAL into the database and truncate it to nothing; False when a reader kept it from finishing."""
+    with db.lock:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy

@@ -251,16 +251,25 @@ class MemoryStore:
         row = self.db.query_one(sql, params)
         return self.get(row["id"]) if row else None
 
-    def user_owned(self, ids: Iterable[int]) -> set[int]:
-        """Which of ``ids`` the user wrote, edited or pinned: absorb and consolidation never rewrite those."""
+    def written_by_user(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` the user wrote or edited (an ADD or UPDATE by the user in their history)."""
         ids = sorted({int(i) for i in ids})
-        owned: set[int] = set()
+        out: set[int] = set()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            owned.update(r["memory_id"] for r in self.db.query(
+            out.update(r["memory_id"] for r in self.db.query(
                 f"SELECT DISTINCT memory_id FROM memory_history WHERE actor = 'user' AND action IN ('ADD', 'UPDATE') "
                 f"AND memory_id IN ({marks})", chunk))
+        return out
+
+    def user_owned(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` the user wrote, edited or pinned: absorb and consolidation never rewrite those."""
+        ids = sorted({int(i) for i in ids})
+        owned = self.written_by_user(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
             for spec in MEMORY_TYPES.values():
                 owned.update(r["id"] for r in self.db.query(
                     f"SELECT id FROM {spec.table} WHERE pinned = 1 AND id IN ({marks})", chunk))
