@@ -167,6 +167,31 @@ def forget_in_context_index(db: Database, ids: Sequence[int]):
     return refresh_neighbours
 
 
+def refresh_in_context_index(db: Database, ids: Sequence[int]) -> int:
+    """Inside the caller's transaction, after the text of ``ids`` changed in place: rewrite their turns and their
+    neighbours' (whose context quotes them); returns the rows written.
+
+    Turns not indexed yet are left to the next sync, which reads them as they are now.
+    """
+    indexed_up_to = _last_id(db)
+    changed: dict[str, set[int]] = {}
+    ids = [int(i) for i in ids]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(f"SELECT id, conversation FROM observations WHERE conversation IS NOT NULL AND id IN ({marks})", chunk):
+            changed.setdefault(row["conversation"], set()).add(int(row["id"]))
+    written = 0
+    for conversation, turns in changed.items():
+        rows = _conversation_rows(db, conversation)
+        wanted: set[int] = set()
+        for i, row in enumerate(rows):
+            if row["id"] in turns:
+                wanted.update(rows[j]["id"] for j in (i - 1, i, i + 1) if 0 <= j < len(rows))
+        written += _write(db, _documents(rows, {i for i in wanted if i <= indexed_up_to}))
+    return written
+
+
 def rebuild_context_index(db: Database) -> int:
     """Drop and rebuild ``recall_fts`` from the observations; returns the rows written."""
     with db.lock:

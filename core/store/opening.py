@@ -206,10 +206,13 @@ def _open_under_lock(paths: Paths, keys: Keys, build, busy_timeout: float, lock:
     db = Database.open(paths.db_path, key, busy_timeout=busy_timeout)
     try:
         applied = apply_migrations(db, lambda pending: before_migration(key, pending) if before_migration else None)
+        opened = build(db, key, info, applied, lock)
+        if not exists:
+            opened.store.secrets_recheck.mark_checked()  # nothing in a new store escaped the current detector
     except BaseException:
         db.close()
         raise
-    return build(db, key, info, applied, lock)
+    return opened
 
 
 def _open_read_only(paths: Paths, keys: Keys, build, busy_timeout: float) -> OpenedStore:

@@ -22,6 +22,7 @@ from core.store.memories import MemoryStore
 from core.store.migrations import apply_migrations
 from core.store.observations import ObservationStore
 from core.store.records import AbsorbLog, ChatLog, DerivedRecords, JobRuns, Meta
+from core.store.remask import SecretsRecheck
 from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, TypedSearch
 from core.store.transfer import Transfer
 from core.store.vectorindex import forget_ram_index
@@ -56,6 +57,7 @@ class Store:
         self.transfer = Transfer(db)
         self.pre_upgrade_copies = PreUpgradeCopies(db, list(copy_folders), clock)
         self.forgetting = Forgetting(db, self.memories, self.observations, self.pre_upgrade_copies, clock)
+        self.secrets_recheck = SecretsRecheck(db, self.memories, self.pre_upgrade_copies, events)
 
     @property
     def read_only(self) -> bool:
