@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from core import cli_memory, forget_cli
+from core import cli_memory, forget_cli, secrets_cli
 from core.absorb import cli as absorb_cli
 from core.backup import cli as backup_cli
 from core.capture import cli as capture_cli
@@ -27,7 +27,7 @@ from core.errors import EngramError
 from core.models import cli as models_cli
 
 # The modules that add the engine's sub-commands, in the order ``--help`` lists them.
-CORE_COMMANDS = (cli_memory, forget_cli, models_cli, capture_cli, absorb_cli, consolidate_cli, backup_cli)
+CORE_COMMANDS = (cli_memory, forget_cli, secrets_cli, models_cli, capture_cli, absorb_cli, consolidate_cli, backup_cli)
 
 
 class CliContext:

@@ -70,6 +70,19 @@ def backups_check(backups) -> Check:
     )
 
 
+def secrets_check(status: dict) -> Check:
+    """Whether text stored before the detector knew its current forms has been checked (and masked) since."""
+    from core.secrets_cli import status_line
+
+    if status["up_to_date"]:
+        return Check("stored text checked for secrets", "ok", status_line(status))
+    return Check(
+        "stored text checked for secrets", "warn",
+        status_line(status) + ": secrets in them may still be stored in clear, and found by search",
+        "The app checks them in the background; 'engram secrets recheck' does it now.",
+    )
+
+
 def run_checks(paths: Paths) -> list[Check]:
     checks: list[Check] = []
     try:
@@ -106,6 +119,7 @@ def run_checks(paths: Paths) -> list[Check]:
         checks.append(Check("SQLite", "ok", f"SQLite {versions['sqlite']}, sqlite-vec {versions['sqlite_vec']}, FTS5"))
         checks.append(integrity(engine.store, paths))
         checks.append(backups_check(engine.store.pre_upgrade_copies))
+        checks.append(secrets_check(engine.store.secrets_recheck.status()))
         info = engine.key_info
         if info.storage == "keyring":
             checks.append(Check("key storage", "ok", f"OS keyring ({info.location})"))

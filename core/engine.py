@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 
 from core.absorb.absorber import Absorber
 from core.absorb.jobs import BacklogTrigger, absorb_job
+from core.absorb.recheck import recheck_job
 from core.backup.backups import BackupService
 from core.backup.jobs import backup_job
 from core.capture.service import CaptureService
@@ -167,6 +168,7 @@ class Engine:
             absorb_job(self.make_absorber(), self.settings),
             *consolidation_jobs(self.make_consolidator(), self.settings),
             backup_job(self.backups),
+            recheck_job(self.store, self.settings),
         ]
 
     @property

@@ -43,6 +43,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "backup_did_finish": ("backup",),
     "store_did_restore": ("report",),
     "store_did_import": ("report",),
+    "secrets_did_recheck": ("report",),
 }
 
 Handler = Callable[..., Any]

@@ -179,17 +179,17 @@ def cmd_forget(args, ctx) -> int:
     return 0
 
 
-def older_backups(engine) -> list[str]:
-    """Backups made before now still hold what was just forgotten: say so, and how to remove it from them."""
+def older_backups(engine, what: str = "it") -> list[str]:
+    """Backups made before now still hold what was just forgotten (or masked): say so, and how to remove it from them."""
     try:
         kept = [b for b in engine.backups.list() if b.path.exists()]
     except EngramError as exc:  # a backup folder on a disk that is not connected: say that instead
-        return [f"Backups made before this may still hold it; they could not be listed: {exc.message}"]
+        return [f"Backups made before this may still hold {what}; they could not be listed: {exc.message}"]
     if not kept:
         return []
     return [f"{len(kept)} backup{'s' if len(kept) != 1 else ''} made before this still hold{'s' if len(kept) == 1 else ''} "
-            f"it (each is a full copy of the store as it was); 'engram backup list' shows them, and deleting their "
-            "files removes it from them too."]
+            f"{what} (each is a full copy of the store as it was); 'engram backup list' shows them, and deleting their "
+            f"files removes {'it' if what == 'it' else 'them'} from them too."]
 
 
 def say_deleted(ctx, memory: Any, report) -> int:

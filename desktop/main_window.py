@@ -128,8 +128,9 @@ class MainWindow(QMainWindow):
         bridge.on("observations_did_forget", lambda _p: self._schedule_refresh("timeline"), self)
         bridge.on(("download_did_finish", "download_did_fail", "model_did_load"), lambda _p: self._schedule_refresh("models"), self)
         bridge.on("backup_did_finish", lambda _p: self._schedule_refresh("backup"), self)
-        # A restore or an import changes everything a page may show.
-        bridge.on(("store_did_restore", "store_did_import"), lambda _p: self._refresh_if_current(self.current_page), self)
+        # A restore, an import or a secrets re-check changes everything a page may show.
+        bridge.on(("store_did_restore", "store_did_import", "secrets_did_recheck"),
+                  lambda _p: self._refresh_if_current(self.current_page), self)
         self.sidebar.setCurrentRow(0)
 
     def page(self, name: str) -> QWidget:
