@@ -26,6 +26,7 @@ BENCHES = [
     ("idle", ["bench_idle.py"]),
     ("backup", ["bench_backup.py"]),
     ("forget", ["bench_forget.py"]),
+    ("recheck", ["bench_recheck.py"]),
     ("package", ["bench_package.py"]),
     ("real-use", ["bench_real_use.py"]),
 ]
