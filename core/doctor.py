@@ -119,7 +119,8 @@ def run_checks(paths: Paths) -> list[Check]:
         checks.append(Check("SQLite", "ok", f"SQLite {versions['sqlite']}, sqlite-vec {versions['sqlite_vec']}, FTS5"))
         checks.append(integrity(engine.store, paths))
         checks.append(backups_check(engine.store.pre_upgrade_copies))
-        checks.append(secrets_check(engine.store.secrets_recheck.status()))
+        if checks[-2].status == "ok":  # a damaged file is reported above; counting its rows would only fail again
+            checks.append(secrets_check(engine.store.secrets_recheck.status()))
         info = engine.key_info
         if info.storage == "keyring":
             checks.append(Check("key storage", "ok", f"OS keyring ({info.location})"))
