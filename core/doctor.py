@@ -65,7 +65,7 @@ def backups_check(backups) -> Check:
     return Check(
         "pre-upgrade copies", "warn",
         f"{len(copies)} cop{'y' if len(copies) == 1 else 'ies'} of the database from before a schema upgrade: {listing}; "
-        f"{when}. They hold everything the store held before the upgrade (forgetting anything deletes them at once).",
+        f"{when}. They hold everything the store held before the upgrade (forgetting anything, or a secrets re-check that masks something, deletes them at once).",
         "Nothing to do if you may need to undo the upgrade; otherwise delete them now.",
     )
 

@@ -54,8 +54,11 @@ def cmd_recheck(args, ctx) -> int:
             fix="Make it writable again, then run 'engram secrets recheck' (the app also does it by itself).",
         )
     show = progress_printer()
-    progress = (lambda done, total: show("Checking stored text for secrets", done / total if total else 1.0)) if show else None
-    report = recheck_secrets(engine.store, engine.settings, progress=progress)
+
+    def progress(done: int, total: int) -> None:
+        show("Checking stored text for secrets", done / total if total else 1.0)
+
+    report = recheck_secrets(engine.store, engine.settings, progress=progress if show else None)
     if args.json:
         ctx.print_json(report.to_dict())
         return 0

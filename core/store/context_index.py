@@ -179,7 +179,9 @@ def refresh_in_context_index(db: Database, ids: Sequence[int]) -> int:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in db.query(f"SELECT id, conversation FROM observations WHERE conversation IS NOT NULL AND id IN ({marks})", chunk):
+        rows = db.query(f"SELECT id, conversation FROM observations WHERE conversation IS NOT NULL AND id IN ({marks})",
+                        chunk)
+        for row in rows:
             changed.setdefault(row["conversation"], set()).add(int(row["id"]))
     written = 0
     for conversation, turns in changed.items():

@@ -73,7 +73,7 @@ KeepsValues = Callable[[Observation], bool]
 class RecheckReport:
     """What a re-check did; ``masked`` and ``kept_in_vault`` count the whole pass, interrupted runs included."""
 
-    detector_version: int = DETECTOR_VERSION
+    detector_version: int = field(default_factory=lambda: DETECTOR_VERSION)
     complete: bool = False
     rows_checked: int = 0  # by this run
     masked: dict[str, int] = field(default_factory=dict)  # rows changed, by table
@@ -228,14 +228,17 @@ class SecretsRecheck:
 
     def _read(self, table: str, after: int, limit: int) -> list[dict]:
         if table == OBSERVATIONS:
-            return self.db.query(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id > ? ORDER BY id LIMIT ?", [after, limit])
+            return self.db.query(f"SELECT {', '.join(COLUMNS)} FROM observations WHERE id > ? ORDER BY id LIMIT ?",
+                                 [after, limit])
         if table == MEMORIES:
-            ids = [r["id"] for r in self.db.query("SELECT id FROM memories WHERE id > ? ORDER BY id LIMIT ?", [after, limit])]
+            rows = self.db.query("SELECT id FROM memories WHERE id > ? ORDER BY id LIMIT ?", [after, limit])
+            ids = [r["id"] for r in rows]
             found = self.memories.get_many(ids)
             # A memory deleted meanwhile still moves the pass on.
             return [{"id": i, "memory": found.get(i)} for i in ids]
         text, data = PLAIN_TABLES[table]
-        return self.db.query(f"SELECT id, {', '.join(text + data)} FROM {table} WHERE id > ? ORDER BY id LIMIT ?", [after, limit])
+        return self.db.query(f"SELECT id, {', '.join(text + data)} FROM {table} WHERE id > ? ORDER BY id LIMIT ?",
+                             [after, limit])
 
     def _reread(self, table: str, row_id: int) -> dict | None:
         rows = self._read(table, row_id - 1, 1)
@@ -369,11 +372,12 @@ class SecretsRecheck:
         return 0 if action == "seen" else 1
 
     def _finish(self, report: RecheckReport, state: dict) -> None:
-        """Every table is done: rewrite the indexes that changed, empty the WAL, drop pre-upgrade copies, record the version."""
+        """All tables done: rewrite the changed indexes, empty the WAL, drop the pre-upgrade copies, record the version."""
         masked = state["masked"]
         report.masked, report.kept_in_vault = dict(masked), state["kept"]
         if any(masked.values()):
-            fts = ([OBSERVATION_FTS, RECALL_FTS] if masked[OBSERVATIONS] else []) + ([MEMORY_FTS] if masked[MEMORIES] else [])
+            fts = [OBSERVATION_FTS, RECALL_FTS] if masked[OBSERVATIONS] else []
+            fts += [MEMORY_FTS] if masked[MEMORIES] else []
             for table in fts:  # one transaction each: each rewrites a whole index
                 with self.db.transaction():
                     rewrite_indexes(self.db, [table], [])

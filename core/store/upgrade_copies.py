@@ -7,7 +7,8 @@ in the backup folder; older releases left ``before-*.db`` copies in
 included, so it is kept only while it can matter: the first time the upgraded
 schema opens cleanly is recorded in ``meta``, and once it has been opening
 cleanly for ``KEEP_DAYS`` days the copies are deleted.  Forgetting deletes
-them at once (they would still hold what was forgotten).
+them at once (they would still hold what was forgotten), and so does a secrets
+re-check that masked something (``core.store.remask``).
 """
 
 from __future__ import annotations

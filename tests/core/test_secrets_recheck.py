@@ -240,7 +240,7 @@ def test_a_screen_secret_is_kept_only_with_vault_from_screen(old_store):
         assert values[CARD].fields["caption"] == "Visa card" and values[CARD].sources == [old_store["screen"]]
 
 
-def test_a_value_the_user_wrote_in_a_memory_goes_to_the_vault_and_an_older_one_does_not_replace_a_newer(clocked_engine, clock):
+def test_a_value_the_user_wrote_in_a_memory_goes_to_the_vault_without_replacing_a_newer_one(clocked_engine, clock):
     engine = clocked_engine
     old = engine.memories.add("semantic", {"name": "Bank", "summary": "the bank PIN is 4821"}, actor="user")  # as 0.1.0 did
     clock.now += 60
