@@ -6,7 +6,9 @@ has its ``uid``, or the same type and the same content (every field, the vault
 value included).  Skipped as well, with a note: knowledge-vault records whose
 value was masked in the export (importing the mask would overwrite nothing but
 store a useless secret), and a core memory whose label is already used by
-different text here (the user's current words win).
+different text here (the user's current words win).  Secrets in clear (an
+export written by an older Engram, or by hand) are masked in the fields, the
+history and the sources, and not kept: whose words they were is not known.
 
 New memories go through ``MemoryStore.add`` (validation, search index,
 provenance); their source observations through ``ObservationStore.add_many``
@@ -32,6 +34,9 @@ from core.backup.exporting import FORMAT, FORMAT_VERSION, parse_time
 from core.errors import EngramError, InvalidInputError
 from core.store.types import MEMORY_TYPES, search_text, type_spec, validate_fields
 from core.store.observations import KINDS, content_hash
+from core.store.protect import protect_fields
+from core.store.remask import masked_value
+from core.secrets import shield_observation
 from core.store import transfer
 
 BATCH = 200
@@ -114,6 +119,7 @@ def _check(index: int, raw: Any) -> Incoming:
     values = validate_fields(spec, {**fields, "importance": raw.get("importance", 0.5), "pinned": bool(raw.get("pinned"))})
     importance = values.pop("importance")
     pinned = bool(values.pop("pinned"))
+    values, _found = protect_fields(spec.name, values)  # an export from an older Engram may hold secrets in clear
     access_count = raw.get("access_count", 0)
     if isinstance(access_count, bool) or not isinstance(access_count, int) or access_count < 0:
         raise InvalidInputError(f"has an invalid access_count {access_count!r}", fix=None)
@@ -134,7 +140,8 @@ def _check(index: int, raw: Any) -> Incoming:
         at = _time(row.get("at"), "history time")
         if at is None or not all(v is None or isinstance(v, dict) for v in (row.get("old"), row.get("new"))):
             raise InvalidInputError("has a history entry without a time, or with values that are not objects", fix=None)
-        checked_history.append(dict(row, at=at))
+        checked_history.append(dict(row, at=at, old=masked_value(row.get("old")), new=masked_value(row.get("new")),
+                                    reason=masked_value(row.get("reason"))))
     for link in links:
         if not isinstance(link, dict) or not isinstance(link.get("kind"), str) or not isinstance(link.get("child"), str):
             raise InvalidInputError("has a link that is not {kind, child}", fix=None)
@@ -262,15 +269,17 @@ def _add_one(engine, item: Incoming, path: Path) -> int:
     if item.sources:
         rows = []
         for source in item.sources:
-            rows.append({
+            # Masked like any text that comes in; whose words they were is not known, so no value is kept.
+            row = shield_observation({
                 "kind": source["kind"], "text": source.get("text") or "", "ts": source["ts"],
                 "app": source.get("app"), "window_title": source.get("window_title"), "url": source.get("url"),
                 "conversation": source.get("conversation"), "role": source.get("role"),
                 "source_ref": source.get("source_ref"), "meta": source.get("meta") or None,
-                "dedupe_key": "engram-import:" + content_hash(
-                    source["kind"], source["ts"], source.get("text"), source.get("app"), source.get("window_title"),
-                    source.get("conversation"), source.get("role"), source.get("source_ref")),
-            })
+            }, keep_values=False)
+            row["dedupe_key"] = "engram-import:" + content_hash(
+                row["kind"], row["ts"], row["text"], row["app"], row["window_title"],
+                row["conversation"], row["role"], row["source_ref"])
+            rows.append(row)
         source_ids = engine.observations.add_many(rows)
         engine.observations.mark_absorbed(source_ids)
         purged = [i for i, s in zip(source_ids, item.sources) if s.get("text_purged")]

@@ -101,14 +101,14 @@ class _Fix:
     secrets: list[dict[str, str]] = field(default_factory=list)
 
 
-def _masked(value: Any) -> Any:
+def masked_value(value: Any) -> Any:
     """``value`` (a string, or a decoded JSON value) with every secret masked; a vault entry's own value stays."""
     if isinstance(value, str):
         return mask_text(value).text
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [masked_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: v if k == "secret_value" else _masked(v) for k, v in value.items()}
+        return {k: v if k == "secret_value" else masked_value(v) for k, v in value.items()}
     return value
 
 
@@ -119,7 +119,7 @@ def _masked_json(raw: str | None) -> str | None:
         value = json.loads(raw)
     except ValueError:
         return mask_text(raw).text
-    masked = _masked(value)
+    masked = masked_value(value)
     return raw if masked == value else json.dumps(masked, ensure_ascii=False)
 
 

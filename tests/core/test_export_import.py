@@ -316,3 +316,35 @@ def test_a_cancelled_import_keeps_whole_batches_and_the_next_import_adds_the_res
         assert other.memories.count() == 5
         assert import_memories(other, path)["added"] == 7
         assert other.memories.count() == 12
+
+
+def test_secrets_in_clear_in_an_older_export_are_masked_on_the_way_in(engine, tmp_path):
+    """An export written by an older Engram (or by hand) may hold secrets in clear: the import masks them all."""
+    chat = engine.observations.add("chat", "Called the bank today.", role="user", conversation="c1")
+    engine.memories.add("episodic", {"occurred_at": "2026-05-02T09:00:00Z", "summary": "Called the bank"},
+                        sources=[chat])
+    engine.memories.add("knowledge_vault", {"entry_type": "wifi", "caption": "Office Wi-Fi",
+                                            "secret_value": "correct-horse-battery"})
+    path = tmp_path / "old.json"
+    export_memories(engine, "json", path, reveal_vault=True)
+    data = json.loads(path.read_text())
+    episodic = next(m for m in data["memories"] if m["type"] == "episodic")
+    episodic["uid"] = "11111111-2222-4333-8444-555555555555"
+    episodic["fields"]["details"] = "my password is Hunter2Zq9x and the IBAN is DE89370400440532013000"
+    episodic["sources"][0]["text"] = "Called the bank: my password is Hunter2Zq9x"
+    episodic["history"].append({"action": "UPDATE", "at": "2026-05-02T10:00:00Z", "actor": "user",
+                                "old": {"details": "PIN 4321"}, "new": {"details": "the PIN is 4321"},
+                                "reason": "card 4111 1111 1111 1111"})
+    path.write_text(json.dumps(data))
+    with Engine(Paths.at(tmp_path / "fresh"), embedder=FakeEmbedder(64)) as other:
+        report = import_memories(other, path)
+        assert report["added"] == 2
+        memories = other.memories.list(limit=100)
+        dump = json.dumps([m.to_dict(reveal=True) for m in memories], ensure_ascii=False)
+        dump += json.dumps([o.text for o in other.observations.list_between(0, 4e9)], ensure_ascii=False)
+        dump += json.dumps([other.memories.history(m.id) for m in memories], ensure_ascii=False)
+        for value in ("Hunter2Zq9x", "DE89370400440532013000", "4321", "4111 1111 1111 1111"):
+            assert value not in dump.replace("correct-horse-battery", "")
+            assert not other.memories.search(value) and not other.observations.search(value)
+        vault = other.memories.list(type="knowledge_vault")
+        assert [m.fields["secret_value"] for m in vault] == ["correct-horse-battery"]  # the export's own vault entry
