@@ -38,9 +38,9 @@ def test_cli_sees_and_controls_the_running_apps_capture(running_app):
     assert _status(display, home)["state"] in ("running", "idle", "excluded")
 
     assert _cli(display, home, "capture", "pause").returncode == 0
-    assert _until(lambda: _status(display, home)["state"] == "paused", 10), _status(display, home)
+    assert _until(lambda: _status(display, home)["state"] == "paused", 30), _status(display, home)
     assert _cli(display, home, "capture", "resume").returncode == 0
-    assert _until(lambda: _status(display, home)["state"] != "paused", 10), _status(display, home)
+    assert _until(lambda: _status(display, home)["state"] != "paused", 30), _status(display, home)
 
     assert _cli(display, home, "config", "set", "capture.enabled", "false").returncode == 0
-    assert _until(lambda: _status(display, home)["state"] == "stopped", 10), _status(display, home)
+    assert _until(lambda: _status(display, home)["state"] == "stopped", 30), _status(display, home)
