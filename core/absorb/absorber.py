@@ -35,7 +35,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from core.absorb import extractors, grounding, llm, provenance
+from core.absorb import applying, extractors, grounding, llm, provenance, updates
 from core.absorb.applying import ACTOR, Applier
 from core.absorb.batching import CHAT_BATCH_MESSAGES, make_batches
 from core.absorb.extractors import Candidate
@@ -174,7 +174,10 @@ class Absorber:
                 readable.append(obs)
         source = grounding.SourceText.from_observations(observations)
         vault_from_screen = bool(self.settings.get("privacy.vault_from_screen"))
-        for candidate in extractors.extract(observations, vault_from_screen=vault_from_screen):
+        candidates, plan.updates = extractors.extract_with_updates(
+            observations, vault_from_screen=vault_from_screen,
+            is_known=lambda name: self.memories.find_semantic(name, ignore_case=True) is not None)
+        for candidate in candidates:
             result = grounding.check(candidate.type, candidate.fields, source)
             if result.ok:
                 plan.rules.append(candidate)
@@ -228,6 +231,7 @@ class Absorber:
                 plan.reject("grounding", candidate, result.reason, ids)
         report.llm_state = "done"
         grounded = self._only_what_its_speaker_may_write(grounded, observations, plan)
+        grounded = only_new_and_named(grounded, plan)
         to_reconcile: list[Candidate] = []
         for candidate in grounded:
             if candidate.type in RECONCILED_TYPES:
@@ -380,6 +384,29 @@ class Absorber:
             self.store.indexer.index_pending([MEMORY_INDEX])
         except EngramError as exc:  # vectors are computed later by the scheduler's embed job
             log.warning("absorb: embedding new memories failed, left for later: %s", exc.message)
+
+def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Candidate]:
+    """Model candidates that say something the rules did not, under a title that names something.
+
+    A title that is a field name ("name", "content") or a fragment is junk; a
+    statement the batch's rule memories already hold (by content words) would be
+    a second copy of one fact.  Both are logged rejections.
+    """
+    kept = []
+    for candidate in candidates:
+        title = applying.title_of(candidate)
+        if applying.is_junk_title(title):
+            plan.reject("junk", candidate, f"the title {title!r} names a field or is a fragment", candidate.sources)
+            continue
+        said = candidate.describe()
+        if any(updates.restates(said, rule.describe() + " " + str(rule.fields.get("details") or "")) == "same"
+               for rule in plan.rules if rule.type == candidate.type or candidate.type in ("core", "semantic")
+               and rule.type in ("core", "semantic")):
+            plan.reject("duplicate", candidate, "the rules already keep this fact", candidate.sources)
+            continue
+        kept.append(candidate)
+    return kept
+
 
 def narrow_sources(candidate: Candidate, observations: Sequence) -> list[int]:
     """The observations a model candidate draws on: those sharing its key words, if they alone ground it.
