@@ -33,8 +33,9 @@ from core.absorb import provenance, text as tx
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
 from core.absorb.dates import event_dates, find_dates, noon_ts
 
-MAX_TOPICS = 6
-MAX_TOPIC_CHARS = 160
+MAX_TOPICS = 8
+MAX_TOPIC_CHARS = 200
+PER_MESSAGE_TOPICS = 5
 MAIL_AND_CHAT_APPS = ("thunderbird", "evolution", "outlook", "geary", "kmail", "mailspring", "mail", "gmail", "signal",
                       "whatsapp", "telegram", "slack", "teams", "element", "discord", "messages", "messenger",
                       "calendar", "kalender", "agenda", "calendrier", "calendario", "calendário")
@@ -221,7 +222,10 @@ _VERBS = frozenset(
     guess suppose mean meant means keep kept stop start started finally actually quite pretty much many little
     stuff way ways kind sort time times today tomorrow yesterday tonight week weekend month year day days
     nothing lot bit sure good great nice fine right yeah yes okay ok thanks thank please hmm haha lol wow cool
-    i'll i'm i've i'd you're it's that's there's we're we'll they're don't can't won't didn't isn't""".split()
+    i'll i'm i've i'd you're it's that's there's we're we'll they're don't can't won't didn't isn't
+    glad agree appreciate awesome amazing congrats congratulations sounds sound happy hear heard totally definitely
+    absolutely super lovely wonderful fantastic beautiful cute yep yup nope hey hi hello woohoo yay aww omg
+    close support encouragement proud glad""".split()
 )
 _PHRASE_SPLIT = re.compile(r"[.,;:!?()\[\]\"“”«»\n]|\s[–—-]\s")
 
@@ -249,7 +253,8 @@ def _phrases(sentence: str) -> list[str]:
     return [p for p in out if len(p) >= 3]
 
 
-def key_phrases(texts: Sequence[tuple[int, str]], limit: int = MAX_TOPICS) -> list[tuple[str, int]]:
+def key_phrases(texts: Sequence[tuple[int, str]], limit: int = MAX_TOPICS,
+                max_chars: int = MAX_TOPIC_CHARS) -> list[tuple[str, int]]:
     """The best ``limit`` phrases of ``(source id, text)`` pairs, in the order they were said, with their source."""
     candidates: list[tuple[str, int, int]] = []  # phrase, source, position
     frequency: Counter = Counter()
@@ -281,7 +286,7 @@ def key_phrases(texts: Sequence[tuple[int, str]], limit: int = MAX_TOPICS) -> li
     chosen.sort(key=lambda item: item[1])
     out, used = [], 0
     for _score, _position, source, phrase in chosen:
-        if used + len(phrase) > MAX_TOPIC_CHARS and out:
+        if used + len(phrase) > max_chars and out:
             break
         out.append((phrase, source))
         used += len(phrase) + 2
@@ -289,7 +294,12 @@ def key_phrases(texts: Sequence[tuple[int, str]], limit: int = MAX_TOPICS) -> li
 
 
 def conversation_summary(observations: Sequence) -> list[Candidate]:
-    """One episodic memory for a batch of chat messages: who talked, when, and about what, in one line."""
+    """One episodic memory for a batch of chat messages: who talked, when, and about what, in one line.
+
+    In a chat with Engram the line says what the user talked (or asked)
+    about; in a group chat (every message a named speaker's own) what each of
+    them talked about.  It cites the messages it summarises.
+    """
     chat = [o for o in observations if o.kind == "chat" and (o.text or "").strip()]
     if not chat:
         return []
@@ -304,17 +314,35 @@ def conversation_summary(observations: Sequence) -> list[Candidate]:
         kept = [s.text for s in tx.sentences(obs.text or "")
                 if tx.is_question(s.text) or tx.is_request(s.text) or tx.factual_clauses(s.text)]
         said.append((obs.id, " ".join(", ".join(tx.factual_clauses(t)) or t for t in kept)))
-    topics = key_phrases(said)
+    speaker_words = {w.lower() for name in speakers for w in name.split()}
+
+    def topics_of(texts: list[tuple[int, str]], limit: int, max_chars: int) -> list[tuple[str, int]]:
+        found = key_phrases(texts, limit=limit + 2, max_chars=max_chars)
+        return [t for t in found if t[0].lower() not in speaker_words][:limit]
+
+    if len(speakers) >= 2 and len(own) == len(chat):
+        parts, topics = [], []
+        for name in speakers:
+            found = []
+            for i, t in said:  # a phrase or two from each of their messages: every message is findable
+                if speaker_name(next(o for o in chat if o.id == i)) == name:
+                    found += [p for p in topics_of([(i, t)], PER_MESSAGE_TOPICS, 80) if p[0].lower() not in
+                              {f[0].lower() for f in found}]
+            if found:
+                parts.append(f"{name} talked about " + ", ".join(p for p, _ in found))
+                topics += found
+        summary = "; ".join(parts)
+    else:
+        topics = topics_of(said, MAX_TOPICS, MAX_TOPIC_CHARS)
+        sentences = [s.text for o in own for s in tx.sentences(o.text or "")]
+        asked = sum(tx.is_question(s) or tx.is_request(s) for s in sentences) * 2 >= len(sentences)
+        summary = f"{names} {'asked' if asked else 'talked'} about: " + ", ".join(p for p, _ in topics)
     if not topics:
         return []
-    sentences = [s.text for o in own for s in tx.sentences(o.text or "")]
-    asked = sum(tx.is_question(s) or tx.is_request(s) for s in sentences) * 2 >= len(sentences)
-    summary = f"{names} {'asked' if asked else 'talked'} about: " + ", ".join(p for p, _ in topics)
-    sources = sorted({source for _, source in topics}, key=lambda i: [o.id for o in chat].index(i))
     return [Candidate(
         "episodic",
         {"occurred_at": chat[0].ts, "occurred_until": chat[-1].ts if chat[-1].ts != chat[0].ts else None,
-         "actor": names, "event_type": "conversation", "summary": summary[:400], "details": None},
-        sources, key=("conversation", tuple(o.id for o in chat)), text=summary,
+         "actor": names, "event_type": "conversation", "summary": summary[:1200], "details": None},
+        [o.id for o in chat], key=("conversation", tuple(o.id for o in chat)), text=summary,
         meta={"order": (chat[0].ts, chat[0].id, -1)},
     )]

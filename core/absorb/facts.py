@@ -45,6 +45,7 @@ from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
 FAMILIES = ("health", "work", "home", "identity", "preferences", "personal")
 SINGLE_VALUED = frozenset({"work", "home"})  # one employer, one home: a new one replaces the old
 TOPIC_FOLLOW_SECONDS = 15 * 60  # the user's next message still speaks of what they just defined
+MIN_TURN_WORDS = 9  # a group-chat turn with fewer content words about its speaker is small talk
 
 _I = r"(?:i|i['’]m|im|i\s+am|i['’]ve|i\s+have|i['’]ll|we|we['’]re|we\s+are|we['’]ve|ich|wir|je|j['’]|nous|on|yo|eu|nós)"
 _IM = r"(?:i['’]m|im|i\s+am)"
@@ -255,14 +256,16 @@ _SUBJECT_VERBS = (
     r"wrote|writes|left|joined|moved|got|started|starts|plays|loves|likes|hates|needs|takes|took|turns|turned|"
     r"closes|opens|renews|costs|offers|serves|sells|does|knows|just\s+\w+|also\s+\w+|'s|’s|"
     r"ist|war|hat|hatte|wohnt|arbeitet|lebt|macht|leitet|kümmert|spielt|studiert|schließt|öffnet|kostet|bietet|"
-    r"est|a|habite|travaille|vit|fait|gère|s['’]occupe|dirige|enseigne|étudie|ferme|ouvre|coûte|propose|"
+    r"est|habite|travaille|vit|fait|gère|s['’]occupe|dirige|enseigne|étudie|ferme|ouvre|coûte|propose|"
     r"es|está|tiene|vive|trabaja|hace|lleva|gestiona|enseña|estudia|cierra|abre|cuesta|ofrece|"
     r"é|tem|mora|trabalha|faz|gere|cuida|ensina|estuda|fecha|custa|oferece)"
 )
 _SUBJECT = re.compile(rf"^\W*(?P<name>{_NAME})\s+(?P<verb>{_SUBJECT_VERBS})\b", re.IGNORECASE)
 # A verb after a single capitalised word at a sentence start must say the word is a person ("Siobhan is coeliac").
 _PERSON_PREDICATE = re.compile(
-    rf"(?i)^\s*(?:is|ist|est|es|é)\s+(?:(?:a|an|ein|eine|un|une|um|uma)\s+\w+|{_POSSESSIVE}\b|"
+    rf"(?i)^\s*(?:is|ist|est|es|é)\s+(?:(?:a|an|ein|eine|un|une|um|uma)\s+(?:[\w-]+\s+)?(?:\w+(?:er|or|ist|ian|ant|ent|"
+    r"eur|euse|ista|ero|era|eiro|eira|in)|nurse|doctor|chef|nurse|student|teacher|coach|vet|friend|mum|mom|dad)\b|"
+    rf"{_POSSESSIVE}\b|"
     r"(?:\w+\s+)?(?:allergic|coeliac|celiac|vegan|vegetarian|diabetic|pregnant|moving|retired|married|"
     r"allergisch|schwanger|allergique|enceinte|alérgic[oa]|celíac[oa]|embarazada|grávida))"
 )
@@ -291,7 +294,12 @@ _NOT_NAMES = frozenset(
     yesterday monday tuesday wednesday thursday friday saturday sunday january february march april may june july
     august september october november december der die das ein eine mein meine unser ich wir du er sie es und aber
     le la les un une mon ma mes je tu il elle nous vous et mais el los las uno una mi yo tú él ella y pero o os
-    um uma meu minha eu ele ela e mas correction update reminder note""".split()
+    um uma meu minha eu ele ela e mas correction update reminder note
+    thankfully hopefully luckily unfortunately fortunately honestly actually basically finally recently lately
+    obviously apparently definitely absolutely totally seriously anyway plus wow yeah yep yup nope sure cool great
+    awesome nice thanks congrats congratulations oh ah glad sorry well okay right lol haha wish takes lots keep let's
+    love loved got just guess maybe yes no wait look see check here there everyone everybody someone nobody
+    anything something nothing life family friends kids people home work school""".split()
 )
 
 
@@ -362,7 +370,10 @@ _LOWER_NAME = re.compile(r"(?i)^\W*(?:i['’]m|im|i\s+am)\s+(?-i:[a-z][\w'’-]+
 
 
 def _identity_name_ok(clause: str, match: re.Match) -> bool:
-    """"I'm Aigerim" names the user; "I'm OK", "I'm Monday-tired" or "I'm English" are not a name to keep."""
+    """"I'm Aigerim" names the user; "I'm OK", "I'm here", "I'm Monday-tired" are not a name to keep."""
+    here = re.match(rf"(?-i:^(?P<name>{tx.NAME})\s+here\b)", match.group())
+    if here:
+        return _valid_name(here.group("name"))
     named = re.search(rf"(?-i:(?:I['’]m|I\s+am|Im|im|i['’]m|[Jj]e\s+suis|[Ss]oy|[Ss]ou|[Ii]ch\s+bin)\s+(?:o\s+|a\s+|el\s+|la\s+|der\s+|die\s+)?"
                       rf"(?P<name>{tx.NAME}))", match.group())
     if not named:
@@ -425,20 +436,55 @@ def core_facts(items: Sequence[Statement]) -> list[Candidate]:
     return out
 
 
+# What a named speaker did or does ("we went camping", "I signed up for a pottery class"): their activities.
+_DOINGS = re.compile(
+    r"(?i)\b(?:i|we)(?:['’]m|\s+am|\s+are|['’]re|['’]ve|\s+have|\s+had|['’]d|\s+just|\s+also|\s+recently|\s+finally|"
+    r"\s+really|\s+still|\s+even|\s+often|\s+usually)*\s+(?:went|go|going|signed\s+up|joined|took|take|taking|started|"
+    r"start|visited|visit|ran|run|running|painted|paint|painting|made|make|making|bought|attended|volunteered|"
+    r"volunteer|played|play|playing|did|tried|learned|learning|read|reading|watched|hiked|hiking|camped|camping|swam|"
+    r"swimming|baked|cooked|wrote|writing|travel(?:l)?ed|travel(?:l)?ing|gave|got|had|met|saw|finished|won|passed)\b"
+)
+
+
 def speaker_facts(items: Sequence[Statement]) -> list[Candidate]:
-    """What a named speaker says about themselves: a semantic memory about them, one per statement."""
+    """What a named speaker of a group chat says: their profile per fact family, and each turn that states something.
+
+    A profile ("Melanie: preferences") gathers the speaker's lines of one
+    family across the conversation, as a core block does for the user; a turn's
+    own memory keeps what the turn states (questions, wishes and small talk left
+    out), citing that turn alone.
+    """
     out: list[Candidate] = []
+    turns: dict[int, list[Statement]] = {}
     for statement in items:
-        if not statement.speaker:
-            continue
-        for family, text in _group_clauses(statement):
-            line = f"{statement.speaker}: {_line(text)}"
-            out.append(Candidate(
-                "semantic", {"name": statement.speaker, "summary": line, "details": None}, [statement.obs.id],
-                key=("said", statement.speaker.lower(), tx.normalised(text)), text=line,
-                meta={"family": family, "kind": statement.kind, "statement": statement.text,
-                      "order": (statement.obs.ts, statement.obs.id, statement.index)},
-            ))
+        if statement.speaker:
+            turns.setdefault(statement.obs.id, []).append(statement)
+    for statements in turns.values():
+        first = statements[0]
+        speaker = first.speaker
+        for statement in statements:
+            groups = _group_clauses(statement)
+            if not groups and _DOINGS.search(" ".join(statement.clauses)):
+                groups = [("activities", ", ".join(statement.clauses))]
+            for family, text in groups:
+                line = f"{speaker}: {_line(text)}"
+                name = f"{speaker}: {family}"
+                out.append(Candidate(
+                    "semantic", {"name": name, "summary": f"What {speaker} said about their {family}", "details": line},
+                    [statement.obs.id], key=("entity", entity_key(name)), text=line,
+                    meta={"lines": [line], "kinds": [statement.kind], "relation": None,
+                          "order": (statement.obs.ts, statement.obs.id, statement.index)},
+                ))
+        said = [_line(", ".join(s.clauses)) for s in statements
+                if tx.FIRST_PERSON.search(" ".join(s.clauses)) or "[" in s.text]
+        if len(tx.content_words(" ".join(said))) < MIN_TURN_WORDS:
+            continue  # "Wow, that's great!" states nothing about the speaker
+        line = f"{speaker}: " + " ".join(said)
+        out.append(Candidate(
+            "semantic", {"name": speaker, "summary": line[:MAX_SENTENCE_CHARS * 3], "details": None}, [first.obs.id],
+            key=("said", speaker.lower(), tx.normalised(line)), text=line,
+            meta={"order": (first.obs.ts, first.obs.id, first.index)},
+        ))
     return out
 
 
@@ -467,10 +513,15 @@ def entity_key(name: str) -> str:
 
 
 def _valid_name(name: str) -> bool:
+    """A word that can be a name: not a function word, a contraction ("I'm"), a sentence adverb ("Thankfully"),
+    a gerund ("Volunteering") or a number."""
     bare = entity_key(name)
     first = bare.split()[0] if bare else ""
-    return bool(first) and len(first) >= 2 and first not in _NOT_NAMES and first not in tx.STOPWORDS and \
-        not re.fullmatch(r"[\d\W]+", bare)
+    if not first or len(first) < 2 or first in _NOT_NAMES or first in tx.STOPWORDS or first in tx.DATE_WORDS:
+        return False
+    if re.search(r"['’](?:m|ve|re|ll|d|t)$|n['’]t$", first) or re.fullmatch(r"[\d\W]+", bare):
+        return False
+    return not (len(first) > 5 and first.endswith("ing") or len(first) > 6 and first.endswith("ly"))
 
 
 def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[str],
@@ -530,7 +581,7 @@ def entity_facts(items: Sequence[Statement], is_known: Callable[[str], bool] = l
     later mention of it ("Priya's birthday is 4 March, not the 14th") belongs to it too.
     """
     entities: dict[str, _Entity] = {}
-    own_names = _own_names(items)
+    own_names = _own_names(items) | {entity_key(s.speaker) for s in items if s.speaker}  # speakers speak for themselves
     topic: tuple[_Entity, Any] | None = None  # (entity, observation) a definition made the topic
     last_person: _Entity | None = None
     last_obs = None
