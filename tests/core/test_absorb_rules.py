@@ -85,16 +85,16 @@ def test_conversation_summary_dated_events_and_preferences():
         obs(2, "Noted. Anything else?", role="assistant", ts="2026-05-02T10:00:05"),
     ]
     exchange = events.conversation_summary(items)[0]
-    assert exchange.fields["actor"] == "User and Assistant" and exchange.sources == [1]
+    assert exchange.fields["actor"] == "User and Assistant" and exchange.sources == [1, 2]
     assert exchange.fields["details"] is None and "Lisbon" in exchange.fields["summary"]  # a line, not a transcript
     assert "Noted" not in exchange.fields["summary"]  # the assistant's words are not what the user talked about
     event = events.dated_events(items)[0]
     assert day_of(event.fields["occurred_at"]) == date(2026, 6, 12) and event.sources == [1]
     prefs = facts.core_facts(facts.statements(items))
     assert [p.fields for p in prefs] == [{"label": "preferences", "value": "User: I prefer aisle seats."}]
-    named = facts.speaker_facts(facts.statements([obs(3, "I love painting sunsets.", speaker="Melanie")]))
-    assert named[0].type == "semantic" and named[0].fields["name"] == "Melanie"
-    assert named[0].fields["summary"] == "Melanie: I love painting sunsets."
+    named = facts.speaker_facts(facts.statements([obs(3, "I love painting sunsets by the lake.", speaker="Melanie")]))
+    assert [c.fields["name"] for c in named] == ["Melanie: preferences"]  # a named speaker's facts are about them
+    assert named[0].type == "semantic" and named[0].fields["details"] == "Melanie: I love painting sunsets by the lake."
 
 
 @pytest.mark.parametrize("text, garbage", [
