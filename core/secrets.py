@@ -322,7 +322,8 @@ _DET = (
 _WORD = r"[^\W\d_][\w'’.-]*"
 # "password for gmail", "contraseña del wifi", "senha do banco": what the secret is for.
 _TARGET = (
-    r"(?:\s+(?:for|of|to|at|on|für|zum|zur|vom|von|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|dos|das|para|al|au)"
+    r"(?:\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
+    r"dos|das|para|al|au|chez|à|en|no|na)"
     r"\s+(?:" + _DET + r"\s+)?" + _WORD + r"(?:\s+" + _WORD + r"){0,3})"
 )
 _CONNECTOR = (
@@ -382,8 +383,9 @@ _MEMBERSHIP_KW = (
 # "the door upstairs opens with 0815": what a code opens, then the verb.
 _OPENS_KW = (
     r"(?:(?:front|back|main|side|garden|cellar|basement|garage|building|street|house|apartment|flat)\s+)?"
-    r"(?:door|gate|garage|entrance|building|lock|safe|locker|padlock|lockbox|key\s?box|box|tür|haustür|tor|"
-    r"schloss|porte|portail|puerta|portal|portón|portão|porta)(?:\s+[^\W\d_][\w'’-]*){0,2}?"
+    r"(?:door|gate|garage|entrance|building|lock|safe|locker|padlock|lockbox|key\s?box|box|shed|cabinet|storage|"
+    r"room|cellar|basement|mailbox|letterbox|gym|studio|office|laundry|tür|haustür|tor|schloss|keller|briefkasten|"
+    r"porte|portail|cave|puerta|portal|portón|trastero|portão|porta)(?:\s+[^\W\d_][\w'’-]*){0,2}?"
 )
 _OPENS_CONNECTOR = (
     r"\s+(?:opens|unlocks|öffnet(?:\s+sich)?|geht|s['’]ouvre|se\s+abre|abre|abre-se)\s+"

@@ -117,7 +117,7 @@ _WEEKDAY_RE = re.compile(
 )
 # Habits, not a day: "le mardi soir", "los martes", "às terças", "on Mondays" (the plural is not matched at all).
 _HABIT_BEFORE = re.compile(r"(?i)(?:\b(?:le|les|los|las|às|as|todos\s+los|todas\s+las|every|each|jeden|jede[nm]?|chaque|cada)\s+)$")
-_ARTICLE_BEFORE = re.compile(r"(?i)(?:\b(?:the|a|an|der|die|das|den|el|la|o|a)\s+)$")
+_ARTICLE_BEFORE = re.compile(r"(?i)(?:\b(?:the|a|an|der|die|das|den)\s+)$")  # "el viernes" is a day; "the Thursday class" no
 _NEGATION_BEFORE = re.compile(
     r"(?i)(?:\b(?:not|nicht|pas|non|no|não|nie|never)\s+(?:on\s+|the\s+|am\s+|le\s+|el\s+|o\s+|a\s+|à\s+|às\s+|at\s+)?)$"
 )

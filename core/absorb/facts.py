@@ -60,6 +60,7 @@ _P = {
         r"depression|hypertension|high\s+blood\s+pressure|coeliac|celiac|crohn['’]?s|ibs|arthritis|insomnia|tinnitus|"
         r"\w+itis|\w+emia|\w+osis|\w+pathy)\b",
         r"\bi\s+(?:take|am\s+taking|['’]m\s+taking|use)\s+\d+\s*(?:mg|mcg|µg|ml|iu|units?)\b",
+        r"\b(?:i['’]m|i\s+am|i)\b.{0,30}?\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|ml|iu)\b",
         r"\bi\s+(?:take|am\s+on)\s+(?:\w+\s+)?(?:medication|tablets|pills|insulin|inhaler|antidepressants?)\b",
         r"\bi\s+(?:don['’]t|do\s+not|never|can['’]t|cannot)\s+(?:eat|drink|have|tolerate)\s+(?:any\s+)?"
         r"(?:meat|fish|pork|beef|dairy|milk|gluten|wheat|nuts|peanuts|eggs|alcohol|sugar|caffeine|shellfish|seafood)\b",
@@ -68,7 +69,8 @@ _P = {
         r"schwanger|allergiker\w*)\b",
         r"\b(?:trinke|esse|rauche)\s+ich\s+(?:\w+\s+){0,4}?(?:kein\w*|nicht|nie)\b|\bich\s+(?:trinke|esse|rauche)\s+"
         r"(?:\w+\s+){0,3}?(?:kein\w*|nicht|nie)\b",
-        r"\bich\s+(?:habe|hab)\s+(?:\w+\s+)?(?:asthma|diabetes|migräne|allergie\w*|neurodermitis)\b",
+        r"\bich\s+(?:habe|hab)\s+(?:[\w-]+\s+)?[\w-]*(?:asthma|diabetes|migräne|allergie\w*|neurodermitis|zöliakie|"
+        r"bluthochdruck|epilepsie|rheuma)\b",
         r"\bich\s+nehme\s+\d+\s*mg\b",
         r"\bje\s+(?:ne\s+)?suis\s+(?:plus\s+|pas\s+)?(?:\w+\s+)?(?:allergique|intolérant\w*|végétarien\w*|végan\w*|vegan\w*|cœliaque|coeliaque|"
         r"diabétique|enceinte|asthmatique)\b",
@@ -106,6 +108,7 @@ _P = {
         r"\bi\s+(?:made|make|earn|earned|earning)\b.{0,40}\b(?:from|as|with|doing)\b|\b(?:i|i['’]m|my)\b.{0,30}\b"
         r"(?:freelanc\w*|self-employed|side\s+(?:job|hustle|gig))\b",
         r"\bich\s+(?:arbeite|jobbe)\s+(?:\w+\s+)?(?:bei|als|in|im|für|an\s+der|am)\b|\bich\s+unterrichte\b|"
+        r"\barbeite\s+ich\s+(?:\w+\s+)?(?:bei|als|in|im|für)\b|"
         r"\bmein\s+(?:job|arbeitgeber|beruf|chef)\b|\bich\s+bin\s+(?:\w+\s+)?(?:\w+(?:in|er|ent|eur|ist|ant))\s+"
         r"(?:bei|im|an\s+der|am|in\s+der)\b",
         r"\bje\s+travaille\s+(?:\w+\s+)?(?:chez|à|au|pour|comme|dans|en)\b|\bj['’]enseigne\b|"
@@ -128,6 +131,7 @@ _P = {
         r"\b(?:my|our)\s+(?:new\s+)?(?:home\s+|postal\s+|delivery\s+)?address\b|^\W*(?:new\s+)?(?:home\s+)?address\s*:",
         r"\b(?:i['’]m|i\s+am)\s+staying\s+in\s+[A-Z]",
         r"\b(?:ich|wir)\s+(?:wohne|wohnen|lebe|leben)\s+(?:\w+\s+){0,3}?(?:in|im|am|an\s+der|bei|nahe|direkt)\b|"
+        r"\b(?:wohne|lebe)\s+ich\s+(?:\w+\s+){0,3}?(?:in|im|am|bei)\b|\b(?:wohnen|leben)\s+wir\s+(?:\w+\s+){0,3}?(?:in|im)\b|"
         r"\bumgezogen\b|\b(?:meine|unsere)\s+(?:neue\s+)?(?:adresse|anschrift)\b|\bich\s+ziehe\s+nach\b",
         r"\bj['’]habite\b|\b(?:nous\s+habitons|on\s+habite|je\s+vis\s+(?:à|en|au|dans))\b|"
         r"\b(?:j['’]ai|on\s+a|nous\s+avons)\s+déménagé\b|\b(?:ma|notre)\s+(?:nouvelle\s+)?adresse\b",
@@ -136,8 +140,9 @@ _P = {
         r"\b(?:a\s+)?(?:minha|nossa)\s+(?:nova\s+)?morada\b|\b(?:o\s+)?(?:meu|nosso)\s+(?:novo\s+)?endereço\b",
     ],
     "identity": [
-        r"\bmy\s+name\s+is\b|\bmy\s+name['’]s\b|\bcall\s+me\s+[A-Z]",
-        rf"(?-i:\b(?:I['’]m|I\s+am|Im|im|i['’]m)\s+{tx.NAME})",
+        r"\bmy\s+name\s+is\b|\bmy\s+name['’]s\b|\bcall\s+me\s+[A-Z]|^\W*(?:the\s+)?name['’]s\s+[A-Z]|"
+        r"^\W*this\s+is\s+[A-Z]\w+\s+(?:here|speaking)\b",
+        rf"(?-i:\b(?:I['’]m|I\s+am|i['’]m)\s+{tx.NAME})",
         rf"(?-i:^(?:{tx.NAME})\s+here\b)",
         r"^\W*(?:hi|hey|hello|hallo|hola|olá|ola|salut|bonjour|ciao|moin|servus)\W+(?:i['’]m|im|i\s+am)\s+[a-z]\w+\s*$",
         rf"\b{_IM}\s+(?:originally\s+)?from\s+[A-Z]|\boriginally\s+from\b|\bi\s+grew\s+up\s+in\b|\bi\s+was\s+born\s+in\b",
@@ -163,7 +168,10 @@ _P = {
         r"\b(?:i|we)\s+take\s+(?:a|an)\s+[\w-]+\s+(?:class|course|lesson)",
         r"\bi['’]m\s+(?:a\s+)?(?:light|heavy|early|night)\s+(?:sleeper|riser|owl)\b|\b(?:i['’]m|i\s+am)\s+(?:a\s+)?"
         r"(?:morning|night)\s+person\b",
+        r"^\W*(?:(?:not|no)\s+(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of|(?:a\s+)?(?:big|huge)\s+fan\s+of|can['’]t\s+stand|"
+        r"(?:really\s+)?(?:love|hate|adore|prefer|enjoy|dislike)\s+(?!you\b|it\b|that\b|this\b))",
         r"\bich\s+(?:mag|liebe|hasse|bevorzuge|trinke|esse|nutze|benutze|spiele|höre|lese|fahre|gehe|laufe|schwimme)\b|"
+        r"\b(?:mag|liebe|hasse|bevorzuge|trinke|esse|nutze|benutze|spiele|höre|lese|fahre|laufe|schwimme)\s+ich\b|"
         r"\bam\s+liebsten\b|\b(?:lieber|immer|nie)\b|\bmein\w*\s+lieblings\w*|\bjeden\s+(?:morgen|tag|abend)\b",
         r"\bje\s+(?:préfère|n['’]aime\s+pas|déteste|adore|bois|mange|prends|joue|écoute|fais|cours|nage)\b|"
         r"\bj['’](?:aime|adore|utilise|écoute)\b|\b(?:préféré|préférée)\b|\b(?:toujours|jamais)\b",
@@ -223,6 +231,7 @@ _POSSESSIVE = (
 _THEIR = r"(?:his|her|their|sein|seine|seinem|seinen|ihr|ihre|ihrem|ihren|son|sa|ses|leur|su|sus|seu|sua|dele|dela)"
 _IS = r"(?:is|was|ist|heißt|est|s['’]appelle|es|se\s+llama|é|chama-se|se\s+chama)"
 _NAME = rf"(?-i:(?:{tx.HONORIFIC}\s+)?{tx.NAME})"
+_SUBJECT_VERBS_EARLY = r"(?:is|was|has|works|lives|handles|owns|runs|leads|manages|teaches|needs|can['’]t|doesn['’]t|won['’]t)"
 _REL_PATTERNS = [
     # "my aunt Rosa", "A minha mãe, Fernanda,", "my accountant friend Bea"
     re.compile(rf"(?i)\b{_POSSESSIVE}\s+(?P<rel>{RELATIONS})\s*,?\s+(?P<name>{_NAME})"),
@@ -230,9 +239,11 @@ _REL_PATTERNS = [
     re.compile(rf"(?i)\b(?:{_POSSESSIVE}|the|der|die|das|le|la|el|o|a)\s+(?P<rel>{RELATIONS})\s+{_IS}\s+(?P<name>{_NAME})"),
     # "Amira is my best friend", "Ada — my sister — is ...", "Bruno, my colleague,"
     re.compile(rf"(?i)(?P<name>{_NAME})\s*(?:,|—|–|-|\bis\b|\bist\b|\best\b|\bes\b|\bé\b)\s*{_POSSESSIVE}\s+(?P<rel>{RELATIONS})\b"),
-    # "Ana from my team", "Jo from work"
+    # "Ana from my team", "Jo from work", "Priyanka from accounting is ..."
     re.compile(rf"(?i)(?P<name>{_NAME})\s+from\s+(?:my\s+|our\s+)?(?P<rel>team|work|office|class|gym|school|uni|"
                r"university|company|department|choir|club|band|course)\b"),
+    re.compile(rf"(?i)^\W*(?P<name>{_NAME})\s+from\s+(?:my\s+|our\s+|the\s+)?(?P<rel>[a-z][\w-]+(?:\s+[a-z][\w-]+)?)"
+               rf"\s+(?={_SUBJECT_VERBS_EARLY}\b)"),
 ]
 # "her partner Dev", "Seine Frau Petra", "Their daughter Zara": someone else's relation, so not the user's.
 _THEIR_PATTERN = re.compile(rf"(?i)\b{_THEIR}\s+(?P<rel>{RELATIONS})\s*,?\s+(?P<name>{_NAME})")
@@ -248,6 +259,7 @@ _OWN_THING = re.compile(
     rf"(?i)^\W*{_POSSESSIVE}\s+(?P<rel>(?!name\b|nom\b|nombre\b|nome\b)[\w-]+(?:\s+[\w-]+)?)\s+(?:is|are|ist|est|es|é)\s+"
     rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?(?P<name>(?-i:{tx.NAME}))"
 )
+_HOLDS_VALUE = re.compile(r"@[\w-]+\.\w|\+?\d[\d ()./-]{6,}\d|•")
 _REL_START = re.compile(rf"(?i)^\W*{_POSSESSIVE}\s+(?:{RELATIONS})\b")
 _TITLED = re.compile(rf"(?-i:\b(?P<name>{tx.HONORIFIC}\s+{tx.NAME}))")
 # A clause that starts with a name and a verb: "Siobhan is coeliac", "Nadia handles the backend", "Lars left Spotify".
@@ -281,7 +293,8 @@ _ORG_PATTERNS = [
 # "Project Atlas is the warehouse system migration": a name being defined.
 _DEFINITION = re.compile(
     rf"^\W*(?P<name>(?-i:(?:Project|Projekt|Projet|Proyecto|Projeto|Operation|Team)\s+{tx.NAME}|{tx.NAME_TOKEN}\s+{tx.NAME}))"
-    rf"\s+(?:is|ist|est|es|é)\s+(?:the|a|an|our|my|der|die|das|ein|eine|le|la|un|une|el|o|a|um|uma|notre|mon)\b",
+    rf"\s+(?:is|ist|est|es|é)\s+(?:the|a|an|our|my|der|die|das|ein|eine|le|la|un|une|el|o|a|um|uma|notre|mon|unser|"
+    rf"unsere|mein|meine|nuestro|nuestra|mi|nosso|nossa|meu|minha)\b",
     re.IGNORECASE,
 )
 _PRONOUN_START = re.compile(
@@ -345,8 +358,8 @@ def families_of(clause: str, *, first: bool = True) -> list[str]:
                 continue
             if family == "identity" and not _identity_name_ok(clause, match):
                 continue
-            if family == "personal" and (_REL_START.match(clause) or _OWN_THING.match(clause)):
-                continue  # "My sister Mira is ...", "My gym is FitZone": about someone or something, not the user
+            if family == "personal" and (_REL_START.match(clause) or _OWN_THING.match(clause) or _HOLDS_VALUE.search(clause)):
+                continue  # a value ("my work phone is +44 ...") is the vault's: a core line would copy it  # "My sister Mira is ...", "My gym is FitZone": about someone or something, not the user
             out.append(family)
             break
     if not out and not first and _JOB_AFTER_NAME.match(clause):

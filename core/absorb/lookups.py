@@ -22,7 +22,7 @@ from core.absorb.text import UPPER
 from core.secrets import MASK_CHAR, find_secrets
 
 EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
-PHONE = re.compile(r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,5}){1,4}(?![\w-])")
+PHONE = re.compile(r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,6}){1,4}(?![\w-])")
 PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|number|whatsapp|signal|fax|ring|line|hotline|helpline|office|"
     r"reach|text|sms|telefon\w*|handy|rufnummer|nummer|téléphone|portable|numéro|teléfono|móvil|celular|número|"
@@ -136,9 +136,15 @@ def address_key(value: str) -> str:
     return re.sub(r"[\W_]+", "", street.lower())
 
 
+_LABEL_NOISE = re.compile(r"(?i)\b(?:my|our|your|the|new|old|current|latest|updated|mein\w*|neue\w*|mon|ma|mes|nouvel\w*|"
+                          r"nouveau|mi|nuev[oa]|meu|minha|nov[oa])\b\s*")
+
+
 def caption(kind: str, label: str) -> str:
-    """A vault caption: the kind of value, and what the user called it."""
+    """A vault caption: the kind of value, and what the user called it ("new" and "my" left out, so that the
+    same label said again later names the same entry)."""
     base = LOOKUP_LABELS[kind]
+    label = " ".join(_LABEL_NOISE.sub("", label).split())
     if not label:
         return base
     if kind == "address" and _ADDRESS_WORD.search(label):
