@@ -384,7 +384,8 @@ _MEMBERSHIP_KW = (
 _OPENS_KW = (
     r"(?:(?:front|back|main|side|garden|cellar|basement|garage|building|street|house|apartment|flat)\s+)?"
     r"(?:door|gate|garage|entrance|building|lock|safe|locker|padlock|lockbox|key\s?box|box|shed|cabinet|storage|"
-    r"room|cellar|basement|mailbox|letterbox|gym|studio|office|laundry|tür|haustür|tor|schloss|keller|briefkasten|"
+    r"room|cellar|basement|mailbox|letterbox|gym|studio|office|laundry|[^\W\d_]*tür|[^\W\d_]*tor|[^\W\d_]*schloss|keller|"
+    r"briefkasten|"
     r"porte|portail|cave|puerta|portal|portón|trastero|portão|porta)(?:\s+[^\W\d_][\w'’-]*){0,2}?"
 )
 _OPENS_CONNECTOR = (

@@ -352,9 +352,8 @@ class Applier:
                     new.append(line)
                 elif not restated:
                     new.append(updates.annotated(line, update))
-            if new != lines:
-                self._update(memory, {"details": "\n".join(new) or None} if new else
-                             {"details": updates.annotated(lines[-1], update)}, [update.obs_id], report, reason)
+            if new != lines:  # a line restated by this statement goes; its new line follows in the same batch
+                self._update(memory, {"details": "\n".join(new) or None}, [update.obs_id], report, reason)
         self._update_events(update, query, report, reason)
 
     def _update_events(self, update: updates.Update, query: str, report: BatchReport, reason: str) -> None:

@@ -267,7 +267,7 @@ def find_dates(text: str, reference_ts: float | None = None) -> list[FoundDate]:
             except ValueError:
                 continue
         add(day, match.start("day") - (4 if text[match.start("day") - 4 : match.start("day")].lower() == "the " else 0),
-            match.end(), True)
+            match.end(), not earlier)  # "back on the 14th" after "9 May" is as written as the date before it
     for match in _RELATIVE_RE.finditer(text):
         if _overlaps(taken, match.start(), match.end()):
             continue

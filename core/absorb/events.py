@@ -77,7 +77,10 @@ def _context_prefixes(observations: Sequence) -> dict[tuple[int, int], str]:
             continue
         if topic and (obs.ts - since > TOPIC_FOLLOW_SECONDS or obs.conversation != conversation):
             topic = None
-        for index, sentence in enumerate(tx.sentences(obs.text or "")):
+        sentences = tx.sentences(obs.text or "")
+        if topic and sentences and tx.names(sentences[0].text):
+            topic = None  # a new message about someone or something else
+        for index, sentence in enumerate(sentences):
             found = _DEFINITION.match(tx.strip_lead_in(sentence.text))
             if found:
                 topic, since, conversation = _clean_name(found.group("name")), obs.ts, obs.conversation
@@ -110,9 +113,10 @@ def dated_events(observations: Sequence) -> list[Candidate]:
                     days.append(found)
             if not days:
                 continue
-            prefix = f"{context[(obs.id, index)]}: " if (obs.id, index) in context else ""
-            if not prefix and before and _REFERS_BACK.match(text):
+            if before and _REFERS_BACK.match(text):
                 prefix = before[:MAX_SENTENCE_CHARS] + " "  # "Can you help me plan Lena's 40th? It's on 6 June."
+            else:
+                prefix = f"{context[(obs.id, index)]}: " if (obs.id, index) in context else ""
             summary = f"{speaker}: {prefix}{tx.strip_lead_in(text)[:MAX_SENTENCE_CHARS]}"
             kind = tx.statement_kind(text)
             for found in days:

@@ -118,7 +118,7 @@ _P = {
         r"\btrabajo\s+(?:\w+\s+)?(?:en|para|como|de)\b|\benseño\b|\bmi\s+(?:trabajo|jefe|empresa)\b|"
         r"\bsoy\s+(?:\w+\s+){1,2}?(?:en|de)\s+[A-Z]|\bsoy\s+(?:profesor\w*|ingenier\w+|enfermer\w+|médic\w+|abogad\w+|"
         r"arquitect\w+|estudiante|diseñador\w*|desarrollador\w*|camarer\w+|voluntari\w+)\b",
-        r"\btrabalho\s+(?:\w+\s+)?(?:na|no|em|para|como|de)\b|\bensino\b|\b(?:o\s+)?meu\s+(?:trabalho|emprego|chefe)\b|"
+        r"\btrabalho\s+(?:\w+\s+)?(?:na|no|em|numa|num|para|como|de)\b|\bensino\b|\b(?:o\s+)?meu\s+(?:trabalho|emprego|chefe)\b|"
         r"\bsou\s+(?:o\s+\w+\s+\w+,\s+)?(?:\w+\s+){0,2}?(?:engenheir\w+|professor\w*|enfermeir\w+|médic\w+|"
         r"advogad\w+|arquitet\w+|estudante|designer|programador\w*|voluntári\w+)\b",
     ],
@@ -136,7 +136,7 @@ _P = {
         r"\bj['’]habite\b|\b(?:nous\s+habitons|on\s+habite|je\s+vis\s+(?:à|en|au|dans))\b|"
         r"\b(?:j['’]ai|on\s+a|nous\s+avons)\s+déménagé\b|\b(?:ma|notre)\s+(?:nouvelle\s+)?adresse\b",
         r"\b(?:vivo|vivimos)\s+en\b|\b(?:me\s+mudé|nos\s+mudamos)\b|\b(?:mi|nuestra)\s+(?:nueva\s+)?dirección\b",
-        r"\b(?:moro|moramos|vivo|vivemos)\s+(?:em|no|na|perto)\b|\b(?:mudei-me|mudamo-nos|mudámos|mudamos)\b|"
+        r"\b(?:moro|moramos|vivo|vivemos)\s+(?:em|no|na|numa|num|perto)\b|\b(?:mudei-me|mudamo-nos|mudámos|mudamos)\b|"
         r"\b(?:a\s+)?(?:minha|nossa)\s+(?:nova\s+)?morada\b|\b(?:o\s+)?(?:meu|nosso)\s+(?:novo\s+)?endereço\b",
     ],
     "identity": [
@@ -272,7 +272,9 @@ _SUBJECT_VERBS = (
     r"es|está|tiene|vive|trabaja|hace|lleva|gestiona|enseña|estudia|cierra|abre|cuesta|ofrece|"
     r"é|tem|mora|trabalha|faz|gere|cuida|ensina|estuda|fecha|custa|oferece)"
 )
-_SUBJECT = re.compile(rf"^\W*(?P<name>{_NAME})\s+(?P<verb>{_SUBJECT_VERBS})\b", re.IGNORECASE)
+# Any English verb in -s or -ed counts when an object follows ("Omar builds the backend", "Leila ran the rollout").
+_SUBJECT = re.compile(rf"^\W*(?P<name>{_NAME})\s+(?P<verb>{_SUBJECT_VERBS}|[a-z]+(?:s|ed)(?=\s+(?:the|a|an|our|my|his|her|"
+                      rf"their|all|every|most|some|two|three)\b))\b", re.IGNORECASE)
 # A verb after a single capitalised word at a sentence start must say the word is a person ("Siobhan is coeliac").
 _PERSON_PREDICATE = re.compile(
     rf"(?i)^\s*(?:is|ist|est|es|é)\s+(?:(?:a|an|ein|eine|un|une|um|uma)\s+(?:[\w-]+\s+)?(?:\w+(?:er|or|ist|ian|ant|ent|"

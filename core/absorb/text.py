@@ -188,7 +188,7 @@ def sentences(text: str) -> list[Sentence]:
     return out
 
 
-_CLAUSE = re.compile(r"\s*(?:[,;]|\s[–—-]\s|\s(?:but|aber|mais|pero|mas|sondern|sino)\s)\s*")
+_CLAUSE = re.compile(r"\s*(?:[,;](?:\s*(?:but|aber|mais|pero|mas|sondern|sino)\b)?|\s[–—-]\s|\s(?:but|aber|mais|pero|mas|sondern|sino)\s)\s*")
 
 
 def clauses(sentence: str) -> list[str]:
@@ -337,7 +337,7 @@ def names(text: str) -> list[str]:
         if not before or before[-1] in ".!?:;\n" or before.endswith(("—", "–", "\"", "“", "(", "¿", "¡")):
             continue
         word = match.group().rstrip("'’.")
-        if word.lower() in STOPWORDS or len(word) < 2:
+        if word.lower() in STOPWORDS or word.lower() in DATE_WORDS or len(word) < 2:
             continue
         out.append(word)
     return out
