@@ -31,6 +31,7 @@ outside the transaction, so the database is never locked while a model thinks.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any, Callable, Sequence
@@ -386,17 +387,43 @@ class Absorber:
             log.warning("absorb: embedding new memories failed, left for later: %s", exc.message)
 
 def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Candidate]:
-    """Model candidates that say something the rules did not, under a title that names something.
+    """Model candidates that say something the rules and the store do not, each under a title that names something.
 
-    A title that is a field name ("name", "content") or a fragment is junk; a
-    statement the batch's rule memories already hold (by content words) would be
-    a second copy of one fact.  Both are logged rejections.
+    Refused, each with a logged reason: a title that is a field name or a
+    fragment, a title that is its own content repeated, a resource with no
+    location, an event the model gave no date for (the conversation summary
+    already has the batch's time), a core fact that is no fact family's (who the
+    user is, work, home, health, preferences), a semantic name that is a
+    sentence; and a statement the batch's rule memories already hold, which
+    would be a second copy of one fact (stored memories are the reconcile
+    call's to compare).
     """
+    from core.absorb.facts import families_of
+
     kept = []
     for candidate in candidates:
         title = applying.title_of(candidate)
+        name, content = candidate.meta.get("name") or "", candidate.meta.get("content") or ""
+        reason = None
         if applying.is_junk_title(title):
-            plan.reject("junk", candidate, f"the title {title!r} names a field or is a fragment", candidate.sources)
+            reason = f"the title {title!r} names a field or is a fragment"
+        elif name and content and (name.lower() == content.lower() or content.lower() in name.lower()):
+            reason = "the title is the content itself: it names nothing"
+        elif candidate.type == "resource" and not candidate.fields.get("location"):
+            reason = "a document with no location is no resource"
+        elif candidate.type == "episodic" and not candidate.meta.get("dated"):
+            reason = "an event without its own date"
+        elif candidate.type == "semantic" and len(str(candidate.fields.get("name") or "").split()) > 4:
+            reason = "the name is a sentence, not someone or something"
+        elif candidate.type == "core":
+            said = re.sub(r"(?i)^\W*(?:the\s+)?user['’]s\b", "my", content or candidate.describe())
+            found = families_of(re.sub(r"(?i)^\W*(?:the\s+)?user\s+(\w+?)s?\b", r"I \1", said))
+            if not found:
+                reason = "not a fact about who the user is, their work, home, health or preferences"
+            else:
+                candidate.fields["label"] = found[0]
+        if reason:
+            plan.reject("junk", candidate, reason, candidate.sources)
             continue
         said = candidate.describe()
         if any(updates.restates(said, rule.describe() + " " + str(rule.fields.get("details") or "")) == "same"

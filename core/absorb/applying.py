@@ -137,6 +137,10 @@ class Applier:
         for memory in self._similar(fields["summary"], "episodic"):
             if memory.fields.get("event_type") in NOT_EVENTS or day_of(memory.fields["occurred_at"]) != day:
                 continue
+            body = fields["summary"].split(": ", 1)[-1]
+            if set(candidate.sources) & set(memory.sources) and tx.normalised(body) in tx.normalised(memory.fields["summary"]):
+                self._update(memory, {}, candidate.sources, report, "the same event said again")
+                return  # the statement is already this event (a correction rewrote it)
             names, stems = updates.shared(fields["summary"], memory.fields["summary"])
             if names and stems or len(stems) >= 3 or updates.restates(fields["summary"], memory.fields["summary"]):
                 self._update(memory, {}, candidate.sources, report, "the same event said again")
@@ -346,6 +350,11 @@ class Applier:
                 continue
             lines = [l for l in (memory.fields.get("details") or "").split("\n") if l.strip()]
             restated = entity_key(memory.fields.get("name") or "") in update.entities
+            if not lines:  # a one-statement memory (a model's): its summary is the line
+                if " (update " not in memory.fields["summary"] and updates.supersedes(update, memory.fields["summary"]):
+                    self._update(memory, {"summary": updates.annotated(memory.fields["summary"], update)},
+                                 [update.obs_id], report, reason)
+                continue
             new: list[str] = []
             for line in lines:
                 if " (update " in line or not updates.supersedes(update, line):

@@ -64,9 +64,31 @@ def mentions_value(text: str, value: str) -> bool:
     return re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", text, re.IGNORECASE) is not None
 
 
+_NEGATION = re.compile(r"(?i)\b(?:not|no|never|n['’]t|nicht|kein\w*|nie|ne|pas|plus|jamais|nunca|nada|não|nem)\b")
+
+
+def _negated_stems(text: str) -> set[str]:
+    """The word stems of the clauses of ``text`` that hold a negation."""
+    out: set[str] = set()
+    for clause in tx.clauses(text):
+        if _NEGATION.search(clause):
+            out |= tx.stems(clause)
+    return out
+
+
 def restates(new: str, old: str) -> str | None:
-    """``"same"`` when ``new`` says nothing ``old`` does not, ``"fuller"`` when it says all of it and more."""
+    """``"same"`` when ``new`` says nothing ``old`` does not, ``"fuller"`` when it says all of it and more.
+
+    A negation one has and the other lacks, or a number one has that the
+    other lacks, makes them different statements.
+    """
     new_body, old_body = _body(new), _body(old)
+    shared_stems = tx.stems(new_body) & tx.stems(old_body)
+    if shared_stems & (_negated_stems(new_body) ^ _negated_stems(old_body)):
+        return None  # "I'm not allergic to kiwis" is not "I'm allergic to kiwis"
+    new_numbers, old_numbers = set(re.findall(r"\d+", new_body)), set(re.findall(r"\d+", old_body))
+    if new_numbers - old_numbers and old_numbers - new_numbers:
+        return None
     if tx.normalised(new_body) == tx.normalised(old_body) or tx.contains_statement(old_body, new_body):
         return "same"
     if tx.contains_statement(new_body, old_body):
