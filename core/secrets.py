@@ -324,7 +324,7 @@ _WORD = r"[^\W\d_][\w'’.-]*"
 _TARGET = (
     r"(?:\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
     r"dos|das|para|al|au|chez|à|en|no|na)"
-    r"\s+(?:" + _DET + r"\s+)?" + _WORD + r"(?:\s+" + _WORD + r"){0,3})"
+    r"\s*(?:(?:" + _DET + r")\s+|l['’]|d['’])?" + _WORD + r"(?:\s+" + _WORD + r"){0,3})"
 )
 _CONNECTOR = (
     r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh)\b(?:\s+(?:now|jetzt|maintenant|ahora|agora))?"
@@ -380,6 +380,8 @@ _MEMBERSHIP_KW = (
     r"numéro\s+(?:d['’]adhérent|d['’]abonné|de\s+membre|de\s+client|de\s+carte\s+de\s+fidélité|de\s+police)|"
     r"n°\s+(?:d['’]adhérent|de\s+membre|de\s+client)|número\s+de\s+(?:socio|miembro|cliente|sócio|membro|póliza|apólice))"
 )
+# "The key safe at the cottage is 2468": a lock named, then its digits, with no word "code".
+_LOCK_KW = r"(?:key\s?safe|lock\s?box|key\s?box|padlock|combination\s+lock|bike\s+lock|safe|alarm|schlüsseltresor|cadenas|candado)"
 # "the door upstairs opens with 0815": what a code opens, then the verb.
 _OPENS_KW = (
     r"(?:(?:front|back|main|side|garden|cellar|basement|garage|building|street|house|apartment|flat)\s+)?"
@@ -415,11 +417,12 @@ _FAMILIES = (
     ("api_key", _KEY_KW, ("api", "token", "secret", "access", "auth", "bearer", "key")),
     ("access_code", _GENERIC_CODE_KW, ("code", "digo")),
     ("opens", _OPENS_KW, ("open", "unlock", "öffnet", "geht", "ouvre", "abre")),
+    ("lock", _LOCK_KW, ("safe", "box", "padlock", "lock", "alarm", "tresor", "cadenas", "candado")),
 )
 # The kind a family's secrets are kept as.
-_FAMILY_KIND = {"wifi": "password", "opens": "access_code"}
+_FAMILY_KIND = {"wifi": "password", "opens": "access_code", "lock": "access_code"}
 # Families whose keyword alone, without "is" or ":", cannot introduce a value.
-_NEVER_BARE = frozenset({"wifi", "opens"})
+_NEVER_BARE = frozenset({"wifi", "opens", "lock"})
 _LABELLED = [
     (family, bare, anchors, kw is _GENERIC_CODE_KW, re.compile(
         r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])"
@@ -525,7 +528,7 @@ def _valid_value(kind: str, value: str, bare: bool) -> bool:
         return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./-]{3,24}", value) is not None and _digit_count(value) >= 4
     if kind == "wifi":  # "the wifi is slow" names no password: a network key has digits or symbols
         return 6 <= len(value) <= 63 and any(not c.isalpha() for c in value) and not re.fullmatch(r"[\d.,:]+", value)
-    if kind == "opens":
+    if kind in ("opens", "lock"):
         return re.fullmatch(r"[0-9#*-]{3,12}", value) is not None and _digit_count(value) >= 3
     if kind == "api_key":
         return (len(value) >= 12 and _digit_count(value) >= 1 and any(c.isalpha() for c in value)) or len(value) >= 20
@@ -602,8 +605,10 @@ def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
             if kind in _GROUPED_DIGITS and value.isdigit():
                 span = _digit_groups(text, span)
                 value = text[span[0] : span[1]]
+            if kind == "lock" and not re.match(r"\s*(?:[.,;:!)]|$|(?:and|und|et|y|e|so|but)\b)", text[span[1] :]):
+                continue  # "the alarm is 110 dB loud": a measure, not a code
             if _valid_value(kind, value, bare):
-                label = _label(text, match, taken) + (" code" if kind == "opens" else "")
+                label = _label(text, match, taken) + (" code" if kind in ("opens", "lock") else "")
                 yield Secret(_FAMILY_KIND.get(kind, kind), label, value, span[0], span[1])
 
 

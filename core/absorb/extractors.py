@@ -56,13 +56,23 @@ def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M")
 
 
+_WORDLIKE = re.compile(
+    r"[(\"'«¿¡“]?(?:[^\W\d_][^\W\d_]*(?:['’-][^\W\d_]+)*|[A-Z]{2,5}|\d[\d.,:/-]*|•{8}[^\s•]{0,2})[.,;:!?)\"'»”]*"
+)
+_VOWEL = re.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøœùúûüýÿAEIOUYÀÁÂÃÄÅÆÈÉÊËÌÍÎÏÒÓÔÕÖØŒÙÚÛÜÝ]")
+
+
 def looks_like_garbage(text: str) -> bool:
-    """Text no reader could use: too short, or mostly tokens that are not words (bad OCR)."""
+    """Text no reader could use: too short, or mostly tokens that are not words (bad OCR).
+
+    Words are letters of any Latin script ("d'entrée", "Straße"); a masked
+    secret and a number count as words too.
+    """
     tokens = text.split()
     if len(text.strip()) < 3 or not tokens:
         return True
-    wordlike = sum(1 for t in tokens if re.fullmatch(r"[(\"']?[A-Za-z][a-z]*[a-z'’]?[.,;:!?)\"']*|[A-Z]{2,5}|\d[\d.,:/-]*", t)
-                   and (re.search(r"[aeiouyAEIOUY]", t) or t[0].isdigit() or len(t) <= 3))
+    wordlike = sum(1 for t in tokens if _WORDLIKE.fullmatch(t)
+                   and (_VOWEL.search(t) or t[0].isdigit() or "•" in t or len(t) <= 3))
     return wordlike / len(tokens) < 0.4
 
 

@@ -62,6 +62,11 @@ _P = {
         r"\bi\s+(?:take|am\s+taking|['’]m\s+taking|use)\s+\d+\s*(?:mg|mcg|µg|ml|iu|units?)\b",
         r"\b(?:i['’]m|i\s+am|i)\b.{0,30}?\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|ml|iu)\b",
         r"\bi\s+(?:take|am\s+on)\s+(?:\w+\s+)?(?:medication|tablets|pills|insulin|inhaler|antidepressants?)\b",
+        r"\bi(?:['’]ve|\s+have)\s+(?:got\s+|been\s+diagnosed\s+with\s+)(?:(?:a|an|mild|severe|chronic)\s+)?[\w'’-]+(?:\s+[\w'’-]+)?\s+"
+        r"(?:disease|syndrome|disorder|allergy|intolerance|condition)\b|\bi(?:['’]ve|\s+have)\s+got\s+(?:asthma|diabetes|"
+        r"migraines?|epilepsy|eczema|arthritis|\w+itis)\b",
+        r"\b(?:i['’]m|i\s+am|i['’]ve\s+been|i\s+have\s+been)\s+(?:\w+\s+)?(?:sober|teetotal|alcohol-free|off\s+alcohol)\b|"
+        r"^\W*no\s+(?:alcohol|meat|dairy|gluten|sugar|caffeine|pork|fish|nuts)\s+for\s+me\b",
         r"\bi\s+(?:don['’]t|do\s+not|never|can['’]t|cannot)\s+(?:eat|drink|have|tolerate)\s+(?:any\s+)?"
         r"(?:meat|fish|pork|beef|dairy|milk|gluten|wheat|nuts|peanuts|eggs|alcohol|sugar|caffeine|shellfish|seafood)\b",
         r"\b(?:allergisch|unverträglich|intoleranz|zöliakie|laktoseintoleran\w*)\b",
@@ -105,6 +110,8 @@ _P = {
         r"account|senior|junior|lead)\s+(?:dev|developer|engineer|designer|manager|analyst|lead|scientist)\b",
         r"\bmy\s+last\s+day\s+at\b|\bi\s+left\s+(?:the\s+company|my\s+job|[A-Z]\w+)|\bi\s+(?:quit|joined)\s+(?:my\s+job|as\b)",
         r"\bnew\s+job\b|\bstarted\s+(?:a\s+new\s+job|working)\b",
+        r"\bi(?:['’]ve|\s+have)?\s+(?:just\s+|recently\s+)?(?:started|began|joined)\b.{0,40}?\b(?:as\s+(?:a|an)\b|at\s+[A-Z]|with\s+[A-Z])",
+        r"\b(?:estou\s+a\s+trabalhar|estoy\s+trabajando|je\s+bosse|ich\s+jobbe)\b",
         r"\bi\s+(?:made|make|earn|earned|earning)\b.{0,40}\b(?:from|as|with|doing)\b|\b(?:i|i['’]m|my)\b.{0,30}\b"
         r"(?:freelanc\w*|self-employed|side\s+(?:job|hustle|gig))\b",
         r"\bich\s+(?:arbeite|jobbe)\s+(?:\w+\s+)?(?:bei|als|in|im|für|an\s+der|am)\b|\bich\s+unterrichte\b|"
@@ -130,6 +137,10 @@ _P = {
         r"\bmy\s+(?:new\s+)?(?:home|flat|apartment|house|place)\s+is\s+(?:in|at|near|on)\b",
         r"\b(?:my|our)\s+(?:new\s+)?(?:home\s+|postal\s+|delivery\s+)?address\b|^\W*(?:new\s+)?(?:home\s+)?address\s*:",
         r"\b(?:i['’]m|i\s+am)\s+staying\s+in\s+[A-Z]",
+        r"\b(?:i|we)(?:['’]re|\s+are|['’]m|\s+am)\s+(?:now\s+)?(?:renting|living)\s+(?:(?:a|an)\s+[\w-]+\s+)?(?:in|at|near)\b|"
+        r"^\W*(?:living|based)\s+in\s+[A-Z]",
+        r"\b(?:ich\s+bin|wir\s+sind)\s+(?:\w+\s+){0,4}?(?:nach|in)\s+[^\W\d_][\w-]*\s+(?:\w+\s+)?(?:gezogen|umgezogen)\b|"
+        r"\bje\s+me\s+suis\s+installée?\b|\bnous\s+nous\s+sommes\s+installés\b|\b(?:me\s+he|nos\s+hemos)\s+mudado\b",
         r"\b(?:ich|wir)\s+(?:wohne|wohnen|lebe|leben)\s+(?:\w+\s+){0,3}?(?:in|im|am|an\s+der|bei|nahe|direkt)\b|"
         r"\b(?:wohne|lebe)\s+ich\s+(?:\w+\s+){0,3}?(?:in|im|am|bei)\b|\b(?:wohnen|leben)\s+wir\s+(?:\w+\s+){0,3}?(?:in|im)\b|"
         r"\bumgezogen\b|\b(?:meine|unsere)\s+(?:neue\s+)?(?:adresse|anschrift)\b|\bich\s+ziehe\s+nach\b",
@@ -141,6 +152,9 @@ _P = {
     ],
     "identity": [
         r"\bmy\s+name\s+is\b|\bmy\s+name['’]s\b|\bcall\s+me\s+[A-Z]|^\W*(?:the\s+)?name['’]s\s+[A-Z]|"
+        r"\bi\s+go\s+by\s+[A-Z]|\b(?:people|everyone|everybody|friends|most\s+people)\s+call\s+me\s+[A-Z]|"
+        r"\b(?:alle|man)\s+nennt?\s+mich\s+[A-Z]|\b(?:tout\s+le\s+monde|on)\s+m['’]appelle\s+[A-Z]|"
+        r"\bme\s+(?:llaman|dicen|chamam)\s+[A-Z]|"
         r"^\W*this\s+is\s+[A-Z]\w+\s+(?:here|speaking)\b",
         rf"(?-i:\b(?:I['’]m|I\s+am|i['’]m)\s+{tx.NAME})",
         rf"(?-i:^(?:{tx.NAME})\s+here\b)",
@@ -158,11 +172,13 @@ _P = {
         r"don['’]t\s+|never\s+)?(?:prefer|like|love|enjoy|adore|hate|"
         r"dislike|detest|can['’]t\s+stand|cannot\s+stand|don['’]t\s+(?:like|enjoy|mind)|do\s+not\s+like)\b",
         r"\bmy\s+(?:favou?rite|go-to)\b|\b(?:i|we)['’]d\s+(?:rather|prefer)\b|\bi\s+would\s+(?:rather|prefer)\b",
+        r"\b(?:i['’]m|i\s+am)\s+(?:really\s+|very\s+|so\s+|quite\s+|totally\s+|a\s+(?:big|huge)\s+fan\s+of\b|big\s+)?into\b|"
+        r"\b(?:i['’]m|i\s+am)\s+a\s+(?:big\s+|huge\s+)?fan\s+of\b",
         r"\b(?:i|we)\s+(?:always|usually|normally|often|never|rarely|mostly|generally|typically)\b",
         r"\b(?:i|we)\s+(?:\w+\s+){1,6}?(?:every|each)\s+(?:morning|evening|night|day|week|weekend|month|year|monday|"
         r"tuesday|wednesday|thursday|friday|saturday|sunday)\b",
         r"\b(?:i|we)\s+(?:drink|take|eat|have)\s+my\b|\bwhen\s+i\s+\w+,?\s+i\b|\b(?:these\s+days|nowadays)\s+i\b",
-        r"\b(?:i|we)\s+(?:switched|changed|moved\s+over)\s+to\b|\b(?:i|we)(?:['’]ve|\s+have)?\s+(?:just\s+)?started\s+\w+ing\b",
+        r"\b(?:i|we)(?:['’]ve|\s+have)?\s+(?:just\s+)?(?:switched|changed|moved\s+over)\s+(?:from\s+[\w-]+\s+)?to\b|\b(?:i|we)(?:['’]ve|\s+have)?\s+(?:just\s+)?started\s+\w+ing\b",
         r"\b(?:i|we)\s+(?:just\s+)?joined\b|\b(?:i['’]m|i\s+am)\s+learning\b|\bi\s+(?:foster|own|adopted)\s+(?:a|an|two|three)\b",
         r"\b(?:i|we)\s+(?:use|play|listen\s+to|read|watch|wear|drive|ride|cycle|swim|run|train|meditate|knit|paint)\b",
         r"\b(?:i|we)\s+take\s+(?:a|an)\s+[\w-]+\s+(?:class|course|lesson)",
@@ -237,6 +253,9 @@ _REL_PATTERNS = [
     re.compile(rf"(?i)\b{_POSSESSIVE}\s+(?P<rel>{RELATIONS})\s*,?\s+(?P<name>{_NAME})"),
     # "Our landlord is Mr. Adeyemi", "The vet is Dr. Schmid"
     re.compile(rf"(?i)\b(?:{_POSSESSIVE}|the|der|die|das|le|la|el|o|a)\s+(?P<rel>{RELATIONS})\s+{_IS}\s+(?P<name>{_NAME})"),
+    # "My partner's name is Alex", "Mein Bruder heißt Jan"
+    re.compile(rf"(?i)\b{_POSSESSIVE}\s+(?P<rel>{RELATIONS})(?:['’]s\s+name\s+is|\s+heißt|\s+s['’]appelle|\s+se\s+llama|"
+               rf"\s+chama-se|\s+se\s+chama)\s+(?P<name>{_NAME})"),
     # "Amira is my best friend", "Ada — my sister — is ...", "Bruno, my colleague,"
     re.compile(rf"(?i)(?P<name>{_NAME})\s*(?:,|—|–|-|\bis\b|\bist\b|\best\b|\bes\b|\bé\b)\s*{_POSSESSIVE}\s+(?P<rel>{RELATIONS})\b"),
     # "Ana from my team", "Jo from work", "Priyanka from accounting is ..."
@@ -364,7 +383,7 @@ def families_of(clause: str, *, first: bool = True) -> list[str]:
                 continue  # a value ("my work phone is +44 ...") is the vault's: a core line would copy it  # "My sister Mira is ...", "My gym is FitZone": about someone or something, not the user
             out.append(family)
             break
-    if not out and not first and _JOB_AFTER_NAME.match(clause):
+    if not out and not first and _JOB_AFTER_NAME.match(clause) and not _THIRD_PERSON_START.match(clause):
         out.append("work")  # "Sou o Rafael Azevedo, engenheiro civil na Mota-Engil"
     return out
 
@@ -527,12 +546,14 @@ def entity_key(name: str) -> str:
     return " ".join(bare.lower().split())
 
 
-def _valid_name(name: str) -> bool:
+def _valid_name(name: str, *, related: bool = False) -> bool:
     """A word that can be a name: not a function word, a contraction ("I'm"), a sentence adverb ("Thankfully"),
-    a gerund ("Volunteering") or a number."""
+    a gerund ("Volunteering") or a number; a month or weekday only when a relation word introduced it ("my
+    sister June")."""
     bare = entity_key(name)
     first = bare.split()[0] if bare else ""
-    if not first or len(first) < 2 or first in _NOT_NAMES or first in tx.STOPWORDS or first in tx.DATE_WORDS:
+    if not first or len(first) < 2 or first in _NOT_NAMES or first in tx.STOPWORDS or \
+            first in tx.DATE_WORDS and not related:
         return False
     if re.search(r"['’](?:m|ve|re|ll|d|t)$|n['’]t$", first) or re.fullmatch(r"[\d\W]+", bare):
         return False
@@ -549,7 +570,7 @@ def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[st
     def add(name: str, relation: str | None) -> None:
         name = _clean_name(name)
         key = entity_key(name)
-        if not _valid_name(name) or key in own_names or any(entity_key(n) == key for n, _ in found):
+        if not _valid_name(name, related=bool(relation)) or key in own_names or any(entity_key(n) == key for n, _ in found):
             return
         found.append((name, relation))
 

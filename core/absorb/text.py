@@ -123,7 +123,8 @@ END = re.compile(
 )
 # A statement that corrects an earlier one.
 CORRECTION = re.compile(
-    r"(?i)(?:^\W*(?:correction|correct|update|edit|erratum|oops|sorry|actually|korrektur|berichtigung|"
+    r"(?i)(?:^\W*(?:correction|correct|update|edit|erratum|oops|sorry|actually|scratch\s+that|make\s+that|no\s+wait|"
+    r"wait|i\s+mean|korrektur|berichtigung|"
     r"correctif|rectification|corrección|corrigiendo|correção|corrigindo|na\s+verdade|en\s+realidad|en\s+fait|"
     r"eigentlich)\b|\bi\s+got\s+(?:that|it|this)\s+wrong\b|\bi\s+was\s+wrong\b|\bmy\s+mistake\b|\bi\s+meant\b|"
     r"\bi\s+swapped\b|\bi\s+mixed\s+up\b|\btypo\b|\bhab(?:e)?\s+mich\s+(?:verlesen|vertan|geirrt|verschrieben)\b|"
@@ -140,9 +141,10 @@ NEGATED_VALUE_STOP = frozenset(
 )
 # What people put before a fact that is not part of it: "Just so it's written down somewhere:", "As I said before,".
 LEAD_IN = re.compile(
-    r"(?i)^\s*(?:(?:oh\s+)?(?:and|also|anyway|btw|by\s+the\s+way|so|well|ok(?:ay)?|right|yes|no|yeah|hmm+|oh|"
+    r"(?i)^\s*(?:(?:(?:yes|no|yeah|yep|nope|nah|right|ok(?:ay)?|hmm+|oh)\s*[,!.:]|(?:oh\s+)?(?:and|also|anyway|btw|"
+    r"by\s+the\s+way|so|well|"
     r"reminder|remember|note|fyi|for\s+the\s+record|for\s+context|as\s+i\s+said(?:\s+before)?|just\s+so\s+you\s+know|"
-    r"update|und|auch|übrigens|also|et|aussi|bref|y|además|por\s+cierto|e|também|aliás)\b[\s,:!.—–-]*)+"
+    r"update|und|auch|übrigens|also|et|aussi|bref|y|además|por\s+cierto|e|também|aliás)\b)[\s,:!.—–-]*)+"
 )
 FIRST_PERSON = re.compile(
     r"(?i)\b(?:i|i['’]m|im|i['’]ve|i['’]d|i['’]ll|my|me|mine|we|we['’]re|we['’]ve|our|us|"

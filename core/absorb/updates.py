@@ -61,7 +61,11 @@ def shared(new: str, old: str) -> tuple[set[str], set[str]]:
 
 
 def mentions_value(text: str, value: str) -> bool:
-    return re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", text, re.IGNORECASE) is not None
+    """Whether ``text`` holds ``value`` as a word ("the 12th" is found as "12" too)."""
+    if re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", text, re.IGNORECASE):
+        return True
+    ordinal = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th|er|º|ª)", value)
+    return bool(ordinal) and re.search(r"(?<![\d.:])" + ordinal.group(1) + r"(?![\d:])", text) is not None
 
 
 _NEGATION = re.compile(r"(?i)\b(?:not|no|never|n['’]t|nicht|kein\w*|nie|ne|pas|plus|jamais|nunca|nada|não|nem)\b")

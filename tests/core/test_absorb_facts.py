@@ -58,6 +58,15 @@ def entities(*texts, is_known=lambda name: False):
     ("Me encantan las novelas negras.", "preferences"),
     ("Am liebsten esse ich Linsensuppe.", "preferences"),
     ("My shoe size is 44.", "personal"),
+    ("I go by Kit, not Katherine.", "identity"),
+    ("I just started as a nurse at St Luke's.", "work"),
+    ("Estou a trabalhar na Sonae.", "work"),
+    ("Ich bin letztes Jahr nach Leipzig gezogen.", "home"),
+    ("We're renting a house in Ostend.", "home"),
+    ("I've got Crohn's disease.", "health"),
+    ("No meat for me, thanks.", "health"),
+    ("I'm really into birdwatching.", "preferences"),
+    ("I've switched from Spotify to Tidal.", "preferences"),
 ])
 def test_a_statement_goes_to_its_fact_family(sentence, family):
     lines = core_lines(sentence)
@@ -100,6 +109,8 @@ def test_a_sentence_of_two_families_gives_each_its_clauses():
     ("Tariq from finance is vegan.", "Tariq", ["vegan"]),
     ("Kemal handles the invoices and Dana the payroll.", "Kemal", ["invoices", "dana"]),
     ("We adopted a cat named Tofu last spring.", "Tofu", ["cat"]),
+    ("My husband's name is Jun, he's a chef.", "Jun", ["husband", "chef"]),
+    ("Omar builds the backend with Rust.", "Omar", ["backend"]),
 ])
 def test_people_and_things_the_user_names(sentence, name, words):
     found = entities(sentence)

@@ -112,6 +112,8 @@ def test_the_issue_example_gets_labels_not_surrounding_text():
         ("my museum membership number is 4471 2030 99", "membership", "museum membership number", "4471 2030 99"),
         ("customer number: KD-55012", "membership", "customer number", "KD-55012"),
         ("mi número de socio es 0042817", "membership", "número de socio", "0042817"),
+        ("the key safe at the barn is 7154.", "access_code", "key safe at the barn code", "7154"),
+        ("code d'accès de l'immeuble : 38A51", "access_code", "code d'accès de l'immeuble", "38A51"),
     ],
 )
 def test_finds_each_kind_with_its_label_and_exact_value(text, kind, label, value):
@@ -157,6 +159,8 @@ def test_finds_each_kind_with_its_label_and_exact_value(text, kind, label, value
         "my membership starts in 2027 and costs 45 a month",
         "I became a member in 2019",
         "the gym opens at 6:30 on weekdays",
+        "the alarm is 110 dB loud",
+        "the safe is 2 metres tall",
     ],
 )
 def test_ordinary_text_is_left_alone(text):
