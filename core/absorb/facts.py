@@ -276,7 +276,7 @@ _POSSESSOR = re.compile(
 # "My gym is FitZone", "Our bank is Revolut": a thing of the user's, with a name of its own.
 _OWN_THING = re.compile(
     rf"(?i)^\W*{_POSSESSIVE}\s+(?P<rel>(?!name\b|nom\b|nombre\b|nome\b)[\w-]+(?:\s+[\w-]+)?)\s+(?:is|are|ist|est|es|é)\s+"
-    rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?(?P<name>(?-i:{tx.NAME}))"
+    rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?(?P<name>{_NAME})"
 )
 _HOLDS_VALUE = re.compile(r"@[\w-]+\.\w|\+?\d[\d ()./-]{6,}\d|•")
 _REL_START = re.compile(rf"(?i)^\W*{_POSSESSIVE}\s+(?:{RELATIONS})\b")
@@ -473,10 +473,14 @@ def core_facts(items: Sequence[Statement]) -> list[Candidate]:
 # What a named speaker did or does ("we went camping", "I signed up for a pottery class"): their activities.
 _DOINGS = re.compile(
     r"(?i)\b(?:i|we)(?:['’]m|\s+am|\s+are|['’]re|['’]ve|\s+have|\s+had|['’]d|\s+just|\s+also|\s+recently|\s+finally|"
-    r"\s+really|\s+still|\s+even|\s+often|\s+usually)*\s+(?:went|go|going|signed\s+up|joined|took|take|taking|started|"
+    r"\s+really|\s+still|\s+even|\s+often|\s+usually|\s+off\s+to|\s+about\s+to|\s+planning\s+to|\s+going\s+to|"
+    r"\s+want\s+to|\s+love\s+to|\s+like\s+to|\s+used\s+to)*\s+(?:went|go|going|signed\s+up|joined|took|take|taking|started|"
     r"start|visited|visit|ran|run|running|painted|paint|painting|made|make|making|bought|attended|volunteered|"
     r"volunteer|played|play|playing|did|tried|learned|learning|read|reading|watched|hiked|hiking|camped|camping|swam|"
-    r"swimming|baked|cooked|wrote|writing|travel(?:l)?ed|travel(?:l)?ing|gave|got|had|met|saw|finished|won|passed)\b"
+    r"swimming|baked|baking|cooked|cooking|wrote|writing|travel(?:l)?ed|travel(?:l)?ing|gave|got|had|met|saw|finished|won|"
+    r"passed|built|building|bought|adopted|adopting|researching|researched|studied|studying|attended|ran|explored|"
+    r"exploring|visited|celebrated|performed|danced|sang|drew|drawing|knitted|gardened|fished|skied|surfed|biked|"
+    r"cycled|climbed|hosted|organised|organized|volunteered|donated|mentored|mentoring|counsel(?:l)?ing)\b"
 )
 
 
@@ -572,12 +576,16 @@ def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[st
         key = entity_key(name)
         if not _valid_name(name, related=bool(relation)) or key in own_names or any(entity_key(n) == key for n, _ in found):
             return
+        if re.fullmatch(tx.HONORIFIC, name) or any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", n) for n, _ in found):
+            return  # "Dr" alone, or a part of a name already found
         found.append((name, relation))
 
     for pattern in _REL_PATTERNS:
         for match in pattern.finditer(text):
             rel = match.group("rel").lower()
-            add(match.group("name"), f"colleague from {rel}" if pattern is _REL_PATTERNS[-1] else rel)
+            if " from " in match.group():
+                rel = f"from the user's {rel}" if re.search(r"(?i)\bfrom\s+(?:my|our)\s", match.group()) else f"from {rel}"
+            add(match.group("name"), rel)
     for match in _THEIR_PATTERN.finditer(text):
         add(match.group("name"), None)
     for part in parts:
@@ -665,7 +673,10 @@ def entity_facts(items: Sequence[Statement], is_known: Callable[[str], bool] = l
     for entity in entities.values():
         if not entity.lines:
             continue
-        summary = f"{entity.name}, the user's {entity.relation}" if entity.relation else entity.name
+        if entity.relation and entity.relation.startswith("from "):
+            summary = f"{entity.name}, {entity.relation}"  # "Priyanka, from accounting"
+        else:
+            summary = f"{entity.name}, the user's {entity.relation}" if entity.relation else entity.name
         out.append(Candidate(
             "semantic", {"name": entity.name, "summary": summary, "details": "\n".join(entity.lines)}, entity.sources,
             key=("entity", entity_key(entity.name)), text=f"{summary}: {entity.lines[0]}",
