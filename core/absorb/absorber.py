@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 from core.absorb import applying, extractors, grounding, llm, provenance, updates
 from core.absorb.applying import ACTOR, Applier
 from core.absorb.batching import CHAT_BATCH_MESSAGES, make_batches
-from core.absorb.extractors import Candidate
+from core.absorb.candidates import Candidate
 from core.absorb.reports import AbsorbReport, BatchPlan, BatchReport
 from core.errors import EngramError, ModelError, ModelUnavailableError
 from core.store.records import AlreadyAbsorbed

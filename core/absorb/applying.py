@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from core.absorb import extractors, llm, lookups, text as tx, updates
 from core.absorb.dates import day_of, event_dates, noon_ts
-from core.absorb.extractors import Candidate
+from core.absorb.candidates import Candidate
 from core.absorb.facts import SINGLE_VALUED, entity_key
 from core.absorb.reports import BatchPlan, BatchReport
 from core.errors import EngramError
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 ACTOR = "absorb"
 CORE_COMPACT_AT = 0.9  # rewrite a core block when it would pass this share of its limit
 CORE_COMPACT_TO = 0.7
-PROFILE_MAX_CHARS = 1500
 SUGGESTED = " (suggested)"
 SIMILAR_LIMIT = 12  # stored memories looked at when a new one may repeat or update them
 ENTITY_MAX_CHARS = 4000  # an entity's lines past this give way, oldest first (the history keeps them)
@@ -106,8 +105,6 @@ class Applier:
                 self._update(existing, {}, candidate.sources[:1], report, "resource seen again")
         elif candidate.type == "knowledge_vault":
             self._keep_vault_entry(candidate, report)
-        elif kind == "profile":
-            self._append_profile(candidate, report)
         elif kind == "entity":
             self._merge_entity(candidate, report)
         elif kind in ("dated", "screen-event"):
@@ -215,26 +212,6 @@ class Applier:
 
     def _find_resource(self, candidate: Candidate):
         return self.memories.find_resource(location=candidate.fields.get("location"), title=candidate.fields["title"])
-
-    def _append_profile(self, candidate: Candidate, report: BatchReport) -> None:
-        existing = self.memories.find_semantic(candidate.fields["name"])
-        if existing is not None and self.memories.is_user_owned(existing.id):
-            if candidate.fields["summary"].lower() in existing.text.lower():
-                return
-            name = suggested(candidate.fields["name"])
-            candidate.fields["name"] = name
-            existing = self.memories.find_semantic(name)
-        if existing is None:
-            self._add(candidate, report, "stated preference")
-            return
-        lines = [existing.fields["summary"]] + [l for l in (existing.fields.get("details") or "").split("\n") if l]
-        new = candidate.fields["summary"]
-        if any(new.lower() == l.lower() for l in lines):
-            return
-        details = "\n".join(lines[1:] + [new])
-        while len(details) > PROFILE_MAX_CHARS and "\n" in details:
-            details = details.split("\n", 1)[1]  # the oldest preference gives way
-        self._update(existing, {"details": details}, candidate.sources, report, "another stated preference")
 
     def _append_core(self, candidate: Candidate, report: BatchReport) -> None:
         """A line for a core block: a repeat adds a source, a fuller restatement replaces the line it repeats,

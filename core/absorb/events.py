@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Sequence
 
 from core.absorb import provenance, text as tx
+from core.absorb.provenance import speaker_of
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
 from core.absorb.dates import event_dates, find_dates, noon_ts
 
@@ -57,13 +58,6 @@ def _clock(value: str) -> tuple[int, int] | None:
     except ValueError:
         return None
     return (hour, minute) if hour < 24 and minute < 60 else None
-
-
-def speaker_name(obs) -> str:
-    meta = obs.meta or {}
-    if meta.get("speaker"):
-        return str(meta["speaker"])
-    return {"user": "User", "assistant": "Assistant"}.get(obs.role or "", (obs.role or "someone").capitalize())
 
 
 def _context_prefixes(observations: Sequence) -> dict[tuple[int, int], str]:
@@ -99,7 +93,7 @@ def dated_events(observations: Sequence) -> list[Candidate]:
     for obs in observations:
         if obs.kind != "chat" or not (provenance.is_users_own(obs) or (obs.meta or {}).get("speaker")):
             continue
-        speaker = speaker_name(obs)
+        speaker = speaker_of(obs)
         previous = ""
         for index, sentence in enumerate(tx.sentences(obs.text or "")):
             text, before, previous = sentence.text, previous, sentence.text
@@ -141,10 +135,10 @@ def decisions(observations: Sequence) -> list[Candidate]:
             text = sentence.text
             if not _DECISION.search(text) or not tx.factual_clauses(text) or event_dates(text, obs.ts):
                 continue
-            summary = f"{speaker_name(obs)} decided: {tx.strip_lead_in(text)[:MAX_SENTENCE_CHARS]}"
+            summary = f"{speaker_of(obs)} decided: {tx.strip_lead_in(text)[:MAX_SENTENCE_CHARS]}"
             day = datetime.fromtimestamp(obs.ts).date()
             out.append(Candidate(
-                "episodic", {"occurred_at": noon_ts(day), "occurred_until": None, "actor": speaker_name(obs),
+                "episodic", {"occurred_at": noon_ts(day), "occurred_until": None, "actor": speaker_of(obs),
                              "event_type": "decision", "summary": summary, "details": None},
                 [obs.id], key=("dated", obs.id, index, "decision"), text=summary,
                 meta={"order": (obs.ts, obs.id, index)},
@@ -309,8 +303,8 @@ def conversation_summary(observations: Sequence) -> list[Candidate]:
         return []
     speakers: list[str] = []
     for obs in chat:
-        if speaker_name(obs) not in speakers:
-            speakers.append(speaker_name(obs))
+        if speaker_of(obs) not in speakers:
+            speakers.append(speaker_of(obs))
     names = " and ".join(speakers) if len(speakers) <= 2 else ", ".join(speakers[:-1]) + " and " + speakers[-1]
     own = [o for o in chat if provenance.is_users_own(o)]
     said = []
@@ -329,7 +323,7 @@ def conversation_summary(observations: Sequence) -> list[Candidate]:
         for name in speakers:
             found = []
             for i, t in said:  # a phrase or two from each of their messages: every message is findable
-                if speaker_name(next(o for o in chat if o.id == i)) == name:
+                if speaker_of(next(o for o in chat if o.id == i)) == name:
                     found += [p for p in topics_of([(i, t)], PER_MESSAGE_TOPICS, 80) if p[0].lower() not in
                               {f[0].lower() for f in found}]
             if found:

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from core.absorb import events, facts, lookups, steps
-from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
+
+from core.absorb.candidates import Candidate
 from core.secrets import MASK_CHAR, carried_secrets, find_secrets
 
 ACTIVITY_GAP_SECONDS = 10 * 60  # capture stores a frame only when the screen changes; reading is quiet
-MAX_TRANSCRIPT_CHARS = 6000
 TITLE_SEPARATORS = re.compile(r"\s+[-–—|·]\s+")
 EDITABLE = re.compile(r"\.(ods|odt|odp|ott|docx?|xlsx?|pptx?|md|txt|csv|tex|py|js|ts|rs|go|c|cpp|h|java|rb|sh|json|ya?ml|toml|html|css|ipynb)\b", re.I)
 DOCUMENT = re.compile(r"[\w .()\[\]+,&'-]{1,120}\.(ods|odt|odp|docx?|xlsx?|pptx?|pdf|md|txt|csv|epub|png|jpe?g|svg|tex|ipynb)\b", re.I)
@@ -44,13 +44,6 @@ URL = re.compile(r"\bhttps?://[^\s<>\"'`)\]]+", re.I)
 POSIX_PATH = re.compile(r"(?<![\w/.:])(~?/(?:[\w.@+-]+/)+[\w.@+-]+\.[A-Za-z0-9]{1,8})\b")
 WINDOWS_PATH = re.compile(r"\b([A-Za-z]:\\(?:[\w .@+-]+\\)+[\w .@+-]+\.[A-Za-z0-9]{1,8})\b")
 LOOKUP_SENSITIVITY = {"email": "low", "phone": "medium", "account": "high", "address": "medium"}
-
-def speaker_of(obs) -> str:
-    meta = obs.meta or {}
-    if meta.get("speaker"):
-        return str(meta["speaker"])
-    return {"user": "User", "assistant": "Assistant"}.get(obs.role or "", (obs.role or "someone").capitalize())
-
 
 def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M")

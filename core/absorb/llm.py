@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from core.absorb.dates import noon_ts, parse_day
-from core.absorb.extractors import Candidate, speaker_of
+from core.absorb.candidates import Candidate
+from core.absorb.provenance import speaker_of
 from core.store.types import MEMORY_TYPES
 from core.resources import read_text
 

@@ -53,6 +53,15 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*|\n")
 DROPPED = "(text addressed to an AI left out)"
 
 
+def speaker_of(observation: Any) -> str:
+    """Who wrote a message: its named speaker, else "User", "Assistant" or its role."""
+    meta = getattr(observation, "meta", None) or {}
+    if meta.get("speaker"):
+        return str(meta["speaker"])
+    role = getattr(observation, "role", None) or ""
+    return {"user": "User", "assistant": "Assistant"}.get(role, (role or "someone").capitalize())
+
+
 def is_users_own(observation: Any) -> bool:
     """Whether the observation is the user's own words (a chat message the user wrote)."""
     if getattr(observation, "kind", None) not in ("chat", "import"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.absorb import llm
-from core.absorb.extractors import Candidate
+from core.absorb.candidates import Candidate
 from core.store.memories import mask_secret
 
 
