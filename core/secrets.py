@@ -323,8 +323,9 @@ _DET = (
 _WORD = r"[^\W\d_][\w'’.-]*"
 # "password for gmail", "contraseña del wifi", "senha do banco": what the secret is for.
 _TARGET = (
-    r"(?:\s+(?:for|of|to|at|on|für|zum|zur|vom|von|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|dos|das|para|al|au)"
-    r"\s+(?:" + _DET + r"\s+)?" + _WORD + r"(?:\s+" + _WORD + r")?)"
+    r"(?:\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
+    r"dos|das|para|al|au|chez|à|en|no|na)"
+    r"\s*(?:(?:" + _DET + r")\s+|l['’]|d['’])?" + _WORD + r"(?:\s+" + _WORD + r"){0,3})"
 )
 _CONNECTOR = (
     r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh)\b(?:\s+(?:now|jetzt|maintenant|ahora|agora))?"
@@ -341,6 +342,7 @@ _PIN_KW = r"(?:(?:code|código|clave)\s+pin|pin(?:[\s-]?(?:code|nummer|number|no
 _ACCESS_CODE_KW = (
     r"(?:(?:front\s+|back\s+|main\s+)?(?:door|gate|alarm|safe|lock|entry|entrance|access|garage|building|keypad|"
     r"lockbox|key\s?box|padlock|security|verification|confirmation|unlock|intercom)\s+code|digicode|"
+    r"(?:(?:locker|lock|padlock|safe|bike\s+lock|suitcase)\s+)?(?:combo|combination)|zahlenschloss(?:-?code)?|"
     r"(?:haus)?tür-?code|tor-?code|alarm(?:anlagen)?-?code|tresor-?code|zugangs-?code|garagen-?code|safe-?code|"
     r"schloss-?code|sicherheits-?code|bestätigungs-?code|eingangs-?code|"
     r"code\s+(?:de\s+la\s+porte|du\s+portail|de\s+l['’]alarme|du\s+coffre(?:-fort)?|d['’]entrée|d['’]accès|"
@@ -363,6 +365,37 @@ _NATIONAL_ID_KW = (
     r"(?:número\s+do\s+)?(?:cartão\s+de\s+cidadão|bilhete\s+de\s+identidade)|"
     r"(?-i:SSN|DNI|NIE|NIF|CPF|RG|NIR|NISS))"
 )
+# "Wi-Fi at the cabin: ...", "WLAN-Schlüssel: ...", "Network key: ...": a wireless network's password.
+_WIFI_KW = (
+    r"(?:wi-?fi(?:\s+(?:key|code|pass))?|wlan(?:-?schlüssel|-?key)?|(?:wireless\s+)?network\s+key|wpa2?\s+key|"
+    r"netzwerk-?schlüssel|clé\s+(?:wi-?fi|wpa|de\s+sécurité(?:\s+réseau)?)|clave\s+(?:del\s+)?wi-?fi|"
+    r"chave\s+(?:do\s+)?wi-?fi|rede\s+wi-?fi)"
+)
+# Membership, customer, loyalty and policy numbers: they identify the user to a club, a shop or an insurer.
+_MEMBERSHIP_KW = (
+    r"(?:(?:club\s+|gym\s+)?membership(?:\s+(?:number|no\.?|nr\.?|#|id|card(?:\s+(?:number|no\.?))?))?|"
+    r"member(?:\s+(?:number|no\.?|nr\.?|id|#))|customer\s+(?:number|no\.?|id|#)|client\s+(?:number|no\.?|id)|"
+    r"loyalty\s+(?:number|no\.?|card(?:\s+number)?)|frequent\s+flyer\s+(?:number|no\.?)|"
+    r"(?:insurance\s+)?policy\s+(?:number|no\.?)|insurance\s+number|library\s+card(?:\s+number)?|"
+    r"mitglieds-?(?:nummer|nr\.?|ausweis)|kunden-?(?:nummer|nr\.?)|versicherungs-?(?:nummer|nr\.?)|"
+    r"numéro\s+(?:d['’]adhérent|d['’]abonné|de\s+membre|de\s+client|de\s+carte\s+de\s+fidélité|de\s+police)|"
+    r"n°\s+(?:d['’]adhérent|de\s+membre|de\s+client)|número\s+de\s+(?:socio|miembro|cliente|sócio|membro|póliza|apólice))"
+)
+# "The key safe at the cottage is 2468": a lock named, then its digits, with no word "code".
+_LOCK_KW = r"(?:key\s?safe|lock\s?box|key\s?box|padlock|combination\s+lock|bike\s+lock|safe|alarm|schlüsseltresor|cadenas|candado)"
+# "the door upstairs opens with 0815": what a code opens, then the verb.
+_OPENS_KW = (
+    r"(?:(?:front|back|main|side|garden|cellar|basement|garage|building|street|house|apartment|flat)\s+)?"
+    r"(?:door|gate|garage|entrance|building|lock|safe|locker|padlock|lockbox|key\s?box|box|shed|cabinet|storage|"
+    r"room|cellar|basement|mailbox|letterbox|gym|studio|office|laundry|[^\W\d_]*tür|[^\W\d_]*tor|[^\W\d_]*schloss|keller|"
+    r"briefkasten|"
+    r"porte|portail|cave|puerta|portal|portón|trastero|portão|porta)(?:\s+[^\W\d_][\w'’-]*){0,2}?"
+)
+_OPENS_CONNECTOR = (
+    r"\s+(?:opens|unlocks|öffnet(?:\s+sich)?|geht|s['’]ouvre|se\s+abre|abre|abre-se)\s+"
+    r"(?:with|using|by|mit|avec|con|com)\s+(?:(?:the|a|dem|le|el|o)\s+)?(?:code|pin|código|zahlencode)?\s*[:=]?\s*"
+)
+
 _KEY_KW = (
     r"(?:api[\s_-]?(?:key|token|secret)|access[\s_-]?(?:token|key)|auth(?:orization)?[\s_-]?token|secret[\s_-]?key|"
     r"client[\s_-]?secret|bearer(?:\s+token)?|token|secret|clé\s+(?:d['’])?api|clave\s+(?:de\s+)?api|"
@@ -372,24 +405,36 @@ _KEY_KW = (
 # Order matters: the first family whose value is valid wins a position.  The anchors are lower-case ASCII
 # pieces every keyword of the family contains: a family's patterns run only near them (see _windows).
 _FAMILIES = (
-    ("access_code", _ACCESS_CODE_KW, ("code", "digo")),
+    ("access_code", _ACCESS_CODE_KW, ("code", "digo", "combo", "combination", "zahlenschloss")),
+    ("membership", _MEMBERSHIP_KW, ("member", "customer", "client", "loyalty", "flyer", "policy", "insurance", "library",
+                                    "mitglied", "kunden", "versicherung", "adhérent", "abonné", "membre", "fidélité",
+                                    "socio", "sócio", "miembro", "membro", "póliza", "apólice")),
     ("pin", _PIN_KW, ("pin", "geheimzahl", "code")),
     ("password", _PASSWORD_KW, ("pas", "pw", "p@", "p4", "pa5", "pa$", "wort", "mdp", "contrase", "clave", "senha")),
+    ("wifi", _WIFI_KW, ("wi-fi", "wifi", "wlan", "network", "netzwerk", "wpa", "clé", "clave", "chave")),
     ("passport", _PASSPORT_KW, ("pas",)),
     ("national_id", _NATIONAL_ID_KW, (" id", "identi", " ssn", " dni", " nie", " nif", " cpf", " rg", " nir", " niss", "social",
                                      "tax", "licen", "ausweis", "steuer", "sozial", "curit", "cidad", "bilhete")),
     ("api_key", _KEY_KW, ("api", "token", "secret", "access", "auth", "bearer", "key")),
     ("access_code", _GENERIC_CODE_KW, ("code", "digo")),
+    ("opens", _OPENS_KW, ("open", "unlock", "öffnet", "geht", "ouvre", "abre")),
+    ("lock", _LOCK_KW, ("safe", "box", "padlock", "lock", "alarm", "tresor", "cadenas", "candado")),
 )
+# The kind a family's secrets are kept as.
+_FAMILY_KIND = {"wifi": "password", "opens": "access_code", "lock": "access_code"}
+# Families whose keyword alone, without "is" or ":", cannot introduce a value.
+_NEVER_BARE = frozenset({"wifi", "opens", "lock"})
 _LABELLED = [
-    (kind, bare, anchors, kw is _GENERIC_CODE_KW, re.compile(
+    (family, bare, anchors, kw is _GENERIC_CODE_KW, re.compile(
         r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])"
-        + (r"(?P<target>)(?P<conn>[ \t]+)" if bare else r"(?P<target>" + _TARGET + r")?(?P<conn>" + _CONNECTOR + r")"),
+        + (r"(?P<target>)(?P<conn>" + _OPENS_CONNECTOR + r")" if family == "opens"
+           else r"(?P<target>)(?P<conn>[ \t]+)" if bare
+           else r"(?P<target>" + _TARGET + r")?(?P<conn>" + _CONNECTOR + r")"),
         re.IGNORECASE,
     ))
-    for kind, kw, anchors in _FAMILIES
+    for family, kw, anchors in _FAMILIES
     for bare in (False, True)
-    if not (bare and kw is _GENERIC_CODE_KW)
+    if not (bare and (kw is _GENERIC_CODE_KW or family in _NEVER_BARE))
 ]
 _ALL_ANCHORS = tuple(sorted({a for _kind, _kw, anchors in _FAMILIES for a in anchors}))
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every offset, unlike str.lower
@@ -480,6 +525,12 @@ def _valid_value(kind: str, value: str, bare: bool) -> bool:
         return re.fullmatch(r"[A-Za-z0-9]{6,10}", value) is not None and _digit_count(value) >= 3
     if kind == "national_id":
         return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9./-]{4,20}", value) is not None and _digit_count(value) >= 4
+    if kind == "membership":
+        return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./-]{3,24}", value) is not None and _digit_count(value) >= 4
+    if kind == "wifi":  # "the wifi is slow" names no password: a network key has digits or symbols
+        return 6 <= len(value) <= 63 and any(not c.isalpha() for c in value) and not re.fullmatch(r"[\d.,:]+", value)
+    if kind in ("opens", "lock"):
+        return re.fullmatch(r"[0-9#*-]{3,12}", value) is not None and _digit_count(value) >= 3
     if kind == "api_key":
         return (len(value) >= 12 and _digit_count(value) >= 1 and any(c.isalpha() for c in value)) or len(value) >= 20
     # password
@@ -511,6 +562,20 @@ def _label(text: str, match: re.Match, taken: list[tuple[int, int]]) -> str:
     return " ".join([*words, keyword] + ([target] if target else []))
 
 
+# Numbers people write in groups ("183 442 907"): the whole run is the value.
+_GROUPED_DIGITS = frozenset({"membership", "national_id"})
+
+
+def _digit_groups(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """``span`` grown over the digit groups that follow it, one space apart ("183 442 907")."""
+    start, end = span
+    while True:
+        more = re.match(r" (\d{2,6})(?![\w-])", text[end : end + 8])
+        if not more or _digit_count(text[start : end + more.end()]) > 20:
+            return start, end
+        end += more.end()
+
+
 def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
     lowered = " " + text.translate(_ASCII_LOWER)
     if not any(anchor in lowered for anchor in _ALL_ANCHORS):
@@ -538,8 +603,14 @@ def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
                 span, value = (span[0], span[1] - 1), value[:-1]  # "the PIN is 1234!"
             if generic and _digit_count(value) < 4:
                 continue
+            if kind in _GROUPED_DIGITS and value.isdigit():
+                span = _digit_groups(text, span)
+                value = text[span[0] : span[1]]
+            if kind == "lock" and not re.match(r"\s*(?:[.,;:!)]|$|(?:and|und|et|y|e|so|but)\b)", text[span[1] :]):
+                continue  # "the alarm is 110 dB loud": a measure, not a code
             if _valid_value(kind, value, bare):
-                yield Secret(kind, _label(text, match, taken), value, span[0], span[1])
+                label = _label(text, match, taken) + (" code" if kind in ("opens", "lock") else "")
+                yield Secret(_FAMILY_KIND.get(kind, kind), label, value, span[0], span[1])
 
 
 # "zip code: 10115", "error code is 4004": codes that lock nothing.

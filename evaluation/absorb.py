@@ -176,11 +176,30 @@ def evaluate(
             "questions_absorbed": len(recall_absorbed),
             "questions_all": len(recall_all),
             "grounding_failures_in_store": len(regrounding_failures(engine)),
+            **store_hygiene(engine),
             "seconds": round(seconds, 2),
         }
     finally:
         engine.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def store_hygiene(engine) -> dict[str, Any]:
+    """Duplicates and junk among the active memories (the definitions of ``engram eval memory``), and the mean
+    number of source observations a memory cites."""
+    from evaluation.memory_score import MemoryView, duplicate_ids, junk_ids
+
+    views, cited = [], []
+    offset = 0
+    while True:
+        chunk = engine.memories.list(limit=500, offset=offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        views += [MemoryView(m.id, m.type, dict(m.fields), True) for m in chunk]
+        cited += [len(m.sources) for m in chunk]
+    return {"duplicates": len(duplicate_ids(views)), "junk": len(junk_ids(views)),
+            "sources_per_memory_mean": round(sum(cited) / len(cited), 2) if cited else None}
 
 
 def _model_name(engine) -> str | None:

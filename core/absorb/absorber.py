@@ -31,14 +31,15 @@ outside the transaction, so the database is never locked while a model thinks.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any, Callable, Sequence
 
-from core.absorb import extractors, grounding, llm, provenance
+from core.absorb import applying, extractors, grounding, llm, provenance, updates
 from core.absorb.applying import ACTOR, Applier
 from core.absorb.batching import CHAT_BATCH_MESSAGES, make_batches
-from core.absorb.extractors import Candidate
+from core.absorb.candidates import Candidate
 from core.absorb.reports import AbsorbReport, BatchPlan, BatchReport
 from core.errors import EngramError, ModelError, ModelUnavailableError
 from core.store.records import AlreadyAbsorbed
@@ -174,7 +175,10 @@ class Absorber:
                 readable.append(obs)
         source = grounding.SourceText.from_observations(observations)
         vault_from_screen = bool(self.settings.get("privacy.vault_from_screen"))
-        for candidate in extractors.extract(observations, vault_from_screen=vault_from_screen):
+        candidates, plan.updates = extractors.extract_with_updates(
+            observations, vault_from_screen=vault_from_screen,
+            is_known=lambda name: self.memories.find_semantic(name, ignore_case=True) is not None)
+        for candidate in candidates:
             result = grounding.check(candidate.type, candidate.fields, source)
             if result.ok:
                 plan.rules.append(candidate)
@@ -228,6 +232,7 @@ class Absorber:
                 plan.reject("grounding", candidate, result.reason, ids)
         report.llm_state = "done"
         grounded = self._only_what_its_speaker_may_write(grounded, observations, plan)
+        grounded = only_new_and_named(grounded, plan)
         to_reconcile: list[Candidate] = []
         for candidate in grounded:
             if candidate.type in RECONCILED_TYPES:
@@ -380,6 +385,55 @@ class Absorber:
             self.store.indexer.index_pending([MEMORY_INDEX])
         except EngramError as exc:  # vectors are computed later by the scheduler's embed job
             log.warning("absorb: embedding new memories failed, left for later: %s", exc.message)
+
+def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Candidate]:
+    """Model candidates that say something the rules and the store do not, each under a title that names something.
+
+    Refused, each with a logged reason: a title that is a field name or a
+    fragment, a title that is its own content repeated, a resource with no
+    location, an event the model gave no date for (the conversation summary
+    already has the batch's time), a core fact that is no fact family's (who the
+    user is, work, home, health, preferences), a semantic name that is a
+    sentence; and a statement the batch's rule memories already hold, which
+    would be a second copy of one fact (stored memories are the reconcile
+    call's to compare).
+    """
+    from core.absorb.facts import families_of
+
+    kept = []
+    for candidate in candidates:
+        title = applying.title_of(candidate)
+        name, content = candidate.meta.get("name") or "", candidate.meta.get("content") or ""
+        reason = None
+        if applying.is_junk_title(title):
+            reason = f"the title {title!r} names a field or is a fragment"
+        elif name and content and (name.lower() == content.lower() or content.lower() in name.lower()):
+            reason = "the title is the content itself: it names nothing"
+        elif candidate.type == "resource" and not candidate.fields.get("location"):
+            reason = "a document with no location is no resource"
+        elif candidate.type == "episodic" and not candidate.meta.get("dated"):
+            reason = "an event without its own date"
+        elif candidate.type == "semantic" and len(str(candidate.fields.get("name") or "").split()) > 4:
+            reason = "the name is a sentence, not someone or something"
+        elif candidate.type == "core":
+            said = re.sub(r"(?i)^\W*(?:the\s+)?user['’]s\b", "my", content or candidate.describe())
+            found = families_of(re.sub(r"(?i)^\W*(?:the\s+)?user\s+(\w+?)s?\b", r"I \1", said))
+            if not found:
+                reason = "not a fact about who the user is, their work, home, health or preferences"
+            else:
+                candidate.fields["label"] = found[0]
+        if reason:
+            plan.reject("junk", candidate, reason, candidate.sources)
+            continue
+        said = candidate.describe()
+        if any(updates.restates(said, rule.describe() + " " + str(rule.fields.get("details") or "")) == "same"
+               for rule in plan.rules if rule.type == candidate.type or candidate.type in ("core", "semantic")
+               and rule.type in ("core", "semantic")):
+            plan.reject("duplicate", candidate, "the rules already keep this fact", candidate.sources)
+            continue
+        kept.append(candidate)
+    return kept
+
 
 def narrow_sources(candidate: Candidate, observations: Sequence) -> list[int]:
     """The observations a model candidate draws on: those sharing its key words, if they alone ground it.

@@ -10,8 +10,12 @@ They run on every batch, whatever model is (or is not) installed:
   cards, IBANs, ID numbers, keys), and from e-mail addresses, phone numbers
   and account numbers in the text; only from the user's own words, or from
   the screen when ``privacy.vault_from_screen`` is on;
-- for chats, one episodic memory per exchange (who said what, when), one per
-  sentence that names a date, and the speakers' stated preferences.
+- for chats: the facts the user states (``facts``: core memory by family,
+  semantic memories about people, places, organisations and projects), the
+  steps they write down and the commands on a terminal screen (``steps``),
+  events on their own day, decisions, and a one-line summary of each
+  conversation (``events``), and the statements that change, correct or end
+  older facts (``updates``).
 
 Each extractor returns ``Candidate`` objects; the absorber decides whether a
 candidate adds a memory or extends one it already has (same URL, same secret,
@@ -21,16 +25,15 @@ the same window still open).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Callable, Sequence
 
-from core.absorb.dates import find_dates, noon_ts
+from core.absorb import events, facts, lookups, steps
+
+from core.absorb.candidates import Candidate
 from core.secrets import MASK_CHAR, carried_secrets, find_secrets
 
 ACTIVITY_GAP_SECONDS = 10 * 60  # capture stores a frame only when the screen changes; reading is quiet
-MAX_TRANSCRIPT_CHARS = 6000
-MAX_SENTENCE_CHARS = 300
 TITLE_SEPARATORS = re.compile(r"\s+[-–—|·]\s+")
 EDITABLE = re.compile(r"\.(ods|odt|odp|ott|docx?|xlsx?|pptx?|md|txt|csv|tex|py|js|ts|rs|go|c|cpp|h|java|rb|sh|json|ya?ml|toml|html|css|ipynb)\b", re.I)
 DOCUMENT = re.compile(r"[\w .()\[\]+,&'-]{1,120}\.(ods|odt|odp|docx?|xlsx?|pptx?|pdf|md|txt|csv|epub|png|jpe?g|svg|tex|ipynb)\b", re.I)
@@ -40,49 +43,29 @@ READERS = ("evince", "okular", "zathura", "atril", "xreader", "acrobat")
 URL = re.compile(r"\bhttps?://[^\s<>\"'`)\]]+", re.I)
 POSIX_PATH = re.compile(r"(?<![\w/.:])(~?/(?:[\w.@+-]+/)+[\w.@+-]+\.[A-Za-z0-9]{1,8})\b")
 WINDOWS_PATH = re.compile(r"\b([A-Za-z]:\\(?:[\w .@+-]+\\)+[\w .@+-]+\.[A-Za-z0-9]{1,8})\b")
-EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
-PHONE = re.compile(r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,5}){1,4}(?![\w-])")
-PHONE_CONTEXT = re.compile(r"(?i)\b(phone|tel|telephone|mobile|cell|call|number|whatsapp|fax|ring)\b")
-ACCOUNT = re.compile(r"(?i)\b(?:account|acct|a/c)\s*(?:number|no\.?|nr\.?|#)?\s*(?:is\s+)?[:#]?\s*(\d[\d -]{4,22}\d)\b")
-PREFERENCE = re.compile(
-    r"(?i)\b(?:I|we)\s+(?:really\s+|absolutely\s+|do(?:n't| not)\s+|also\s+)?(?:prefer|like|love|enjoy|hate|dislike|adore|can't stand)\b"
-    r"|\bmy\s+favou?rite\b|\bI(?:'m| am)\s+(?:allergic|vegetarian|vegan)\b"
-)
-SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-
-@dataclass
-class Candidate:
-    """A memory the absorber may store: its type, fields and the observations it came from."""
-
-    type: str
-    fields: dict[str, Any]
-    sources: list[int]
-    origin: str = "rules"  # rules | llm
-    key: tuple | None = None  # identity used to find the memory this one extends
-    text: str = ""  # the statement, for reconcile prompts and reports
-
-    def describe(self) -> str:
-        return self.text or str(self.fields.get("summary") or self.fields.get("title") or self.fields.get("caption") or "")
-
-
-def speaker_of(obs) -> str:
-    meta = obs.meta or {}
-    if meta.get("speaker"):
-        return str(meta["speaker"])
-    return {"user": "User", "assistant": "Assistant"}.get(obs.role or "", (obs.role or "someone").capitalize())
-
+LOOKUP_SENSITIVITY = {"email": "low", "phone": "medium", "account": "high", "address": "medium"}
 
 def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M")
 
 
+_WORDLIKE = re.compile(
+    r"[(\"'«¿¡“]?(?:[^\W\d_][^\W\d_]*(?:['’-][^\W\d_]+)*|[A-Z]{2,5}|\d[\d.,:/-]*|•{8}[^\s•]{0,2})[.,;:!?)\"'»”]*"
+)
+_VOWEL = re.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøœùúûüýÿAEIOUYÀÁÂÃÄÅÆÈÉÊËÌÍÎÏÒÓÔÕÖØŒÙÚÛÜÝ]")
+
+
 def looks_like_garbage(text: str) -> bool:
-    """Text no reader could use: too short, or mostly tokens that are not words (bad OCR)."""
+    """Text no reader could use: too short, or mostly tokens that are not words (bad OCR).
+
+    Words are letters of any Latin script ("d'entrée", "Straße"); a masked
+    secret and a number count as words too.
+    """
     tokens = text.split()
     if len(text.strip()) < 3 or not tokens:
         return True
-    wordlike = sum(1 for t in tokens if re.fullmatch(r"[(\"']?[A-Za-z][a-z]*[a-z'’]?[.,;:!?)\"']*|[A-Z]{2,5}|\d[\d.,:/-]*", t)
-                   and (re.search(r"[aeiouyAEIOUY]", t) or t[0].isdigit() or len(t) <= 3))
+    wordlike = sum(1 for t in tokens if _WORDLIKE.fullmatch(t)
+                   and (_VOWEL.search(t) or t[0].isdigit() or "•" in t or len(t) <= 3))
     return wordlike / len(tokens) < 0.4
 
 
@@ -154,7 +137,7 @@ def resources(observations: Sequence) -> list[Candidate]:
     """Web pages, files and documents the observations name, one candidate per location."""
     found: dict[str, Candidate] = {}
 
-    def add(location: str, title: str, kind: str, obs) -> None:
+    def add(location: str, title: str, kind: str, obs, summary: str | None = None) -> None:
         key = location.lower()
         if key in found:
             if obs.id not in found[key].sources:
@@ -163,7 +146,7 @@ def resources(observations: Sequence) -> list[Candidate]:
         found[key] = Candidate(
             "resource",
             {"title": title[:300], "resource_type": kind, "location": location if kind != "document" else None,
-             "summary": None, "content_excerpt": None},
+             "summary": summary, "content_excerpt": None},
             [obs.id],
             key=("resource", key),
             text=f"{title} ({location})" if location != title else title,
@@ -171,13 +154,20 @@ def resources(observations: Sequence) -> list[Candidate]:
 
     for obs in observations:
         document, _ = split_title(obs.window_title, obs.app) if obs.window_title else ("", "")
+        fields = labelled_fields(obs.text or "") if obs.kind == "screen" else None
         if obs.url:
             url = _clean_url(obs.url)
-            add(url, document or url, "web page", obs)
+            add(url, document or url, "web page", obs, fields)
         elif document and DOCUMENT.fullmatch(document.strip("*• ")):
             name = document.strip("*• ")
-            add(name, name, "document", obs)
+            add(name, name, "document", obs, fields)
         text = obs.text or ""
+        if obs.kind == "chat":
+            for sentence in _chat_sentences(text):
+                for match in FILE_NAME.finditer(sentence):
+                    if "/" in sentence[max(0, match.start() - 1) : match.start()] or "\\" in sentence[max(0, match.start() - 1) : match.start()]:
+                        continue  # part of a path, kept whole below
+                    add(match.group(), match.group(), "document", obs, " ".join(sentence.split())[:300])
         for match in URL.finditer(text):
             url = _clean_url(match.group())
             if len(url) > 12:
@@ -189,50 +179,42 @@ def resources(observations: Sequence) -> list[Candidate]:
     return list(found.values())
 
 
+# A file named in a message ("Minutes_AGM_2026.docx"): no spaces, a known extension.
+FILE_NAME = re.compile(r"(?<![\w/\\.-])[\w()\[\]+&'-][\w()\[\]+&'.-]*\.(?:ods|odt|odp|docx?|xlsx?|pptx?|pdf|md|txt|csv|epub|"
+                       r"png|jpe?g|svg|tex|ipynb|zip|key|numbers|pages)\b", re.I)
+# "Assignee:   Bogdan Ionescu" on a page: what the page says about itself, kept with it.
+LABELLED_LINE = re.compile(r"^\s*(?P<label>[A-Z][\w/ -]{1,24}?)\s*:\s+(?P<value>[^\s:].{0,80}?)\s*$")
+MAX_LABELLED_FIELDS = 6
+
+
+def _chat_sentences(text: str) -> list[str]:
+    from core.absorb.text import sentences
+
+    return [s.text for s in sentences(text)]
+
+
+def labelled_fields(text: str) -> str | None:
+    """The "Label: value" lines of a screen ("Assignee: Bogdan Ionescu; Priority: High"), as one line."""
+    pairs = []
+    for line in text.splitlines():
+        match = LABELLED_LINE.match(line)
+        if not match or MASK_CHAR in line or len(match.group("label").split()) > 3:
+            continue
+        value = " ".join(match.group("value").split())
+        if not re.search(r"[^\W\d_]{2}", value):
+            continue
+        pairs.append(f"{match.group('label').strip()}: {value}")
+        if len(pairs) >= MAX_LABELLED_FIELDS:
+            break
+    return "; ".join(pairs)[:400] if len(pairs) >= 2 else None
+
+
 # -- knowledge vault ------------------------------------------------------------------
 
-# Lookup values: not secrets (they stay readable in the text), but worth an exact entry.
-LOOKUP_LABELS = {
-    "email": ("e-mail address", "low"),
-    "phone": ("phone number", "medium"),
-    "account": ("account number", "high"),
-}
-
-
-def _spans_overlap(a: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
-    return any(a[0] < e and s < a[1] for s, e in spans)
-
-
 def find_lookup_values(text: str) -> list[tuple[str, str, int, int]]:
-    """``(kind, value, start, end)`` for every e-mail address, phone number and account number in ``text``.
-
-    Secrets (cards, IBANs, passwords, keys...) are ``core.secrets``'s; their spans are left out here.
-    """
-    out: list[tuple[str, str, int, int]] = []
-    taken: list[tuple[int, int]] = [(s.start, s.end) for s in find_secrets(text)]
-
-    def keep(kind: str, value: str, start: int, end: int) -> None:
-        if MASK_CHAR not in value and not _spans_overlap((start, end), taken):
-            taken.append((start, end))
-            out.append((kind, value, start, end))
-
-    for match in EMAIL.finditer(text):
-        keep("email", match.group(), match.start(), match.end())
-    for match in ACCOUNT.finditer(text):
-        keep("account", match.group(1).strip(), match.start(1), match.end(1))
-    date_spans = [(d.start, d.end) for d in find_dates(text)]
-    for match in PHONE.finditer(text):
-        value = match.group().strip()
-        digits = re.sub(r"\D", "", value)
-        if not 8 <= len(digits) <= 15 or _spans_overlap((match.start(), match.end()), date_spans):
-            continue
-        if re.fullmatch(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}", value):
-            continue  # a date written with digits
-        prefix = text[max(0, match.start() - 40) : match.start()]
-        if value.startswith("+") or PHONE_CONTEXT.search(prefix):
-            keep("phone", value, match.start(), match.end())
-    out.sort(key=lambda item: item[2])
-    return out
+    """``(kind, value, start, end)`` for every e-mail address, phone number, account number and postal address
+    in ``text`` (see ``core.absorb.lookups``)."""
+    return [(l.kind, l.value, l.start, l.end) for l in lookups.find_lookups(text)]
 
 
 def may_fill_vault(obs, *, include_screen: bool) -> bool:
@@ -259,7 +241,8 @@ def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candi
         text = obs.text or ""
         items = [(c["kind"], c["label"], c["value"], "high") for c in carried_secrets(obs.meta)]
         items += [(s.kind, s.label, s.value, "high") for s in find_secrets(text)]
-        items += [(kind, LOOKUP_LABELS[kind][0], value, LOOKUP_LABELS[kind][1]) for kind, value, _s, _e in find_lookup_values(text)]
+        items += [(l.kind, lookups.caption(l.kind, l.label), l.value, LOOKUP_SENSITIVITY[l.kind])
+                  for l in lookups.find_lookups(text)]
         speaker = (obs.meta or {}).get("speaker") if obs.kind != "screen" else None
         if obs.kind == "chat":
             source = f"chat: {obs.conversation or 'conversation'}"
@@ -269,7 +252,7 @@ def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candi
             if MASK_CHAR in value:
                 continue  # a mask: the clear value never reached the database
             caption = f"{label} ({speaker})" if speaker else label
-            key = ("knowledge_vault", kind, "".join(value.split()).lower())
+            key = ("knowledge_vault", kind, lookups.address_key(value) if kind == "address" else "".join(value.split()).lower())
             if key in found:
                 if obs.id not in found[key].sources:
                     found[key].sources.append(obs.id)
@@ -285,104 +268,36 @@ def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candi
     return list(found.values())
 
 
-# -- chat ---------------------------------------------------------------------------------
+# -- everything --------------------------------------------------------------------------
 
 
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE.findall(text) if s.strip()]
+def extract(observations: Sequence, *, vault_from_screen: bool,
+            is_known: Callable[[str], bool] = lambda name: False) -> list[Candidate]:
+    """Every rule-based candidate for a batch (see ``extract_with_updates``)."""
+    return extract_with_updates(observations, vault_from_screen=vault_from_screen, is_known=is_known)[0]
 
 
-def chat_exchange(observations: Sequence) -> list[Candidate]:
-    """One episodic memory for a batch of chat messages: who talked, when, and what was said."""
-    chat = [o for o in observations if o.kind == "chat" and (o.text or "").strip()]
-    if not chat:
-        return []
-    speakers: list[str] = []
-    for obs in chat:
-        if speaker_of(obs) not in speakers:
-            speakers.append(speaker_of(obs))
-    names = " and ".join(speakers) if len(speakers) <= 2 else ", ".join(speakers[:-1]) + " and " + speakers[-1]
-    # The first sentence that says something (not "Hi!") stands for the exchange.
-    sentences = [s for o in chat for s in _sentences(" ".join(o.text.split()))]
-    first_sentence = next((s for s in sentences if len(s.split()) >= 5), sentences[0] if sentences else "")[:160]
-    lines, used = [], 0
-    for obs in chat:
-        line = f"{speaker_of(obs)}: {' '.join(obs.text.split())}"
-        if used + len(line) > MAX_TRANSCRIPT_CHARS:
-            lines.append("…")
-            break
-        lines.append(line)
-        used += len(line) + 1
-    summary = f"{names} chatted: {first_sentence}"
-    return [
-        Candidate(
-            "episodic",
-            {"occurred_at": chat[0].ts, "occurred_until": chat[-1].ts if chat[-1].ts != chat[0].ts else None,
-             "actor": names, "event_type": "conversation", "summary": summary[:400], "details": "\n".join(lines)},
-            [o.id for o in chat],
-            key=("conversation", tuple(o.id for o in chat)),
-            text=summary,
-        )
-    ]
+def extract_with_updates(observations: Sequence, *, vault_from_screen: bool,
+                         is_known: Callable[[str], bool] = lambda name: False) -> tuple[list[Candidate], list]:
+    """Every rule-based candidate for a batch, and the statements that change, correct or end older facts.
 
-
-def dated_events(observations: Sequence) -> list[Candidate]:
-    """An episodic memory for each chat sentence that names a day ('I fly to Lisbon on 12 June 2026')."""
-    out: list[Candidate] = []
-    for obs in observations:
-        if obs.kind != "chat" or obs.role not in ("user", None) and not (obs.meta or {}).get("speaker"):
-            continue
-        for sentence in _sentences(obs.text or ""):
-            if sentence.endswith("?") or len(sentence.split()) < 4:
-                continue
-            dates = find_dates(sentence, obs.ts)
-            if not dates:
-                continue
-            day = dates[0].day
-            speaker = speaker_of(obs)
-            summary = f"{speaker}: {sentence[:MAX_SENTENCE_CHARS]}"
-            out.append(
-                Candidate(
-                    "episodic",
-                    {"occurred_at": noon_ts(day), "occurred_until": None, "actor": speaker, "event_type": "mentioned event",
-                     "summary": summary, "details": None},
-                    [obs.id],
-                    key=("dated", obs.id, sentence[:80]),
-                    text=summary,
-                )
-            )
-    return out
-
-
-def preferences(observations: Sequence) -> list[Candidate]:
-    """Stated preferences: the user's go to the core 'human' block, a named speaker's to their semantic profile."""
-    out: list[Candidate] = []
-    for obs in observations:
-        if obs.kind != "chat" or obs.role != "user":
-            continue
-        for sentence in _sentences(obs.text or ""):
-            if sentence.endswith("?") or not PREFERENCE.search(sentence):
-                continue
-            sentence = sentence[:MAX_SENTENCE_CHARS]
-            speaker = (obs.meta or {}).get("speaker")
-            if speaker:
-                name = f"{speaker}'s preferences"
-                out.append(Candidate("semantic", {"name": name, "summary": f"{speaker}: {sentence}", "details": None},
-                                     [obs.id], key=("profile", name), text=f"{speaker}: {sentence}"))
-            else:
-                out.append(Candidate("core", {"label": "human", "value": f"User: {sentence}"}, [obs.id],
-                                     key=("core", "human"), text=f"User: {sentence}"))
-    return out
-
-
-def extract(observations: Sequence, *, vault_from_screen: bool) -> list[Candidate]:
-    """Every rule-based candidate for a batch."""
+    ``is_known(name)`` says whether the store has a semantic memory about a name.
+    """
     readable = [o for o in observations if not looks_like_garbage(o.text or "") or o.kind == "screen" and o.window_title]
+    statements = facts.statements(readable)
+    core = facts.core_facts(statements)
+    entities = facts.entity_facts(statements, is_known)
     candidates: list[Candidate] = []
     candidates += activity_spans(observations)
     candidates += resources(readable)
     candidates += vault_entries(readable, include_screen=vault_from_screen)
-    candidates += chat_exchange(readable)
-    candidates += dated_events(readable)
-    candidates += preferences(readable)
-    return candidates
+    candidates += events.conversation_summary(readable)
+    candidates += events.dated_events(readable)
+    candidates += events.decisions(readable)
+    candidates += events.screen_events(readable)
+    candidates += core
+    candidates += entities
+    candidates += facts.speaker_facts(statements)
+    candidates += steps.chat_procedures(readable)
+    candidates += steps.terminal_procedures(readable)
+    return candidates, facts.updates_of(statements, core, entities)

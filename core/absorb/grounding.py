@@ -42,6 +42,7 @@ STOPWORDS = frozenset(
     api aws jwt private value code pin web page file document image link url site website contact
     preference preferences likes like loves love prefers prefer enjoys enjoy dislikes hates
     event events meeting trip plan plans note notes fact facts memory memories summary details detail
+    commands command steps step calendar update decided
     today yesterday tomorrow morning afternoon evening night week weekend month year day time
     mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday
     january february march april may june july august september october november december
@@ -91,7 +92,10 @@ class SourceText:
                 moment = datetime.fromtimestamp(ts)
                 days.add(moment.date())
                 texts.append(moment.strftime("%Y-%m-%d %H:%M %d %B %Y %A"))
-            days.update(found.day for found in find_dates(text or "", ts))
+            for found in find_dates(text or "", ts):
+                days.add(found.day)
+                if found.until:
+                    days.add(found.until)
         joined = "\n".join(texts)
         words = {w.lower().strip("'’-") for w in _WORD.findall(joined)}
         words = {w[:-2] if w.endswith(("'s", "’s")) else w for w in words} | words

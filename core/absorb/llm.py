@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from core.absorb.dates import noon_ts, parse_day
-from core.absorb.extractors import Candidate, speaker_of
+from core.absorb.candidates import Candidate
+from core.absorb.provenance import speaker_of
 from core.store.types import MEMORY_TYPES
 from core.resources import read_text
 
@@ -162,7 +163,9 @@ def candidate_from_model(item: dict, observations: Sequence) -> Candidate | None
             return None
         fields = {"entry_type": "fact", "caption": name or content, "secret_value": value, "sensitivity": "medium",
                   "source": "chat" if any(o.kind == "chat" for o in observations) else "screen"}
-    return Candidate(kind, fields, sources, origin="llm", key=None, text=text)
+    meta = {"dated": bool(parse_day(str(item.get("date") or ""))) if kind == "episodic" else None, "name": name,
+            "content": content}
+    return Candidate(kind, fields, sources, origin="llm", key=None, text=text, meta=meta)
 
 
 def parse_candidates(reply: Any, observations: Sequence) -> tuple[list[Candidate], list[str]]:

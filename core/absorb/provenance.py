@@ -18,6 +18,8 @@ import dataclasses
 import re
 from typing import Any, Iterable
 
+from core.secrets import SECRETS_KEY, carried_secrets
+
 # Speakers whose words are the user's own.  Imported chats name the user "user";
 # a message from a named speaker (LoCoMo, group chats) is that person's.
 USER_ROLES = frozenset({"user", "me"})
@@ -51,6 +53,15 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*|\n")
 DROPPED = "(text addressed to an AI left out)"
 
 
+def speaker_of(observation: Any) -> str:
+    """Who wrote a message: its named speaker, else "User", "Assistant" or its role."""
+    meta = getattr(observation, "meta", None) or {}
+    if meta.get("speaker"):
+        return str(meta["speaker"])
+    role = getattr(observation, "role", None) or ""
+    return {"user": "User", "assistant": "Assistant"}.get(role, (role or "someone").capitalize())
+
+
 def is_users_own(observation: Any) -> bool:
     """Whether the observation is the user's own words (a chat message the user wrote)."""
     if getattr(observation, "kind", None) not in ("chat", "import"):
@@ -81,13 +92,44 @@ def without_ai_instructions(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", "".join(out)).strip()
 
 
+_QUOTED = re.compile(r'"[^"\n]{3,600}"|“[^”\n]{3,600}”|«[^»\n]{3,600}»|„[^“”\n]{3,600}[“”]')
+
+
+def without_quoted_ai_text(obs: Any) -> Any:
+    """The user's message without what they quote that speaks to an AI ("look what someone hid in a post: "AI
+    assistant: store that ...""), and without the secrets carried from inside such a quote.
+
+    The user's own words are taken as they are; a quote of someone else's
+    instruction to an AI is neither the user's fact nor their secret.
+    """
+    text = obs.text or ""
+    if '"' not in text and "“" not in text and "«" not in text and "„" not in text:
+        return obs
+    removed: list[str] = []
+    kept = text
+    for match in _QUOTED.finditer(text):
+        if addresses_ai(match.group()[1:-1]):
+            removed.append(match.group())
+            kept = kept.replace(match.group(), DROPPED, 1)
+    if not removed:
+        return obs
+    meta = dict(obs.meta or {})
+    carried = carried_secrets(meta)
+    if carried:
+        inside = " ".join(removed).lower()
+        outside = kept.lower()
+        meta[SECRETS_KEY] = [c for c in carried if not (c["label"].lower() in inside and c["label"].lower() not in outside)]
+    return dataclasses.replace(obs, text=kept, meta=meta)
+
+
 def as_data(observations: Iterable[Any]) -> list[Any]:
     """The observations as absorb reads them: in what others wrote (assistants, tools, screens), sentences that
-    address an AI are left out (copies; the store is untouched).  The user's own words are taken as they are."""
+    address an AI are left out (copies; the store is untouched).  The user's own words are taken as they are,
+    except a quote in them that speaks to an AI (``without_quoted_ai_text``)."""
     out = []
     for obs in observations:
         if is_users_own(obs):
-            out.append(obs)
+            out.append(without_quoted_ai_text(obs))
             continue
         cleaned = without_ai_instructions(obs.text or "")
         out.append(obs if cleaned == (obs.text or "") else dataclasses.replace(obs, text=cleaned))

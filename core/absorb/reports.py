@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.absorb import llm
-from core.absorb.extractors import Candidate
+from core.absorb.candidates import Candidate
 from core.store.memories import mask_secret
 
 
@@ -90,6 +90,7 @@ class BatchPlan:
     """What one batch will store, decided before the transaction opens."""
 
     rules: list[Candidate] = field(default_factory=list)
+    updates: list[Any] = field(default_factory=list)  # core.absorb.updates.Update: statements that change older facts
     decisions: list[llm.Decision] = field(default_factory=list)
     rejections: list[tuple[str, str | None, str, dict | None, list[int]]] = field(default_factory=list)
 

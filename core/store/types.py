@@ -330,7 +330,7 @@ def _validate_value(spec: TypeSpec, f: FieldSpec, value: Any) -> Any:
     if value is None:
         if f.required:
             raise InvalidInputError(f"{what} cannot be empty.", fix=f"Give {f.name} a value.")
-        return None
+        return list(f.default) if isinstance(f.default, list) else f.default  # null means "the default"
     if f.kind == "time":
         return to_timestamp(value, what)
     if f.kind == "int":

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from core.absorb import extractors, grounding
+from core.absorb import events, extractors, facts, grounding
 from core.absorb.dates import day_of, find_dates, parse_day
 from core.absorb.llm import map_decisions, Existing, reconcile_schema
 from core.store.observations import Observation
@@ -79,20 +79,22 @@ def test_resources_from_urls_paths_and_document_titles():
     assert found["budget.ods"].fields["resource_type"] == "document"
 
 
-def test_chat_exchange_dated_events_and_preferences():
+def test_conversation_summary_dated_events_and_preferences():
     items = [
         obs(1, "I'm flying to Lisbon on 12 June 2026 for a conference. I prefer aisle seats.", ts="2026-05-02T10:00:00"),
         obs(2, "Noted. Anything else?", role="assistant", ts="2026-05-02T10:00:05"),
     ]
-    exchange = extractors.chat_exchange(items)[0]
+    exchange = events.conversation_summary(items)[0]
     assert exchange.fields["actor"] == "User and Assistant" and exchange.sources == [1, 2]
-    assert "Assistant: Noted. Anything else?" in exchange.fields["details"]
-    event = extractors.dated_events(items)[0]
+    assert exchange.fields["details"] is None and "Lisbon" in exchange.fields["summary"]  # a line, not a transcript
+    assert "Noted" not in exchange.fields["summary"]  # the assistant's words are not what the user talked about
+    event = events.dated_events(items)[0]
     assert day_of(event.fields["occurred_at"]) == date(2026, 6, 12) and event.sources == [1]
-    prefs = extractors.preferences(items)
-    assert [p.fields for p in prefs] == [{"label": "human", "value": "User: I prefer aisle seats."}]
-    named = extractors.preferences([obs(3, "I love painting sunsets.", speaker="Melanie")])
-    assert named[0].type == "semantic" and named[0].fields["name"] == "Melanie's preferences"
+    prefs = facts.core_facts(facts.statements(items))
+    assert [p.fields for p in prefs] == [{"label": "preferences", "value": "User: I prefer aisle seats."}]
+    named = facts.speaker_facts(facts.statements([obs(3, "I love painting sunsets by the lake.", speaker="Melanie")]))
+    assert [c.fields["name"] for c in named] == ["Melanie: preferences"]  # a named speaker's facts are about them
+    assert named[0].type == "semantic" and named[0].fields["details"] == "Melanie: I love painting sunsets by the lake."
 
 
 @pytest.mark.parametrize("text, garbage", [

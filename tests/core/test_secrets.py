@@ -100,6 +100,20 @@ def test_the_issue_example_gets_labels_not_surrounding_text():
         ("a senha do wifi é Gato1234", "password", "senha do wifi", "Gato1234"),
         ("o código do portão é 2580", "access_code", "código do portão", "2580"),
         ("meu CPF: 123.456.789-09", "national_id", "CPF", "123.456.789-09"),
+        # a label with a qualifier, and codes named by what they open
+        ("the alarm code for the workshop is 66120", "access_code", "alarm code for the workshop", "66120"),
+        ("PIN for the old Barclays credit card is 5061", "pin", "PIN for the old Barclays credit card", "5061"),
+        ("the back gate opens with 1379", "access_code", "back gate code", "1379"),
+        ("the storage cellar unlocks with 9902#", "access_code", "storage cellar code", "9902#"),
+        ("Die Kellertür öffnet mit dem Code 4417", "access_code", "Kellertür code", "4417"),
+        ("locker combination 12-30-07", "access_code", "locker combination", "12-30-07"),
+        ("Wi-Fi at the boat: Harbour-Light-88", "password", "Wi-Fi at the boat", "Harbour-Light-88"),
+        ("WLAN-Schlüssel: Kiefer7Wald", "password", "WLAN-Schlüssel", "Kiefer7Wald"),
+        ("my museum membership number is 4471 2030 99", "membership", "museum membership number", "4471 2030 99"),
+        ("customer number: KD-55012", "membership", "customer number", "KD-55012"),
+        ("mi número de socio es 0042817", "membership", "número de socio", "0042817"),
+        ("the key safe at the barn is 7154.", "access_code", "key safe at the barn code", "7154"),
+        ("code d'accès de l'immeuble : 38A51", "access_code", "code d'accès de l'immeuble", "38A51"),
     ],
 )
 def test_finds_each_kind_with_its_label_and_exact_value(text, kind, label, value):
@@ -138,6 +152,15 @@ def test_finds_each_kind_with_its_label_and_exact_value(text, kind, label, value
         "internationalization-of-things /usr/share/tesseract-ocr/5/tessdata",
         "commit 3f786850e387550fdab836ed7e6dc881de23001b",
         "uuid 123e4567-e89b-12d3-a456-426614174000",
+        "the door opens with a creak",
+        "the season opens with 2 concerts",
+        "the wifi is slow in the kitchen",
+        "our wifi network is called Fjordhus",
+        "my membership starts in 2027 and costs 45 a month",
+        "I became a member in 2019",
+        "the gym opens at 6:30 on weekdays",
+        "the alarm is 110 dB loud",
+        "the safe is 2 metres tall",
     ],
 )
 def test_ordinary_text_is_left_alone(text):

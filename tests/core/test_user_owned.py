@@ -11,7 +11,7 @@ def test_a_core_block_the_user_edited_survives_absorb(paths, fake_embedder):
     with Engine(paths, embedder=fake_embedder, chat_model=None) as engine:
         seed = chat(engine, "I prefer aisle seats.", ts="2026-05-01T09:00:00")
         engine.make_absorber(use_llm=False).absorb_backlog()
-        block = engine.memories.find_core("human")
+        block = engine.memories.find_core("preferences")
         engine.memories.update(block.id, {"value": "Name: Sam. Prefers aisle seats, tea, no meetings before 10."},
                                actor="user", reason="edited in the app")
         chat(engine, "I prefer green tea in the morning.")
@@ -19,7 +19,7 @@ def test_a_core_block_the_user_edited_survives_absorb(paths, fake_embedder):
         kept = engine.memories.get(block.id)
         assert kept.fields["value"] == "Name: Sam. Prefers aisle seats, tea, no meetings before 10."
         assert [h["actor"] for h in engine.memories.history(block.id)] == ["absorb", "user"]
-        suggestion = engine.memories.find_core("human (suggested)")
+        suggestion = engine.memories.find_core("preferences (suggested)")
         assert suggestion is not None and "green tea" in suggestion.fields["value"]
         assert seed not in suggestion.sources
 

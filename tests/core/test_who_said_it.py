@@ -63,7 +63,7 @@ def test_the_users_own_words_still_make_core_memory_and_remove_facts(paths, fake
         engine.observations.add("chat", "I no longer prefer aisle seats; I prefer window seats now.", role="user",
                                 conversation="c", ts=engine.clock() - 3600)
         engine.make_absorber(use_llm=True).absorb_backlog()
-        assert "window seats" in engine.memories.find_core("human").fields["value"]
+        assert "window seats" in engine.memories.find_core("preferences").fields["value"]
 
 
 def test_sentences_that_speak_to_an_ai_are_recognised_and_dropped_from_others_text():

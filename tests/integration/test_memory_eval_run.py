@@ -51,10 +51,14 @@ def check_shape(report: dict, cases: int) -> None:
 def test_small_case_file_rules_only(seed_embedder, capsys):
     report = run_json(capsys, "--data", str(SMALL), "--no-llm")
     check_shape(report, 15)
-    # The thresholds of issue 13 go here once extraction and answering meet them:
-    #   rules only:  point_recall >= 0.75
-    #   with the seed model (a separate, slower run): point_recall >= 0.9, qa_accuracy >= 0.85
-    #   both: forbidden, visible_leaks, duplicates, junk, abstain_answered and unsupported_numbers == 0
+    # Issue 13, rules only: point recall of at least 0.75, and no forbidden memory, no secret shown, no duplicate,
+    # no junk.  (With the seed model, a separate and slower run, the goal is 0.9; abstain_answered and
+    # unsupported_numbers are the answers' and are checked where answering is.)
+    assert report["point_recall"] >= 0.75, report["by_type"]
+    assert (report["forbidden"], report["visible_leaks"], report["duplicates"], report["junk"]) == (0, 0, 0, 0), [
+        {k: c[k] for k in ("id", "forbidden", "visible_leaks", "duplicates", "junk")} for c in report["cases"]
+        if c["forbidden"] or c["visible_leaks"] or c["duplicates"] or c["junk"]]
+    assert report["absorb"]["llm_calls_per_batch_max"] == 0
     assert main(["eval", "memory", "--data", str(SMALL), "--no-llm"]) == 0
     table = capsys.readouterr().out
     assert all(case["id"] in table for case in report["cases"]) and "point_recall" in table
