@@ -158,6 +158,19 @@ class ModelManager:
             raise self._missing(role, entry)
         return entry, path
 
+    def answer_style(self, model: ChatModel) -> str:
+        """How answers are written with ``model``: ``extractive`` or ``generated``.
+
+        ``models.answers`` decides when set; on ``auto`` the catalog entry's ``answers`` field (measured per
+        model with 'make bench'), and ``generated`` for a model the catalog does not rate.
+        """
+        setting = str(self.settings.get("models.answers"))
+        if setting in ("extractive", "generated"):
+            return setting
+        entry = self.catalog.find(getattr(model, "name", "") or "")
+        style = entry.extra.get("answers") if entry is not None else None
+        return style if style in ("extractive", "generated") else "generated"
+
     # --- handles -----------------------------------------------------------
     def chat_model(self) -> ChatModel:
         """A handle on the configured chat model; raises ModelUnavailableError when it is not installed."""

@@ -1,0 +1,68 @@
+"""The extractive answer: the sentences that answer, quoted, with who said them, when, and their citation.
+
+    You wrote on 28 September 2026: "To deploy the blog: git pull, then make build, then rsync
+    public/ to the server." [2]
+
+Times are shown only when they are real: a message's day (never its minute, which says when it
+was typed, not when the thing happens), an episode's day, and its time of day only when the
+episode has one (a dated event stored for "some time that day" has none).  A question about the
+vault ("do I have my gate code saved?") answered by a vault entry starts with "Yes", and the value
+stays masked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from core.answer.evidence import Unit
+from core.answer.support import Support
+
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
+
+
+def format_day(ts: float) -> str:
+    """``28 September 2026`` in local time."""
+    moment = datetime.fromtimestamp(ts)
+    return f"{moment.day} {MONTH_NAMES[moment.month - 1]} {moment.year}"
+
+
+def format_moment(ts: float) -> str:
+    moment = datetime.fromtimestamp(ts)
+    return f"{format_day(ts)}, {moment:%H:%M}"
+
+
+def _quote(text: str) -> str:
+    return "\u201c" + text.strip().strip("\"\u201c\u201d") + "\u201d"
+
+
+def attribution(unit: Unit, *, latest: bool = False) -> str:
+    """Who said the unit and when, as the start of a sentence."""
+    day = format_day(unit.said_at) if unit.said_at is not None else None
+    prefix = "Most recently, " if latest else ""
+    if unit.standing == "own":
+        return f"{prefix}{'y' if latest else 'Y'}ou wrote" + (f" on {day}" if day else "")
+    if unit.standing == "person":
+        return f"{prefix}{unit.speaker or 'Someone'} wrote" + (f" on {day}" if day else "")
+    if unit.standing == "screen":
+        return (f"{prefix}{'o' if latest else 'O'}n your screen" + (f" in {unit.app}" if unit.app else "")
+                + (f" on {day}" if day else ""))
+    if unit.vault:
+        return f"{prefix}{'i' if latest else 'I'}n your vault"
+    if unit.event_at is not None:
+        when = format_moment(float(unit.event_at)) if unit.exact_time else format_day(float(unit.event_at))
+        return f"{prefix}{'f' if latest else 'F'}rom your memories ({when})"
+    return f"{prefix}{'f' if latest else 'F'}rom your memories"
+
+
+def compose(support: Support, cite: Callable[[Unit], int]) -> str:
+    """The extractive answer for ``support`` (which must have chosen units); ``cite`` numbers a unit."""
+    lines: list[str] = []
+    for index, unit in enumerate(support.chosen):
+        latest = index == 0 and bool(support.superseded)
+        head = attribution(unit, latest=latest)
+        if unit.vault and support.question.asks_saved and index == 0:
+            head = "Yes, it is in your vault"
+        lines.append(f"{head}: {_quote(unit.quote)} [{cite(unit)}]")
+    return "\n".join(lines)
