@@ -45,11 +45,13 @@ log = logging.getLogger(__name__)
 NO_MEMORY = "I have no memory of that."
 ENGRAM_CHAT = "engram-chat:"  # conversation name prefix of what the user says to Engram
 RETRIEVE_LIMIT = 12
+CONTEXT_SPAN = 4  # turns before and after a retrieved turn whose words its sentences may borrow
 CONTEXT_CHAR_BUDGET = 6000
 PROMPT_UNITS = 12
 ANSWER_STYLES = ("extractive", "generated")
 CONTACT_KINDS = frozenset({"email", "phone"})
 _CITE = re.compile(r"\[(\d{1,3})\]")
+_MASK_TAIL = re.compile(f"({MASK_CHAR}{{8}})[0-9A-Za-z]{{1,2}}\\b")
 
 
 @dataclass
@@ -157,12 +159,16 @@ class Assistant:
         Each item carries its ``Source`` (masked text, who said it, when, the turns around it) for the
         answer's evidence.  Questions once asked of Engram are left out: they answer nothing.
         """
-        result = self.recall.retrieve(question, limit=limit, with_neighbours=True)
+        result = self.recall.retrieve(question, limit=limit)
         items: list[ContextItem] = []
         memory_ids = [m.id for m in result.core] + [h.id for h in result.hits if h.source == "memory"]
         memories = self.store.memories.get_many(memory_ids) if memory_ids else {}
         observation_ids = {h.id for h in result.hits if h.source == "observation"}
-        observation_ids |= {n["id"] for h in result.hits for n in h.neighbours}
+        around: dict[int, list[dict]] = {}
+        for hit in result.hits:
+            if hit.source == "observation" and hit.conversation is not None:
+                around[hit.id] = self.recall.neighbours(hit.id, hit.conversation, hit.ts, span=CONTEXT_SPAN)
+                observation_ids |= {n["id"] for n in around[hit.id]}
         for memory in memories.values():
             observation_ids.update(memory.sources[:20])
         observations = self.store.observations.get_many(sorted(observation_ids)) if observation_ids else {}
@@ -191,15 +197,16 @@ class Assistant:
             if obs is None:
                 continue
             neighbours = []
-            for n in hit.neighbours:
+            for n in around.get(hit.id, []):
                 other = observations.get(n["id"])
                 if other is not None and not (other.conversation or "").startswith(ENGRAM_CHAT):
                     neighbours.append(Source(0, "observation", other.id, other.kind, mask_text(other.text[:600]).text,
-                                             ts=other.ts, role=other.role))
+                                             ts=other.ts, role=other.role, conversation=other.conversation))
             # Stored text is masked on the way in; masking again covers what was stored before that.
             source = Source(0, "observation", obs.id, obs.kind, mask_text(obs.text[:2000]).text, ts=obs.ts, role=obs.role,
                             app=obs.app, title=mask_text(obs.window_title or "").text or None,
-                            url=mask_text(obs.url or "").text or None, neighbours=neighbours, score=hit.score)
+                            url=mask_text(obs.url or "").text or None, neighbours=neighbours,
+                            conversation=obs.conversation, score=hit.score)
             items.append(ContextItem(0, "observation", obs.id, obs.kind, mask_text(hit.text[:900]).text, obs.ts, obs.app,
                                      hit.score, source))
         budget = CONTEXT_CHAR_BUDGET
@@ -346,6 +353,8 @@ class Assistant:
 
     def _show(self, answer: Answer, on_token: Callable[[str], None] | None) -> Answer:
         """Mask every vault value in the answer and its citations, then hand the text to ``on_token``."""
+        # A mask's last two characters help tell entries apart in the vault; an answer shows no part of a secret.
+        answer.text = _MASK_TAIL.sub(lambda m: m.group(1), answer.text)
         values = self._vault_values()
         if values:
             answer.text = _mask_values(answer.text, values)

@@ -25,12 +25,13 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from core.absorb.provenance import USER_ROLES, addresses_ai
-from core.answer.words import STOPWORDS, STEPS, WordSet, fold, words
+from core.answer.words import STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
 from core.secrets import mask_text
 
 MACHINE_ROLES = frozenset({"assistant", "system", "tool", "function", "engram"})
 MAX_UNIT_CHARS = 400
 MAX_QUOTE_CHARS = 280
+MAX_STEPS_CHARS = 800
 _ROLE_PREFIX = re.compile(
     r"^\s*((user|assistant|system|tool|me)((?:,| and) (?:user|assistant|system|tool|me))*(?: chatted| said| wrote| asked)?"
     r"|mentioned event)\s*:\s*",
@@ -53,6 +54,8 @@ _HYPOTHETICAL = re.compile(
 _CLAUSE = re.compile(r",\s+|;\s+|\s+(?:but|aber|mais|pero|mas)\s+", re.IGNORECASE)
 _PROMPT = re.compile(r"(?:^|\s)(?:[\w.@~:/\[\]-]*[$#❯%])\s+(\S.*)$")
 _NOT_COMMANDS = re.compile(r"^(?:_|\s*)$")
+_HEADER = re.compile(r"^\s*(subject|betreff|objet|asunto|assunto|from|to|cc|von|an|de|para|date|datum|sent|gesendet)\s*:",
+                     re.IGNORECASE)
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Source:
     url: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # a memory's fields (vault values masked)
     neighbours: list["Source"] = field(default_factory=list)
+    conversation: str | None = None
     score: float = 0.0
 
 
@@ -97,13 +101,20 @@ class Unit:
     vault: bool = False
     order: int = 0
     item_score: float = 0.0
-    quote: str = ""  # what an answer quotes: the unit, or its whole message when that is short
-    context: str = ""  # words around the unit in its item (same message, neighbouring turns)
+    heading: bool = False  # a window title, a URL or an e-mail header: what the page is, rarely the answer
+    title: str | None = None  # the window title of a screen unit
+    conversation: str | None = None
+    quote: str = ""  # what an answer quotes: the unit, or its whole message when that is one short paragraph
+    whole: str = ""  # the whole message's statements, quoted for "how do I" when the unit is one step of a list
+    context: str = ""  # words around the unit in its item (same message, neighbouring turns), questions included
+    stated_context: str = ""  # the same without questions
 
     def __post_init__(self) -> None:
         self.quote = self.quote or self.text
         self.words = WordSet(words(self.text))
         self.context_words = WordSet(words(self.context)) if self.context else self.words
+        self.stated_context = self.stated_context or self.context
+        self.stated_words = WordSet(words(self.stated_context)) if self.stated_context else self.words
 
     @property
     def states(self) -> bool:
@@ -137,7 +148,7 @@ def join_wrapped_lines(text: str) -> str:
             prev = out[-1].rstrip()
             last_word = (words(prev[-30:]) or [""])[-1]
             continues = (
-                not re.search(r"[.!?:;)\]>…]$", prev)
+                not re.search(r"[.!?:;)\]>…]$", prev) and not _HEADER.match(prev)
                 and (stripped[0].islower() or last_word in STOPWORDS or prev.endswith(","))
             )
             if continues:
@@ -202,14 +213,15 @@ def _clip(text: str) -> str:
 def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
     standing, speaker = standing_of(source)
     base = dict(n=n, source="observation", ref=source.ref, kind=source.kind, standing=standing, speaker=speaker,
-                app=source.app, said_at=source.ts, item_score=source.score, context=context)
+                app=source.app, said_at=source.ts, item_score=source.score, context=context,
+                conversation=source.conversation, title=source.title if standing == "screen" else None)
     units: list[Unit] = []
     text = source.text or ""
     if standing == "screen":
         if source.title:
-            units.append(Unit(_clip(source.title), order=-2, **base))
+            units.append(Unit(_clip(source.title), order=-2, heading=True, **base))
         if source.url:
-            units.append(Unit(_clip(source.url), order=-1, **base))
+            units.append(Unit(_clip(source.url), order=-1, heading=True, **base))
         commands = [m.group(1).strip() for line in text.splitlines() if (m := _PROMPT.search(line))]
         commands = [c for c in commands if not _NOT_COMMANDS.match(c)]
         if len(commands) >= 2:
@@ -218,14 +230,19 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
     message_units: list[Unit] = []
     for index, sentence in enumerate(sentences(text)):
         for piece, flags in _pieces(sentence):
-            message_units.append(Unit(_clip(piece), order=index, steps=bool(STEPS.search(piece)), **base, **flags))
-    if standing in ("own", "person"):
+            heading = bool(_HEADER.match(piece)) or (standing == "screen" and looks_like_menu(piece))
+            message_units.append(Unit(_clip(piece), order=index, steps=bool(STEPS.search(piece)), heading=heading,
+                                      **base, **flags))
+    if standing in ("own", "person") and len(message_units) > 1:
         # A short message is quoted whole (what it says around the sentence that answers), without its questions,
-        # quotations and text addressed to an AI.
-        whole = " ".join(u.text for u in message_units if not (u.question or u.quoted or u.to_ai))
-        if len(whole) <= MAX_QUOTE_CHARS and len(message_units) > 1:
-            for unit in message_units:
-                unit.quote = whole
+        # quotations and text addressed to an AI; a list is quoted whole only as the steps of a "how do I".
+        stated = [u.text for u in message_units if not (u.question or u.quoted or u.to_ai)]
+        one_paragraph = "\n" not in text.strip()
+        for unit in message_units:
+            if one_paragraph and len(" ".join(stated)) <= MAX_QUOTE_CHARS:
+                unit.quote = " ".join(stated)
+            elif not one_paragraph and len("\n".join(stated)) <= MAX_STEPS_CHARS:
+                unit.whole = " ".join(stated)
     return units + message_units
 
 
@@ -283,6 +300,26 @@ def is_placeholder_time(ts: float) -> bool:
     return (moment.hour, moment.minute, moment.second) == (12, 0, 0)
 
 
+def _stated(text: str, *, questions: bool) -> list[str]:
+    """The pieces of ``text`` that state (or, with ``questions``, ask) something real: no hypotheticals, quotations
+    or text aimed at an AI."""
+    return [piece for sentence in sentences(text) for piece, flags in _pieces(sentence)
+            if not (flags.get("hypothetical") or flags.get("to_ai") or flags.get("quoted"))
+            and (questions or not flags.get("question"))]
+
+
+def _context(source: Source, *, questions: bool) -> str:
+    """The words around a source that its units may borrow: what it and the people in its conversation said nearby
+    (with ``questions``, their questions too: "Can you help me plan Lena's 40th?" sets the subject), never
+    assistants' words, hypotheticals or text aimed at an AI."""
+    parts = _stated(join_wrapped_lines(source.text or ""), questions=questions) + [source.title or ""]
+    for neighbour in source.neighbours:
+        standing, _ = standing_of(neighbour)
+        if standing != "machine":
+            parts += _stated(neighbour.text or "", questions=questions)
+    return " ".join(parts)
+
+
 def units_of(sources: Iterable[Source]) -> list[Unit]:
     """Every unit of ``sources`` (with their neighbouring turns), masked again on the way out.
 
@@ -290,9 +327,11 @@ def units_of(sources: Iterable[Source]) -> list[Unit]:
     """
     sources = list(sources)
     out: list[Unit] = []
-    contexts = {}
+    contexts: dict[int, str] = {}
+    stated: dict[int, str] = {}
     for source in sources:
-        contexts[source.n] = " ".join([source.text or "", source.title or ""] + [nb.text or "" for nb in source.neighbours])
+        contexts[source.n] = _context(source, questions=True)
+        stated[source.n] = _context(source, questions=False)
         if source.source == "memory":
             out.extend(_memory_units(source, contexts[source.n]))
         else:
@@ -307,6 +346,10 @@ def units_of(sources: Iterable[Source]) -> list[Unit]:
     for unit in out:
         unit.text = mask_text(unit.text).text
         unit.quote = mask_text(unit.quote).text
+        unit.whole = mask_text(unit.whole).text if unit.whole else ""
+        if unit.source == "observation" and unit.n in stated:
+            unit.stated_context = stated[unit.n]
+            unit.stated_words = WordSet(words(unit.stated_context))
     return [u for u in _without_copies(out) if u.text.strip()]
 
 

@@ -12,9 +12,11 @@ stays masked.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Callable
 
+from core.secrets import SHORT_MASK
 from core.answer.evidence import Unit
 from core.answer.support import Support
 
@@ -33,6 +35,15 @@ def format_moment(ts: float) -> str:
     return f"{format_day(ts)}, {moment:%H:%M}"
 
 
+# A number, code or identifier: at least three digits, maybe grouped or with a short prefix ("PF-2281934").
+_VALUE = re.compile(r"(?<![\w@.])(?:[A-Za-z]{1,4}[-#]?)?\d[\d \-./]*\d[\w-]*")
+
+
+def without_values(text: str) -> str:
+    """``text`` with its numbers and codes masked: asked whether something is saved, Engram does not show it."""
+    return _VALUE.sub(lambda m: SHORT_MASK if sum(ch.isdigit() for ch in m.group()) >= 3 else m.group(), text)
+
+
 def _quote(text: str) -> str:
     return "\u201c" + text.strip().strip("\"\u201c\u201d") + "\u201d"
 
@@ -47,6 +58,7 @@ def attribution(unit: Unit, *, latest: bool = False) -> str:
         return f"{prefix}{unit.speaker or 'Someone'} wrote" + (f" on {day}" if day else "")
     if unit.standing == "screen":
         return (f"{prefix}{'o' if latest else 'O'}n your screen" + (f" in {unit.app}" if unit.app else "")
+                + (f" ({_quote(unit.title)})" if unit.title and not unit.heading else "")
                 + (f" on {day}" if day else ""))
     if unit.vault:
         return f"{prefix}{'i' if latest else 'I'}n your vault"
@@ -57,12 +69,30 @@ def attribution(unit: Unit, *, latest: bool = False) -> str:
 
 
 def compose(support: Support, cite: Callable[[Unit], int]) -> str:
-    """The extractive answer for ``support`` (which must have chosen units); ``cite`` numbers a unit."""
+    """The extractive answer for ``support`` (which must have chosen units); ``cite`` numbers a unit.
+
+    Units of one message or one screen share a line, their quotes joined by an ellipsis.
+    """
+    groups: list[list[Unit]] = []
+    for unit in support.chosen:
+        if groups and (groups[-1][0].source, groups[-1][0].ref) == (unit.source, unit.ref):
+            groups[-1].append(unit)
+        else:
+            groups.append([unit])
     lines: list[str] = []
-    for index, unit in enumerate(support.chosen):
-        latest = index == 0 and bool(support.superseded)
+    for group in groups:
+        unit = group[-1]
+        latest = bool(support.superseded) and support.main in group
         head = attribution(unit, latest=latest)
-        if unit.vault and support.question.asks_saved and index == 0:
+        if unit.vault and support.question.asks_saved and unit is support.main:
             head = "Yes, it is in your vault"
-        lines.append(f"{head}: {_quote(unit.quote)} [{cite(unit)}]")
+        quotes: list[str] = []
+        for member in group:
+            quote = member.whole if member.whole and support.question.kind == "how_to" else member.quote
+            if support.question.asks_saved:
+                quote = without_values(quote)
+            if quote not in quotes:
+                quotes.append(quote)
+        quoted = " … ".join(_quote(q) for q in quotes)
+        lines.append(f"{head}: {quoted} [{cite(unit)}]")
     return "\n".join(lines)

@@ -63,6 +63,8 @@ _REWRITES = (
 )
 _ELIDED_I = re.compile(r"\bj['’]", re.IGNORECASE)
 _THESE_DAYS = re.compile(r"\b(these days|nowadays|any ?more|no longer)\b", re.IGNORECASE)
+_HOW_OFTEN = re.compile(r"\b(how often|how many times|wie oft|combien de fois|[àa] quelle fr[ée]quence|cada cu[aá]nto|"
+                        r"con qu[eé] frecuencia|com que frequ[eê]ncia|de quanto em quanto)\b", re.IGNORECASE)
 MAX_TYPE_WORDS = 3
 
 
@@ -76,6 +78,7 @@ class Question:
     first_person: bool = False
     wants_now: bool = False
     asks_saved: bool = False
+    how_often: bool = False  # "how often", "wie oft", "cada cuánto": a frequency
     wants_name: bool = False  # the answer is a name ("what's my name", "what is the plumber called")
 
     @property
@@ -160,4 +163,5 @@ def analyse(text: str) -> Question:
         first_person=any(w in _FIRST_PERSON for w in all_words) or bool(_ELIDED_I.search(clean)),
         wants_now=any(w in NOW_WORDS for w in all_words) or bool(_THESE_DAYS.search(clean)),
         asks_saved=asks_saved,
+        how_often=bool(_HOW_OFTEN.search(clean)),
     )

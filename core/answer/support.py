@@ -1,23 +1,31 @@
 """Does the evidence answer the question, and which sentences answer it best?
 
-``find_support(question, units)`` scores every stating unit:
+``find_support(question, units)`` scores every unit that states something:
 
 - **coverage**: the share of the question's anchors the unit holds (a word, a form of it, or a
-  word of its concept), type words counting half; a unit short of some anchors may borrow them
-  from the words around it (its message and the neighbouring turns) at a discount;
+  word of its concept), missing type words counting half against it.  A unit may borrow the
+  anchors it lacks from the words around it (its message, the turns the people in its
+  conversation wrote nearby, the rest of its screen) at a discount: "Membership is 45 pounds a
+  month", two turns after "I joined the Harbour Rowing Club", answers "How much is the rowing
+  club membership?";
 - **fit**: whether it holds the kind of thing asked for -- a date or time for "when", a name for
-  "who", a place, path or link for "where", a number for "how much", steps for "how do I", and
-  for any question something the question does not already say;
-- who stands behind it: the user's own words first, then memories, other people, the screen.
+  "who", a place, path or link for "where", a number for "how much" (a frequency for "how
+  often"), and for any question something the question does not already say;
+- **rank**: coverage weighted by how few units hold each anchor (the part of the question only
+  one sentence answers decides), who stands behind it (the user's own words first, then
+  memories, other people, the screen), and less for headings (window titles, URLs, e-mail
+  headers say what a page is about, rarely the answer).
 
-A question about the user's identity (their name, where they live, their job) is answered only
-by the user's own words or memories: a screen or a tool saying "the user's home address is ..."
-answers nothing.  The best unit must cover at least ``MIN_COVERAGE`` of the question and fit it;
-otherwise the answer is an abstention.
+A question about the user's identity (their name, where they live, their job) is answered only by
+the user's own words or memories: a screen or a tool saying "the user's home address is ..."
+answers nothing.  The best unit must cover at least ``MIN_COVERAGE`` of the question and fit it
+(steps for "how do I" need only ``MIN_STEPS_COVERAGE``); otherwise the answer is an abstention.
 
-The best unit is then checked for a newer statement that changes it: a later unit that shares a
-word with it and says "correction", "actually", "no longer", "now", "instead", "cancelled",
-"left", "jetzt", "ya no"... wins, so an answer never quotes the outdated version.
+The best unit is then checked for a newer statement that changes it: a later observation that
+shares a content word with it and says "correction", "actually", "no longer", "now", "instead",
+"cancelled", "left", "jetzt", "ya no"... wins, so an answer never quotes the outdated version.
+Finally the sentences a reader needs around it are added: the earlier turn it refers to ("Use
+that one abroad") or borrowed its subject from, and the date line above a time on a calendar.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ from dataclasses import dataclass, field
 from core.answer.evidence import Unit
 from core.answer.question import Question
 from core.answer.words import (
+    DAY_MENTION,
+    FREQUENCY,
+    QUANTITY,
     NUMBER,
     PATH_OR_LINK,
     STOPWORDS,
@@ -35,12 +46,15 @@ from core.answer.words import (
     WordSet,
     concepts_of,
     names_in,
+    person_names,
     words,
 )
 
 MIN_COVERAGE = 0.5
+MIN_STEPS_COVERAGE = 0.3
 CONTEXT_DISCOUNT = 0.8  # coverage borrowed from the words around a unit counts this much
 TYPE_WEIGHT = 0.5
+HEADING_PENALTY = 0.25
 STANDING_BONUS = {"own": 0.25, "memory": 0.2, "person": 0.15, "screen": 0.05}
 IDENTITY_CONCEPTS = frozenset({"live", "work", "name"})
 SEEING_WORDS = frozenset(words("""read reading saw see seen look looking looked view viewing viewed open opened
@@ -53,6 +67,8 @@ UPDATE = re.compile(
     r"na verdade|mudaram|mudei|não [àa]s)\b",
     re.IGNORECASE,
 )
+_ANAPHOR = re.compile(r"\b(that one|this one|the one|that card|this card)\b|^\W*(that|this|they|those|these|he|she|"
+                      r"there|same|das|dies|ça|cela|eso|esto|isso|isto)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -62,17 +78,19 @@ class Scored:
     fit: bool
     score: float  # for ranking
     covered: set[str] = field(default_factory=set)
+    borrowed: bool = False  # coverage came from the words around the unit
 
 
 @dataclass
 class Support:
-    """What the evidence says about a question: the units to quote (best first), or nothing."""
+    """What the evidence says about a question: the units to quote (in reading order), or nothing."""
 
     question: Question
     chosen: list[Unit] = field(default_factory=list)
     ranked: list[Scored] = field(default_factory=list)
     reason: str = ""
     superseded: list[Unit] = field(default_factory=list)
+    main: Unit | None = None  # the unit that answers; the others are its context
 
     @property
     def answered(self) -> bool:
@@ -92,67 +110,114 @@ def is_identity_question(question: Question) -> bool:
     return any(c.name in IDENTITY_CONCEPTS for term in question.terms for c in concepts_of(term))
 
 
-def _coverage(question: Question, unit: Unit, use_context: bool) -> tuple[float, float, set[str], int]:
-    """(gate coverage, anchor coverage, covered terms, anchors matched word for word)."""
-    unit_words = unit.context_words if use_context else unit.words
-    raw = unit.context if use_context and unit.context else unit.text
-    covered: set[str] = set()
-    exact = 0
-    anchors_got = 0.0
-    for term in question.anchors:
-        if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
-            anchors_got += 1.0
-            covered.add(term)
-            exact += int(term in unit_words.items)
-    types_got = 0.0
-    for term in question.types:
-        if term_supported(term, unit_words, raw):
-            types_got += 1.0
-            covered.add(term)
-    total = len(question.anchors) + TYPE_WEIGHT * len(question.types)
-    gate = (anchors_got + TYPE_WEIGHT * types_got) / total if total else 0.0
-    if question.anchors:
-        rank = anchors_got / len(question.anchors)
+def _covered(question: Question, unit: Unit, use_context: bool, with_questions: bool = True) -> set[str]:
+    if use_context:
+        unit_words = unit.context_words if with_questions else unit.stated_words
+        raw = (unit.context if with_questions else unit.stated_context) or unit.text
     else:
-        rank = types_got / len(question.types) if question.types else 0.0
-    return gate, rank, covered, exact
+        unit_words, raw = unit.words, unit.text
+    covered: set[str] = set()
+    for term in question.terms:
+        if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
+            covered.add(term)
+    return covered
+
+
+def _gate(question: Question, covered: set[str]) -> float:
+    total = len(question.anchors) + TYPE_WEIGHT * len(question.types)
+    if not total:
+        return 0.0
+    got = sum(1.0 for t in question.anchors if t in covered) + sum(TYPE_WEIGHT for t in question.types if t in covered)
+    return got / total
 
 
 def fits(question: Question, unit: Unit) -> bool:
     """Whether ``unit`` holds the kind of thing ``question`` asks for (see the module docstring)."""
     text = unit.text
-    asked = set(question.terms) | set(words(question.text))
-    new_words = [w for w in words(text) if w not in STOPWORDS and w not in asked and len(w) >= 2]
+    asked = WordSet(set(question.terms) | set(words(question.text)))
+    new_words = [w for w in words(text) if w not in STOPWORDS and not asked.has(w) and len(w) >= 2]
     kind = question.kind
     if kind == "when":
         return bool(TIME_EXPRESSION.search(text)) or unit.event_at is not None
     if kind == "how_much":
+        if question.how_often:
+            return bool(FREQUENCY.search(text))
         return bool(NUMBER.search(text))
     if kind == "who" or question.wants_name:
         if not any(ch.isupper() for ch in text):
             return bool(new_words)  # typed all in lowercase: no capital marks the name
-        return any(name not in asked for name in names_in(text))
+        return any(not asked.has(name) for name in names_in(text))
     if kind == "where":
-        return bool(PATH_OR_LINK.search(text)) or any(name not in asked for name in names_in(text)) or unit.vault
+        return bool(PATH_OR_LINK.search(text)) or any(not asked.has(name) for name in names_in(text)) or unit.vault
     if kind == "yes_no":
         return True
     return bool(new_words) or unit.vault
 
 
-def score_unit(question: Question, unit: Unit) -> Scored:
-    gate, rank, covered, exact = _coverage(question, unit, use_context=False)
-    if covered:
-        around_gate, around_rank, around_covered, _ = _coverage(question, unit, use_context=True)
-        if around_gate * CONTEXT_DISCOUNT > gate:
-            gate, rank, covered = around_gate * CONTEXT_DISCOUNT, around_rank * CONTEXT_DISCOUNT, around_covered
+def fits_well(question: Question, unit: Unit) -> bool:
+    """A clear case of what is asked: an amount with its unit, a day, a person's full name."""
+    text = unit.text
+    if question.kind == "how_much" and not question.how_often:
+        return bool(QUANTITY.search(text))
+    if question.kind == "when":
+        return bool(DAY_MENTION.search(text)) or (unit.event_at is not None)
+    if question.kind == "who" or question.wants_name:
+        asked = WordSet(words(question.text))
+        return any(not any(asked.has(w) for w in words(name)) for name in person_names(text))
+    return False
+
+
+def _weights(question: Question, pool: list[Unit]) -> dict[str, float]:
+    """Each term's weight: 1 over the number of units holding it (at least one).
+
+    Type words weigh nothing when there are anchors: a sentence that repeats "products" names the category,
+    the one that answers names an instance ("What kind of products do I design?" - "kitchen appliances").
+    """
+    weights: dict[str, float] = {}
+    for term in question.terms:
+        holders = sum(1 for u in pool if term in _covered_cache(question, u))
+        base = 1.0 if term in question.anchors or not question.anchors else 0.0
+        weights[term] = base / max(1, holders)
+    return weights
+
+
+_CACHE_KEY = "_covered_by_question"
+
+
+def _covered_cache(question: Question, unit: Unit) -> set[str]:
+    cache = unit.__dict__.setdefault(_CACHE_KEY, {})
+    key = id(question)
+    if key not in cache:
+        cache[key] = _covered(question, unit, use_context=False)
+    return cache[key]
+
+
+def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None = None) -> Scored:
+    own = _covered_cache(question, unit)
     fit = fits(question, unit)
-    score = (2.0 * rank + 0.15 * exact / max(1, len(question.anchors)) + 0.05 * len(covered & set(question.types))
-             + (0.6 if fit else 0.0) + STANDING_BONUS.get(unit.standing, 0.0) + 0.3 * min(1.0, unit.item_score))
+    # A sentence that holds part of the question may take its subject from a question nearby ("Can you help me plan
+    # Lena's 40th?"); one that holds none of it ("True, I'll text them both") only from statements.
+    around = _covered(question, unit, use_context=True, with_questions=bool(own)) if (own or fit) else set()
+    gate = _gate(question, own)
+    borrowed = False
+    whole_screen = unit.standing == "screen" and unit.steps  # commands read on a screen belong to all of it
+    discount = 1.0 if whole_screen else CONTEXT_DISCOUNT
+    if _gate(question, around) * discount > gate:
+        gate, borrowed = _gate(question, around) * discount, True
+    weights = weights or {t: 1.0 for t in question.terms}
+    total = sum(weights.values()) or 1.0
+    rank = sum(weights[t] for t in own) / total + 0.5 * sum(weights[t] for t in around - own) / total
+    if not question.terms:
+        rank = 0.0
+    exact = sum(1 for t in question.anchors if t in unit.words.items) / max(1, len(question.anchors))
+    score = (2.0 * rank + 0.15 * exact + (0.6 if fit else 0.0) + (0.5 if fit and fits_well(question, unit) else 0.0)
+             + STANDING_BONUS.get(unit.standing, 0.0)
+             + 0.3 * min(1.0, unit.item_score) - (HEADING_PENALTY if unit.heading else 0.0))
     if question.kind == "how_to" and unit.steps:
         score += 0.4
     if question.asks_saved and unit.vault:
         score += 0.4
-    return Scored(unit, gate, fit, score, covered)
+    return Scored(unit, gate, fit, score, own | (around if borrowed else set()), borrowed)
 
 
 def _eligible(question: Question, unit: Unit) -> bool:
@@ -165,10 +230,13 @@ def _eligible(question: Question, unit: Unit) -> bool:
     return True
 
 
+def _content(unit: Unit) -> set[str]:
+    return {w for w in unit.words.items if w not in STOPWORDS and len(w) >= 3 and not UPDATE.fullmatch(w) and not w.isdigit()}
+
+
 def _shares_a_word(a: Unit, b: Unit) -> bool:
     """Whether ``b`` speaks of what ``a`` says: a content word in common, other than the words that announce a change."""
-    mine = {w for w in a.words.items if w not in STOPWORDS and len(w) >= 3 and not UPDATE.fullmatch(w) and not w.isdigit()}
-    return any(b.words.has(w) for w in mine)
+    return any(b.words.has(w) for w in _content(a))
 
 
 def _newer(candidate: Unit, than: Unit) -> bool:
@@ -177,14 +245,18 @@ def _newer(candidate: Unit, than: Unit) -> bool:
     return candidate.said_at > than.said_at + 1.0
 
 
+def _changes(unit: Unit, pool: list[Unit]) -> list[Unit]:
+    # Only what was said or seen can change it: a memory's time is its newest source's, not the sentence's.
+    return [u for u in pool if u.source == "observation" and _newer(u, unit) and UPDATE.search(u.text)
+            and _shares_a_word(unit, u)]
+
+
 def supersede(best: Unit, pool: list[Unit]) -> tuple[Unit, list[Unit]]:
     """The newest unit that changes ``best`` (shares a word with it and says it changed), and what it replaced."""
     replaced: list[Unit] = []
     current = best
     for _ in range(5):
-        # Only what was said or seen can change it: a memory's time is its newest source's, not the sentence's.
-        changes = [u for u in pool if u.source == "observation" and _newer(u, current) and UPDATE.search(u.text)
-                   and _shares_a_word(current, u)]
+        changes = _changes(current, pool)
         if not changes:
             break
         replaced.append(current)
@@ -192,13 +264,46 @@ def supersede(best: Unit, pool: list[Unit]) -> tuple[Unit, list[Unit]]:
     return current, replaced
 
 
+def _earlier_turn(unit: Unit, pool: list[Unit], question: Question, covered: set[str]) -> Unit | None:
+    """The stating turn before ``unit`` in its conversation that holds what it refers to or borrowed."""
+    if unit.conversation is None or unit.said_at is None:
+        return None
+    missing = set(question.anchors) - _covered_cache(question, unit)
+    before = [u for u in pool if u.conversation == unit.conversation and u.said_at is not None
+              and u.said_at < unit.said_at and u.ref != unit.ref and u.standing in ("own", "person")]
+    if not before:
+        return None
+    if missing:
+        holding = [u for u in before if _covered_cache(question, u) & missing]
+        if holding:
+            return max(holding, key=lambda u: (len(_covered_cache(question, u) & missing), u.said_at or 0.0))
+    if _ANAPHOR.search(unit.text):
+        return max(before, key=lambda u: (u.said_at or 0.0, u.order))
+    return None
+
+
+def _date_line(unit: Unit, pool: list[Unit]) -> Unit | None:
+    """On a screen, the nearest line above ``unit`` that names a day (a calendar's date over its times)."""
+    if unit.standing != "screen" or DAY_MENTION.search(unit.text):
+        return None
+    above = [u for u in pool if u.ref == unit.ref and u.source == unit.source and 0 <= u.order < unit.order
+             and DAY_MENTION.search(u.text)]
+    return max(above, key=lambda u: u.order) if above else None
+
+
 def find_support(question: Question, units: list[Unit]) -> Support:
     """The best supporting units for ``question`` among ``units``, or an empty ``Support`` with the reason."""
     pool = [u for u in units if _eligible(question, u)]
     if not pool:
         return Support(question, reason="nothing retrieved states anything about it")
-    ranked = sorted((score_unit(question, u) for u in pool), key=lambda s: -s.score)
-    qualified = [s for s in ranked if s.coverage >= MIN_COVERAGE and s.fit]
+    weights = _weights(question, pool)
+    ranked = sorted((score_unit(question, u, weights) for u in pool), key=lambda s: -s.score)
+
+    def qualifies(s: Scored) -> bool:
+        needed = MIN_STEPS_COVERAGE if question.kind == "how_to" and s.unit.steps else MIN_COVERAGE
+        return s.coverage >= needed and s.fit
+
+    qualified = [s for s in ranked if qualifies(s)]
     if not qualified:
         best = ranked[0]
         if best.coverage < MIN_COVERAGE:
@@ -208,18 +313,14 @@ def find_support(question: Question, units: list[Unit]) -> Support:
             reason = f"nothing retrieved holds the {question.kind.replace('_', ' ')} asked for"
         return Support(question, ranked=ranked, reason=reason)
     best = qualified[0]
-    chosen, replaced = supersede(best.unit, pool)
-    out = [chosen]
-    # A second sentence when it adds what the first lacks: an anchor, or the thing asked for.
-    first = next((s for s in ranked if s.unit is chosen), best)
-    for other in qualified[1:4]:
-        if other.unit is chosen or other.unit in replaced or other.unit.ref == chosen.ref and other.unit.text == chosen.text:
-            continue
-        if any(u.source == "observation" and _newer(u, other.unit) and _shares_a_word(other.unit, u)
-               and UPDATE.search(u.text) for u in pool):
-            continue  # itself outdated
-        adds_terms = bool(other.covered - first.covered)
-        if adds_terms and not first.fit or (adds_terms and first.coverage < 1.0):
-            out.append(other.unit)
-            break
-    return Support(question, chosen=out, ranked=ranked, superseded=replaced)
+    main, replaced = supersede(best.unit, pool)
+    chosen = [main]
+    if not replaced:
+        earlier = _earlier_turn(main, pool, question, best.covered)
+        if earlier is not None and not _changes(earlier, pool):
+            chosen.insert(0, earlier)
+    if question.kind == "when":
+        line = _date_line(main, pool)
+        if line is not None:
+            chosen.insert(0, line)
+    return Support(question, chosen=chosen, ranked=ranked, superseded=replaced, main=main)

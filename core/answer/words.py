@@ -119,7 +119,7 @@ myself we our ours ourselves you your yours yourself yourselves he him his himse
 itself they them their theirs themselves what which who whom whose this that these those am is are was were be
 been being have has had having do does did doing would could might must shall may ever also as yes ok okay
 tell remember recall know please im ive id ill doesn didn isn aren wasn weren won cant dont shouldn still
-since until within last next time times
+since until within last next time times new follow follows making doing
 currently anymore again get gets got go goes going went gone use uses used using keep keeps kept take takes took
 make makes made need needs want wants wanted like likes let one ones thing things stuff something anything
 kind sort type much many long often old give put find found think say said see saw usually normally right
@@ -204,6 +204,8 @@ CONCEPTS: tuple[Concept, ...] = (
         euros eur pounds dollars kostet preis prix coute precio cuesta preco custa""".split()),
             re.compile(r"[€$£]|\b\d[\d.,]*\s?(k|eur|usd|gbp|chf)\b", re.IGNORECASE)),
     Concept("network", frozenset(fold(w) for w in "router wifi wlan modem network".split())),
+    Concept("bank", frozenset(fold(w) for w in """bank banks banking account accounts iban konto bankkonto banque
+        compte banco cuenta conta""".split())),
     Concept("file", frozenset(fold(w) for w in """document documents file files pdf spreadsheet ods xlsx xls docx
         odt csv sheet""".split())),
 )
@@ -248,6 +250,13 @@ _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelv
                  r"zehn|un|une|deux|trois|quatre|cinq|sept|huit|neuf|dix|uno|dos|tres|cuatro|cinco|seis|siete|ocho|"
                  r"nueve|diez|um|uma|dois|duas|tr[êe]s|quatro|sete|oito|nove|dez")
 NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+FREQUENCY = re.compile(
+    r"\b(every|each|per|once|twice|daily|weekly|monthly|yearly|annually|a (day|week|month|year)|alle|jede[nrs]?|"
+    r"t[äa]glich|w[öo]chentlich|monatlich|j[äa]hrlich|pro|chaque|tous les|toutes les|par (jour|semaine|mois|an)|cada|"
+    r"todos los|todas las|al (d[ií]a|mes|a[ñn]o)|por (d[ií]a|semana|m[eê]s|ano)|todos os|todas as|vez|veces|vezes|"
+    r"times|mal)\b",
+    re.IGNORECASE,
+)
 # A name: a capitalised word (or one with a capital inside, "FRITZ!Box", "ThinkPad") that is not a function word.
 _CAPITAL = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][\w'’!&.-]*[\w]|(?<![\w'’])[a-z]+[A-Z][\w]*")
 PATH_OR_LINK = re.compile(r"(~?/[\w.-]+/[\w./-]*|https?://\S+|\b[\w-]+\.(com|org|net|de|fr|es|pt|io|pdf|docx?|odt|ods|xlsx?|csv|txt)\b"
@@ -260,11 +269,49 @@ STEPS = re.compile(
 )
 
 
+DAY_MENTION = re.compile(
+    rf"\b({_WEEKDAYS})\b|\b\d{{1,2}}\.?\s*(de\s+)?({_MONTHS})\b|\b({_MONTHS})\.?\s+\d{{1,2}}\b|\d{{4}}-\d{{2}}-\d{{2}}|"
+    rf"\b\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}\b",
+    re.IGNORECASE,
+)
+
+
+# Words that start a chat reply with a capital without naming anyone.
+COMMON_STARTERS = frozenset(words("""true yes yeah yep no nope ok okay sure thanks thank good great nice right well hmm
+    oh ah also anyway and but so just maybe actually really sounds fine cool haha lol please sorry oops wow hey hi
+    hello reminder update correction note btw fyi anyway"""))
+QUANTITY = re.compile(
+    r"[€$£¥]\s?\d|\d[\d.,]*\s?(%|€|\$|£|k\b|mg\b|g\b|kg\b|km\b|m\b|cm\b|°\s?c\b|ml\b|l\b|min(ute)?s?\b|minut[eo]s?\b|"
+    r"h\b|hours?\b|stunden?\b|heures?\b|horas?\b|days?\b|tage?n?\b|jours?\b|d[ií]as\b|weeks?\b|wochen?\b|"
+    r"semaines?\b|semanas?\b|months?\b|monate?n?\b|mois\b|mes(es)?\b|years?\b|jahre?n?\b|ans?\b|a[ñn]os?\b|"
+    r"pounds?\b|euros?\b|dollars?\b|eur\b|usd\b|gbp\b|chf\b|times\b|mal\b|fois\b|veces\b|vezes\b)",
+    re.IGNORECASE,
+)
+_PERSON = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ'’-]+\s+[A-ZÀ-Þ][a-zà-ÿ'’-]+")
+
+
 def names_in(text: str) -> list[str]:
-    """Capitalised words of ``text`` that are not function words (folded): the names it mentions."""
+    """Capitalised words of ``text`` that are not function words (folded): the names it mentions.
+
+    A word that only starts a reply ("True, I'll text them") is not a name.
+    """
     out = []
     for match in _CAPITAL.finditer(text or ""):
         for word in words(match.group()):
-            if word not in STOPWORDS and len(word) >= 2 and not word.isdigit():
+            if word not in STOPWORDS and word not in COMMON_STARTERS and len(word) >= 2 and not word.isdigit():
                 out.append(word)
     return out
+
+
+def person_names(text: str) -> list[str]:
+    """First-and-last names (two capitalised words in a row) in ``text``, folded."""
+    return [fold(m.group()) for m in _PERSON.finditer(text or "")]
+
+
+def looks_like_menu(text: str) -> bool:
+    """A line of capitalised words and no sentence: a toolbar or menu read by OCR."""
+    tokens = re.findall(r"[^\W\d_][\w!&'’-]*", text or "")
+    if len(tokens) < 4 or re.search(r"[.!?,:;]\s", text + " "):
+        return False
+    capitalised = sum(1 for t in tokens if t[0].isupper())
+    return capitalised / len(tokens) >= 0.75
