@@ -108,6 +108,7 @@ class Unit:
     whole: str = ""  # the whole message's statements, quoted for "how do I" when the unit is one step of a list
     context: str = ""  # words around the unit in its item (same message, neighbouring turns), questions included
     stated_context: str = ""  # the same without questions
+    message: str = ""  # what the unit's own message or screen states (its other sentences, a screen's title)
 
     def __post_init__(self) -> None:
         self.quote = self.quote or self.text
@@ -115,6 +116,7 @@ class Unit:
         self.context_words = WordSet(words(self.context)) if self.context else self.words
         self.stated_context = self.stated_context or self.context
         self.stated_words = WordSet(words(self.stated_context)) if self.stated_context else self.words
+        self.message_words = WordSet(words(self.message)) if self.message else self.words
 
     @property
     def states(self) -> bool:
@@ -217,6 +219,7 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
                 conversation=source.conversation, title=source.title if standing == "screen" else None)
     units: list[Unit] = []
     text = source.text or ""
+    base["message"] = " ".join(_stated(join_wrapped_lines(text), questions=False) + [source.title or "", source.url or ""])
     if standing == "screen":
         if source.title:
             units.append(Unit(_clip(source.title), order=-2, heading=True, **base))

@@ -18,6 +18,7 @@ from typing import Callable
 
 from core.secrets import SHORT_MASK
 from core.answer.evidence import Unit
+from core.answer.words import words
 from core.answer.support import Support
 
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -68,6 +69,24 @@ def attribution(unit: Unit, *, latest: bool = False) -> str:
     return f"{prefix}{'f' if latest else 'F'}rom your memories"
 
 
+_LIST = re.compile(r"^(?P<lead>[^:]{3,60}):\s*(?P<items>.+)$")
+
+
+def narrowed(unit: Unit, question) -> str:
+    """A list sentence ("Colleague birthdays: Priyanka on 9 May, Tom on 21 November") quoted with its lead and the one
+    item the question names, so an answer about Tom does not read Priyanka's date."""
+    match = _LIST.match(unit.quote)
+    if not match or unit.quote != unit.text:
+        return unit.quote
+    items = [i.strip() for i in re.split(r"[,;]\s+", match.group("items")) if i.strip()]
+    if len(items) < 2 or not question.entities:
+        return unit.quote
+    holding = [i for i in items if all(any(w in words(i) for w in group) for group in question.entities)]
+    if len(holding) != 1:
+        return unit.quote
+    return f"{match.group('lead')}: … {holding[0].rstrip('.')}"
+
+
 def compose(support: Support, cite: Callable[[Unit], int]) -> str:
     """The extractive answer for ``support`` (which must have chosen units); ``cite`` numbers a unit.
 
@@ -88,7 +107,7 @@ def compose(support: Support, cite: Callable[[Unit], int]) -> str:
             head = "Yes, it is in your vault"
         quotes: list[str] = []
         for member in group:
-            quote = member.whole if member.whole and support.question.kind == "how_to" else member.quote
+            quote = member.whole if member.whole and support.question.kind == "how_to" else narrowed(member, support.question)
             if support.question.asks_saved:
                 quote = without_values(quote)
             if quote not in quotes:

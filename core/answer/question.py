@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.answer.words import NOW_WORDS, STOPWORDS, TIME_NOUNS, concepts_of, fold, names_in, words
+from core.answer.words import NOW_WORDS, STOPWORDS, TIME_NOUNS, concepts_of, fold, name_groups, names_in, words
 
 _KINDS: tuple[tuple[str, re.Pattern], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
@@ -65,6 +65,8 @@ _ELIDED_I = re.compile(r"\bj['’]", re.IGNORECASE)
 _THESE_DAYS = re.compile(r"\b(these days|nowadays|any ?more|no longer)\b", re.IGNORECASE)
 _HOW_OFTEN = re.compile(r"\b(how often|how many times|wie oft|combien de fois|[àa] quelle fr[ée]quence|cada cu[aá]nto|"
                         r"con qu[eé] frecuencia|com que frequ[eê]ncia|de quanto em quanto)\b", re.IGNORECASE)
+_HOW_MUCH_IS = re.compile(r"\bhow much (is|are|was|were|will)\b|\bcombien (co[uû]te|est)\b|\bwas kostet\b|"
+                          r"\bcu[aá]nto (cuesta|vale|es)\b|\bquanto (custa|[eé])\b", re.IGNORECASE)
 MAX_TYPE_WORDS = 3
 
 
@@ -80,6 +82,8 @@ class Question:
     asks_saved: bool = False
     how_often: bool = False  # "how often", "wie oft", "cada cuánto": a frequency
     wants_name: bool = False  # the answer is a name ("what's my name", "what is the plumber called")
+    entities: list[list[str]] = field(default_factory=list)  # the names the question mentions: each must be held
+    wants_money: bool = False  # "how much is / does it cost / rent / fee": an amount of money
 
     @property
     def terms(self) -> list[str]:
@@ -164,4 +168,7 @@ def analyse(text: str) -> Question:
         wants_now=any(w in NOW_WORDS for w in all_words) or bool(_THESE_DAYS.search(clean)),
         asks_saved=asks_saved,
         how_often=bool(_HOW_OFTEN.search(clean)),
+        entities=name_groups(clean),
+        wants_money=kind == "how_much" and not _HOW_OFTEN.search(clean) and (
+            bool(_HOW_MUCH_IS.search(clean)) or any(c.name == "money" for w in all_words for c in concepts_of(w))),
     )

@@ -38,15 +38,18 @@ from core.answer.question import Question
 from core.answer.words import (
     DAY_MENTION,
     FREQUENCY,
+    MONEY_AMOUNT,
     QUANTITY,
     NUMBER,
     PATH_OR_LINK,
+    PLACE,
     STOPWORDS,
     TIME_EXPRESSION,
     WordSet,
     concepts_of,
     names_in,
     person_names,
+    quantity_text,
     words,
 )
 
@@ -79,6 +82,7 @@ class Scored:
     score: float  # for ranking
     covered: set[str] = field(default_factory=set)
     borrowed: bool = False  # coverage came from the words around the unit
+    entities: bool = True  # every name the question mentions is held by the unit or the words it borrows
 
 
 @dataclass
@@ -110,8 +114,10 @@ def is_identity_question(question: Question) -> bool:
     return any(c.name in IDENTITY_CONCEPTS for term in question.terms for c in concepts_of(term))
 
 
-def _covered(question: Question, unit: Unit, use_context: bool, with_questions: bool = True) -> set[str]:
-    if use_context:
+def _covered(question: Question, unit: Unit, use_context: bool, with_questions: bool = True, message: bool = False) -> set[str]:
+    if message:
+        unit_words, raw = unit.message_words, unit.message or unit.text
+    elif use_context:
         unit_words = unit.context_words if with_questions else unit.stated_words
         raw = (unit.context if with_questions else unit.stated_context) or unit.text
     else:
@@ -121,6 +127,11 @@ def _covered(question: Question, unit: Unit, use_context: bool, with_questions: 
         if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
             covered.add(term)
     return covered
+
+
+def entities_held(question: Question, unit_words: WordSet) -> bool:
+    """Whether every name the question mentions is held (one word of each is enough: "Restos" for "Restos du Cœur")."""
+    return all(any(unit_words.has(w) for w in group) for group in question.entities)
 
 
 def _gate(question: Question, covered: set[str]) -> float:
@@ -142,7 +153,9 @@ def fits(question: Question, unit: Unit) -> bool:
     if kind == "how_much":
         if question.how_often:
             return bool(FREQUENCY.search(text))
-        return bool(NUMBER.search(text))
+        if question.wants_money:
+            return bool(MONEY_AMOUNT.search(text))
+        return bool(NUMBER.search(text if re.search(r"\bhow (old|long)\b", question.text, re.I) else quantity_text(text)))
     if kind == "who" or question.wants_name:
         if not any(ch.isupper() for ch in text):
             return bool(new_words)  # typed all in lowercase: no capital marks the name
@@ -158,17 +171,23 @@ def fits_well(question: Question, unit: Unit) -> bool:
     """A clear case of what is asked: an amount with its unit, a day, a person's full name."""
     text = unit.text
     if question.kind == "how_much" and not question.how_often:
+        if question.wants_money:
+            return bool(MONEY_AMOUNT.search(text))
+        if re.search(r"\bhow many\b|\bwie viele\b|\bcu[aá]nt[oa]s\b|\bquant[oa]s\b|\bcombien de\b", question.text, re.I):
+            return False  # a count: any number will do, none is clearer
         return bool(QUANTITY.search(text))
     if question.kind == "when":
         return bool(DAY_MENTION.search(text)) or (unit.event_at is not None)
     if question.kind == "who" or question.wants_name:
         asked = WordSet(words(question.text))
         return any(not any(asked.has(w) for w in words(name)) for name in person_names(text))
+    if question.kind == "where":
+        return bool(PLACE.search(text) or PATH_OR_LINK.search(text))
     return False
 
 
 def _weights(question: Question, pool: list[Unit]) -> dict[str, float]:
-    """Each term's weight: 1 over the number of units holding it (at least one).
+    """Each term's weight: 1 over the square of the number of units holding it (at least one).
 
     Type words weigh nothing when there are anchors: a sentence that repeats "products" names the category,
     the one that answers names an instance ("What kind of products do I design?" - "kitchen appliances").
@@ -177,7 +196,7 @@ def _weights(question: Question, pool: list[Unit]) -> dict[str, float]:
     for term in question.terms:
         holders = sum(1 for u in pool if term in _covered_cache(question, u))
         base = 1.0 if term in question.anchors or not question.anchors else 0.0
-        weights[term] = base / max(1, holders)
+        weights[term] = base / max(1, holders) ** 2
     return weights
 
 
@@ -195,15 +214,21 @@ def _covered_cache(question: Question, unit: Unit) -> set[str]:
 def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None = None) -> Scored:
     own = _covered_cache(question, unit)
     fit = fits(question, unit)
-    # A sentence that holds part of the question may take its subject from a question nearby ("Can you help me plan
-    # Lena's 40th?"); one that holds none of it ("True, I'll text them both") only from statements.
-    around = _covered(question, unit, use_context=True, with_questions=bool(own)) if (own or fit) else set()
     gate = _gate(question, own)
     borrowed = False
-    whole_screen = unit.standing == "screen" and unit.steps  # commands read on a screen belong to all of it
-    discount = 1.0 if whole_screen else CONTEXT_DISCOUNT
-    if _gate(question, around) * discount > gate:
-        gate, borrowed = _gate(question, around) * discount, True
+    around: set[str] = set()
+    words_held = unit.words
+    if own or fit:
+        # The other sentences of its own message or screen count in full; the turns around it at a discount. A
+        # sentence that holds part of the question may take its subject from a question nearby ("Can you help me
+        # plan Lena's 40th?"); one that holds none of it ("True, I'll text them both") only from statements.
+        in_message = _covered(question, unit, use_context=False, message=True)
+        nearby = _covered(question, unit, use_context=True, with_questions=bool(own))
+        if _gate(question, in_message) > gate:
+            gate, borrowed, around, words_held = _gate(question, in_message), True, in_message, unit.message_words
+        if _gate(question, nearby) * CONTEXT_DISCOUNT > gate:
+            gate, borrowed, around = _gate(question, nearby) * CONTEXT_DISCOUNT, True, nearby
+            words_held = unit.context_words if own else unit.stated_words
     weights = weights or {t: 1.0 for t in question.terms}
     total = sum(weights.values()) or 1.0
     rank = sum(weights[t] for t in own) / total + 0.5 * sum(weights[t] for t in around - own) / total
@@ -217,7 +242,8 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
         score += 0.4
     if question.asks_saved and unit.vault:
         score += 0.4
-    return Scored(unit, gate, fit, score, own | (around if borrowed else set()), borrowed)
+    entities = entities_held(question, unit.words) or entities_held(question, words_held)
+    return Scored(unit, gate, fit, score, own | around, borrowed, entities)
 
 
 def _eligible(question: Question, unit: Unit) -> bool:
@@ -251,12 +277,13 @@ def _changes(unit: Unit, pool: list[Unit]) -> list[Unit]:
             and _shares_a_word(unit, u)]
 
 
-def supersede(best: Unit, pool: list[Unit]) -> tuple[Unit, list[Unit]]:
-    """The newest unit that changes ``best`` (shares a word with it and says it changed), and what it replaced."""
+def supersede(best: Unit, pool: list[Unit], question: Question) -> tuple[Unit, list[Unit]]:
+    """The newest unit that changes ``best`` (shares a word with it, says it changed, and still holds the kind of
+    thing asked: "the dentist moved it to 18 March" changes the day, not the dentist's name), and what it replaced."""
     replaced: list[Unit] = []
     current = best
     for _ in range(5):
-        changes = _changes(current, pool)
+        changes = [u for u in _changes(current, pool) if fits(question, u)]
         if not changes:
             break
         replaced.append(current)
@@ -301,19 +328,22 @@ def find_support(question: Question, units: list[Unit]) -> Support:
 
     def qualifies(s: Scored) -> bool:
         needed = MIN_STEPS_COVERAGE if question.kind == "how_to" and s.unit.steps else MIN_COVERAGE
-        return s.coverage >= needed and s.fit
+        return s.coverage >= needed and s.fit and s.entities
 
     qualified = [s for s in ranked if qualifies(s)]
     if not qualified:
         best = ranked[0]
-        if best.coverage < MIN_COVERAGE:
+        unheld = [" ".join(g) for g in question.entities if not any(s.entities for s in ranked)]
+        if unheld:
+            reason = "no memory mentions " + ", ".join(unheld[:3])
+        elif best.coverage < MIN_COVERAGE:
             missing = [t for t in question.terms if t not in best.covered]
             reason = "no memory mentions " + ", ".join(missing[:3]) if missing else "nothing matches the question"
         else:
             reason = f"nothing retrieved holds the {question.kind.replace('_', ' ')} asked for"
         return Support(question, ranked=ranked, reason=reason)
     best = qualified[0]
-    main, replaced = supersede(best.unit, pool)
+    main, replaced = supersede(best.unit, pool, question)
     chosen = [main]
     if not replaced:
         earlier = _earlier_turn(main, pool, question, best.covered)

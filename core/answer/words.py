@@ -200,8 +200,9 @@ CONCEPTS: tuple[Concept, ...] = (
         halal kosher keto vegane vegetarisch regime dieta vegano vegana""".split())),
     Concept("allergy", frozenset(fold(w) for w in """allergic allergy allergies allergique allergie allergisch
         alergico alergica alergia""".split())),
-    Concept("money", frozenset(fold(w) for w in """cost costs price prices fee fees pay paid charge charged euro
-        euros eur pounds dollars kostet preis prix coute precio cuesta preco custa""".split()),
+    Concept("money", frozenset(fold(w) for w in """cost costs price prices fee fees pay paid charge charges charged
+        rent earn earned earns salary income owe owed euro euros eur pounds dollars kostet kosten preis miete gehalt
+        prix coute loyer salaire precio cuesta alquiler sueldo preco custa aluguel salario""".split()),
             re.compile(r"[€$£]|\b\d[\d.,]*\s?(k|eur|usd|gbp|chf)\b", re.IGNORECASE)),
     Concept("network", frozenset(fold(w) for w in "router wifi wlan modem network".split())),
     Concept("bank", frozenset(fold(w) for w in """bank banks banking account accounts iban konto bankkonto banque
@@ -249,7 +250,14 @@ _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelv
                  r"first|second|third|fourth|fifth|once|twice|ein|eine|zwei|drei|vier|f[üu]nf|sechs|sieben|acht|neun|"
                  r"zehn|un|une|deux|trois|quatre|cinq|sept|huit|neuf|dix|uno|dos|tres|cuatro|cinco|seis|siete|ocho|"
                  r"nueve|diez|um|uma|dois|duas|tr[êe]s|quatro|sete|oito|nove|dez")
-NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+NUMBER = re.compile(rf"(?<![A-Za-z])\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+# An amount of money: a currency with a number, or a number written as prices are (12,900 / 1.040,00 / 180k).
+MONEY_AMOUNT = re.compile(
+    r"[€$£¥]\s?\d|\d[\d.,']*\s?(€|\$|£|k\b|eur\b|euros?\b|usd\b|dollars?\b|gbp\b|pounds?\b|quid\b|chf\b|francs?\b|"
+    r"kr\b|sek\b|nok\b|dkk\b|pln\b|zł|reais\b|r\$)|(?<![\d.,])\d{1,3}(,\d{3})+(?![\d,])|\b\d+[.,]\d{2}\b",
+    re.IGNORECASE,
+)
+_CLOCK_OR_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2}\s?(am|pm|uhr|h)\b", re.IGNORECASE)
 FREQUENCY = re.compile(
     r"\b(every|each|per|once|twice|daily|weekly|monthly|yearly|annually|a (day|week|month|year)|alle|jede[nrs]?|"
     r"t[äa]glich|w[öo]chentlich|monatlich|j[äa]hrlich|pro|chaque|tous les|toutes les|par (jour|semaine|mois|an)|cada|"
@@ -290,15 +298,55 @@ QUANTITY = re.compile(
 _PERSON = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ'’-]+\s+[A-ZÀ-Þ][a-zà-ÿ'’-]+")
 
 
+PLACE = re.compile(
+    r"\b(in|at|on|near|from|bei|im|am|an der|in der|à|au|aux|dans|chez|près de|en|na|no|em|cerca de)\s+"
+    r"(the\s+|der\s+|la\s+|le\s+|el\s+|o\s+|a\s+)?[A-ZÀ-Þ]|(?i:\b\d+[a-z]?,?\s+(rue|calle|rua|via|avenida|av\.)\b|"
+    r"\b(road|street|lane|avenue|square|straße|strasse|str\.|weg|platz|allee|gasse|ring|boulevard|calle|avenida|rua|"
+    r"praça|plaza)\b)",
+)
+
+
+def quantity_text(text: str) -> str:
+    """``text`` without its dates and clock times, whose numbers are not amounts."""
+    return _CLOCK_OR_DAY.sub(" ", DAY_MENTION.sub(" ", text or ""))
+
+
+_NAME_RUN = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][\w'’!&+.-]*(?:\s+(?:(?:du|de|des|del|da|do|dos|von|van|der|la|le)\s+)?"
+                       r"[A-ZÀ-Þ][\w'’!&+.-]*)*")
+_GERMAN = frozenset("ich ist mein meine wie wo wann was wer welche welcher der die das den dem ein eine bis und nicht".split())
+
+
+def name_groups(text: str) -> list[list[str]]:
+    """The names ``text`` mentions, each as its words (folded): "Restos du Cœur" is one name.
+
+    The first word of the text and German nouns (all capitalised) are not names.
+    """
+    body = (text or "").strip().lstrip("¿¡\"'“ ")
+    if len(set(words(body)) & _GERMAN) >= 2:
+        return []
+    first = re.match(r"\S+", body)
+    start = first.end() if first else 0
+    out = []
+    for match in _NAME_RUN.finditer(body, start):
+        group = [w for w in words(match.group()) if w not in STOPWORDS and w not in COMMON_STARTERS and len(w) >= 2]
+        if group:
+            out.append(group)
+    return out
+
+
+_CALENDAR_WORD = re.compile(rf"^({_MONTHS}|{_WEEKDAYS})$", re.IGNORECASE)
+
+
 def names_in(text: str) -> list[str]:
     """Capitalised words of ``text`` that are not function words (folded): the names it mentions.
 
-    A word that only starts a reply ("True, I'll text them") is not a name.
+    A word that only starts a reply ("True, I'll text them") is not a name, nor is a month or a weekday.
     """
     out = []
     for match in _CAPITAL.finditer(text or ""):
         for word in words(match.group()):
-            if word not in STOPWORDS and word not in COMMON_STARTERS and len(word) >= 2 and not word.isdigit():
+            if (word not in STOPWORDS and word not in COMMON_STARTERS and len(word) >= 2 and not word.isdigit()
+                    and not _CALENDAR_WORD.match(word)):
                 out.append(word)
     return out
 
