@@ -334,7 +334,7 @@ class Assistant:
         text = mask_text("".join(pieces).strip()).text
         numbers = [int(n) for n in _CITE.findall(text)]
         cited = [u for n in numbers for u in shown.get(n, [])] or [u for us in shown.values() for u in us]
-        verdict = check_answer(text, support.question, list(dict.fromkeys(cited)), support.chosen)
+        verdict = check_answer(text, support.question, list(dict.fromkeys(cited)), support.chosen, support.superseded)
         if stop is not None and stop.is_set():
             verdict.ok, verdict.reason = False, "stopped before the answer was complete"
         if not verdict.ok:

@@ -74,8 +74,10 @@ def key_terms(text: str, question: Question) -> list[str]:
             and not w.isdigit()]
 
 
-def check_answer(answer: str, question: Question, cited: list[Unit], answering: list[Unit]) -> Verdict:
-    """Whether ``answer`` may be shown; ``cited`` is the evidence it cites, ``answering`` what answers the question."""
+def check_answer(answer: str, question: Question, cited: list[Unit], answering: list[Unit],
+                 outdated: list[Unit] | None = None) -> Verdict:
+    """Whether ``answer`` may be shown; ``cited`` is the evidence it cites, ``answering`` what answers the question
+    (the extractive answer's sentences), ``outdated`` what a newer statement replaced."""
     text = CITATION.sub(" ", answer or "").strip()
     if not text:
         return Verdict(False, "the model gave no answer")
@@ -104,6 +106,19 @@ def check_answer(answer: str, question: Question, cited: list[Unit], answering: 
         if len(found) / len(terms) < MIN_KEY_TERM_SHARE:
             missing = [t for t in terms if not cited_words.has(t)][:4]
             return Verdict(False, "key terms not in what it cites: " + ", ".join(missing))
+    # The thing asked for (a date, number or name) must come from the sentences that answer, not from a neighbour.
+    answering_numbers = set().union(*(_unit_numbers(u) for u in answering)) if answering else set()
+    answering_words = WordSet(w for u in answering for w in u.words.items)
+    if question.kind in ("when", "how_much") and _numbers(text) - answering_numbers - _numbers(question.text):
+        return Verdict(False, "its number is not in the sentence that answers the question")
+    if question.kind in ("who", "where") or question.wants_name:
+        new_names = [n for n in names_in(text) if n not in asked]
+        if new_names and not any(answering_words.has(n) for n in new_names):
+            return Verdict(False, "its name is not in the sentence that answers the question")
+    stale = WordSet(w for u in (outdated or []) for w in u.words.items)
+    old_only = [t for t in terms if stale.has(t) and not answering_words.has(t)]
+    if old_only:
+        return Verdict(False, "it repeats what a newer statement changed: " + ", ".join(old_only[:3]))
     answer_words = set(terms) | {n for n in names_in(text)} | _numbers(text)
     used = [u for u in cited if any(u.words.has(w) for w in answer_words if not w.isdigit())
             or (_numbers(text) & _unit_numbers(u))]

@@ -46,7 +46,8 @@ def default_seed_dirs() -> list[Path]:
 def _load_llama_chat(path: Path, entry: CatalogEntry, options: dict) -> ChatModel:
     from core.models.llama import LlamaChatModel
 
-    return LlamaChatModel(path, name=entry.name, context_length=options["context_length"], threads=options["threads"])
+    return LlamaChatModel(path, name=entry.name, context_length=options["context_length"], threads=options["threads"],
+                          prompt_style=str(entry.extra.get("prompt") or "chat"))
 
 
 def _load_llama_embedder(path: Path, entry: CatalogEntry, options: dict) -> Embedder:
@@ -136,6 +137,10 @@ class ModelManager:
         if entry.seed:
             fix = ("Run 'make setup' to prepare the offline seed models (or point ENGRAM_SEED_MODELS at them), "
                    "or choose another model with 'engram models use NAME'.")
+        elif entry.extra.get("prepare"):
+            fix = (f"Run '{entry.extra['prepare']}' to prepare it offline"
+                   + (f" (or 'engram models pull {entry.name}')" if entry.downloadable else "")
+                   + ", or choose an installed model with 'engram models use NAME'.")
         elif entry.downloadable:
             fix = f"Run 'engram models pull {entry.name}', or choose an installed model with 'engram models use NAME'."
         else:
