@@ -311,15 +311,23 @@ def _stated(text: str, *, questions: bool) -> list[str]:
             and (questions or not flags.get("question"))]
 
 
-def _context(source: Source, *, questions: bool) -> str:
-    """The words around a source that its units may borrow: what it and the people in its conversation said nearby
-    (with ``questions``, their questions too: "Can you help me plan Lena's 40th?" sets the subject), never
-    assistants' words, hypotheticals or text aimed at an AI."""
-    parts = _stated(join_wrapped_lines(source.text or ""), questions=questions) + [source.title or ""]
-    for neighbour in source.neighbours:
-        standing, _ = standing_of(neighbour)
-        if standing != "machine":
-            parts += _stated(neighbour.text or "", questions=questions)
+def _turns(source: Source) -> list[tuple[float, Source]]:
+    """The source and its neighbouring turns that people wrote (not assistants), in the order they were said."""
+    turns = [source] + [n for n in source.neighbours if standing_of(n)[0] != "machine"]
+    return sorted(((t.ts if t.ts is not None else 0.0), t) for t in turns)
+
+
+def _context_before(turns: list[tuple[float, Source]], until: float | None, *, questions: bool) -> str:
+    """What was said in ``turns`` up to ``until`` (the unit's own message included): the topic a reply continues.
+
+    With ``questions``, their questions too ("Can you help me plan Lena's 40th?" sets the subject); never
+    assistants' words, hypotheticals or text aimed at an AI.
+    """
+    parts: list[str] = []
+    for ts, turn in turns:
+        if until is not None and ts > until:
+            break
+        parts += _stated(join_wrapped_lines(turn.text or ""), questions=questions) + [turn.title or ""]
     return " ".join(parts)
 
 
@@ -327,33 +335,43 @@ def units_of(sources: Iterable[Source]) -> list[Unit]:
     """Every unit of ``sources`` (with their neighbouring turns), masked again on the way out.
 
     An observation that is both an item and another item's neighbour gives its units once, under its own item.
+    A unit may borrow words from what was said before it in its conversation (``Unit.context``), never from
+    what came after: a reply continues its topic, an earlier message does not answer a later one.
     """
     sources = list(sources)
-    out: list[Unit] = []
-    contexts: dict[int, str] = {}
-    stated: dict[int, str] = {}
+    out: list[tuple[Unit, list[tuple[float, Source]]]] = []
     for source in sources:
-        contexts[source.n] = _context(source, questions=True)
-        stated[source.n] = _context(source, questions=False)
+        turns = _turns(source)
         if source.source == "memory":
-            out.extend(_memory_units(source, contexts[source.n]))
+            context = " ".join(_stated(source.text or "", questions=True))
+            out.extend((u, []) for u in _memory_units(source, context))
         else:
-            out.extend(_observation_units(source, source.n, contexts[source.n]))
+            out.extend((u, turns) for u in _observation_units(source, source.n, ""))
     own = {(s.source, s.ref) for s in sources}
     for source in sources:
+        turns = _turns(source)
         for neighbour in source.neighbours:
             if ("observation", neighbour.ref) in own:
                 continue
             own.add(("observation", neighbour.ref))
-            out.extend(_observation_units(neighbour, source.n, contexts[source.n]))
-    for unit in out:
+            out.extend((u, turns) for u in _observation_units(neighbour, source.n, ""))
+    units: list[Unit] = []
+    for unit, turns in out:
         unit.text = mask_text(unit.text).text
         unit.quote = mask_text(unit.quote).text
         unit.whole = mask_text(unit.whole).text if unit.whole else ""
-        if unit.source == "observation" and unit.n in stated:
-            unit.stated_context = stated[unit.n]
+        if turns:
+            unit.context = _context_before(turns, unit.said_at, questions=True)
+            unit.context_words = WordSet(words(unit.context))
+            # A sentence that holds nothing of a question may take its subject only from the turn just before it
+            # (a short reply continues it): "Alle 6 Monate." after the steps for changing the water filter.
+            earlier = [t for ts, t in turns if unit.said_at is not None and ts < unit.said_at and t.ref != unit.ref]
+            previous = earlier[-1:] if earlier else []
+            unit.stated_context = " ".join(_stated(unit.message or "", questions=False)
+                                           + [p for t in previous for p in _stated(t.text or "", questions=False)])
             unit.stated_words = WordSet(words(unit.stated_context))
-    return [u for u in _without_copies(out) if u.text.strip()]
+        units.append(unit)
+    return [u for u in _without_copies(units) if u.text.strip()]
 
 
 def _flat(text: str) -> str:

@@ -84,6 +84,7 @@ class Question:
     wants_name: bool = False  # the answer is a name ("what's my name", "what is the plumber called")
     entities: list[list[str]] = field(default_factory=list)  # the names the question mentions: each must be held
     wants_money: bool = False  # "how much is / does it cost / rent / fee": an amount of money
+    which: bool = False  # "which X": a named instance of the type words is asked for
 
     @property
     def terms(self) -> list[str]:
@@ -107,8 +108,13 @@ def _kind(text: str) -> str:
     return "what" if kind == "what_name" else kind
 
 
-def _type_words(text: str) -> list[str]:
+_WHICH = re.compile(r"^(which|welche[rsnm]?|quel(le)?s?|qual|quais|cu[aá]l(es)?)$", re.IGNORECASE)
+
+
+def _type_words(text: str) -> tuple[list[str], bool]:
+    """The type words and whether they follow "which" (a named instance is asked for)."""
     out: list[str] = []
+    which = False
     text = re.sub(r"\best-ce qu['’e]\s*", " ", text, flags=re.IGNORECASE)
     for match in _TYPE_LEAD.finditer(text):
         # English puts the verb after "do I": up to three nouns; elsewhere the verb may follow at once.
@@ -128,8 +134,9 @@ def _type_words(text: str) -> list[str]:
             if len(out) >= limit:
                 break
         if out:
+            which = bool(_WHICH.match(match.group(1)))
             break
-    return out
+    return out, which
 
 
 def analyse(text: str) -> Question:
@@ -140,7 +147,7 @@ def analyse(text: str) -> Question:
     clean = rewritten.replace("¿", " ").replace("¡", " ").strip()
     kind = _kind(clean)
     all_words = words(clean)
-    types = [] if kind == "when" else _type_words(clean)
+    types, which = ([], False) if kind == "when" else _type_words(clean)
     asks_saved = kind == "yes_no" and bool(_SAVED.search(clean))
     seen: dict[str, None] = {}
     for word in all_words:
@@ -163,6 +170,7 @@ def analyse(text: str) -> Question:
         anchors=anchors,
         types=types,
         wants_name=bool(naming),
+        which=which,
         names=names_in(clean[1:]) if clean else [],
         first_person=any(w in _FIRST_PERSON for w in all_words) or bool(_ELIDED_I.search(clean)),
         wants_now=any(w in NOW_WORDS for w in all_words) or bool(_THESE_DAYS.search(clean)),

@@ -54,6 +54,7 @@ from core.answer.words import (
 )
 
 MIN_COVERAGE = 0.5
+MAX_REPLY_WORDS = 10  # a sentence this short that holds nothing of the question may be a reply to the turn before
 MIN_STEPS_COVERAGE = 0.3
 CONTEXT_DISCOUNT = 0.8  # coverage borrowed from the words around a unit counts this much
 TYPE_WEIGHT = 0.5
@@ -164,6 +165,10 @@ def fits(question: Question, unit: Unit) -> bool:
         return bool(PATH_OR_LINK.search(text)) or any(not asked.has(name) for name in names_in(text)) or unit.vault
     if kind == "yes_no":
         return True
+    if question.which and question.types and not any(unit.words.has(t) for t in question.types):
+        # "Which airline ...?" is not answered by a sentence that names no airline: without the type word, it
+        # must at least name something the question does not.
+        return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
     return bool(new_words) or unit.vault
 
 
@@ -184,6 +189,15 @@ def fits_well(question: Question, unit: Unit) -> bool:
     if question.kind == "where":
         return bool(PLACE.search(text) or PATH_OR_LINK.search(text))
     return False
+
+
+_SECRET_WORDS = frozenset(words("""password passwords passcode pin pins code codes iban card cards number account
+    passport key token combo combination login credentials passwort kennwort nummer konto mot passe code carte numero
+    contraseña clave tarjeta cuenta senha cartão conta"""))
+
+
+def asks_for_secret(question: Question) -> bool:
+    return any(t in _SECRET_WORDS for t in question.terms)
 
 
 def _weights(question: Question, pool: list[Unit]) -> dict[str, float]:
@@ -219,16 +233,18 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
     around: set[str] = set()
     words_held = unit.words
     if own or fit:
-        # The other sentences of its own message or screen count in full; the turns around it at a discount. A
-        # sentence that holds part of the question may take its subject from a question nearby ("Can you help me
-        # plan Lena's 40th?"); one that holds none of it ("True, I'll text them both") only from statements.
+        # The other sentences of its own message or screen count in full; earlier turns at a discount. A sentence
+        # that holds part of the question may take its subject from what was said before, questions included ("Can
+        # you help me plan Lena's 40th?"); a short reply that holds none of it only from the statement just before
+        # it ("Alle 6 Monate."), never from a question ("True, I'll text them both").
         in_message = _covered(question, unit, use_context=False, message=True)
-        nearby = _covered(question, unit, use_context=True, with_questions=bool(own))
         if _gate(question, in_message) > gate:
             gate, borrowed, around, words_held = _gate(question, in_message), True, in_message, unit.message_words
-        if _gate(question, nearby) * CONTEXT_DISCOUNT > gate:
-            gate, borrowed, around = _gate(question, nearby) * CONTEXT_DISCOUNT, True, nearby
-            words_held = unit.context_words if own else unit.stated_words
+        if own or len(unit.words.items) <= MAX_REPLY_WORDS:
+            nearby = _covered(question, unit, use_context=True, with_questions=bool(own))
+            if _gate(question, nearby) * CONTEXT_DISCOUNT > gate:
+                gate, borrowed, around = _gate(question, nearby) * CONTEXT_DISCOUNT, True, nearby
+                words_held = unit.context_words if own else unit.stated_words
     weights = weights or {t: 1.0 for t in question.terms}
     total = sum(weights.values()) or 1.0
     rank = sum(weights[t] for t in own) / total + 0.5 * sum(weights[t] for t in around - own) / total
@@ -240,8 +256,10 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
              + 0.3 * min(1.0, unit.item_score) - (HEADING_PENALTY if unit.heading else 0.0))
     if question.kind == "how_to" and unit.steps:
         score += 0.4
-    if question.asks_saved and unit.vault:
-        score += 0.4
+    if unit.vault:
+        # A vault entry answers "is it saved" and "what is my PIN" (with a mask); for anything else its caption is
+        # only a pointer, and the sentence it came from says more.
+        score += 0.4 if question.asks_saved or asks_for_secret(question) else -0.3
     entities = entities_held(question, unit.words) or entities_held(question, words_held)
     return Scored(unit, gate, fit, score, own | around, borrowed, entities)
 

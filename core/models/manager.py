@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from core.errors import InvalidInputError, ModelError, ModelUnavailableError
 from core.events import EventBus
 from core.models.base import ChatModel, Embedder, Message
 from core.models.catalog import ROLES, Catalog, CatalogEntry, recommend, write_user_entry
+
+if TYPE_CHECKING:
+    from core.models.speed import SpeedSample
 
 log = logging.getLogger(__name__)
 
@@ -311,26 +314,48 @@ class ModelManager:
 
     # --- listing, installing, choosing -------------------------------------
     def list(self) -> dict[str, Any]:
-        """Every known model with its install state, plus the recommended models for this machine's RAM."""
+        """Every known model with its install state, plus the recommended models for this machine.
+
+        The chat recommendation weighs this computer's measured speed (``measure_speed``): the largest model
+        that keeps an absorb batch under 20 seconds here; memory alone until a measurement exists.
+        """
         import psutil
+
+        from core.models.speed import predict_batch_seconds, read_sample, recommend_chat
 
         total_ram = int(psutil.virtual_memory().total)
         entries = self.catalog.entries()
+        sample = read_sample(self.paths.models_dir)
+        chat = recommend_chat(entries, total_ram, sample)
         recommended = {role: (e.name if (e := recommend(entries, role, total_ram)) else None) for role in ROLES}
+        recommended["chat"] = chat.entry.name if chat.entry else None
         rows = []
         for entry in entries:
             path = self.locate(entry)
             row = entry.as_dict()
+            seconds = predict_batch_seconds(entry, sample) if entry.role == "chat" else None
             row.update(
                 installed=path is not None,
                 path=str(path) if path else None,
                 configured=self.configured(entry.role) == entry.name if entry.role in ROLES else False,
                 recommended=recommended.get(entry.role) == entry.name,
                 downloadable=entry.downloadable,
+                batch_seconds=round(seconds, 1) if seconds is not None else None,
             )
             rows.append(row)
         rows.sort(key=lambda r: (ROLES.index(r["role"]) if r["role"] in ROLES else 9, r.get("size") or 0))
-        return {"models": rows, "recommended": recommended, "total_ram_bytes": total_ram}
+        return {"models": rows, "recommended": recommended, "total_ram_bytes": total_ram,
+                "speed": sample.to_dict() if sample else None, "chat_recommendation": chat.reason}
+
+    def measure_speed(self) -> SpeedSample:
+        """Time the configured chat model on a fixed prompt here and keep the result for recommendations."""
+        from core.models.speed import measure, write_sample
+
+        entry, path = self.resolve("chat")
+        with self.using("chat") as model:
+            sample = measure(model, path.stat().st_size)
+        write_sample(self.paths.models_dir, sample)
+        return sample
 
     def pull(self, name: str, progress=None, cancel: threading.Event | None = None) -> Path:
         """Download the catalog model ``name`` into the models folder; returns its path."""
