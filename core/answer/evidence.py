@@ -229,13 +229,16 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
         commands = [c for c in commands if not _NOT_COMMANDS.match(c)]
         if len(commands) >= 2:
             units.append(Unit(_clip("; ".join(commands)), steps=True, order=-3, **base))
+            # Each prompt line is one step of that procedure: its command alone, without the prompt's path.
+            text = "\n".join(m.group(1) if (m := _PROMPT.search(line)) else line for line in text.splitlines())
         text = join_wrapped_lines(text)
     message_units: list[Unit] = []
+    has_procedure = any(u.steps for u in units)
     for index, sentence in enumerate(sentences(text)):
         for piece, flags in _pieces(sentence):
             heading = bool(_HEADER.match(piece)) or (standing == "screen" and looks_like_menu(piece))
-            message_units.append(Unit(_clip(piece), order=index, steps=bool(STEPS.search(piece)), heading=heading,
-                                      **base, **flags))
+            steps = bool(STEPS.search(piece)) and not has_procedure
+            message_units.append(Unit(_clip(piece), order=index, steps=steps, heading=heading, **base, **flags))
     if standing in ("own", "person") and len(message_units) > 1:
         # A short message is quoted whole (what it says around the sentence that answers), without its questions,
         # quotations and text addressed to an AI; a list is quoted whole only as the steps of a "how do I".

@@ -54,7 +54,9 @@ from core.answer.words import (
 )
 
 MIN_COVERAGE = 0.5
-MAX_REPLY_WORDS = 10  # a sentence this short that holds nothing of the question may be a reply to the turn before
+# A sentence this short that holds nothing of the question but clearly holds what it asks (a day, an amount, a name,
+# a place) may be a reply to the turn just before it.
+MAX_REPLY_WORDS = 10
 MIN_STEPS_COVERAGE = 0.3
 CONTEXT_DISCOUNT = 0.8  # coverage borrowed from the words around a unit counts this much
 TYPE_WEIGHT = 0.5
@@ -175,7 +177,9 @@ def fits(question: Question, unit: Unit) -> bool:
 def fits_well(question: Question, unit: Unit) -> bool:
     """A clear case of what is asked: an amount with its unit, a day, a person's full name."""
     text = unit.text
-    if question.kind == "how_much" and not question.how_often:
+    if question.kind == "how_much" and question.how_often:
+        return bool(FREQUENCY.search(text))
+    if question.kind == "how_much":
         if question.wants_money:
             return bool(MONEY_AMOUNT.search(text))
         if re.search(r"\bhow many\b|\bwie viele\b|\bcu[aá]nt[oa]s\b|\bquant[oa]s\b|\bcombien de\b", question.text, re.I):
@@ -240,7 +244,7 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
         in_message = _covered(question, unit, use_context=False, message=True)
         if _gate(question, in_message) > gate:
             gate, borrowed, around, words_held = _gate(question, in_message), True, in_message, unit.message_words
-        if own or len(unit.words.items) <= MAX_REPLY_WORDS:
+        if own or (len(unit.words.items) <= MAX_REPLY_WORDS and fits_well(question, unit)):
             nearby = _covered(question, unit, use_context=True, with_questions=bool(own))
             if _gate(question, nearby) * CONTEXT_DISCOUNT > gate:
                 gate, borrowed, around = _gate(question, nearby) * CONTEXT_DISCOUNT, True, nearby
