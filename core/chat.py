@@ -79,6 +79,7 @@ class Answer:
     chat_id: int | None = None
     style: str = "extractive"  # extractive | generated | abstained
     note: str = ""  # why the answer is extractive or an abstention
+    fallback: bool = False  # quotes instead of the model's words: no model, a failed model, or an answer that failed the check
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +91,7 @@ class Answer:
             "model": self.model,
             "style": self.style,
             "note": self.note,
+            "fallback": self.fallback,
         }
 
 
@@ -253,6 +255,7 @@ class Assistant:
         style = self.answer_style(model) if model is not None else "extractive"
         if model is None:
             answer = self._extractive(question, items, support, retrieval_ms, note)
+            answer.fallback = True
         elif style == "extractive":
             answer = self._extractive(question, items, support, retrieval_ms, f"{model.name} answers by quoting.")
             answer.model = model.name
@@ -329,7 +332,7 @@ class Assistant:
         except ModelError as exc:
             log.warning("the chat model failed while answering (%s); answering by quoting", exc.message)
             answer = self._extractive(question, items, support, retrieval_ms, f"The chat model failed ({exc.message}).")
-            answer.model = model.name
+            answer.model, answer.fallback = model.name, True
             return answer
         text = mask_text("".join(pieces).strip()).text
         numbers = [int(n) for n in _CITE.findall(text)]
@@ -341,7 +344,7 @@ class Assistant:
             log.info("answer from %s replaced by quotes: %s (%r)", model.name, verdict.reason, text[:200])
             answer = self._extractive(question, items, support, retrieval_ms,
                                       f"The model's answer was not shown: {verdict.reason}.")
-            answer.model = model.name
+            answer.model, answer.fallback = model.name, True
             return answer
         by_n = {i.n: i for i in items}
         used_n = sorted({u.n for u in verdict.used})
