@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable
 
 from core.absorb.provenance import USER_ROLES, addresses_ai
 from core.answer.words import STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
-from core.secrets import mask_text
 
 MACHINE_ROLES = frozenset({"assistant", "system", "tool", "function", "engram"})
 MAX_UNIT_CHARS = 400
@@ -309,71 +309,92 @@ def is_placeholder_time(ts: float) -> bool:
 def _stated(text: str, *, questions: bool) -> list[str]:
     """The pieces of ``text`` that state (or, with ``questions``, ask) something real: no hypotheticals, quotations
     or text aimed at an AI."""
-    return [piece for sentence in sentences(text) for piece, flags in _pieces(sentence)
-            if not (flags.get("hypothetical") or flags.get("to_ai") or flags.get("quoted"))
-            and (questions or not flags.get("question"))]
+    return list(_stated_cached(text or "", questions))
 
 
-def _turns(source: Source) -> list[tuple[float, Source]]:
+@lru_cache(maxsize=4096)
+def _stated_cached(text: str, questions: bool) -> tuple[str, ...]:
+    return tuple(piece for sentence in sentences(text) for piece, flags in _pieces(sentence)
+                 if not (flags.get("hypothetical") or flags.get("to_ai") or flags.get("quoted"))
+                 and (questions or not flags.get("question")))
+
+
+def _turns(source: Source) -> list[Source]:
     """The source and its neighbouring turns that people wrote (not assistants), in the order they were said."""
     turns = [source] + [n for n in source.neighbours if standing_of(n)[0] != "machine"]
-    return sorted(((t.ts if t.ts is not None else 0.0), t) for t in turns)
+    return sorted(turns, key=lambda t: t.ts if t.ts is not None else 0.0)
 
 
-def _context_before(turns: list[tuple[float, Source]], until: float | None, *, questions: bool) -> str:
-    """What was said in ``turns`` up to ``until`` (the unit's own message included): the topic a reply continues.
+class _Conversation:
+    """What the turns around one retrieved item said, computed once for all the units that borrow from it."""
 
-    With ``questions``, their questions too ("Can you help me plan Lena's 40th?" sets the subject); never
-    assistants' words, hypotheticals or text aimed at an AI.
-    """
-    parts: list[str] = []
-    for ts, turn in turns:
-        if until is not None and ts > until:
-            break
-        parts += _stated(join_wrapped_lines(turn.text or ""), questions=questions) + [turn.title or ""]
-    return " ".join(parts)
+    def __init__(self, source: Source):
+        self.turns = _turns(source)
+        self.times = [t.ts if t.ts is not None else 0.0 for t in self.turns]
+        # Per turn: what it states and asks (questions set a subject too), and what it states only.
+        self.asked = [" ".join(_stated(join_wrapped_lines(t.text or ""), questions=True) + [t.title or ""]) for t in self.turns]
+        self.stated = [" ".join(_stated(join_wrapped_lines(t.text or ""), questions=False)) for t in self.turns]
+        self._before: dict[int, tuple[str, WordSet]] = {}
+        self._reply: dict[tuple[int, int], tuple[str, WordSet]] = {}
+
+    def _last_index(self, until: float | None) -> int:
+        if until is None:
+            return len(self.turns) - 1
+        index = -1
+        for i, ts in enumerate(self.times):
+            if ts <= until:
+                index = i
+        return index
+
+    def before(self, until: float | None) -> tuple[str, WordSet]:
+        """What was said up to ``until``, questions included: the topic a sentence continues."""
+        index = self._last_index(until)
+        if index not in self._before:
+            text = " ".join(self.asked[: index + 1])
+            self._before[index] = (text, WordSet(words(text)))
+        return self._before[index]
+
+    def reply_context(self, unit: "Unit") -> tuple[str, WordSet]:
+        """What a short reply may take its subject from: its own message and the statement just before it."""
+        own = next((i for i, t in enumerate(self.turns) if t.ref == unit.ref), None)
+        earlier = [i for i, ts in enumerate(self.times) if unit.said_at is not None and ts < unit.said_at
+                   and self.turns[i].ref != unit.ref]
+        key = (own if own is not None else -1, earlier[-1] if earlier else -1)
+        if key not in self._reply:
+            parts = ([self.stated[own]] if own is not None else [unit.message]) + ([self.stated[key[1]]] if earlier else [])
+            text = " ".join(parts)
+            self._reply[key] = (text, WordSet(words(text)))
+        return self._reply[key]
 
 
 def units_of(sources: Iterable[Source]) -> list[Unit]:
-    """Every unit of ``sources`` (with their neighbouring turns), masked again on the way out.
+    """Every unit of ``sources`` (with their neighbouring turns); the sources' text must be masked already
+    (``core.chat`` masks what it retrieves).
 
     An observation that is both an item and another item's neighbour gives its units once, under its own item.
     A unit may borrow words from what was said before it in its conversation (``Unit.context``), never from
     what came after: a reply continues its topic, an earlier message does not answer a later one.
     """
     sources = list(sources)
-    out: list[tuple[Unit, list[tuple[float, Source]]]] = []
+    # Each observation gives its units once: under its own item when it is one, else under the first item it
+    # neighbours.
+    done = {(s.source, s.ref) for s in sources}
+    units: list[Unit] = []
     for source in sources:
-        turns = _turns(source)
         if source.source == "memory":
             context = " ".join(_stated(source.text or "", questions=True))
-            out.extend((u, []) for u in _memory_units(source, context))
-        else:
-            out.extend((u, turns) for u in _observation_units(source, source.n, ""))
-    own = {(s.source, s.ref) for s in sources}
-    for source in sources:
-        turns = _turns(source)
+            units.extend(_memory_units(source, context))
+            continue
+        conversation = _Conversation(source)
+        mine = _observation_units(source, source.n, "")
         for neighbour in source.neighbours:
-            if ("observation", neighbour.ref) in own:
-                continue
-            own.add(("observation", neighbour.ref))
-            out.extend((u, turns) for u in _observation_units(neighbour, source.n, ""))
-    units: list[Unit] = []
-    for unit, turns in out:
-        unit.text = mask_text(unit.text).text
-        unit.quote = mask_text(unit.quote).text
-        unit.whole = mask_text(unit.whole).text if unit.whole else ""
-        if turns:
-            unit.context = _context_before(turns, unit.said_at, questions=True)
-            unit.context_words = WordSet(words(unit.context))
-            # A sentence that holds nothing of a question may take its subject only from the turn just before it
-            # (a short reply continues it): "Alle 6 Monate." after the steps for changing the water filter.
-            earlier = [t for ts, t in turns if unit.said_at is not None and ts < unit.said_at and t.ref != unit.ref]
-            previous = earlier[-1:] if earlier else []
-            unit.stated_context = " ".join(_stated(unit.message or "", questions=False)
-                                           + [p for t in previous for p in _stated(t.text or "", questions=False)])
-            unit.stated_words = WordSet(words(unit.stated_context))
-        units.append(unit)
+            if ("observation", neighbour.ref) not in done:
+                done.add(("observation", neighbour.ref))
+                mine.extend(_observation_units(neighbour, source.n, ""))
+        for unit in mine:
+            unit.context, unit.context_words = conversation.before(unit.said_at)
+            unit.stated_context, unit.stated_words = conversation.reply_context(unit)
+        units.extend(mine)
     return [u for u in _without_copies(units) if u.text.strip()]
 
 

@@ -65,14 +65,22 @@ STANDING_BONUS = {"own": 0.25, "memory": 0.2, "person": 0.15, "screen": 0.05}
 IDENTITY_CONCEPTS = frozenset({"live", "work", "name"})
 SEEING_WORDS = frozenset(words("""read reading saw see seen look looking looked view viewing viewed open opened
     watch watching watched browse browsing browsed visit visited visiting check checking checked"""))
-UPDATE = re.compile(
-    r"\b(correction|corrected|correcting|actually|in fact|i meant|got (that|it) wrong|not the|no longer|not any ?more|"
-    r"any ?more|now|nowadays|these days|instead|switched|changed|moved|left|quit|cancell?ed|called off|ended|is over|"
-    r"stopped|update|new|oops|sorry|nicht mehr|kein\w* mehr|jetzt|nun|sondern|umgezogen|gekündigt|abgesagt|"
-    r"plus|maintenant|désormais|en fait|annulé|ya no|ahora|en realidad|cancelad[oa]|já não|agora|corrigindo|"
-    r"na verdade|mudaram|mudei|não [àa]s)\b",
+# Words that say an earlier statement no longer holds: a later sentence with one of them, about the same thing,
+# replaces the earlier one.
+CHANGE = re.compile(
+    r"\b(correction|corrected|correcting|actually|in fact|i meant|got (that|it) wrong|no longer|not any ?more|any ?more|"
+    r"instead|switched|changed|moved|left|quit|cancell?ed|called off|ended|is over|stopped|oops|not the|"
+    r"nicht mehr|kein\w* mehr|sondern|umgezogen|gekündigt|abgesagt|verlesen|ne \w+ plus|n'\w+ plus|désormais|en fait|"
+    r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s)\b",
     re.IGNORECASE,
 )
+# Words that may announce a change but are common in any chat ("now", "new"): the later sentence must then also
+# hold part of the question.
+MAYBE_CHANGE = re.compile(r"\b(now|nowadays|these days|new|update|jetzt|nun|neue[nrs]?|maintenant|nouvel(le)?|ahora|"
+                          r"nuev[oa]|agora|nov[oa])\b", re.IGNORECASE)
+UPDATE = re.compile(f"{CHANGE.pattern}|{MAYBE_CHANGE.pattern}", re.IGNORECASE)
+
+
 _ANAPHOR = re.compile(r"\b(that one|this one|the one|that card|this card)\b|^\W*(that|this|they|those|these|he|she|"
                       r"there|same|das|dies|ça|cela|eso|esto|isso|isto)\b", re.IGNORECASE)
 
@@ -293,10 +301,19 @@ def _newer(candidate: Unit, than: Unit) -> bool:
     return candidate.said_at > than.said_at + 1.0
 
 
-def _changes(unit: Unit, pool: list[Unit]) -> list[Unit]:
-    # Only what was said or seen can change it: a memory's time is its newest source's, not the sentence's.
-    return [u for u in pool if u.source == "observation" and _newer(u, unit) and UPDATE.search(u.text)
-            and _shares_a_word(unit, u)]
+def _changes(unit: Unit, pool: list[Unit], question: Question | None = None) -> list[Unit]:
+    """Later sentences that change ``unit``: they share a content word with it and say it changed (plainly, or with
+    a word like "now" while holding part of the question too)."""
+    out = []
+    for u in pool:
+        # Only what was said or seen can change it: a memory's time is its newest source's, not the sentence's.
+        if u.source != "observation" or not _newer(u, unit) or not _shares_a_word(unit, u):
+            continue
+        if CHANGE.search(u.text):
+            out.append(u)
+        elif question is not None and MAYBE_CHANGE.search(u.text) and _covered_cache(question, u) & set(question.anchors):
+            out.append(u)
+    return out
 
 
 def supersede(best: Unit, pool: list[Unit], question: Question) -> tuple[Unit, list[Unit]]:
@@ -305,7 +322,7 @@ def supersede(best: Unit, pool: list[Unit], question: Question) -> tuple[Unit, l
     replaced: list[Unit] = []
     current = best
     for _ in range(5):
-        changes = [u for u in _changes(current, pool) if fits(question, u)]
+        changes = [u for u in _changes(current, pool, question) if fits(question, u)]
         if not changes:
             break
         replaced.append(current)
@@ -369,7 +386,7 @@ def find_support(question: Question, units: list[Unit]) -> Support:
     chosen = [main]
     if not replaced:
         earlier = _earlier_turn(main, pool, question, best.covered)
-        if earlier is not None and not _changes(earlier, pool):
+        if earlier is not None and not _changes(earlier, pool, question):
             chosen.insert(0, earlier)
     if question.kind == "when":
         line = _date_line(main, pool)

@@ -37,20 +37,25 @@ def fold(text: str) -> str:
 
 def _bare(token: str) -> str:
     """A token without its contraction or elision: ``priya's`` -> ``priya``, ``j'habite`` -> ``habite``."""
-    parts = re.split(r"['’]", token)
-    if len(parts) == 1:
+    if "'" not in token and "’" not in token:
         return token
+    parts = re.split(r"['’]", token)
     return parts[1] if parts[0] in _ELISIONS else parts[0]
 
 
-def words(text: str) -> list[str]:
-    """The folded words of ``text`` in order (repeats kept; underscores, dots and dashes split words)."""
+@lru_cache(maxsize=50_000)
+def _words(text: str) -> tuple[str, ...]:
     out = []
     for raw in _TOKEN.findall(fold(text)):
         word = _bare(raw)
         if word:
             out.append(word)
-    return out
+    return tuple(out)
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text`` in order (repeats kept; underscores, dots and dashes split words)."""
+    return list(_words(text or ""))
 
 
 @lru_cache(maxsize=100_000)
@@ -216,14 +221,15 @@ for _concept in CONCEPTS:
         _CONCEPT_OF.setdefault(_word, []).append(_concept)
 
 
-def concepts_of(word: str) -> list[Concept]:
+@lru_cache(maxsize=20_000)
+def concepts_of(word: str) -> tuple[Concept, ...]:
     """The concepts ``word`` (folded) belongs to, matching forms of a word too."""
     found = list(_CONCEPT_OF.get(word, ()))
     if not found and len(word) >= 4:
         for other, concepts in _CONCEPT_OF.items():
             if same_word(word, other):
                 found.extend(c for c in concepts if c not in found)
-    return found
+    return tuple(found)
 
 
 # -- what an answer looks like ------------------------------------------------------------------------------------
