@@ -85,6 +85,15 @@ _ANAPHOR = re.compile(r"\b(that one|this one|the one|that card|this card)\b|^\W*
                       r"there|same|das|dies|ça|cela|eso|esto|isso|isto)\b", re.IGNORECASE)
 
 
+# A sentence that says something does not exist answers "do I have ...?", never "when / where / which ...?".
+_NONE = re.compile(
+    r"\b(don'?t|do not|doesn'?t|does not|didn'?t|did not) have\b|\bhave no\b|\bhaven'?t got\b|\bthere (is|are|'s) no\b|"
+    r"\bno (one|record|appointment|plans?)\b|\b(habe|hab|hat) kein\w*|\bgibt es kein\w*|\bn'(ai|a) pas\b|\bil n'y a pas\b|"
+    r"\bno (tengo|tiene|hay)\b|\bnão (tenho|tem|há)\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class Scored:
     unit: Unit
@@ -159,6 +168,8 @@ def fits(question: Question, unit: Unit) -> bool:
     asked = WordSet(set(question.terms) | set(words(question.text)))
     new_words = [w for w in words(text) if w not in STOPWORDS and not asked.has(w) and len(w) >= 2]
     kind = question.kind
+    if kind != "yes_no" and _NONE.search(text):
+        return False  # "I don't have a dentist appointment this week" says when nothing is
     if kind == "when":
         return bool(TIME_EXPRESSION.search(text)) or unit.event_at is not None
     if kind == "how_much":

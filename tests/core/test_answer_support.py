@@ -248,3 +248,10 @@ def test_the_check_refuses_a_value_from_the_wrong_sentence_and_an_outdated_one()
     sources = [chat(1, "I prefer aisle seats on planes."), chat(2, "I no longer prefer aisle seats, I want window seats now.", minutes=60)]
     verdict = checked("You prefer aisle seats [1].", "Which seat do I prefer on planes?", sources)
     assert not verdict.ok and "newer statement" in verdict.reason
+
+
+def test_a_sentence_that_says_something_does_not_exist_answers_only_a_yes_no_question():
+    memory = Source(1, "memory", 5, "episodic", "", ts=T0,
+                    fields={"occurred_at": T0, "summary": "I don't have a dentist appointment this week"})
+    assert answer_for("When is my dentist appointment?", [memory])[0] is None
+    assert "don't have a dentist appointment" in answer_for("Do I have a dentist appointment?", [memory])[0]
