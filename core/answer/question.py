@@ -65,6 +65,7 @@ _ELIDED_I = re.compile(r"\bj['’]", re.IGNORECASE)
 _THESE_DAYS = re.compile(r"\b(these days|nowadays|any ?more|no longer)\b", re.IGNORECASE)
 _HOW_OFTEN = re.compile(r"\b(how often|how many times|wie oft|combien de fois|[àa] quelle fr[ée]quence|cada cu[aá]nto|"
                         r"con qu[eé] frecuencia|com que frequ[eê]ncia|de quanto em quanto)\b", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\b([^\W\d_][\w-]*)['’]s?\b(?=\s)", re.IGNORECASE)
 _HOW_MUCH_IS = re.compile(r"\bhow much (is|are|was|were|will)\b|\bcombien (co[uû]te|est)\b|\bwas kostet\b|"
                           r"\bcu[aá]nto (cuesta|vale|es)\b|\bquanto (custa|[eé])\b", re.IGNORECASE)
 MAX_TYPE_WORDS = 3
@@ -85,6 +86,7 @@ class Question:
     entities: list[list[str]] = field(default_factory=list)  # the names the question mentions: each must be held
     wants_money: bool = False  # "how much is / does it cost / rent / fee": an amount of money
     which: bool = False  # "which X": a named instance of the type words is asked for
+    possessors: list[str] = field(default_factory=list)  # "the electrician's e-mail": what the question is about
 
     @property
     def terms(self) -> list[str]:
@@ -177,6 +179,7 @@ def analyse(text: str) -> Question:
         asks_saved=asks_saved,
         how_often=bool(_HOW_OFTEN.search(clean)),
         entities=name_groups(clean),
+        possessors=[w for w in (fold(m.group(1)) for m in _POSSESSIVE.finditer(clean)) if w in anchors],
         wants_money=kind == "how_much" and not _HOW_OFTEN.search(clean) and (
             bool(_HOW_MUCH_IS.search(clean)) or any(c.name == "money" for w in all_words for c in concepts_of(w))),
     )

@@ -103,6 +103,7 @@ class Scored:
     covered: set[str] = field(default_factory=set)
     borrowed: bool = False  # coverage came from the words around the unit
     entities: bool = True  # every name the question mentions is held by the unit or the words it borrows
+    attribute: bool = True  # a question about something of someone holds that something, not only the someone
 
 
 @dataclass
@@ -183,7 +184,10 @@ def fits(question: Question, unit: Unit) -> bool:
             return bool(new_words)  # typed all in lowercase: no capital marks the name
         return any(not asked.has(name) for name in names_in(text))
     if kind == "where":
-        return bool(PATH_OR_LINK.search(text)) or any(not asked.has(name) for name in names_in(text)) or unit.vault
+        # A place: "in Valencia", "at Klarna", a street, a path or a link; a capitalised word that only starts the
+        # sentence ("Remind me: ...") is no place.
+        return (bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or unit.vault
+                or any(not asked.has(name) for name in names_in(_without_sentence_starts(text))))
     if kind == "yes_no":
         return True
     if question.which and question.types and not any(unit.words.has(t) for t in question.types):
@@ -191,6 +195,10 @@ def fits(question: Question, unit: Unit) -> bool:
         # must at least name something the question does not.
         return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
     return bool(new_words) or unit.vault
+
+
+def _without_sentence_starts(text: str) -> str:
+    return re.sub(r"(^|[.!?:]\s+)[^\W\d_]+", " ", text)
 
 
 def fits_well(question: Question, unit: Unit) -> bool:
@@ -284,7 +292,17 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
         # only a pointer, and the sentence it came from says more.
         score += 0.4 if question.asks_saved or asks_for_secret(question) else -0.3
     entities = entities_held(question, unit.words) or entities_held(question, words_held)
-    return Scored(unit, gate, fit, score, own | around, borrowed, entities)
+    covered = own | around
+    attribute = True
+    if question.possessors or (question.kind == "yes_no" and question.entities):
+        # "What is the electrician's e-mail?", "Is Tomasz married?": the electrician or Tomasz is not enough. The
+        # possessor must be there, and one of the other words too (or, asked whether it still holds, the change).
+        subjects = set(question.possessors) | {w for group in question.entities for w in group}
+        others = [t for t in question.anchors if t not in subjects]
+        attribute = all(t in covered or unit.words.has(t) or words_held.has(t) for t in question.possessors) and (
+            not others or any(t in covered for t in others)
+            or (question.wants_now and bool(CHANGE.search(unit.text))))
+    return Scored(unit, gate, fit, score, covered, borrowed, entities, attribute)
 
 
 def _eligible(question: Question, unit: Unit) -> bool:
@@ -378,7 +396,7 @@ def find_support(question: Question, units: list[Unit]) -> Support:
 
     def qualifies(s: Scored) -> bool:
         needed = MIN_STEPS_COVERAGE if question.kind == "how_to" and s.unit.steps else MIN_COVERAGE
-        return s.coverage >= needed and s.fit and s.entities
+        return s.coverage >= needed and s.fit and s.entities and s.attribute
 
     qualified = [s for s in ranked if qualifies(s)]
     if not qualified:

@@ -210,6 +210,12 @@ CONCEPTS: tuple[Concept, ...] = (
         prix coute loyer salaire precio cuesta alquiler sueldo preco custa aluguel salario""".split()),
             re.compile(r"[€$£]|\b\d[\d.,]*\s?(k|eur|usd|gbp|chf)\b", re.IGNORECASE)),
     Concept("network", frozenset(fold(w) for w in "router wifi wlan modem network".split())),
+    Concept("wedding", frozenset(fold(w) for w in """wedding weddings married marry marrying marriage hochzeit heiraten
+        heiratet verheiratet mariage marier marie boda casarse casa casamento casar""".split())),
+    Concept("train", frozenset(fold(w) for w in """train trains rail railway railways ice tgv eurostar intercity
+        zug bahn tren comboio""".split())),
+    Concept("depart", frozenset(fold(w) for w in """leave leaves leaving depart departs departure dep abfahrt
+        depart départ salida sale partida sai""".split())),
     Concept("bank", frozenset(fold(w) for w in """bank banks banking account accounts iban konto bankkonto banque
         compte banco cuenta conta""".split())),
     Concept("file", frozenset(fold(w) for w in """document documents file files pdf spreadsheet ods xlsx xls docx

@@ -255,3 +255,13 @@ def test_a_sentence_that_says_something_does_not_exist_answers_only_a_yes_no_que
                     fields={"occurred_at": T0, "summary": "I don't have a dentist appointment this week"})
     assert answer_for("When is my dentist appointment?", [memory])[0] is None
     assert "don't have a dentist appointment" in answer_for("Do I have a dentist appointment?", [memory])[0]
+
+
+def test_a_question_about_something_of_someone_needs_that_something():
+    sources = [chat(1, "The electrician is called Bruno Costa, his number is +351 912 345 678. He only works mornings."),
+               chat(2, "My brother Tomasz moved to Gothenburg last month, new job at Volvo.", minutes=1),
+               chat(3, "My sister Ingrid is getting married in June, in Bergen.", minutes=2)]
+    assert answer_for("What is the electrician's e-mail?", sources)[0] is None
+    assert answer_for("Is Tomasz married?", sources)[0] is None
+    assert "+351 912 345 678" in answer_for("What is the electrician's phone number?", sources)[0]
+    assert "Bergen" in answer_for("Where is Ingrid's wedding?", sources)[0]  # "getting married" is a wedding
