@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from core.answer.check import check_answer
 from core.answer.evidence import Source, Unit, units_of
-from core.answer.extractive import compose, format_day
+from core.answer.extractive import compose, format_day, without_values
 from core.answer.question import analyse
 from core.answer.support import Support, find_support
 from core.errors import ModelError, ModelUnavailableError
@@ -289,6 +289,9 @@ class Assistant:
         cite, cited = self._numbering(items)
         text = compose(support, cite)
         citations = sorted(cited.values(), key=lambda c: c.n)
+        if support.question.asks_saved:
+            for citation in citations:  # asked whether it is saved, not what it is: the labels show no value either
+                citation.label = without_values(citation.label)
         return Answer(question, text, citations, False, retrieval_ms, None, style="extractive", note=note)
 
     def _prompt_lines(self, items: list[ContextItem], units: list[Unit], support: Support) -> tuple[str, dict[int, list[Unit]]]:

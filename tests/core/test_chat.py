@@ -161,6 +161,19 @@ def test_a_vault_value_missed_by_the_detector_is_still_masked_in_answers(paths):
         engine.close()
 
 
+def test_asked_whether_a_number_is_saved_neither_answer_nor_citation_shows_it(paths):
+    engine = chat_engine_with(paths, "unused", style="extractive")
+    try:
+        engine.observations.add_many([dict(kind="chat", role="user", conversation="c", ts="2026-05-04T07:30:00Z",
+                                           text="My ADAC membership number is 183 442 907, in case the car breaks down.")],
+                                     embed=True)
+        answer = engine.ask("Do I have my ADAC membership number saved?")
+        assert "ADAC" in answer.text and answer.citations
+        assert all("183" not in text and "907" not in text for text in [answer.text] + [c.label for c in answer.citations])
+    finally:
+        engine.close()
+
+
 def test_without_a_chat_model_the_answer_quotes_its_sources_without_placeholder_times(paths):
     engine = Engine(paths, embedder=FakeEmbedder(64))
     engine._injected_chat = None
