@@ -3,18 +3,27 @@
 ``find_support(question, units)`` scores every unit that states something:
 
 - **coverage**: the share of the question's anchors the unit holds (a word, a form of it, or a
-  word of its concept), missing type words counting half against it.  A unit may borrow the
-  anchors it lacks from the words around it (its message, the turns the people in its
-  conversation wrote nearby, the rest of its screen) at a discount: "Membership is 45 pounds a
-  month", two turns after "I joined the Harbour Rowing Club", answers "How much is the rowing
-  club membership?";
+  word of its concept), missing type words counting half against it.  A unit may borrow what it
+  lacks from the other sentences of its own message or screen, and at a discount from what was
+  said before it in its conversation (never after: an earlier message does not answer a later
+  one).  A sentence that holds none of the question borrows only when it is a short reply that
+  clearly holds what is asked, and only from the statement just before it: "Membership is 45
+  pounds a month" answers "How much is the rowing club membership?" after "I joined the Harbour
+  Rowing Club"; "My sister Mira is allergic to peanuts" does not answer which airline flies to
+  Lisbon because it follows the Lisbon trip;
+- **names and attributes**: every name the question mentions must be held; a question about
+  something of someone ("the electrician's e-mail", "Is Tomasz married?") must find that
+  something, not only the someone;
 - **fit**: whether it holds the kind of thing asked for -- a date or time for "when", a name for
-  "who", a place, path or link for "where", a number for "how much" (a frequency for "how
-  often"), and for any question something the question does not already say;
-- **rank**: coverage weighted by how few units hold each anchor (the part of the question only
-  one sentence answers decides), who stands behind it (the user's own words first, then
-  memories, other people, the screen), and less for headings (window titles, URLs, e-mail
-  headers say what a page is about, rarely the answer).
+  "who", a place, street, path or link for "where", a number for "how much" (an amount of money
+  for a price, a frequency for "how often"), for "which X" an X or at least a name, and for any
+  question something the question does not already say; a sentence saying something does not
+  exist answers only a yes/no question;
+- **rank**: the anchors it holds weighted by how few units hold each (the part of the question
+  only one sentence answers decides), a clear case of what is asked (an amount with its unit, a
+  day, a full name, an address), who stands behind it (the user's own words first, then memories,
+  other people, the screen), and less for headings (window titles, URLs, e-mail headers and OCR
+  menus say what a page is, rarely the answer).
 
 A question about the user's identity (their name, where they live, their job) is answered only by
 the user's own words or memories: a screen or a tool saying "the user's home address is ..."
@@ -22,10 +31,11 @@ answers nothing.  The best unit must cover at least ``MIN_COVERAGE`` of the ques
 (steps for "how do I" need only ``MIN_STEPS_COVERAGE``); otherwise the answer is an abstention.
 
 The best unit is then checked for a newer statement that changes it: a later observation that
-shares a content word with it and says "correction", "actually", "no longer", "now", "instead",
-"cancelled", "left", "jetzt", "ya no"... wins, so an answer never quotes the outdated version.
+shares a content word with it, still holds the kind of thing asked, and says "correction",
+"actually", "no longer", "instead", "cancelled", "left", "sondern", "ya no"... (or "now", "new",
+"jetzt" while holding part of the question) wins, so an answer never quotes the outdated version.
 Finally the sentences a reader needs around it are added: the earlier turn it refers to ("Use
-that one abroad") or borrowed its subject from, and the date line above a time on a calendar.
+that one abroad") or takes a missing anchor from, and the date line above a time on a calendar.
 """
 
 from __future__ import annotations
