@@ -20,6 +20,7 @@ BENCHES = [
     ("recall", ["bench_recall.py"]),
     ("absorb", ["bench_absorb.py"]),
     ("memory", ["bench_memory_eval.py"]),
+    ("answers", ["bench_answers.py"]),
     ("consolidation", ["bench_consolidate.py"]),
     ("capture", ["bench_capture.py"]),
     ("desktop", ["bench_desktop.py"]),

@@ -1,13 +1,21 @@
 """Answering from memory: ``engine.ask``.
 
-``ask`` retrieves, builds a compact numbered context (core memory first, then
-the best memories of each type with their dates, then raw observations), lets
-the chat model answer with streaming, and returns the answer with the
-citations it used.  Where retrieval finds nothing relevant it says plainly "I
-have no memory of that" without asking the model to guess.  What the user says is
-stored as a chat observation (their own words, absorbed like any chat, never
-cited as evidence for an answer); Engram's answers go to the store's chat log,
-only to be shown again: they are not evidence.
+``ask`` retrieves (``engine.recall``: core memory, the best memories of each type, the
+observations with the turns around them), cuts what it found into sentences and decides, without
+a model, whether they answer the question (``core.answer``).  When they do not, the answer is "I
+have no memory of that."  When they do, the answer is written one of two ways:
+
+- **extractive**: the sentences that answer, quoted, with who said them, when, and their
+  citations.  This is the answer without a chat model, and the default for models too small to
+  be trusted with wording (the catalog says which; ``models.answers`` overrides);
+- **generated**: the chat model answers from the numbered evidence, and the answer is shown only
+  if every number, date, name and key term in it is in what it cites (``core.answer.check``);
+  otherwise the extractive answer is shown instead.
+
+Nothing is shown before it is checked, so ``on_token`` receives the final text.  What the user
+says is stored as a chat observation (their own words, absorbed like any chat, never cited as
+evidence for an answer); Engram's answers go to the store's chat log, only to be shown again:
+they are not evidence.  Vault values stay masked in every answer and citation.
 """
 
 from __future__ import annotations
@@ -17,24 +25,33 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
+from core.answer.check import check_answer
+from core.answer.evidence import Source, Unit, units_of
+from core.answer.extractive import compose, format_day, without_values
+from core.answer.question import analyse
+from core.answer.support import Support, find_support
 from core.errors import ModelError, ModelUnavailableError
 from core.models.base import ChatModel
-from core.secrets import mask_text, shield_observation
+from core.recall.quick import memory_snippet
+from core.resources import read_text
+from core.secrets import MASK_CHAR, mask, mask_text, shield_observation
 from core.store.memories import Memory
 from core.store.types import check_text, iso
-from core.resources import read_text
-from core.recall.quick import memory_snippet
 
 log = logging.getLogger(__name__)
 
 NO_MEMORY = "I have no memory of that."
 ENGRAM_CHAT = "engram-chat:"  # conversation name prefix of what the user says to Engram
-MIN_EVIDENCE_COSINE = 0.35  # closeness in meaning that counts as evidence without a shared word
+RETRIEVE_LIMIT = 12
+CONTEXT_SPAN = 4  # turns before and after a retrieved turn whose words its sentences may borrow
 CONTEXT_CHAR_BUDGET = 6000
+PROMPT_UNITS = 12
+ANSWER_STYLES = ("extractive", "generated")
+CONTACT_KINDS = frozenset({"email", "phone"})
 _CITE = re.compile(r"\[(\d{1,3})\]")
+_MASK_TAIL = re.compile(f"({MASK_CHAR}{{8}})[0-9A-Za-z]{{1,2}}\\b")
 
 
 @dataclass
@@ -60,6 +77,9 @@ class Answer:
     retrieval_ms: float = 0.0
     model: str | None = None
     chat_id: int | None = None
+    style: str = "extractive"  # extractive | generated | abstained
+    note: str = ""  # why the answer is extractive or an abstention
+    fallback: bool = False  # quotes instead of the model's words: no model, a failed model, or an answer that failed the check
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,28 +89,29 @@ class Answer:
             "abstained": self.abstained,
             "retrieval_ms": round(self.retrieval_ms, 2),
             "model": self.model,
+            "style": self.style,
+            "note": self.note,
+            "fallback": self.fallback,
         }
 
 
 @dataclass
 class ContextItem:
+    """One retrieved item with its number in the answer's context."""
+
     n: int
-    kind: str
+    kind: str  # "memory" or "observation"
     id: int
     type: str
     text: str
     time: float | None
     app: str | None
     score: float
+    source: Source | None = None
 
-    def line(self) -> str:
-        when = datetime.fromtimestamp(self.time, tz=timezone.utc).strftime("%Y-%m-%d %H:%M") if self.time else ""
-        where = f", {self.app}" if self.app else ""
-        head = f"[{self.n}] ({self.type}{', ' + when if when else ''}{where})"
-        return f"{head} {self.text}"
-
-    def citation(self) -> Citation:
-        label = self.text if len(self.text) <= 80 else self.text[:77] + "..."
+    def citation(self, label: str | None = None) -> Citation:
+        label = label if label is not None else self.text
+        label = label if len(label) <= 80 else label[:77] + "..."
         return Citation(self.n, self.kind, self.id, self.type, label, iso(self.time), self.app)
 
 
@@ -101,49 +122,106 @@ def _memory_text(memory: Memory) -> str:
     return memory.text
 
 
+def _masked_fields(memory: Memory) -> dict[str, Any]:
+    fields = dict(memory.fields)
+    if memory.type == "knowledge_vault":
+        fields["secret_value"] = mask(fields.get("secret_value"))
+    for key, value in list(fields.items()):
+        if isinstance(value, str):
+            fields[key] = mask_text(value).text
+        elif isinstance(value, list):
+            fields[key] = [mask_text(str(v)).text for v in value]
+    return fields
+
+
 class Assistant:
     """The chat side of the engine; reached through ``engine.ask``."""
 
-    def __init__(self, store, recall, chat_model: Callable[[], ChatModel], *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store,
+        recall,
+        chat_model: Callable[[], ChatModel],
+        *,
+        clock: Callable[[], float] = time.time,
+        answer_style: Callable[[ChatModel], str] | None = None,
+    ):
         self.store = store
         self.recall = recall
         self.chat_model = chat_model
         self.clock = clock
+        self.answer_style = answer_style or (lambda model: "generated")
         self._conversation = f"{ENGRAM_CHAT}{int(time.time())}"
 
     # -- retrieval -------------------------------------------------------------------
 
-    def gather(self, question: str, *, limit: int = 12) -> list[ContextItem]:
-        """The context for ``question``: core memory, then the best evidence, numbered.
+    def gather(self, question: str, *, limit: int = RETRIEVE_LIMIT) -> list[ContextItem]:
+        """The context for ``question``: core memory, then the retrieved memories and observations, numbered.
 
-        Retrieval is ``engine.recall`` (query understanding, time and speaker
-        boosts, neighbouring turns); a hit counts as evidence only when one of
-        the question's content words matched it or its meaning is close
-        (cosine >= ``MIN_EVIDENCE_COSINE``), so an unrelated question abstains.
+        Each item carries its ``Source`` (masked text, who said it, when, the turns around it) for the
+        answer's evidence.  Questions once asked of Engram are left out: they answer nothing.
         """
+        result = self.recall.retrieve(question, limit=limit)
         items: list[ContextItem] = []
-        result = self.recall.retrieve(question, limit=limit, with_neighbours=True)
-        for memory in result.core:
-            items.append(ContextItem(0, "memory", memory.id, "core", mask_text(_memory_text(memory)).text, None, None, 1.0))
-        vault = {m.id: m for m in self.store.memories.get_many([h.id for h in result.hits if h.source == "memory" and h.kind == "knowledge_vault"]).values()}
+        memory_ids = [m.id for m in result.core] + [h.id for h in result.hits if h.source == "memory"]
+        memories = self.store.memories.get_many(memory_ids) if memory_ids else {}
+        observation_ids = {h.id for h in result.hits if h.source == "observation"}
+        around: dict[int, list[dict]] = {}
         for hit in result.hits:
-            if hit.kind == "core" or not (hit.lexical > 0 or hit.semantic >= MIN_EVIDENCE_COSINE):
+            if hit.source == "observation" and hit.conversation is not None:
+                around[hit.id] = self.recall.neighbours(hit.id, hit.conversation, hit.ts, span=CONTEXT_SPAN)
+                observation_ids |= {n["id"] for n in around[hit.id]}
+        for memory in memories.values():
+            observation_ids.update(memory.sources[:20])
+        observations = self.store.observations.get_many(sorted(observation_ids)) if observation_ids else {}
+
+        def memory_item(memory: Memory, score: float) -> ContextItem:
+            source_times = [observations[i].ts for i in memory.sources[:20] if i in observations]
+            text = mask_text(_memory_text(memory)).text
+            source = Source(0, "memory", memory.id, memory.type, text, ts=max(source_times) if source_times else memory.updated_at,
+                            fields=_masked_fields(memory), score=score)
+            return ContextItem(0, "memory", memory.id, memory.type, text, memory.time if memory.type == "episodic" else None,
+                               None, score, source)
+
+        for memory in result.core:
+            items.append(memory_item(memories.get(memory.id, memory), 1.0))
+        for hit in result.hits:
+            if hit.kind == "core":
                 continue
             if (hit.conversation or "").startswith(ENGRAM_CHAT):
                 continue  # a question once asked of Engram answers nothing
-            text = _memory_text(vault[hit.id]) if hit.id in vault else hit.text
-            if hit.neighbours:
-                context = " / ".join(f"{n['role'] + ': ' if n.get('role') else ''}{n['text'][:200]}" for n in hit.neighbours)
-                text = f"{text[:600]} (around it: {context})"
+            if hit.source == "memory":
+                memory = memories.get(hit.id)
+                if memory is not None:
+                    items.append(memory_item(memory, hit.score))
+                continue
+            obs = observations.get(hit.id)
+            if obs is None:
+                continue
+            neighbours = []
+            for n in around.get(hit.id, []):
+                other = observations.get(n["id"])
+                if other is not None and not (other.conversation or "").startswith(ENGRAM_CHAT):
+                    neighbours.append(Source(0, "observation", other.id, other.kind, mask_text(other.text[:600]).text,
+                                             ts=other.ts, role=other.role, conversation=other.conversation))
             # Stored text is masked on the way in; masking again covers what was stored before that.
-            items.append(ContextItem(0, hit.source, hit.id, hit.kind, mask_text(text[:900]).text, hit.ts, hit.app, hit.score))
+            source = Source(0, "observation", obs.id, obs.kind, mask_text(obs.text[:2000]).text, ts=obs.ts, role=obs.role,
+                            app=obs.app, title=mask_text(obs.window_title or "").text or None,
+                            url=mask_text(obs.url or "").text or None, neighbours=neighbours,
+                            conversation=obs.conversation, score=hit.score)
+            items.append(ContextItem(0, "observation", obs.id, obs.kind, mask_text(hit.text[:900]).text, obs.ts, obs.app,
+                                     hit.score, source))
         budget = CONTEXT_CHAR_BUDGET
         kept: list[ContextItem] = []
+        top = max((i.score for i in items), default=1.0) or 1.0
         for item in items:
             if budget - len(item.text) < 0 and kept:
                 break
             budget -= len(item.text)
             item.n = len(kept) + 1
+            if item.source is not None:
+                item.source.n = item.n
+                item.source.score = item.score / top
             kept.append(item)
         return kept
 
@@ -156,54 +234,151 @@ class Assistant:
         on_token: Callable[[str], None] | None = None,
         stop: threading.Event | None = None,
         record: bool = True,
-        max_tokens: int = 256,
+        max_tokens: int = 160,
     ) -> Answer:
         started = time.perf_counter()
         spoken = check_text((question or "").replace("\x00", "").strip(), "The question")
         # A secret typed into the question reaches neither retrieval's logs nor the model: only its mask does.
         question = mask_text(spoken).text
         items = self.gather(question) if question else []
+        units = units_of(i.source for i in items if i.source is not None)
+        plan = analyse(question)
+        support = find_support(plan, units) if question else Support(plan, reason="no question")
         retrieval_ms = (time.perf_counter() - started) * 1000
-        evidence = [i for i in items if i.type != "core"]
-        if not evidence:
-            answer = Answer(question, NO_MEMORY, [], True, retrieval_ms)
-            if on_token:
-                on_token(NO_MEMORY)
-            return self._finish(answer, record, spoken)
+        if not support.answered:
+            answer = Answer(question, NO_MEMORY, [], True, retrieval_ms, style="abstained", note=support.reason)
+            return self._finish(self._show(answer, on_token), record, spoken)
         try:
-            model = self.chat_model()
+            model: ChatModel | None = self.chat_model()
         except ModelUnavailableError as exc:
-            text = "No chat model is available (" + exc.message + "), so here is what I found:\n" + "\n".join(
-                i.line() for i in evidence[:5]
-            )
-            if on_token:
-                on_token(text)
-            answer = Answer(question, text, [i.citation() for i in evidence[:5]], False, retrieval_ms)
-            return self._finish(answer, record, spoken)
+            model, note = None, f"No chat model is available ({exc.message}), so the answer quotes what answers it."
+        style = self.answer_style(model) if model is not None else "extractive"
+        if model is None:
+            answer = self._extractive(question, items, support, retrieval_ms, note)
+            answer.fallback = True
+        elif style == "extractive":
+            answer = self._extractive(question, items, support, retrieval_ms, f"{model.name} answers by quoting.")
+            answer.model = model.name
+        else:
+            answer = self._generated(question, items, units, support, model, retrieval_ms, stop, max_tokens)
+        return self._finish(self._show(answer, on_token), record, spoken)
+
+    def _numbering(self, items: list[ContextItem]) -> tuple[Callable[[Unit], int], dict[tuple[str, int], Citation]]:
+        """A citation number for each quoted unit: its item's, or a new one for a neighbouring turn."""
+        by_n = {i.n: i for i in items}
+        citations: dict[tuple[str, int], Citation] = {}
+        next_n = [max(by_n, default=0) + 1]
+
+        def cite(unit: Unit) -> int:
+            key = (unit.source, unit.ref)
+            if key in citations:
+                return citations[key].n
+            item = by_n.get(unit.n)
+            if item is not None and (item.kind, item.id) == key:
+                citation = item.citation()
+            else:
+                citation = Citation(next_n[0], unit.source, unit.ref, unit.kind, unit.text[:77] + ("..." if len(unit.text) > 77 else ""),
+                                    iso(unit.said_at), unit.app)
+                next_n[0] += 1
+            citations[key] = citation
+            return citation.n
+
+        return cite, citations
+
+    def _extractive(self, question: str, items: list[ContextItem], support: Support, retrieval_ms: float, note: str) -> Answer:
+        cite, cited = self._numbering(items)
+        text = compose(support, cite)
+        citations = sorted(cited.values(), key=lambda c: c.n)
+        if support.question.asks_saved:
+            for citation in citations:  # asked whether it is saved, not what it is: the labels show no value either
+                citation.label = without_values(citation.label)
+        return Answer(question, text, citations, False, retrieval_ms, None, style="extractive", note=note)
+
+    def _prompt_lines(self, items: list[ContextItem], units: list[Unit], support: Support) -> tuple[str, dict[int, list[Unit]]]:
+        """The numbered evidence the model sees: stating sentences of the best items, with who and when."""
+        wanted = {u.n for u in support.chosen}
+        ranked_units = [s.unit for s in support.ranked]
+        shown: dict[int, list[Unit]] = {}
+        for unit in [u for u in ranked_units if u.n in wanted] + ranked_units:
+            if len(sum(shown.values(), [])) >= PROMPT_UNITS:
+                break
+            if unit in shown.get(unit.n, []):
+                continue
+            shown.setdefault(unit.n, []).append(unit)
+        lines = []
+        for n in sorted(shown):
+            pieces = []
+            for unit in sorted(shown[n], key=lambda u: (u.said_at or 0.0, u.order)):
+                when = ""
+                if unit.event_at is not None:
+                    when = format_day(float(unit.event_at))
+                elif unit.said_at is not None and unit.source == "observation":
+                    when = format_day(unit.said_at)
+                who = {"own": "you wrote", "person": f"{unit.speaker} wrote", "screen": "on screen", "memory": "memory"}
+                head = who.get(unit.standing, unit.standing) + (f", {when}" if when else "")
+                pieces.append(f"({head}) {unit.text}")
+            lines.append(f"[{n}] " + " ".join(pieces))
+        return "\n".join(lines), shown
+
+    def _generated(self, question, items, units, support, model, retrieval_ms, stop, max_tokens) -> Answer:
+        evidence, shown = self._prompt_lines(items, units, support)
         messages = [
             {"role": "system", "content": read_text("prompts", "answer_system.md")},
-            {"role": "user", "content": "Memories:\n" + "\n".join(i.line() for i in items) + f"\n\nQuestion: {question}"},
+            {"role": "user", "content": f"Evidence:\n{evidence}\n\nQuestion: {question}"},
         ]
         pieces: list[str] = []
         try:
             for piece in model.stream_chat(messages, max_tokens=max_tokens):
                 pieces.append(piece)
-                if on_token:
-                    on_token(piece)
                 if stop is not None and stop.is_set():
                     break
-        except ModelError:
-            raise
-        text = mask_text("".join(pieces).strip()).text or NO_MEMORY
-        abstained = text.lower().startswith(NO_MEMORY.lower().rstrip("."))
-        cited_numbers = {int(n) for n in _CITE.findall(text)}
-        by_number = {i.n: i for i in items}
-        citations = [by_number[n].citation() for n in sorted(cited_numbers) if n in by_number]
-        if not citations and not abstained:
-            # Small models often forget the brackets: name the evidence the answer was built from.
-            citations = [i.citation() for i in evidence[:3]]
-        answer = Answer(question, text, [] if abstained else citations, abstained, retrieval_ms, model.name)
-        return self._finish(answer, record, spoken)
+        except ModelError as exc:
+            log.warning("the chat model failed while answering (%s); answering by quoting", exc.message)
+            answer = self._extractive(question, items, support, retrieval_ms, f"The chat model failed ({exc.message}).")
+            answer.model, answer.fallback = model.name, True
+            return answer
+        text = mask_text("".join(pieces).strip()).text
+        numbers = [int(n) for n in _CITE.findall(text)]
+        cited = [u for n in numbers for u in shown.get(n, [])] or [u for us in shown.values() for u in us]
+        verdict = check_answer(text, support.question, list(dict.fromkeys(cited)), support.chosen, support.superseded)
+        if stop is not None and stop.is_set():
+            verdict.ok, verdict.reason = False, "stopped before the answer was complete"
+        if not verdict.ok:
+            log.info("answer from %s replaced by quotes: %s (%r)", model.name, verdict.reason, text[:200])
+            answer = self._extractive(question, items, support, retrieval_ms,
+                                      f"The model's answer was not shown: {verdict.reason}.")
+            answer.model, answer.fallback = model.name, True
+            return answer
+        by_n = {i.n: i for i in items}
+        used_n = sorted({u.n for u in verdict.used})
+        text = _CITE.sub(lambda m: m.group(0) if int(m.group(1)) in used_n else "", text).strip()
+        if not _CITE.search(text):
+            text += " " + "".join(f"[{n}]" for n in used_n)
+        citations = [by_n[n].citation() for n in used_n if n in by_n]
+        return Answer(question, re.sub(r"\s{2,}", " ", text), citations, False, retrieval_ms, model.name, style="generated")
+
+    def _show(self, answer: Answer, on_token: Callable[[str], None] | None) -> Answer:
+        """Mask every vault value in the answer and its citations, then hand the text to ``on_token``."""
+        # A mask's last two characters help tell entries apart in the vault; an answer shows no part of a secret.
+        answer.text = _MASK_TAIL.sub(lambda m: m.group(1), answer.text)
+        values = self._vault_values()
+        if values:
+            answer.text = _mask_values(answer.text, values)
+            for citation in answer.citations:
+                citation.label = _mask_values(citation.label, values)
+        if on_token:
+            on_token(answer.text)
+        return answer
+
+    def _vault_values(self) -> list[str]:
+        try:
+            vault = self.store.memories.list("knowledge_vault", limit=5000)
+        except Exception:  # the answer must not fail because the vault could not be listed; it is masked anyway
+            log.exception("listing the vault to mask an answer failed")
+            return []
+        # Contact details (e-mail addresses, phone numbers) are shown in clear everywhere else; every other value is not.
+        return [str(m.fields.get("secret_value") or "") for m in vault
+                if len(str(m.fields.get("secret_value") or "")) >= 4 and m.fields.get("entry_type") not in CONTACT_KINDS]
 
     def _finish(self, answer: Answer, record: bool, spoken: str) -> Answer:
         if self.store.read_only:
@@ -226,3 +401,13 @@ class Assistant:
                 citations=[c.to_dict() for c in answer.citations], abstained=answer.abstained, model=answer.model,
             )
         return answer
+
+
+def _mask_values(text: str, values: list[str]) -> str:
+    """``text`` with every vault value in it replaced by its mask (spaces inside a value may vary)."""
+    for value in values:
+        if MASK_CHAR in value:
+            continue
+        pattern = r"\s*".join(re.escape(ch) for ch in value if not ch.isspace())
+        text = re.sub(pattern, lambda m: mask(value), text, flags=re.IGNORECASE)
+    return text

@@ -155,6 +155,8 @@ def cmd_ask(args, ctx) -> int:
         return 0
     answer = ctx.engine.ask(args.question, on_token=lambda piece: print(piece, end="", flush=True))
     print()
+    if answer.fallback and answer.note:
+        ctx.warn(f"({answer.note})")
     for citation in answer.citations:
         where = f", {citation.app}" if citation.app else ""
         ctx.say(f"  [{citation.n}] {citation.kind} #{citation.id} ({citation.type}{', ' + citation.time if citation.time else ''}{where}): {citation.label}")

@@ -97,7 +97,7 @@ class Engine:
         self._stopping = threading.Event()
         self._status_published = 0.0
         self.recall = Recall(self.store, clock=clock)
-        self.assistant = Assistant(self.store, self.recall, self.chat_model, clock=clock)
+        self.assistant = Assistant(self.store, self.recall, self.chat_model, clock=clock, answer_style=self.models.answer_style)
         self.quick = QuickRecall(self.store)
         self.events.subscribe("settings_did_change", self._on_setting_changed)
 

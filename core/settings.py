@@ -34,6 +34,7 @@ class SettingSpec:
     min: float | None = None
     max: float | None = None
     hidden: bool = False
+    choices: tuple[str, ...] | None = None
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` as this setting's type, or raise InvalidInputError."""
@@ -61,6 +62,11 @@ class SettingSpec:
                 if not isinstance(value, str):
                     raise ValueError(value)
                 result = value
+                if self.choices and result not in self.choices:
+                    raise InvalidInputError(
+                        f"Setting {self.key} must be one of {', '.join(self.choices)}, not {value!r}.",
+                        fix=f"Use one of: {', '.join(self.choices)} (the default is {self.default!r}).",
+                    )
             elif self.type == "list":
                 if isinstance(value, str):
                     value = [line.strip() for line in value.splitlines() if line.strip()]
@@ -84,7 +90,8 @@ class SettingSpec:
 
 def declared_settings() -> list[SettingSpec]:
     data = load_json("settings.json")
-    return [SettingSpec(**entry) for entry in data["settings"]]
+    return [SettingSpec(**dict(entry, choices=tuple(entry["choices"]))) if "choices" in entry else SettingSpec(**entry)
+            for entry in data["settings"]]
 
 
 def setting_groups() -> dict[str, str]:

@@ -167,7 +167,8 @@ def recommend(entries: list[CatalogEntry], role: str, total_ram_bytes: int, cpu_
     """
     fitting = [
         e for e in entries
-        if e.role == role and not e.imported and fits_this_machine(e, total_ram_bytes, cpu_count, measured)
+        if e.role == role and not e.imported and e.extra.get("prompt", "chat") != "plain"  # a base model: never recommended
+        and fits_this_machine(e, total_ram_bytes, cpu_count, measured)
     ]
     if not fitting:
         return None

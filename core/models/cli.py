@@ -18,6 +18,8 @@ def add_parsers(subparsers) -> None:
 
     p = sub.add_parser("list", help="installed and available models, with a recommendation for this machine")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--measure", action="store_true",
+                   help="first time the chat model here (a few seconds), so the recommendation weighs this computer's speed")
     p.set_defaults(func=list_models)
 
     p = sub.add_parser("pull", help="download a model from the catalog (resumes an interrupted download)")
@@ -62,6 +64,8 @@ def _size(value) -> str:
 def list_models(args, ctx) -> int:
     manager = _manager(ctx)
     try:
+        if getattr(args, "measure", False):
+            manager.measure_speed()
         listing = manager.list()
     finally:
         manager.close()
@@ -83,11 +87,19 @@ def list_models(args, ctx) -> int:
                 marks.append("available")
             if row["recommended"]:
                 marks.append("recommended")
+            if row.get("batch_seconds") is not None:
+                marks.append(f"about {row['batch_seconds']:.0f} s a batch here")
             flag = "*" if row["configured"] else " "
             ctx.say(f" {flag} {row['name']:<34} {_size(row.get('size')):>8}  {', '.join(marks)}")
         ctx.say()
     rec = listing["recommended"]
     ctx.say(f"This machine has {_size(ram)} of RAM; recommended: chat {rec['chat']}, embedding {rec['embedding']}.")
+    speed = listing.get("speed")
+    if speed:
+        ctx.say(f"Chat: {listing['chat_recommendation']} (measured with {speed['model']}: "
+                f"{speed['prefill_tokens_per_second']:.0f} tokens/s reading, {speed['decode_tokens_per_second']:.0f} writing).")
+    else:
+        ctx.say(f"Chat: {listing['chat_recommendation']}; 'engram models list --measure' times this computer.")
     ctx.say("Download with 'engram models pull NAME', then 'engram models use NAME'.")
     return 0
 
@@ -194,6 +206,7 @@ def test_models(args, ctx) -> int:
         stats = chat.last_stats
         tokens = int(stats.get("completion_tokens") or 0)
         decode = max(1e-9, stats.get("total_seconds", elapsed) - stats.get("prefill_seconds", 0.0))
+        speed = manager.measure_speed()
         load_embed = embedder.load()
         started = time.perf_counter()
         vector = embedder.embed_one("Engram remembers what you saw on screen.")
@@ -206,6 +219,7 @@ def test_models(args, ctx) -> int:
                 "tokens_per_second": round(tokens / decode, 2) if tokens else None,
                 "seconds": round(elapsed, 3),
                 "reply": reply,
+                "speed": speed.to_dict(),
             },
             "embedding": {
                 "name": embedder.name,
@@ -223,6 +237,8 @@ def test_models(args, ctx) -> int:
     c, e = report["chat"], report["embedding"]
     ctx.say(f"Chat model:      {c['name']} (loaded in {c['load_seconds']:.2f} s)")
     ctx.say(f"  generation:    {c['completion_tokens']} tokens, {c['tokens_per_second'] or 0:.1f} tokens/s")
+    ctx.say(f"  measured:      {c['speed']['prefill_tokens_per_second']:.0f} tokens/s reading a prompt, "
+            f"{c['speed']['decode_tokens_per_second']:.0f} writing (kept for 'engram models list')")
     ctx.say(f"  reply:         {c['reply'].strip()[:200]}")
     ctx.say(f"Embedding model: {e['name']} (loaded in {e['load_seconds']:.2f} s)")
     ctx.say(f"  dimension:     {e['dimension']} ({e['seconds'] * 1000:.0f} ms for one text)")

@@ -151,6 +151,27 @@ class _RepetitionGuard:
         return False
 
 
+PROMPT_STYLES = ("chat", "plain")
+PLAIN_STOPS = ("\nQuestion:", "\nEvidence:", "\n\n\n")
+
+
+def render_plain(messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
+    """A conversation as plain text, for a base model that has no chat format and echoes chat markup.
+
+    The system prompt and each turn are paragraphs; the model continues after "Answer:".  Earlier
+    answers of the model (a repair request after invalid JSON) are written as "Answer: ...".
+    """
+    parts: list[str] = []
+    for message in messages:
+        content = str(message.get("content") or "").strip()
+        if message.get("role") == "assistant":
+            parts.append(f"Answer: {content}")
+        else:
+            parts.append(content)
+    text = "\n\n".join(parts)
+    return text + "\n\nAnswer:" if add_generation_prompt else text + "\n\n"
+
+
 def _schema_key(schema: dict) -> str:
     return json.dumps(schema, sort_keys=True, separators=(",", ":"))
 
@@ -168,7 +189,12 @@ class LlamaChatModel(ChatModel):
         repeat_penalty: float = 1.1,
         prefix_cache_size: int = 4,
         check_memory: bool = True,
+        prompt_style: str = "chat",
     ):
+        if prompt_style not in PROMPT_STYLES:
+            raise ModelError(f"Unknown prompt style {prompt_style!r} for {path}.",
+                             fix="Use 'chat' (instruction-tuned models) or 'plain' (base models) in the catalog entry.")
+        self.prompt_style = prompt_style
         self.path = Path(path)
         self.name = name or self.path.stem
         if not self.path.is_file():
@@ -216,6 +242,8 @@ class LlamaChatModel(ChatModel):
 
     def _render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> tuple[str, list[str], bool]:
         """(prompt text, stop strings, whether the template already put BOS in)."""
+        if self.prompt_style == "plain":
+            return render_plain(messages, add_generation_prompt), list(PLAIN_STOPS), False
         formatter = self._formatter if add_generation_prompt else self._prefix_formatter
         if formatter is None:
             # ChatML, the format of most small instruct models without a template.

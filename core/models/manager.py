@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -31,10 +31,14 @@ from core.events import EventBus
 from core.models.base import ChatModel, Embedder, Message
 from core.models.catalog import ROLES, Catalog, CatalogEntry, recommend, write_user_entry
 
+if TYPE_CHECKING:
+    from core.models.speed import SpeedSample
+
 log = logging.getLogger(__name__)
 
 SETTING_FOR_ROLE = {"chat": "models.chat", "embedding": "models.embedding"}
 ModelFactory = Callable[[Path, CatalogEntry, dict], Any]
+NOTE_SPEED_EVERY = 600.0  # seconds between two speed samples taken from ordinary answers
 
 
 def usable_cores() -> int:
@@ -54,7 +58,8 @@ def default_seed_dirs() -> list[Path]:
 def _load_llama_chat(path: Path, entry: CatalogEntry, options: dict) -> ChatModel:
     from core.models.llama import LlamaChatModel
 
-    return LlamaChatModel(path, name=entry.name, context_length=options["context_length"], threads=options["threads"])
+    return LlamaChatModel(path, name=entry.name, context_length=options["context_length"], threads=options["threads"],
+                          prompt_style=str(entry.extra.get("prompt") or "chat"))
 
 
 def _load_llama_embedder(path: Path, entry: CatalogEntry, options: dict) -> Embedder:
@@ -115,7 +120,7 @@ class ModelManager:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
         self._closed = False
-        self.measured_chat_speed: tuple[float, int] | None = None  # (decode tokens/s, model file bytes)
+        self._speed_noted_at: float | None = None  # monotonic time note_speed last wrote a sample
 
     # --- lookup ----------------------------------------------------------
     def configured(self, role: str) -> str:
@@ -145,6 +150,10 @@ class ModelManager:
         if entry.seed:
             fix = ("Run 'make setup' to prepare the offline seed models (or point ENGRAM_SEED_MODELS at them), "
                    "or choose another model with 'engram models use NAME'.")
+        elif entry.extra.get("prepare"):
+            fix = (f"Run '{entry.extra['prepare']}' to prepare it offline"
+                   + (f" (or 'engram models pull {entry.name}')" if entry.downloadable else "")
+                   + ", or choose an installed model with 'engram models use NAME'.")
         elif entry.downloadable:
             fix = f"Run 'engram models pull {entry.name}', or choose an installed model with 'engram models use NAME'."
         else:
@@ -166,6 +175,19 @@ class ModelManager:
         if path is None:
             raise self._missing(role, entry)
         return entry, path
+
+    def answer_style(self, model: ChatModel) -> str:
+        """How answers are written with ``model``: ``extractive`` or ``generated``.
+
+        ``models.answers`` decides when set; on ``auto`` the catalog entry's ``answers`` field (measured per
+        model with 'make bench'), and ``generated`` for a model the catalog does not rate.
+        """
+        setting = str(self.settings.get("models.answers"))
+        if setting in ("extractive", "generated"):
+            return setting
+        entry = self.catalog.find(getattr(model, "name", "") or "")
+        style = entry.extra.get("answers") if entry is not None else None
+        return style if style in ("extractive", "generated") else "generated"
 
     # --- handles -----------------------------------------------------------
     def chat_model(self) -> ChatModel:
@@ -272,18 +294,30 @@ class ModelManager:
                 self._retire(r, current)
 
     def note_speed(self, model: Any) -> None:
-        """Remember how fast the chat model decoded here (from its ``last_stats``), for recommendations."""
+        """Keep how fast the chat model ran here (from its ``last_stats``) as the speed sample for
+        recommendations, at most every ``NOTE_SPEED_EVERY`` seconds; a short answer says nothing about speed."""
+        from core.models.speed import SpeedSample, write_sample
+
         stats = getattr(model, "last_stats", None) or {}
+        prompt_tokens = float(stats.get("prompt_tokens") or 0)
         tokens = float(stats.get("completion_tokens") or 0)
-        decode = float(stats.get("total_seconds") or 0) - float(stats.get("prefill_seconds") or 0)
+        prefill = float(stats.get("prefill_seconds") or 0)
+        decode = float(stats.get("total_seconds") or 0) - prefill
         current = self._slots["chat"].current
-        if tokens < 8 or decode <= 0 or current is None:
-            return  # too short to say anything about speed
+        now = time.monotonic()
+        if tokens < 8 or prompt_tokens <= 0 or prefill <= 0 or decode <= 0 or current is None:
+            return
+        if self._speed_noted_at is not None and now - self._speed_noted_at < NOTE_SPEED_EVERY:
+            return
         try:
             size = current.path.stat().st_size
-        except OSError:
+            write_sample(self.paths.models_dir, SpeedSample(
+                model=current.name, model_bytes=size, prefill_tokens_per_second=round(prompt_tokens / prefill, 2),
+                decode_tokens_per_second=round(tokens / decode, 2), measured_at=time.time()))
+        except OSError as exc:
+            log.warning("could not keep the measured model speed: %s", exc)
             return
-        self.measured_chat_speed = (tokens / decode, size)
+        self._speed_noted_at = now
 
     # --- idle unloading ----------------------------------------------------
     def _idle_seconds(self) -> float:
@@ -326,33 +360,50 @@ class ModelManager:
 
     # --- listing, installing, choosing -------------------------------------
     def list(self) -> dict[str, Any]:
-        """Every known model with its install state, plus the models recommended for this machine.
+        """Every known model with its install state, plus the recommended models for this machine.
 
-        The recommendation weighs memory, then speed: the chat model's decode
-        speed measured here when it has answered once, else the number of cores.
+        The chat recommendation weighs this computer's measured speed (``speed.json``, written by
+        ``measure_speed`` and by every long enough answer): the largest model that keeps an absorb batch under
+        20 seconds here. Until a measurement exists it weighs memory and the number of cores.
         """
         import psutil
+
+        from core.models.speed import predict_batch_seconds, read_sample, recommend_chat
 
         total_ram = int(psutil.virtual_memory().total)
         entries = self.catalog.entries()
         cores = usable_cores()
-        measured = self.measured_chat_speed
-        recommended = {role: (e.name if (e := recommend(entries, role, total_ram, cores, measured)) else None) for role in ROLES}
+        sample = read_sample(self.paths.models_dir)
+        chat = recommend_chat(entries, total_ram, sample, cpu_count=cores)
+        recommended = {role: (e.name if (e := recommend(entries, role, total_ram, cores)) else None) for role in ROLES}
+        recommended["chat"] = chat.entry.name if chat.entry else None
         rows = []
         for entry in entries:
             path = self.locate(entry)
             row = entry.as_dict()
+            seconds = predict_batch_seconds(entry, sample) if entry.role == "chat" else None
             row.update(
                 installed=path is not None,
                 path=str(path) if path else None,
                 configured=self.configured(entry.role) == entry.name if entry.role in ROLES else False,
                 recommended=recommended.get(entry.role) == entry.name,
                 downloadable=entry.downloadable,
+                batch_seconds=round(seconds, 1) if seconds is not None else None,
             )
             rows.append(row)
         rows.sort(key=lambda r: (ROLES.index(r["role"]) if r["role"] in ROLES else 9, r.get("size") or 0))
         return {"models": rows, "recommended": recommended, "total_ram_bytes": total_ram, "cpu_count": cores,
-                "chat_tokens_per_second": round(measured[0], 1) if measured else None}
+                "speed": sample.to_dict() if sample else None, "chat_recommendation": chat.reason}
+
+    def measure_speed(self) -> SpeedSample:
+        """Time the configured chat model on a fixed prompt here and keep the result for recommendations."""
+        from core.models.speed import measure, write_sample
+
+        entry, path = self.resolve("chat")
+        with self.using("chat") as model:
+            sample = measure(model, path.stat().st_size)
+        write_sample(self.paths.models_dir, sample)
+        return sample
 
     def pull(self, name: str, progress=None, cancel: threading.Event | None = None) -> Path:
         """Download the catalog model ``name`` into the models folder; returns its path."""

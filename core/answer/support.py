@@ -1,0 +1,434 @@
+"""Does the evidence answer the question, and which sentences answer it best?
+
+``find_support(question, units)`` scores every unit that states something:
+
+- **coverage**: the share of the question's anchors the unit holds (a word, a form of it, or a
+  word of its concept), missing type words counting half against it.  A unit may borrow what it
+  lacks from the other sentences of its own message or screen, and at a discount from what was
+  said before it in its conversation (never after: an earlier message does not answer a later
+  one).  A sentence that holds none of the question borrows only when it is a short reply that
+  clearly holds what is asked, and only from the statement just before it: "Membership is 45
+  pounds a month" answers "How much is the rowing club membership?" after "I joined the Harbour
+  Rowing Club"; "My sister Mira is allergic to peanuts" does not answer which airline flies to
+  Lisbon because it follows the Lisbon trip;
+- **names and attributes**: every name the question mentions must be held; a question about
+  something of someone ("the electrician's e-mail", "Is Tomasz married?") must find that
+  something, not only the someone;
+- **fit**: whether it holds the kind of thing asked for -- a date or time for "when", a name for
+  "who", a place, street, path or link for "where", a number for "how much" (an amount of money
+  for a price, a frequency for "how often"), for "which X" an X or at least a name, and for any
+  question something the question does not already say; a sentence saying something does not
+  exist answers only a yes/no question;
+- **rank**: the anchors it holds weighted by how few units hold each (the part of the question
+  only one sentence answers decides), a clear case of what is asked (an amount with its unit, a
+  day, a full name, an address), who stands behind it (the user's own words first, then memories,
+  other people, the screen), and less for headings (window titles, URLs, e-mail headers and OCR
+  menus say what a page is, rarely the answer).
+
+A question about the user's identity (their name, where they live, their job) is answered only by
+the user's own words or memories: a screen or a tool saying "the user's home address is ..."
+answers nothing.  The best unit must cover at least ``MIN_COVERAGE`` of the question and fit it
+(steps for "how do I" need only ``MIN_STEPS_COVERAGE``); otherwise the answer is an abstention.
+
+The best unit is then checked for a newer statement that changes it: a later observation that
+shares a content word with it, still holds the kind of thing asked, and says "correction",
+"actually", "no longer", "instead", "cancelled", "left", "sondern", "ya no"... (or "now", "new",
+"jetzt" while holding part of the question) wins, so an answer never quotes the outdated version.
+Finally the sentences a reader needs around it are added: the earlier turn it refers to ("Use
+that one abroad") or takes a missing anchor from, and the date line above a time on a calendar.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.answer.evidence import Unit
+from core.answer.question import Question
+from core.answer.words import (
+    DAY_MENTION,
+    FREQUENCY,
+    MONEY_AMOUNT,
+    QUANTITY,
+    NUMBER,
+    PATH_OR_LINK,
+    PLACE,
+    STOPWORDS,
+    TIME_EXPRESSION,
+    WordSet,
+    concepts_of,
+    names_in,
+    person_names,
+    quantity_text,
+    words,
+)
+
+MIN_COVERAGE = 0.5
+# A sentence this short that holds nothing of the question but clearly holds what it asks (a day, an amount, a name,
+# a place) may be a reply to the turn just before it.
+MAX_REPLY_WORDS = 10
+MIN_STEPS_COVERAGE = 0.3
+CONTEXT_DISCOUNT = 0.8  # coverage borrowed from the words around a unit counts this much
+TYPE_WEIGHT = 0.5
+HEADING_PENALTY = 0.25
+STANDING_BONUS = {"own": 0.25, "memory": 0.2, "person": 0.15, "screen": 0.05}
+IDENTITY_CONCEPTS = frozenset({"live", "work", "name"})
+SEEING_WORDS = frozenset(words("""read reading saw see seen look looking looked view viewing viewed open opened
+    watch watching watched browse browsing browsed visit visited visiting check checking checked"""))
+# Words that say an earlier statement no longer holds: a later sentence with one of them, about the same thing,
+# replaces the earlier one.
+CHANGE = re.compile(
+    r"\b(correction|corrected|correcting|actually|in fact|i meant|got (that|it) wrong|no longer|not any ?more|any ?more|"
+    r"instead|switched|changed|moved|left|quit|cancell?ed|called off|ended|is over|stopped|oops|not the|"
+    r"nicht mehr|kein\w* mehr|sondern|umgezogen|gekündigt|abgesagt|verlesen|ne \w+ plus|n'\w+ plus|désormais|en fait|"
+    r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s)\b",
+    re.IGNORECASE,
+)
+# Words that may announce a change but are common in any chat ("now", "new"): the later sentence must then also
+# hold part of the question.
+MAYBE_CHANGE = re.compile(r"\b(now|nowadays|these days|new|update|jetzt|nun|neue[nrs]?|maintenant|nouvel(le)?|ahora|"
+                          r"nuev[oa]|agora|nov[oa])\b", re.IGNORECASE)
+UPDATE = re.compile(f"{CHANGE.pattern}|{MAYBE_CHANGE.pattern}", re.IGNORECASE)
+
+
+_ANAPHOR = re.compile(r"\b(that one|this one|the one|that card|this card)\b|^\W*(that|this|they|those|these|he|she|"
+                      r"there|same|das|dies|ça|cela|eso|esto|isso|isto)\b", re.IGNORECASE)
+
+
+# A sentence that says something does not exist answers "do I have ...?", never "when / where / which ...?".
+_NONE = re.compile(
+    r"\b(don'?t|do not|doesn'?t|does not|didn'?t|did not) have\b|\bhave no\b|\bhaven'?t got\b|\bthere (is|are|'s) no\b|"
+    r"\bno (one|record|appointment|plans?)\b|\b(habe|hab|hat) kein\w*|\bgibt es kein\w*|\bn'(ai|a) pas\b|\bil n'y a pas\b|"
+    r"\bno (tengo|tiene|hay)\b|\bnão (tenho|tem|há)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Scored:
+    unit: Unit
+    coverage: float  # for the gate: anchors, with missing type words counting against
+    fit: bool
+    score: float  # for ranking
+    covered: set[str] = field(default_factory=set)
+    borrowed: bool = False  # coverage came from the words around the unit
+    entities: bool = True  # every name the question mentions is held by the unit or the words it borrows
+    attribute: bool = True  # a question about something of someone holds that something, not only the someone
+
+
+@dataclass
+class Support:
+    """What the evidence says about a question: the units to quote (in reading order), or nothing."""
+
+    question: Question
+    chosen: list[Unit] = field(default_factory=list)
+    ranked: list[Scored] = field(default_factory=list)
+    reason: str = ""
+    superseded: list[Unit] = field(default_factory=list)
+    main: Unit | None = None  # the unit that answers; the others are its context
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.chosen)
+
+
+def term_supported(term: str, unit_words: WordSet, raw: str) -> bool:
+    if unit_words.has(term):
+        return True
+    return any(concept.in_text(unit_words, raw) for concept in concepts_of(term))
+
+
+def is_identity_question(question: Question) -> bool:
+    """A question about who the user is: their name, home or work, asked in the first person."""
+    if not question.first_person:
+        return False
+    return any(c.name in IDENTITY_CONCEPTS for term in question.terms for c in concepts_of(term))
+
+
+def _covered(question: Question, unit: Unit, use_context: bool, with_questions: bool = True, message: bool = False) -> set[str]:
+    if message:
+        unit_words, raw = unit.message_words, unit.message or unit.text
+    elif use_context:
+        unit_words = unit.context_words if with_questions else unit.stated_words
+        raw = (unit.context if with_questions else unit.stated_context) or unit.text
+    else:
+        unit_words, raw = unit.words, unit.text
+    covered: set[str] = set()
+    for term in question.terms:
+        if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
+            covered.add(term)
+    return covered
+
+
+def entities_held(question: Question, unit_words: WordSet) -> bool:
+    """Whether every name the question mentions is held (one word of each is enough: "Restos" for "Restos du Cœur")."""
+    return all(any(unit_words.has(w) for w in group) for group in question.entities)
+
+
+def _gate(question: Question, covered: set[str]) -> float:
+    total = len(question.anchors) + TYPE_WEIGHT * len(question.types)
+    if not total:
+        return 0.0
+    got = sum(1.0 for t in question.anchors if t in covered) + sum(TYPE_WEIGHT for t in question.types if t in covered)
+    return got / total
+
+
+def fits(question: Question, unit: Unit) -> bool:
+    """Whether ``unit`` holds the kind of thing ``question`` asks for (see the module docstring)."""
+    text = unit.text
+    asked = WordSet(set(question.terms) | set(words(question.text)))
+    new_words = [w for w in words(text) if w not in STOPWORDS and not asked.has(w) and len(w) >= 2]
+    kind = question.kind
+    if kind != "yes_no" and _NONE.search(text):
+        return False  # "I don't have a dentist appointment this week" says when nothing is
+    if kind == "when":
+        return bool(TIME_EXPRESSION.search(text)) or unit.event_at is not None
+    if kind == "how_much":
+        if question.how_often:
+            return bool(FREQUENCY.search(text))
+        if question.wants_money:
+            return bool(MONEY_AMOUNT.search(text))
+        return bool(NUMBER.search(text if re.search(r"\bhow (old|long)\b", question.text, re.I) else quantity_text(text)))
+    if kind == "who" or question.wants_name:
+        if not any(ch.isupper() for ch in text):
+            return bool(new_words)  # typed all in lowercase: no capital marks the name
+        return any(not asked.has(name) for name in names_in(text))
+    if kind == "where":
+        # A place: "in Valencia", "at Klarna", a street, a path or a link; a capitalised word that only starts the
+        # sentence ("Remind me: ...") is no place.
+        return (bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or unit.vault
+                or any(not asked.has(name) for name in names_in(_without_sentence_starts(text))))
+    if kind == "yes_no":
+        return True
+    if question.which and question.types and not any(unit.words.has(t) for t in question.types):
+        # "Which airline ...?" is not answered by a sentence that names no airline: without the type word, it
+        # must at least name something the question does not.
+        return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
+    return bool(new_words) or unit.vault
+
+
+def _without_sentence_starts(text: str) -> str:
+    return re.sub(r"(^|[.!?:]\s+)[^\W\d_]+", " ", text)
+
+
+def fits_well(question: Question, unit: Unit) -> bool:
+    """A clear case of what is asked: an amount with its unit, a day, a person's full name."""
+    text = unit.text
+    if question.kind == "how_much" and question.how_often:
+        return bool(FREQUENCY.search(text))
+    if question.kind == "how_much":
+        if question.wants_money:
+            return bool(MONEY_AMOUNT.search(text))
+        if re.search(r"\bhow many\b|\bwie viele\b|\bcu[aá]nt[oa]s\b|\bquant[oa]s\b|\bcombien de\b", question.text, re.I):
+            return False  # a count: any number will do, none is clearer
+        return bool(QUANTITY.search(text))
+    if question.kind == "when":
+        return bool(DAY_MENTION.search(text)) or (unit.event_at is not None)
+    if question.kind == "who" or question.wants_name:
+        asked = WordSet(words(question.text))
+        return any(not any(asked.has(w) for w in words(name)) for name in person_names(text))
+    if question.kind == "where":
+        return bool(PLACE.search(text) or PATH_OR_LINK.search(text))
+    return False
+
+
+_SECRET_WORDS = frozenset(words("""password passwords passcode pin pins code codes iban card cards number account
+    passport key token combo combination login credentials passwort kennwort nummer konto mot passe code carte numero
+    contraseña clave tarjeta cuenta senha cartão conta"""))
+
+
+def asks_for_secret(question: Question) -> bool:
+    return any(t in _SECRET_WORDS for t in question.terms)
+
+
+def _weights(question: Question, pool: list[Unit]) -> dict[str, float]:
+    """Each term's weight: 1 over the square of the number of units holding it (at least one).
+
+    Type words weigh nothing when there are anchors: a sentence that repeats "products" names the category,
+    the one that answers names an instance ("What kind of products do I design?" - "kitchen appliances").
+    """
+    weights: dict[str, float] = {}
+    for term in question.terms:
+        holders = sum(1 for u in pool if term in _covered_cache(question, u))
+        base = 1.0 if term in question.anchors or not question.anchors else 0.0
+        weights[term] = base / max(1, holders) ** 2
+    return weights
+
+
+_CACHE_KEY = "_covered_by_question"
+
+
+def _covered_cache(question: Question, unit: Unit) -> set[str]:
+    cache = unit.__dict__.setdefault(_CACHE_KEY, {})
+    key = id(question)
+    if key not in cache:
+        cache[key] = _covered(question, unit, use_context=False)
+    return cache[key]
+
+
+def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None = None) -> Scored:
+    own = _covered_cache(question, unit)
+    fit = fits(question, unit)
+    gate = _gate(question, own)
+    borrowed = False
+    around: set[str] = set()
+    words_held = unit.words
+    if own or fit:
+        # The other sentences of its own message or screen count in full; earlier turns at a discount. A sentence
+        # that holds part of the question may take its subject from what was said before, questions included ("Can
+        # you help me plan Lena's 40th?"); a short reply that holds none of it only from the statement just before
+        # it ("Alle 6 Monate."), never from a question ("True, I'll text them both").
+        in_message = _covered(question, unit, use_context=False, message=True)
+        if _gate(question, in_message) > gate:
+            gate, borrowed, around, words_held = _gate(question, in_message), True, in_message, unit.message_words
+        if own or (len(unit.words.items) <= MAX_REPLY_WORDS and fits_well(question, unit)):
+            nearby = _covered(question, unit, use_context=True, with_questions=bool(own))
+            if _gate(question, nearby) * CONTEXT_DISCOUNT > gate:
+                gate, borrowed, around = _gate(question, nearby) * CONTEXT_DISCOUNT, True, nearby
+                words_held = unit.context_words if own else unit.stated_words
+    weights = weights or {t: 1.0 for t in question.terms}
+    total = sum(weights.values()) or 1.0
+    rank = sum(weights[t] for t in own) / total + 0.5 * sum(weights[t] for t in around - own) / total
+    if not question.terms:
+        rank = 0.0
+    exact = sum(1 for t in question.anchors if t in unit.words.items) / max(1, len(question.anchors))
+    score = (2.0 * rank + 0.15 * exact + (0.6 if fit else 0.0) + (0.5 if fit and fits_well(question, unit) else 0.0)
+             + STANDING_BONUS.get(unit.standing, 0.0)
+             + 0.3 * min(1.0, unit.item_score) - (HEADING_PENALTY if unit.heading else 0.0))
+    if question.kind == "how_to" and unit.steps:
+        score += 0.4
+    if unit.vault:
+        # A vault entry answers "is it saved" and "what is my PIN" (with a mask); for anything else its caption is
+        # only a pointer, and the sentence it came from says more.
+        score += 0.4 if question.asks_saved or asks_for_secret(question) else -0.3
+    entities = entities_held(question, unit.words) or entities_held(question, words_held)
+    covered = own | around
+    attribute = True
+    if question.possessors or (question.kind == "yes_no" and question.entities):
+        # "What is the electrician's e-mail?", "Is Tomasz married?": the electrician or Tomasz is not enough. The
+        # possessor must be there, and one of the other words too (or, asked whether it still holds, the change).
+        subjects = set(question.possessors) | {w for group in question.entities for w in group}
+        others = [t for t in question.anchors if t not in subjects]
+        attribute = all(t in covered or unit.words.has(t) or words_held.has(t) for t in question.possessors) and (
+            not others or any(t in covered for t in others)
+            or (question.wants_now and bool(CHANGE.search(unit.text))))
+    return Scored(unit, gate, fit, score, covered, borrowed, entities, attribute)
+
+
+def _eligible(question: Question, unit: Unit) -> bool:
+    if unit.standing == "machine" or unit.question or unit.to_ai or unit.quoted:
+        return False
+    if unit.hypothetical and question.kind != "yes_no":
+        return False
+    if is_identity_question(question) and unit.standing not in ("own", "memory"):
+        return False
+    return True
+
+
+def _content(unit: Unit) -> set[str]:
+    return {w for w in unit.words.items if w not in STOPWORDS and len(w) >= 3 and not UPDATE.fullmatch(w) and not w.isdigit()}
+
+
+def _shares_a_word(a: Unit, b: Unit) -> bool:
+    """Whether ``b`` speaks of what ``a`` says: a content word in common, other than the words that announce a change."""
+    return any(b.words.has(w) for w in _content(a))
+
+
+def _newer(candidate: Unit, than: Unit) -> bool:
+    if candidate.said_at is None or than.said_at is None:
+        return False
+    return candidate.said_at > than.said_at + 1.0
+
+
+def _changes(unit: Unit, pool: list[Unit], question: Question | None = None) -> list[Unit]:
+    """Later sentences that change ``unit``: they share a content word with it and say it changed (plainly, or with
+    a word like "now" while holding part of the question too)."""
+    out = []
+    for u in pool:
+        # Only what was said or seen can change it: a memory's time is its newest source's, not the sentence's.
+        if u.source != "observation" or not _newer(u, unit) or not _shares_a_word(unit, u):
+            continue
+        if CHANGE.search(u.text):
+            out.append(u)
+        elif question is not None and MAYBE_CHANGE.search(u.text) and _covered_cache(question, u) & set(question.anchors):
+            out.append(u)
+    return out
+
+
+def supersede(best: Unit, pool: list[Unit], question: Question) -> tuple[Unit, list[Unit]]:
+    """The newest unit that changes ``best`` (shares a word with it, says it changed, and still holds the kind of
+    thing asked: "the dentist moved it to 18 March" changes the day, not the dentist's name), and what it replaced."""
+    replaced: list[Unit] = []
+    current = best
+    for _ in range(5):
+        changes = [u for u in _changes(current, pool, question) if fits(question, u)]
+        if not changes:
+            break
+        replaced.append(current)
+        current = max(changes, key=lambda u: (u.said_at or 0.0, -u.order))
+    return current, replaced
+
+
+def _earlier_turn(unit: Unit, pool: list[Unit], question: Question, covered: set[str]) -> Unit | None:
+    """The stating turn before ``unit`` in its conversation that holds what it refers to or borrowed."""
+    if unit.conversation is None or unit.said_at is None:
+        return None
+    missing = set(question.anchors) - _covered_cache(question, unit)
+    before = [u for u in pool if u.conversation == unit.conversation and u.said_at is not None
+              and u.said_at < unit.said_at and u.ref != unit.ref and u.standing in ("own", "person")]
+    if not before:
+        return None
+    if missing:
+        holding = [u for u in before if _covered_cache(question, u) & missing]
+        if holding:
+            return max(holding, key=lambda u: (len(_covered_cache(question, u) & missing), u.said_at or 0.0))
+    if _ANAPHOR.search(unit.text):
+        return max(before, key=lambda u: (u.said_at or 0.0, u.order))
+    return None
+
+
+def _date_line(unit: Unit, pool: list[Unit]) -> Unit | None:
+    """On a screen, the nearest line above ``unit`` that names a day (a calendar's date over its times)."""
+    if unit.standing != "screen" or DAY_MENTION.search(unit.text):
+        return None
+    above = [u for u in pool if u.ref == unit.ref and u.source == unit.source and 0 <= u.order < unit.order
+             and DAY_MENTION.search(u.text)]
+    return max(above, key=lambda u: u.order) if above else None
+
+
+def find_support(question: Question, units: list[Unit]) -> Support:
+    """The best supporting units for ``question`` among ``units``, or an empty ``Support`` with the reason."""
+    pool = [u for u in units if _eligible(question, u)]
+    if not pool:
+        return Support(question, reason="nothing retrieved states anything about it")
+    weights = _weights(question, pool)
+    ranked = sorted((score_unit(question, u, weights) for u in pool), key=lambda s: -s.score)
+
+    def qualifies(s: Scored) -> bool:
+        needed = MIN_STEPS_COVERAGE if question.kind == "how_to" and s.unit.steps else MIN_COVERAGE
+        return s.coverage >= needed and s.fit and s.entities and s.attribute
+
+    qualified = [s for s in ranked if qualifies(s)]
+    if not qualified:
+        best = ranked[0]
+        unheld = [" ".join(g) for g in question.entities if not any(s.entities for s in ranked)]
+        if unheld:
+            reason = "no memory mentions " + ", ".join(unheld[:3])
+        elif best.coverage < MIN_COVERAGE:
+            missing = [t for t in question.terms if t not in best.covered]
+            reason = "no memory mentions " + ", ".join(missing[:3]) if missing else "nothing matches the question"
+        else:
+            reason = f"nothing retrieved holds the {question.kind.replace('_', ' ')} asked for"
+        return Support(question, ranked=ranked, reason=reason)
+    best = qualified[0]
+    main, replaced = supersede(best.unit, pool, question)
+    chosen = [main]
+    if not replaced:
+        earlier = _earlier_turn(main, pool, question, best.covered)
+        if earlier is not None and not _changes(earlier, pool, question):
+            chosen.insert(0, earlier)
+    if question.kind == "when":
+        line = _date_line(main, pool)
+        if line is not None:
+            chosen.insert(0, line)
+    return Support(question, chosen=chosen, ranked=ranked, superseded=replaced, main=main)
