@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
-DETECTOR_VERSION = 1  # bump it when the detector learns a new form, and stored text is checked again
+DETECTOR_VERSION = 2  # bump it when the detector learns a new form, and stored text is checked again
 MASK_CHAR = "•"
 SHORT_MASK = MASK_CHAR * 8  # every short value looks the same, so a mask does not leak the length
 MASK_SHOWS_FROM = 10  # values this long or longer show their last 2 characters

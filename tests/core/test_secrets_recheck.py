@@ -57,7 +57,7 @@ def old_store(tmp_path, monkeypatch) -> dict:
             dict(kind="chat", text=f"Your IBAN is {IBAN}, keep it safe", role="assistant", conversation=CONVERSATION,
                  ts=1_780_000_160),
             dict(kind="chat", text="Thanks, noted", role="user", conversation=CONVERSATION, ts=1_780_000_220),
-            dict(kind="chat", text=f"my locker combination is {LOCKER}", role="user", conversation=CONVERSATION,
+            dict(kind="chat", text=f"my locker at the pool is {LOCKER}", role="user", conversation=CONVERSATION,
                  ts=1_780_000_280),
         ])
         ids["screen"] = engine.observations.add(
@@ -139,7 +139,7 @@ def test_recheck_masks_every_copy_and_keeps_only_the_users_password(old_store, c
         assert [(m.fields["secret_value"], m.fields["caption"]) for m in new] == [(PASSWORD, "password")]
         assert new[0].sources == [old_store["turns"][0]]
         assert engine.store.secrets_recheck.status() == {
-            "detector_version": 1, "checked_with": 1, "up_to_date": True, "rows_left": 0}
+            "detector_version": core.secrets.DETECTOR_VERSION, "checked_with": core.secrets.DETECTOR_VERSION, "up_to_date": True, "rows_left": 0}
         # The only clear copy left is the vault's (its entry and its history): forgetting it leaves none.
         engine.forgetting.forget_memory(new[0].id)
 
@@ -207,27 +207,27 @@ def test_a_new_detector_version_checks_again(old_store, monkeypatch):
     with Engine(old_store["paths"], embedder=FakeEmbedder(64), chat_model=None) as engine:
         _recheck(engine)
         locker = old_store["turns"][3]
-        assert LOCKER in engine.observations.get(locker).text  # a form detector 1 does not know
+        assert LOCKER in engine.observations.get(locker).text  # a form today's detector does not know
         assert not engine.store.secrets_recheck.needed()
 
         # The detector learns lockers, and its version is bumped with it.
         known = core.secrets.find_secrets
 
         def learnt(text):
-            extra = [Secret("access_code", "locker combination", m.group(1), m.start(1), m.end(1))
-                     for m in re.finditer(r"locker combination is (\S+)", text)]
+            extra = [Secret("access_code", "pool locker", m.group(1), m.start(1), m.end(1))
+                     for m in re.finditer(r"locker at the pool is (\S+)", text)]
             return sorted(known(text) + extra, key=lambda s: s.start)
 
         monkeypatch.setattr(core.secrets, "find_secrets", learnt)
-        monkeypatch.setattr(core.store.remask, "DETECTOR_VERSION", 2)
+        monkeypatch.setattr(core.store.remask, "DETECTOR_VERSION", core.secrets.DETECTOR_VERSION + 1)
         assert engine.store.secrets_recheck.needed()
         assert engine.store.secrets_recheck.rows_left() > 0
 
         record = engine.scheduler.run(RECHECK_JOB)  # as the app runs it in the background
         assert record["status"] == "ok" and record["report"]["rows_masked"] == 1
-        assert engine.observations.get(locker).text == "my locker combination is ••••••••"
+        assert engine.observations.get(locker).text == "my locker at the pool is ••••••••"
         assert LOCKER in [m.fields["secret_value"] for m in _vault_now(engine)]  # the user said it
-        assert engine.store.secrets_recheck.checked_with() == 2
+        assert engine.store.secrets_recheck.checked_with() == core.secrets.DETECTOR_VERSION + 1
         assert engine.scheduler.run(RECHECK_JOB)["report"] == {"rows_masked": 0}  # and then it rests
 
 
@@ -279,7 +279,7 @@ def test_a_read_only_store_is_skipped_quietly_and_the_command_says_why(old_store
 def test_doctor_and_status_say_how_much_is_left(old_store, capsys):
     assert main(["secrets", "status"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"Stored text checked for secrets: \d+ rows left to check with detector version 1\.", out)
+    assert re.search(rf"Stored text checked for secrets: \d+ rows left to check with detector version {core.secrets.DETECTOR_VERSION}\.", out)
     assert main(["doctor"]) in (0, 1)
     assert "stored text checked for secrets:" in capsys.readouterr().out
     assert main(["secrets", "recheck"]) == 0
@@ -287,6 +287,6 @@ def test_doctor_and_status_say_how_much_is_left(old_store, capsys):
     assert "Masked secrets in 3 observations, 1 memory, 2 history entries, 1 chat answer." in out
     assert "Kept 1 value from your own words in the knowledge vault." in out
     main(["doctor"])
-    assert "stored text checked for secrets: yes (detector version 1)" in capsys.readouterr().out
+    assert f"stored text checked for secrets: yes (detector version {core.secrets.DETECTOR_VERSION})" in capsys.readouterr().out
     assert main(["secrets", "recheck"]) == 0
     assert "already checked" in capsys.readouterr().out
