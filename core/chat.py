@@ -47,6 +47,12 @@ ENGRAM_CHAT = "engram-chat:"  # conversation name prefix of what the user says t
 RETRIEVE_LIMIT = 12
 CONTEXT_SPAN = 4  # turns before and after a retrieved turn whose words its sentences may borrow
 CONTEXT_CHAR_BUDGET = 6000
+MESSAGES_PER_SUMMARY = 12  # messages of a retrieved conversation summary given as evidence instead of it
+
+
+def is_conversation_summary(memory: Memory) -> bool:
+    """The one-line episodic summary absorb writes for a conversation (topics, not statements)."""
+    return memory.type == "episodic" and memory.fields.get("event_type") == "conversation"
 PROMPT_UNITS = 12
 ANSWER_STYLES = ("extractive", "generated")
 CONTACT_KINDS = frozenset({"email", "phone"})
@@ -183,6 +189,16 @@ class Assistant:
             return ContextItem(0, "memory", memory.id, memory.type, text, memory.time if memory.type == "episodic" else None,
                                None, score, source)
 
+        def observation_item(obs, score: float, neighbours: list[Source], shown_text: str | None = None) -> ContextItem:
+            # Stored text is masked on the way in; masking again covers what was stored before that.
+            source = Source(0, "observation", obs.id, obs.kind, mask_text(obs.text[:2000]).text, ts=obs.ts, role=obs.role,
+                            app=obs.app, title=mask_text(obs.window_title or "").text or None,
+                            url=mask_text(obs.url or "").text or None, neighbours=neighbours,
+                            conversation=obs.conversation, score=score)
+            return ContextItem(0, "observation", obs.id, obs.kind, mask_text((shown_text or obs.text)[:900]).text, obs.ts,
+                               obs.app, score, source)
+
+        shown: set[int] = set()
         for memory in result.core:
             items.append(memory_item(memories.get(memory.id, memory), 1.0))
         for hit in result.hits:
@@ -192,25 +208,29 @@ class Assistant:
                 continue  # a question once asked of Engram answers nothing
             if hit.source == "memory":
                 memory = memories.get(hit.id)
-                if memory is not None:
-                    items.append(memory_item(memory, hit.score))
+                if memory is None:
+                    continue
+                if is_conversation_summary(memory):
+                    # A summary lists topics and states nothing: the messages it cites say what was said.
+                    for obs_id in memory.sources[:MESSAGES_PER_SUMMARY]:
+                        obs = observations.get(obs_id)
+                        if obs is not None and obs.id not in shown:
+                            shown.add(obs.id)
+                            items.append(observation_item(obs, hit.score, []))
+                    continue
+                items.append(memory_item(memory, hit.score))
                 continue
             obs = observations.get(hit.id)
-            if obs is None:
+            if obs is None or obs.id in shown:
                 continue
+            shown.add(obs.id)
             neighbours = []
             for n in around.get(hit.id, []):
                 other = observations.get(n["id"])
                 if other is not None and not (other.conversation or "").startswith(ENGRAM_CHAT):
                     neighbours.append(Source(0, "observation", other.id, other.kind, mask_text(other.text[:600]).text,
                                              ts=other.ts, role=other.role, conversation=other.conversation))
-            # Stored text is masked on the way in; masking again covers what was stored before that.
-            source = Source(0, "observation", obs.id, obs.kind, mask_text(obs.text[:2000]).text, ts=obs.ts, role=obs.role,
-                            app=obs.app, title=mask_text(obs.window_title or "").text or None,
-                            url=mask_text(obs.url or "").text or None, neighbours=neighbours,
-                            conversation=obs.conversation, score=hit.score)
-            items.append(ContextItem(0, "observation", obs.id, obs.kind, mask_text(hit.text[:900]).text, obs.ts, obs.app,
-                                     hit.score, source))
+            items.append(observation_item(obs, hit.score, neighbours, hit.text))
         budget = CONTEXT_CHAR_BUDGET
         kept: list[ContextItem] = []
         top = max((i.score for i in items), default=1.0) or 1.0

@@ -369,3 +369,28 @@ def test_the_issues_eight_message_chat_is_answered_from_its_sources(paths, style
         assert engine.ask("What is my sister's phone number?", record=False).abstained
     finally:
         engine.close()
+
+
+def test_a_conversation_summary_gives_its_messages_as_evidence_not_its_topic_list(paths):
+    engine = chat_engine_with(paths, "unused", style="extractive")
+    try:
+        ids = engine.observations.add_many([
+            dict(kind="chat", text="Bea from accounting is helping me with the tax return this year.", role="user",
+                 conversation="c1", ts="2026-03-01T10:00:00Z"),
+            dict(kind="chat", text="Can you remind me what the deadline is?", role="user", conversation="c1",
+                 ts="2026-03-01T10:02:00Z"),
+        ], embed=True)
+        engine.memories.add("episodic", {"occurred_at": "2026-03-01T10:00:00Z", "event_type": "conversation",
+                                         "actor": "User and Assistant",
+                                         "summary": "User and Assistant talked about: Bea, accounting, tax return"},
+                            sources=ids, actor="absorb")
+        items = engine.assistant.gather("Who is helping me with my tax return?")
+        assert not [i for i in items if i.kind == "memory"]  # the topic list states nothing
+        assert ids[0] in [i.id for i in items if i.kind == "observation"]
+        answer = engine.ask("Who is helping me with my tax return?")
+        assert "Bea" in answer.text and "talked about" not in answer.text
+        # Topics of a chat that only asked are no answer: the gate finds no statement and abstains.
+        asked = engine.ask("When is the tax deadline?")
+        assert asked.abstained and asked.text == NO_MEMORY
+    finally:
+        engine.close()
