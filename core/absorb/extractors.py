@@ -28,7 +28,7 @@ import re
 from datetime import datetime
 from typing import Callable, Sequence
 
-from core.absorb import events, facts, lookups, steps
+from core.absorb import events, facts, lookups, provenance, steps
 
 from core.absorb.candidates import Candidate
 from core.secrets import MASK_CHAR, carried_secrets, find_secrets
@@ -225,7 +225,7 @@ def may_fill_vault(obs, *, include_screen: bool) -> bool:
     """
     if obs.kind == "screen":
         return include_screen
-    return obs.role in ("user", None)
+    return provenance.is_users_own(obs)
 
 
 def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candidate]:

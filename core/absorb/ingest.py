@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from core.absorb import provenance
 from core.errors import InvalidInputError
 from core.store.types import check_text, to_timestamp
 from core.secrets import shield_observation
@@ -66,7 +67,7 @@ class ChatMessage:
             meta=meta or None,
             dedupe_key=self.dedupe_key(),
         )
-        return shield_observation(item, keep_values=self.role == "user")
+        return shield_observation(item, keep_values=(self.role or "").lower() in provenance.USER_ROLES)
 
 
 @dataclass

@@ -67,6 +67,14 @@ def test_screen_secrets_only_when_the_vault_from_screen_setting_is_on():
     assert extractors.vault_entries([masked], include_screen=True) == []
 
 
+@pytest.mark.parametrize("role, kept", [("user", True), ("me", True), ("assistant", False), ("tool", False),
+                                        ("system", False), (None, False)])
+def test_only_the_users_own_words_fill_the_vault(role, kept):
+    # The rule of provenance.is_users_own: a message with no known writer is data, like an assistant's.
+    found = extractors.vault_entries([obs(1, "Mail me at ada.l@example.org", role=role)], include_screen=False)
+    assert bool(found) is kept
+
+
 def test_resources_from_urls_paths_and_document_titles():
     items = [
         obs(1, "see https://example.org/docs/page?x=1#top, and /home/ada/notes/plan.md", kind="screen",
