@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from pathlib import Path
@@ -190,10 +191,19 @@ def export_snapshot(
     """
     driver = _driver()
     dest = Path(dest)
-    if dest.exists():
-        raise StorageError(f"{dest} already exists; Engram never copies over a file.", fix="Remove it or choose another name.")
-    source_bytes = max(1, Path(source_path).stat().st_size)
-    conn = connect_file(source_path, source_key_hex, read_only=False)
+    try:  # made here, private from its first byte: ATTACH would make it with the umask's mode
+        os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise StorageError(f"{dest} already exists; Engram never copies over a file.", fix="Remove it or choose another name.") from None
+    except OSError as exc:
+        raise StorageError(f"Engram cannot create {dest}: {exc.strerror}.",
+                           fix="Check that the folder exists, is writable and has free space.") from exc
+    try:
+        source_bytes = max(1, Path(source_path).stat().st_size)
+        conn = connect_file(source_path, source_key_hex, read_only=False)
+    except BaseException:
+        _remove(dest)
+        raise
     calls = 0
 
     def on_progress() -> int:

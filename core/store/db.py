@@ -141,8 +141,8 @@ class Database:
                     fix="Restore the original key (keyring entry 'engram' or the engram.key file) or restore "
                     f"the database from a copy in {path.parent / 'backups'}. Engram has not changed the file.",
                 ) from exc
-            if not existed:
-                os.chmod(path, 0o600)
+            if not existed or os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)  # new, or left readable by others (a copy made under another umask)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")

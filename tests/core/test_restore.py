@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 import zipfile
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def test_restore_on_a_new_computer_with_the_code_gives_the_same_memories_and_sea
     assert inspect_backup(new, path).needs_code
     report = restore_backup(new, Settings(new), path, code=code)
     assert report["key_created"] and report["recovery_file"] == "written" and report["previous"] is None
+    assert stat.S_IMODE(new.db_path.stat().st_mode) == 0o600  # the re-keyed copy is private, whatever the umask
     with Engine(new, embedder=FakeEmbedder(64)) as engine:
         assert snapshot_of(engine) == expected
         vault = engine.memories.list("knowledge_vault")[0]

@@ -53,6 +53,17 @@ def test_database_file_is_encrypted_and_private(engine, paths):
     assert os.stat(paths.key_file).st_mode & 0o777 == 0o600
 
 
+def test_a_database_left_readable_by_others_is_made_private_when_opened(paths):
+    from core.engine import Engine
+    from core.models.base import FakeEmbedder
+
+    with Engine(paths, embedder=FakeEmbedder(64)) as engine:
+        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada Lovelace wrote the first program"})
+    os.chmod(paths.db_path, 0o644)  # as a copy made under a loose umask would be
+    with Engine(paths, embedder=FakeEmbedder(64)):
+        assert os.stat(paths.db_path).st_mode & 0o777 == 0o600
+
+
 def test_wrong_key_fails_with_clear_message_and_leaves_file_alone(engine, paths):
     engine.memories.add("semantic", {"name": "Ada", "summary": "my sister"})
     engine.close()
