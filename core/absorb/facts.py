@@ -608,10 +608,13 @@ def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[st
     found: list[tuple[str, str | None]] = []
     parts = tx.factual_clauses(tx.strip_lead_in(statement.text)) or statement.clauses
     text = " , ".join(parts)
+    addresses = [a.value for a in lookups.find_addresses(statement.text)]
 
     def add(name: str, relation: str | None) -> None:
         name = _clean_name(name)
         key = entity_key(name)
+        if any(name in address for address in addresses):
+            return  # "Calle de Alcalá" in "Calle de Alcalá 120, 28009 Madrid" is a street of an address: the vault's
         if not _valid_name(name, related=bool(relation)) or key in own_names or any(entity_key(n) == key for n, _ in found):
             return
         if re.fullmatch(tx.HONORIFIC, name) or any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", n) for n, _ in found):
@@ -673,7 +676,8 @@ def entity_facts(items: Sequence[Statement], is_known: Callable[[str], bool] = l
                 obs.ts - last_obs.ts > TOPIC_FOLLOW_SECONDS or obs.conversation != last_obs.conversation):
             last_person = topic = None
         last_obs = obs
-        line = _line(", ".join(tx.factual_clauses(tx.strip_lead_in(statement.text)) or statement.clauses))
+        said = lookups.describe_addresses(tx.strip_lead_in(statement.text))
+        line = _line(", ".join(tx.factual_clauses(said) or statement.clauses))
         if statement.speaker:
             line = f"{statement.speaker}: {line}"
         mentioned = _mentions(statement, entities, own_names, is_known)

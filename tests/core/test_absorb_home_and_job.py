@@ -132,3 +132,29 @@ def test_a_move_to_a_new_address_replaces_the_home_and_keeps_the_old_one_in_the_
 def test_a_change_of_job_replaces_the_employer(engine, first, later, new, old):
     core = _absorb(engine, [(first, "2025-11-10T18:00:00"), (later, "2026-03-02T18:00:00")])
     assert new in core["work"].fields["value"] and old not in core["work"].fields["value"]
+
+
+def test_a_street_is_no_entity_and_an_entitys_line_names_the_town_not_the_address():
+    items = [obs(1, "Mi nueva dirección es Calle de Goya 7, 28001 Madrid."),
+             obs(2, "My brother Tomás lives at 3 Ferry Road, Leith, Edinburgh EH6 4AA.")]
+    found = {c.fields["name"]: c for c in facts.entity_facts(facts.statements(items))}
+    assert "Calle de Goya" not in found
+    assert "Ferry Road" not in found["Tomás"].fields["details"] and "Edinburgh" in found["Tomás"].fields["details"]
+
+
+def test_model_candidates_with_an_address_or_the_users_own_home_or_job_are_refused():
+    from core.absorb.absorber import only_new_and_named
+    from core.absorb.candidates import Candidate
+    from core.absorb.reports import BatchPlan
+
+    plan = BatchPlan()
+    made = [
+        Candidate("semantic", {"name": "Ferry Road", "summary": "Ferry Road 3, Leith, Edinburgh EH6 4AA", "details": None},
+                  [1], meta={"name": "Ferry Road", "content": "Ferry Road 3, Leith, Edinburgh EH6 4AA"}),
+        Candidate("semantic", {"name": "Nouveau boulot", "summary": "Depuis mardi je suis chez Kiabi", "details": None},
+                  [1], meta={"name": "Nouveau boulot", "content": "Depuis mardi je suis chez Kiabi"}),
+        Candidate("semantic", {"name": "Tomás", "summary": "Tomás plays the cello", "details": None}, [1],
+                  meta={"name": "Tomás", "content": "Tomás plays the cello"}),
+    ]
+    kept = only_new_and_named(made, plan)
+    assert [c.fields["name"] for c in kept] == ["Tomás"]
