@@ -36,7 +36,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from core.absorb import applying, extractors, grounding, llm, provenance, updates
+from core.absorb import applying, extractors, grounding, llm, lookups, provenance, updates
 from core.absorb.applying import ACTOR, Applier
 from core.absorb.batching import CHAT_BATCH_MESSAGES, make_batches
 from core.absorb.candidates import Candidate
@@ -400,6 +400,8 @@ def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Can
     """
     from core.absorb.facts import families_of
 
+    USER_FAMILIES = {"home", "work", "identity", "health"}
+
     kept = []
     for candidate in candidates:
         title = applying.title_of(candidate)
@@ -415,6 +417,10 @@ def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Can
             reason = "an event without its own date"
         elif candidate.type == "semantic" and len(str(candidate.fields.get("name") or "").split()) > 4:
             reason = "the name is a sentence, not someone or something"
+        elif candidate.type != "knowledge_vault" and lookups.find_addresses(grounding.claim_text(candidate.type, candidate.fields)):
+            reason = "a postal address is the vault's alone (the rules keep it there, and its town in core memory)"
+        elif candidate.type == "semantic" and set(families_of(f"{name} {content}")) & USER_FAMILIES:
+            reason = "the user's own home, work, name or health is core memory's, which the rules keep"
         elif candidate.type == "core":
             said = re.sub(r"(?i)^\W*(?:the\s+)?user['’]s\b", "my", content or candidate.describe())
             found = families_of(re.sub(r"(?i)^\W*(?:the\s+)?user\s+(\w+?)s?\b", r"I \1", said))

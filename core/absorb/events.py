@@ -29,7 +29,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Sequence
 
-from core.absorb import provenance, text as tx
+from core.absorb import lookups, provenance, text as tx
 from core.absorb.provenance import speaker_of
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
 from core.absorb.dates import event_dates, find_dates, noon_ts
@@ -111,7 +111,8 @@ def dated_events(observations: Sequence) -> list[Candidate]:
                 prefix = before[:MAX_SENTENCE_CHARS] + " "  # "Can you help me plan Lena's 40th? It's on 6 June."
             else:
                 prefix = f"{context[(obs.id, index)]}: " if (obs.id, index) in context else ""
-            summary = f"{speaker}: {prefix}{tx.strip_lead_in(text)[:MAX_SENTENCE_CHARS]}"
+            # A postal address is the vault's: the event names its town instead.
+            summary = f"{speaker}: {prefix}{tx.strip_lead_in(lookups.describe_addresses(text))[:MAX_SENTENCE_CHARS]}"
             kind = tx.statement_kind(text)
             for found in days:
                 out.append(Candidate(
@@ -311,7 +312,8 @@ def conversation_summary(observations: Sequence) -> list[Candidate]:
     for obs in own:  # what the user only imagined ("if I ever move to Montreal") was not discussed as a fact
         kept = [s.text for s in tx.sentences(obs.text or "")
                 if tx.is_question(s.text) or tx.is_request(s.text) or tx.factual_clauses(s.text)]
-        said.append((obs.id, " ".join(", ".join(tx.factual_clauses(t)) or t for t in kept)))
+        said.append((obs.id, lookups.describe_addresses(" ".join(", ".join(tx.factual_clauses(t)) or t for t in kept),
+                                                            note=False)))
     speaker_words = {w.lower() for name in speakers for w in name.split()}
 
     def topics_of(texts: list[tuple[int, str]], limit: int, max_chars: int) -> list[tuple[str, int]]:

@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from core.absorb import provenance, text as tx, updates
+from core.absorb import lookups, provenance, text as tx, updates
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
 
 FAMILIES = ("health", "work", "home", "identity", "preferences", "personal")
@@ -135,7 +135,8 @@ _P = {
         r"\b(?:i|we)\s+(?:just\s+|recently\s+|finally\s+)?moved\s+(?:to|into|from|house|flat|out)\b|^\W*we\s+moved\b",
         r"\b(?:i|we)\s+commute\s+from\b",
         r"\bmy\s+(?:new\s+)?(?:home|flat|apartment|house|place)\s+is\s+(?:in|at|near|on)\b",
-        r"\b(?:my|our)\s+(?:new\s+)?(?:home\s+|postal\s+|delivery\s+)?address\b|^\W*(?:new\s+)?(?:home\s+)?address\s*:",
+        r"\b(?:my|our)\s+(?:new\s+)?(?:home\s+|postal\s+|delivery\s+)?address\b|"
+        r"^\W*(?:(?:new|neue|nouvelle|nueva|nova)\s+)?(?:home\s+)?(?:address|adresse|anschrift|dirección|morada|endereço)\s*:",
         r"\b(?:i['’]m|i\s+am)\s+staying\s+in\s+[A-Z]",
         r"\b(?:i|we)(?:['’]re|\s+are|['’]m|\s+am)\s+(?:now\s+)?(?:renting|living)\s+(?:(?:a|an)\s+[\w-]+\s+)?(?:in|at|near)\b|"
         r"^\W*(?:living|based)\s+in\s+[A-Z]",
@@ -197,6 +198,33 @@ _P = {
         r"\b(?:meu|minha)\s+\w+\s+favorit[oa]\b|\b(?:sempre|nunca)\b",
     ],
 }
+# A change of job said without a work verb: "J'ai changé de boulot", "Ich habe den Job gewechselt", "new job", and
+# "I'm at / je suis chez / ich bin bei NAME" once the clause says since when ("Depuis lundi je suis chez Leroy
+# Merlin", "Seit Montag bin ich bei Bosch") or the message says the job changed (``JOB_CHANGE``).
+JOB_CHANGE = re.compile(
+    r"(?i)\b(?:changed|switched|changing|switching)\s+(?:jobs?|employers?|companies|teams?)\b|\bnew\s+(?:job|employer|role|position)\b|"
+    r"\bchang[ée]\w*\s+de\s+(?:boulot|travail|job|poste|boîte|boite|taf|employeur)\b|"
+    r"\bnouve(?:au|l|lle)\s+(?:boulot|travail|job|poste|boîte|boite|employeur)\b|"
+    r"\b(?:job|arbeit|stelle|arbeitgeber|firma)\s+gewechselt\b|\bneue[nr]?\s+(?:job|stelle|arbeitgeber|arbeit)\b|"
+    r"\bcambi\w*\s+de\s+(?:trabajo|curro|empresa|empleo)\b|\bnuevo\s+(?:trabajo|curro|empleo)\b|\bnueva\s+empresa\b|"
+    r"\bmud\w*\s+de\s+(?:emprego|trabalho|empresa)\b|\bnov[oa]\s+(?:emprego|trabalho|empresa)\b"
+)
+_SINCE = r"(?:since|depuis|seit|desde)\b"
+_AT_EMPLOYER = (  # "I'm at Google", "je suis chez Leroy Merlin", "bin ich bei Bosch", "estoy en Inditex", "estou na Galp"
+    rf"(?:(?:i['’]m|i\s+am|i['’]ve\s+been|i\s+have\s+been)\s+(?:now\s+)?(?:at|with)|je\s+suis\s+(?:maintenant\s+|désormais\s+)?chez|"
+    rf"j['’]suis\s+chez|(?:ich\s+bin|bin\s+ich)\s+(?:jetzt\s+|nun\s+|seit\s+\w+\s+)?bei(?:\s+der|\s+dem)?|"
+    rf"estoy\s+(?:ahora\s+)?en|estou\s+(?:agora\s+)?(?:na|no|em))\s+(?-i:(?:{tx.NAME_TOKEN}))"
+)
+AT_EMPLOYER = re.compile(rf"(?i)\b{_AT_EMPLOYER}")
+_AT_EMPLOYER_SINCE = _AT_EMPLOYER.replace(r"|estoy\s+(?:ahora\s+)?en|estou\s+(?:agora\s+)?(?:na|no|em)", "")
+_P["work"] += [
+    JOB_CHANGE.pattern[4:],
+    # Not "estoy en" / "estou na": with a day ("Desde el lunes estoy en Madrid") they say where one is, not for whom.
+    rf"\b{_SINCE}[^,.;!?]{{0,30}}?\b{_AT_EMPLOYER_SINCE}|\b{_AT_EMPLOYER_SINCE}[^,.;!?]{{0,40}}?\b{_SINCE}",
+    r"\b(?:curro|currando)\s+(?:en|para)\b|\b(?:comecei|começo|empecé|empiezo|he\s+empezado)\s+a\s+(?:trabalhar|trabajar)\b|"
+    r"\bj['’]ai\s+commencé\s+(?:chez|à|au)\s+[A-Z]|\b(?:ich\s+)?(?:habe|hab)\s+(?:\w+\s+){0,3}bei\s+(?:der\s+|dem\s+)?[A-Z][\w-]*\s+"
+    r"angefangen\b",
+]
 # "My gym is FitZone", "my shoe size is 43", "Mein Auto ist ein Golf": what the user has, in the user's words
 # (people are semantic memories, names of things too: see ``_OWN_THING``).
 _P["personal"] = [
@@ -365,11 +393,16 @@ def statements(observations: Sequence) -> list[Statement]:
     return out
 
 
-def families_of(clause: str, *, first: bool = True) -> list[str]:
-    """The fact families a clause belongs to, most specific first; ``first`` for a sentence's first clause."""
+def families_of(clause: str, *, first: bool = True, job_changed: bool = False) -> list[str]:
+    """The fact families a clause belongs to, most specific first; ``first`` for a sentence's first clause.
+
+    ``job_changed``: the message says the job changed, so "je suis chez Castorama" names the new employer.
+    """
     out: list[str] = []
+    if job_changed and AT_EMPLOYER.search(clause) and not _THIRD_PERSON_START.match(clause):
+        out.append("work")
     for family in FAMILIES:
-        for pattern in PATTERNS[family]:
+        for pattern in PATTERNS[family] if family not in out else ():
             match = pattern.search(clause)
             if not match:
                 continue
@@ -379,8 +412,10 @@ def families_of(clause: str, *, first: bool = True) -> list[str]:
                 continue
             if family == "identity" and not _identity_name_ok(clause, match):
                 continue
-            if family == "personal" and (_REL_START.match(clause) or _OWN_THING.match(clause) or _HOLDS_VALUE.search(clause)):
-                continue  # a value ("my work phone is +44 ...") is the vault's: a core line would copy it  # "My sister Mira is ...", "My gym is FitZone": about someone or something, not the user
+            if family == "personal" and (out or _REL_START.match(clause) or _OWN_THING.match(clause) or _HOLDS_VALUE.search(clause)):
+                # Said by another family ("My new address is ..."); about someone or something ("My sister Mira
+                # is ...", "My gym is FitZone"); or a value ("my work phone is +44 ...") the vault keeps.
+                continue
             out.append(family)
             break
     if not out and not first and _JOB_AFTER_NAME.match(clause) and not _THIRD_PERSON_START.match(clause):
@@ -426,8 +461,9 @@ def _group_clauses(statement: Statement) -> list[tuple[str, str]]:
     groups: list[list] = []
     extra: list[tuple[str, str]] = []
     pending: list[str] = []
+    job_changed = bool(JOB_CHANGE.search(statement.obs.text or statement.text))
     for index, clause in enumerate(statement.clauses):
-        found = families_of(clause, first=index == 0)
+        found = families_of(clause, first=index == 0, job_changed=job_changed)
         if not found and index and _GREETING.match(statement.clauses[index - 1]) and _LOWER_NAME.match(clause):
             found = ["identity"]  # "hey, im tobias"
         if not found:
@@ -457,10 +493,12 @@ def core_facts(items: Sequence[Statement]) -> list[Candidate]:
     for statement in items:
         if statement.speaker:
             continue
-        for family, text in _group_clauses(Statement(statement.obs, statement.index, tx.strip_lead_in(statement.text),
-                                                     tx.factual_clauses(tx.strip_lead_in(statement.text)),
+        # A postal address is the vault's: a core line names its town and district instead.
+        said = tx.strip_lead_in(lookups.describe_addresses(statement.text))
+        home = lookups.home_in_clear(statement.text, statement.obs.text or "")
+        for family, text in _group_clauses(Statement(statement.obs, statement.index, said, tx.factual_clauses(said),
                                                      statement.kind, None)):
-            line = f"User: {_line(text)}"
+            line = f"User {home}." if family == "home" and home and lookups.VAULT_NOTE in text else f"User: {_line(text)}"
             out.append(Candidate(
                 "core", {"label": family, "value": line}, [statement.obs.id], key=("fact", family), text=line,
                 meta={"family": family, "kind": statement.kind, "statement": statement.text, "ts": statement.obs.ts,
@@ -570,10 +608,13 @@ def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[st
     found: list[tuple[str, str | None]] = []
     parts = tx.factual_clauses(tx.strip_lead_in(statement.text)) or statement.clauses
     text = " , ".join(parts)
+    addresses = [a.value for a in lookups.find_addresses(statement.text)]
 
     def add(name: str, relation: str | None) -> None:
         name = _clean_name(name)
         key = entity_key(name)
+        if any(name in address for address in addresses):
+            return  # "Calle de Alcalá" in "Calle de Alcalá 120, 28009 Madrid" is a street of an address: the vault's
         if not _valid_name(name, related=bool(relation)) or key in own_names or any(entity_key(n) == key for n, _ in found):
             return
         if re.fullmatch(tx.HONORIFIC, name) or any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", n) for n, _ in found):
@@ -635,7 +676,8 @@ def entity_facts(items: Sequence[Statement], is_known: Callable[[str], bool] = l
                 obs.ts - last_obs.ts > TOPIC_FOLLOW_SECONDS or obs.conversation != last_obs.conversation):
             last_person = topic = None
         last_obs = obs
-        line = _line(", ".join(tx.factual_clauses(tx.strip_lead_in(statement.text)) or statement.clauses))
+        said = lookups.describe_addresses(tx.strip_lead_in(statement.text))
+        line = _line(", ".join(tx.factual_clauses(said) or statement.clauses))
         if statement.speaker:
             line = f"{statement.speaker}: {line}"
         mentioned = _mentions(statement, entities, own_names, is_known)

@@ -39,6 +39,7 @@ STOPWORDS = frozenset(
     chat chatted conversation talked said says mentioned mention message messages exchange wrote asked told
     edited viewed used worked working browsed read reading opened activity window app application
     address e-mail email mail phone telephone number account iban key token password passcode secret card credential
+    lives home vault kept
     api aws jwt private value code pin web page file document image link url site website contact
     preference preferences likes like loves love prefers prefer enjoys enjoy dislikes hates
     event events meeting trip plan plans note notes fact facts memory memories summary details detail

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from core.absorb.dates import find_dates
-from core.absorb.text import UPPER
+from core.absorb.text import DATE_WORDS, UPPER
 from core.secrets import MASK_CHAR, find_secrets
 
 EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
@@ -38,25 +38,87 @@ _STREET_AFTER = (  # the street-type word after the name: "Baker Street", "Bilke
 )
 _STREET_BEFORE = (  # the street-type word before the name: "rue des Tanneurs", "Rua das Flores", "Calle Mayor"
     r"(?:rue|avenue|av\.|boulevard|bd\.?|chemin|place|impasse|allée|quai|cours|route|calle|c/|avenida|avda\.?|paseo|"
-    r"plaza|camino|carrera|travesía|ronda|rua|travessa|praça|largo|alameda|estrada|via|viale|piazza|corso|vicolo)"
+    r"plaza|camino|carrera|travesía|ronda|rua|travessa|praça|largo|alameda|estrada|via|viale|piazza|corso|vicolo|"
+    r"carrer|passeig|plaça|avinguda)"
 )
-_COMPOUND = r"[\w'’-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|markt)"  # "Lindenstraße"
+# "Lindenstraße", "Keizersgracht", "Drottninggatan", "Hämeenkatu"
+_COMPOUND = (r"[\w'’-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|markt|straat|laan|gracht|"
+             r"plein|kade|singel|gatan|gata|vägen|vej|gade|katu)")
 _NUMBER = r"\d{1,4}[a-zA-Z]?(?:[-/]\d{1,4})?"
-_POSTCODE_TOWN = (
-    rf"(?:,?\s+(?:(?:\d{{4,5}}(?:-\d{{3,4}})?|[A-Z]{{1,2}}\d[A-Z\d]?\s*\d[A-Z]{{2}})\s+)?{_U}[\w'’-]+(?:[ -]{_U}[\w'’-]+)?"
-    rf"(?:\s*\(\d{{4,5}}\))?)?"
-)
-ADDRESS = re.compile(
+# The street and house number, in one of the orders people write them; the postcode, town and district that
+# follow are read by ``_tail_end``.
+STREET = re.compile(
     "|".join([
-        rf"(?<![\w-]){_NUMBER},?\s+(?i:{_STREET_BEFORE})\s+(?:{_NAME_WORD}\s+){{0,3}}{_U}[\w'’-]+{_POSTCODE_TOWN}",
-        rf"(?<![\w-]){_NUMBER}\s+(?:{_U}[\w'’-]+\s+){{1,3}}(?i:{_STREET_AFTER})\b{_POSTCODE_TOWN}",
-        rf"(?<![\w-])(?:{_U}[\w'’-]+\s+)?{_U}(?i:{_COMPOUND})\s+{_NUMBER}(?![\w-]){_POSTCODE_TOWN}",
-        rf"(?<![\w-])(?:{_U}[\w'’-]+\s+){{1,2}}(?i:{_STREET_AFTER})\s+{_NUMBER}(?![\w-]){_POSTCODE_TOWN}",
-        rf"(?<![\w-])(?i:{_STREET_BEFORE})\s+(?:{_NAME_WORD}\s+){{0,3}}{_U}[\w'’-]+,?\s+{_NUMBER}(?![\w-]){_POSTCODE_TOWN}",
+        rf"(?<![\w-]){_NUMBER},?\s+(?i:{_STREET_BEFORE})\s+(?:{_NAME_WORD}\s+){{0,3}}{_U}[\w'’-]+",
+        rf"(?<![\w-]){_NUMBER}\s+(?:{_U}[\w'’-]+\s+){{1,3}}(?i:{_STREET_AFTER})\b",
+        rf"(?<![\w-])(?:{_U}[\w'’-]+\s+)?{_U}(?i:{_COMPOUND})\s+{_NUMBER}(?![\w-])",
+        rf"(?<![\w-])(?:{_U}[\w'’-]+\s+){{1,2}}(?i:{_STREET_AFTER})\s+{_NUMBER}(?![\w-])",
+        rf"(?<![\w-])(?i:{_STREET_BEFORE})\s+(?:{_NAME_WORD}\s+){{0,3}}{_U}[\w'’-]+,?\s+{_NUMBER}(?![\w-])",
     ])
 )
-# "..., 04109 Leipzig" or " in Leipzig (04109)": the town after an address.
-_TOWN_TAIL = re.compile(rf"\s+in\s+{_U}[\w'’-]+(?:\s*\(\d{{4,5}}\))?")
+_POSTCODE = r"(?:\d{4,5}(?:-\d{3,4})?|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|[A-Z]{1,2}-\d{4,5})"
+_PLACE_WORD = rf"(?!{_POSTCODE}\b)(?![A-Z]{{1,2}}\d){_U}[\w'’-]*[\w]"
+# A town or district: "Porto", "Düsseldorf-Bilk", "Le Havre", "Frankfurt am Main", "Stoke-on-Trent".
+PLACE = rf"{_PLACE_WORD}(?:(?:\s+(?:am|an|im|de|del|do|da|sur|upon|on|la|le|les)\s+|\s+){_PLACE_WORD}){{0,2}}"
+# What may follow a street, one segment at a time: "3º B" (a floor and door), "Apt 4", "28005 Madrid",
+# "Leeds LS6 2AB", "Headingley", "in Leipzig (04109)".
+_UNIT = re.compile(
+    r"(?i),?\s+(?:(?:apt\.?|apartment|flat|unit|suite|wohnung|whg\.?|piso|andar|étage|etage|bloco|bloque|escalera|"
+    r"esc\.?|porta|puerta)\s*\d{1,4}[a-z]?|\d{1,3}\s*[º°ª](?:\s*(?:[a-h]|esq\.?|dto\.?|dta\.?|dir\.?|izq\.?|izda\.?|"
+    r"dcha\.?|frente|fte\.?)\b)?|\d{1,2}(?:st|nd|rd|th|e|er|ème)\s+(?:floor|étage)|(?:[a-h]|\d{1,2}[a-h]?)(?=,))"
+)
+_TOWN_SEGMENT = re.compile(
+    rf",?\s+(?:(?P<code>{_POSTCODE})\s+(?P<town>{PLACE})|(?P<town2>{PLACE})(?:\s+(?P<code2>{_POSTCODE}))?)"
+    rf"(?:\s*\(\d{{4,5}}\))?(?![\w'’-])"
+)
+_TOWN_IN = re.compile(rf"\s+in\s+(?P<town>{PLACE})(?:,?\s+{_POSTCODE})?(?:\s*\(\d{{4,5}}\))?(?![\w'’-])")
+_NOT_PLACES = frozenset("""thanks thank merci danke gracias obrigado obrigada please bitte sorry ok okay and but so
+    see call ring tell ship send the we i my our it this that ich wir je nous yo eu and also plus""".split())
+MAX_TOWN_SEGMENTS = 2  # a district and a town ("Headingley, Leeds LS6 3AB")
+
+
+def _tail_end(text: str, end: int) -> tuple[int, list[str]]:
+    """Where an address that ends its street at ``end`` ends, and the places it names after it (district, town)."""
+    places: list[str] = []
+    unit = _UNIT.match(text, end)
+    if unit:
+        end = unit.end()
+    while len(places) < MAX_TOWN_SEGMENTS:
+        found = (None if places else _TOWN_IN.match(text, end)) or _TOWN_SEGMENT.match(text, end)
+        if not found:
+            break
+        groups = found.groupdict()
+        town = groups.get("town") or groups.get("town2") or ""
+        if town.split()[0].lower() in _NOT_PLACES:
+            break
+        if groups.get("town2") and not groups.get("code2") and not text[end : found.start("town2")].startswith(","):
+            break  # "12 Baker Street London Bridge ...": a capital after a bare space may start the next phrase
+        places.append(town)
+        end = found.end()
+    return end, places
+
+
+@dataclass(frozen=True)
+class Address:
+    value: str
+    start: int
+    end: int
+    places: tuple[str, ...]  # the district and town it names after the street, in order ("Headingley", "Leeds")
+
+
+def find_addresses(text: str) -> list[Address]:
+    """Every postal address in ``text``: a street with its house number, and the unit, postcode and town after it."""
+    out: list[Address] = []
+    for match in STREET.finditer(text):
+        if out and match.start() < out[-1].end:
+            continue
+        end, places = _tail_end(text, match.end())
+        value = text[match.start() : end].rstrip(" ,.")
+        if len(re.findall(r"[^\W\d_]{2,}", value)) >= 1:
+            out.append(Address(value, match.start(), match.start() + len(value), tuple(places)))
+    return out
+
+
 _ADDRESS_WORD = re.compile(r"(?i)\b(?:address|adresse|anschrift|dirección|direccion|endereço|morada|indirizzo)\b")
 _LABEL_CUT = re.compile(r"(?i)^(?:and|also|und|et|y|e|oh|so|plus)\s+|\s+(?:is|are|was|ist|lautet|est|es|é|at|on|unter|:)\s*$")
 LOOKUP_LABELS = {"email": "e-mail address", "phone": "phone number", "account": "account number", "address": "address"}
@@ -105,14 +167,8 @@ def find_lookups(text: str) -> list[Lookup]:
         keep("email", match.group(), match.start(), match.end())
     for match in ACCOUNT.finditer(text):
         keep("account", match.group(1).strip(), match.start(1), match.end(1))
-    for match in ADDRESS.finditer(text):
-        end = match.end()
-        tail = _TOWN_TAIL.match(text, end)
-        if tail:
-            end = tail.end()
-        value = text[match.start() : end].rstrip(" ,.")
-        if len(re.findall(r"[^\W\d_]{2,}", value)) >= 1:
-            keep("address", value, match.start(), match.start() + len(value))
+    for address in find_addresses(text):
+        keep("address", address.value, address.start, address.end)
     date_spans = [(d.start, d.end) for d in find_dates(text)]
     for match in PHONE.finditer(text):
         value = match.group().strip()
@@ -150,3 +206,94 @@ def caption(kind: str, label: str) -> str:
     if kind == "address" and _ADDRESS_WORD.search(label):
         return label[:200]
     return f"{base}: {label}"[:300]
+
+
+# -- a home address, said in clear words ------------------------------------------------------------------
+
+VAULT_NOTE = "address in the vault"
+# "moved to Porto", "wohne in Berlin-Kreuzberg", "habite à Lyon", "Mudei-me para o Porto": the place a home verb names.
+_HOME_VERB = (
+    r"(?:live[sd]?|living|moved|move|moving|based|relocated|wohnen?|lebe|leben|ziehe|ziehen|habite|habitons|vis|vivons|"
+    r"installée?s?|déménagé|vivo|vivimos|mudé|mudado|mudamos|moro|moramos|vivemos|mudei-me|mudámos|mudamo-nos)"
+)
+_NOT_A_DATE = "(?!(?i:" + "|".join(sorted(map(re.escape, DATE_WORDS), key=len, reverse=True)) + r")\b)"
+_HOME_PLACE = re.compile(
+    rf"(?i:\b{_HOME_VERB}\s+(?:[\w'’-]+\s+){{0,3}}?(?:in|to|into|near|nach|à|au|en|em|para|no|na|a)\s+"
+    rf"(?:(?:the|o|a|la|le)\s+)?){_NOT_A_DATE}(?P<place>{PLACE})|"
+    rf"(?i:\b(?:nach|in)\s+)(?P<before>{PLACE})(?i:\s+(?:[\w'’-]+\s+)?(?:gezogen|umgezogen)\b)"
+)
+_NEW_HOME = re.compile(
+    r"(?i)\b(?:moved|moving|new|nouvelle|nouveau|neue[nrs]?|nueva|nuevo|nova|novo|umgezogen|gezogen|déménagé|"
+    r"installée?s?|mudé|mudado|mudamos|mudei-me|mudei|mudámos|mudamo-nos|me\s+he\s+mudado|nos\s+hemos\s+mudado)\b"
+)
+
+
+def _home_places(text: str, addresses: list[Address]) -> list[str]:
+    """The places a sentence names for a home: after a home verb, then the district and town of its addresses."""
+    found: list[str] = []
+    for match in _HOME_PLACE.finditer(text):
+        start = match.start("place") if match.group("place") else match.start("before")
+        if any(a.start <= start < a.end for a in addresses):
+            continue
+        found.append(match.group("place") or match.group("before"))
+    for address in addresses:
+        found += address.places
+    out: list[str] = []
+    for place in found:
+        first = place.split()[0].lower()
+        if first in DATE_WORDS or first in _NOT_PLACES or any(place.lower() in kept.lower() for kept in out):
+            continue
+        out = [kept for kept in out if kept.lower() not in place.lower()] + [place]
+    return out
+
+
+def home_in_clear(text: str, message: str = "") -> str | None:
+    """What a sentence with a postal address says of the user's home, in clear words; None without an address.
+
+    "We moved! New address: Rua das Flores 112, 4050-265 Porto." gives "lives in
+    Porto (new address in the vault)": the street and number belong to the
+    knowledge vault, the town and district are what an answer about home needs,
+    and they stay readable wherever the address itself is masked.  ``message``
+    (the whole message) may say the move ("We moved!") in another sentence.
+    """
+    addresses = find_addresses(text)
+    if not addresses:
+        return None
+    places = _home_places(text, addresses)
+    note = f"new {VAULT_NOTE}" if _NEW_HOME.search(text) or _NEW_HOME.search(message) else VAULT_NOTE
+    if not places:
+        return f"has a {'new ' if note != VAULT_NOTE else ''}home address (in the vault)"
+    return f"lives in {', '.join(places)} ({note})"
+
+
+def describe_addresses(text: str, *, note: bool = True) -> str:
+    """``text`` with each postal address replaced by its district and town and a note that the vault keeps it.
+
+    For text copied out of a message into another memory (an event, a topic
+    list): the address itself is only the vault's.  Without ``note`` only the
+    places are left (a topic list names no vault).
+    """
+    addresses = find_addresses(text)
+    for address in reversed(addresses):
+        places = ", ".join(address.places)
+        said = f"{places} ({VAULT_NOTE})" if places and note else places if places else f"({VAULT_NOTE})"
+        text = text[: address.start] + said + text[address.end :]
+    return text
+
+
+def private_parts(value: str) -> list[str]:
+    """The pieces of an address to mask where it is shown: the street, number and unit, and every postcode.
+
+    The town and district stay readable ("New address: ••••••••65 Porto"), so
+    a masked quote still answers where the user lives.  A value that is not a
+    recognisable address is private as a whole.
+    """
+    found = find_addresses(value)
+    if not found or not found[0].places:
+        return [value]
+    street = STREET.match(value, found[0].start)
+    end = street.end() if street else found[0].end
+    unit = _UNIT.match(value, end)
+    parts = [value[found[0].start : unit.end() if unit else end]]
+    parts += [m.group() for m in re.finditer(rf"(?<![\w-]){_POSTCODE}(?![\w-])", value[len(parts[0]) :])]
+    return parts
