@@ -4,7 +4,7 @@ Memories and observations are indexed the same way: an FTS5 table and vector
 tables (see ``core.store.vectorindex``), all keyed by the row id of the base
 table.  Vectors record which embedder made them; a different embedder drops
 them and marks every row for re-embedding.  Candidates from both are fused by
-``core.ranking``, the one ranking every search in Engram uses.
+``core.ranking``, the fusion recall (``engram ask``) uses too.
 """
 
 from __future__ import annotations
