@@ -87,9 +87,8 @@ def vector_index_mb(engine) -> float:
     from core.store import vectorindex
 
     total = 0
-    for per_db in list(vectorindex._INDEXES.values()):  # noqa: SLF001 - measuring
-        for index in per_db.values():
-            total += sum(v.nbytes for v in vars(index).values() if isinstance(v, np.ndarray))
+    for index in vectorindex.loaded_ram_indexes():
+        total += sum(v.nbytes for v in vars(index).values() if isinstance(v, np.ndarray))
     return round(total / 1024**2, 2)
 
 

@@ -1,9 +1,11 @@
-"""Engram's one ranking: the stemmer and the score fusion every search uses.
+"""Engram's one ranking: the query words, the stemmer and the score fusion.
 
-``engram search``, quick recall and ``engram ask`` (recall) all rank with
-these pure functions, so the same store never ranks two ways.  Kept apart from
-the database so the weights can be tuned and tested on candidate lists alone.
-Every fusion function takes and returns ``{id: score}``.
+``engram search`` and ``engram ask`` (recall) fuse with these pure functions,
+so the same memories never rank two ways; recall then boosts by what the
+question asks for (types, people, dates, importance).  Quick recall is
+lexical only: it shares the query words and the stemmer, not the fusion.
+Kept apart from the database so the weights can be tuned and tested on
+candidate lists alone.  Every fusion function takes and returns ``{id: score}``.
 
 The fused score of an item is
 

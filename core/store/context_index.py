@@ -81,8 +81,15 @@ def _documents(rows: list[dict], wanted: set[int]) -> list[tuple[int, str, str]]
 
 
 def _conversation_rows(db: Database, conversation: str) -> list[dict]:
+    """The turns of ``conversation`` that still have their text, by (ts, id).
+
+    A turn whose text retention purged is left out: it gets no row of its own
+    (an empty body would be found through its neighbours' words) and its
+    neighbours quote each other across it.
+    """
     return db.query(
-        "SELECT id, ts, role, text FROM observations WHERE conversation = ? ORDER BY ts, id", [conversation]
+        "SELECT id, ts, role, text FROM observations WHERE conversation = ? AND text_purged = 0 ORDER BY ts, id",
+        [conversation],
     )
 
 

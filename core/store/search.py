@@ -4,7 +4,7 @@ Memories and observations are indexed the same way: an FTS5 table and vector
 tables (see ``core.store.vectorindex``), all keyed by the row id of the base
 table.  Vectors record which embedder made them; a different embedder drops
 them and marks every row for re-embedding.  Candidates from both are fused by
-``core.ranking``, the one ranking every search in Engram uses.
+``core.ranking``, the fusion recall (``engram ask``) uses too.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ import numpy as np
 from core import ranking
 from core.ranking import STOPWORDS, query_terms, stem
 from core.store.db import Database, raise_storage_error
-from core.store.vectorindex import VectorTableNames, bump_version, forget_ram_index, nearest, ram_index, sign_code
+from core.store.vectorindex import (
+    VectorTableNames,
+    bump_version,
+    forget_ram_index,
+    loaded_ram_index,
+    nearest,
+    ram_index,
+    sign_code,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +155,10 @@ def _mirror(db: Database, names: VectorTableNames, version: str, *, upserts=(), 
     If the transaction later rolls back, the database's version goes back while
     the RAM copy keeps the new one, so the next query sees the mismatch and reloads.
     """
-    index = ram_index(db, names) if _loaded(db, names) else None
+    index = loaded_ram_index(db, names)
     if index is None:
         return
-    if index.version is not None and str(int(index.version) + 1) != version:
+    if index.version is None or str(int(index.version) + 1) != version:
         index.version = None  # someone else wrote in between: reload on next use
         return
     for row_id, code, ts, category in upserts:
@@ -158,12 +166,6 @@ def _mirror(db: Database, names: VectorTableNames, version: str, *, upserts=(), 
     for row_id in removals:
         index.remove(row_id)
     index.version = version
-
-
-def _loaded(db: Database, names: VectorTableNames) -> bool:
-    from core.store.vectorindex import _INDEXES
-
-    return names.codes in _INDEXES.get(db, {})
 
 
 def lexical_candidates(

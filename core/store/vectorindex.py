@@ -186,6 +186,22 @@ def ram_index(db, names: VectorTableNames) -> BinaryIndex:
     return index
 
 
+def loaded_ram_index(db, names: VectorTableNames) -> BinaryIndex | None:
+    """The RAM index of ``names`` as it is now, or None when no query loaded it; never loads or reloads.
+
+    A write mirrors itself into this copy (``core.store.search``): loading it
+    there would read the whole codes table inside the write transaction.
+    """
+    with _REGISTRY_LOCK:
+        return _INDEXES.get(db, {}).get(names.codes)
+
+
+def loaded_ram_indexes() -> list[BinaryIndex]:
+    """Every RAM index loaded in this process (the bench measures their size)."""
+    with _REGISTRY_LOCK:
+        return [index for per_db in list(_INDEXES.values()) for index in per_db.values()]
+
+
 def forget_ram_index(db, names: VectorTableNames) -> None:
     with _REGISTRY_LOCK:
         _INDEXES.get(db, {}).pop(names.codes, None)

@@ -93,20 +93,32 @@ def test_archive_threshold_setting_is_used(engine, clock):
 # -- raw data ---------------------------------------------------------------------------------
 
 
-def test_thumbnails_and_absorbed_screen_text_expire(engine, clock):
+def test_thumbnails_and_absorbed_screen_text_expire(engine, clock, paths, fake_embedder):
+    from core.engine import Engine
+    from core.store.context_index import CONTEXT_TABLE
+
     old = clock() - 400 * DAY
     old_screen = engine.observations.add("screen", "quarterly numbers spreadsheet", ts=old, thumbnail=b"webp-old")
+    # Screen text grouped as a conversation (a chat window read from the screen) is also in recall's index.
+    old_window = engine.observations.add("screen", "walrus budget figures", ts=old, conversation="screen:team-chat")
+    later_window = engine.observations.add("screen", "lunch plans", ts=clock() - 2 * DAY, conversation="screen:team-chat")
     old_unabsorbed = engine.observations.add("screen", "unabsorbed spreadsheet draft", ts=old)
     old_chat = engine.observations.add("chat", "quarterly numbers are fine", ts=old)
     recent = engine.observations.add("screen", "recent spreadsheet", ts=clock() - 2 * DAY, thumbnail=b"webp-new")
-    engine.observations.mark_absorbed([old_screen, old_chat, recent])
+    engine.observations.mark_absorbed([old_screen, old_chat, recent, old_window, later_window])
     engine.indexer.index_pending()
     assert engine.store.db.scalar("SELECT count(*) FROM observation_vectors WHERE id = ?", [old_screen]) == 1
     memory = engine.memories.add("semantic", {"name": "Numbers", "summary": "quarterly numbers"}, sources=[old_screen])
+    # Before the purge, every road finds the old text: recall's index, recall, quick recall.
+    engine.recall.sync()
+    assert engine.store.db.scalar(f"SELECT count(*) FROM {CONTEXT_TABLE} WHERE rowid = ?", [old_window]) == 1
+    assert "walrus" in engine.store.db.scalar(f"SELECT context FROM {CONTEXT_TABLE} WHERE rowid = ?", [later_window])
+    assert {old_screen, old_window} <= found_by_recall(engine, "quarterly numbers spreadsheet", "walrus budget figures")
+    assert {old_screen, old_window} <= found_by_quick_recall(engine, "quarterly spreadsheet", "walrus budget")
 
     report = engine.make_consolidator(use_model=False).light_pass()["retention"]
 
-    assert report == {"thumbnails_purged": 1, "texts_purged": 1}
+    assert report == {"thumbnails_purged": 1, "texts_purged": 2}
     purged = engine.observations.get(old_screen)
     assert purged.text == "" and purged.text_purged
     assert engine.observations.thumbnail(old_screen) is None and engine.observations.thumbnail(recent) == b"webp-new"
@@ -117,3 +129,28 @@ def test_thumbnails_and_absorbed_screen_text_expire(engine, clock):
     assert engine.memories.get(memory.id).sources == [old_screen]  # provenance survives the text
     assert engine.indexer.pending_count() == 0  # the purged row is not queued for embedding
     assert engine.make_consolidator(use_model=False).light_pass()["retention"] == {"thumbnails_purged": 0, "texts_purged": 0}
+    # Recall's index is pruned in the database, so another process (a new engine on the same store) never finds it.
+    with Engine(paths, embedder=fake_embedder, chat_model=None, clock=clock) as other:
+        db = other.store.db
+        assert db.scalar(f"SELECT count(*) FROM {CONTEXT_TABLE} WHERE rowid IN (?, ?)", [old_screen, old_window]) == 0
+        rows = db.query(f"SELECT body, context FROM {CONTEXT_TABLE}")
+        assert rows and not any("walrus" in (r["body"] + r["context"]).lower() for r in rows)  # nor a neighbour's context
+        assert "lunch plans" in db.scalar(f"SELECT body FROM {CONTEXT_TABLE} WHERE rowid = ?", [later_window])
+        for eng in (other, engine):
+            assert not {old_screen, old_window} & found_by_recall(eng, "quarterly numbers spreadsheet", "walrus budget figures")
+            assert not {old_screen, old_window} & found_by_quick_recall(eng, "quarterly spreadsheet", "walrus budget")
+            assert later_window in found_by_recall(eng, "lunch plans")  # the neighbour is still found
+
+
+def found_by_recall(engine, *queries):
+    """Observation ids ``engine.recall.retrieve`` returns for any of ``queries``."""
+    return {
+        h.id
+        for q in queries
+        for h in engine.recall.retrieve(q, limit=10, include_memories=False).hits
+        if h.source == "observation"
+    }
+
+
+def found_by_quick_recall(engine, *queries):
+    return {r["id"] for q in queries for r in engine.quick_recall(q) if r["kind"] == "observation"}

@@ -242,3 +242,31 @@ def test_full_text_queries_are_driven_by_the_index_not_a_table_scan(engine):
     for sql in joined:
         plan = [row[-1] for row in engine.store.db.conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
         assert plan[0].startswith("SCAN f VIRTUAL TABLE"), (sql, plan)
+
+
+def test_a_loaded_vector_index_takes_writes_without_reloading(engine, monkeypatch):
+    """A write mirrors itself into the RAM index a query loaded (a reload reads every code, inside the write);
+    a rolled-back write leaves the RAM copy ahead, and the next query reloads."""
+    from core.store.vectorindex import BinaryIndex
+
+    observations = engine.observations
+    first, second = observations.add_many([dict(kind="chat", text="walrus tusks are long teeth"),
+                                           dict(kind="chat", text="the ferry leaves at noon")], embed=True)
+    assert observations.search("the ferry leaves at noon", lexical=False)[0].observation.id == second  # loads it
+    loads = []
+    real_load = BinaryIndex.load
+    monkeypatch.setattr(BinaryIndex, "load", lambda index, db: loads.append(index.names.codes) or real_load(index, db))
+
+    [third] = observations.add_many([dict(kind="chat", text="a heron stood in the canal")], embed=True)
+    observations.forget([first])
+    hits = [h.observation.id for h in observations.search("a heron stood in the canal", lexical=False, limit=5)]
+    assert hits[0] == third and first not in hits
+    assert loads == []
+
+    with pytest.raises(RuntimeError):
+        with engine.store.db.transaction():
+            observations.add_many([dict(kind="chat", text="an otter cracked a clam")], embed=True)
+            raise RuntimeError("the batch failed")
+    hits = observations.search("an otter cracked a clam", lexical=False, limit=5)
+    assert "otter" not in " ".join(h.observation.text for h in hits)
+    assert loads == ["observation_vectors_codes"]

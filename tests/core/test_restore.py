@@ -293,6 +293,87 @@ def test_restore_inside_the_running_app_swaps_the_open_database(made_backup, cur
         assert reopened.memories.count() == len(expected) + 1
 
 
+def test_in_app_restore_pauses_capture_and_the_scheduler(made_backup, current_store, monkeypatch):
+    """A job running when the restore begins is waited for; a job due during the swap runs after it, on the restored
+    store; capture is stopped meanwhile; and both come back after."""
+    import threading
+
+    import core.backup.restore as restore_module
+    from core.scheduling import JobSpec
+    from tests.core.test_one_source_of_truth import FakeCapture
+
+    path, code, expected = made_backup
+    long_started, long_release, long_done = threading.Event(), threading.Event(), threading.Event()
+    swapping, swapped, probe_ran = threading.Event(), threading.Event(), threading.Event()
+    probe_runs: list[dict] = []
+
+    def long_job(stop):  # a job busy elsewhere (the model, the screen) when the restore is asked for
+        long_started.set()
+        long_release.wait(30)
+        long_done.set()
+        return {}
+
+    def probe(stop):
+        probe_runs.append({"while_swapping": swapping.is_set(), "memories": engine.memories.count()})
+        probe_ran.set()
+        return {}
+
+    engine = Engine(current_store, embedder=FakeEmbedder(64))
+    try:
+        engine._capture = FakeCapture()
+        engine.settings.set("capture.enabled", True)
+        for name, func in (("long", long_job), ("probe", probe)):
+            engine.scheduler.add(JobSpec(name, func, 24 * 3600, "a job the test makes due", catch_up=False))
+        engine.start()
+        assert engine.capture.is_running
+        engine.scheduler.trigger("probe")
+        assert probe_ran.wait(10), "the harness is broken: a due job did not run"
+        probe_runs.clear()
+        probe_ran.clear()
+
+        during: dict = {}
+        real_put = restore_module._Swap.put
+
+        def put_while_watching(swap, new_file):
+            swapping.set()
+            during.update(capturing=engine.capture.is_running, long_job_done=long_done.is_set())
+            engine.scheduler.trigger("probe")  # due now, in the middle of the swap
+            during["probe_ran"] = probe_ran.wait(0.5)
+            try:
+                real_put(swap, new_file)
+            finally:
+                swapping.clear()
+                swapped.set()
+
+        monkeypatch.setattr(restore_module._Swap, "put", put_while_watching)
+        engine.scheduler.trigger("long")
+        assert long_started.wait(10)
+        about_to_pause = threading.Event()
+
+        def progress(stage, fraction):
+            if stage.startswith("Keeping the current database"):
+                about_to_pause.set()
+
+        outcome: dict = {}
+        restoring = threading.Thread(target=lambda: outcome.update(report=restore_backup(
+            current_store, engine.settings, path, code=code, engine=engine, progress=progress)))
+        restoring.start()
+        assert about_to_pause.wait(30)
+        # The restore is checked and ready to swap, but waits for the running job.
+        assert not swapped.wait(1.0) and not swapping.is_set()
+        long_release.set()
+        restoring.join(30)
+        assert "report" in outcome
+
+        assert during == {"capturing": False, "long_job_done": True, "probe_ran": False}
+        assert probe_ran.wait(10), "the scheduler did not resume after the restore"
+        assert probe_runs == [{"while_swapping": False, "memories": len(expected)}]  # once, on the restored store
+        assert engine.capture.is_running and engine.capture.calls == ["start", "stop", "start"]
+    finally:
+        long_release.set()
+        engine.close()
+
+
 def test_in_app_restore_is_refused_while_another_process_has_the_database(made_backup, current_store):
     path, code, _ = made_backup
     engine = Engine(current_store, embedder=FakeEmbedder(64))
