@@ -198,6 +198,10 @@ class Assistant:
             return ContextItem(0, "observation", obs.id, obs.kind, mask_text((shown_text or obs.text)[:900]).text, obs.ts,
                                obs.app, score, source)
 
+        def neighbour(obs) -> Source:
+            return Source(0, "observation", obs.id, obs.kind, mask_text(obs.text[:600]).text, ts=obs.ts, role=obs.role,
+                          conversation=obs.conversation)
+
         shown: set[int] = set()
         for memory in result.core:
             items.append(memory_item(memories.get(memory.id, memory), 1.0))
@@ -211,12 +215,17 @@ class Assistant:
                 if memory is None:
                     continue
                 if is_conversation_summary(memory):
-                    # A summary lists topics and states nothing: the messages it cites say what was said.
-                    for obs_id in memory.sources[:MESSAGES_PER_SUMMARY]:
-                        obs = observations.get(obs_id)
-                        if obs is not None and obs.id not in shown:
-                            shown.add(obs.id)
-                            items.append(observation_item(obs, hit.score, []))
+                    # A summary lists topics and states nothing: the messages it cites say what was said, each with
+                    # the turns around it, so a short reply ("Membership is 45 pounds a month.") keeps its subject.
+                    cited = sorted((observations[i] for i in memory.sources[:MESSAGES_PER_SUMMARY] if i in observations),
+                                   key=lambda o: (o.ts, o.id))
+                    for index, obs in enumerate(cited):
+                        if obs.id in shown:
+                            continue
+                        shown.add(obs.id)
+                        around_it = cited[max(0, index - CONTEXT_SPAN): index] + cited[index + 1: index + 1 + CONTEXT_SPAN]
+                        items.append(observation_item(obs, hit.score, [neighbour(o) for o in around_it
+                                                                       if o.conversation == obs.conversation]))
                     continue
                 items.append(memory_item(memory, hit.score))
                 continue
@@ -228,8 +237,7 @@ class Assistant:
             for n in around.get(hit.id, []):
                 other = observations.get(n["id"])
                 if other is not None and not (other.conversation or "").startswith(ENGRAM_CHAT):
-                    neighbours.append(Source(0, "observation", other.id, other.kind, mask_text(other.text[:600]).text,
-                                             ts=other.ts, role=other.role, conversation=other.conversation))
+                    neighbours.append(neighbour(other))
             items.append(observation_item(obs, hit.score, neighbours, hit.text))
         budget = CONTEXT_CHAR_BUDGET
         kept: list[ContextItem] = []
