@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from core.answer.check import check_answer
-from core.answer.evidence import Source, is_placeholder_time, join_wrapped_lines, split_hypothetical, units_of
+from core.answer.evidence import Source, is_placeholder_time, join_wrapped_lines, sentences, split_hypothetical, units_of
 from core.answer.extractive import compose
 from core.answer.question import analyse
 from core.answer.support import find_support
@@ -265,3 +265,32 @@ def test_a_question_about_something_of_someone_needs_that_something():
     assert answer_for("Is Tomasz married?", sources)[0] is None
     assert "+351 912 345 678" in answer_for("What is the electrician's phone number?", sources)[0]
     assert "Bergen" in answer_for("Where is Ingrid's wedding?", sources)[0]  # "getting married" is a wedding
+
+
+# -- what a procedure, a page title and a line of a page answer ----------------------------------------------------
+
+
+def test_a_procedure_that_shares_only_the_part_of_life_does_not_answer_a_how_to():
+    steps = [chat(1, "Setting up the printer at home: first plug it into the router, then install the driver, finally print "
+                     "a test page.")]
+    assert "install the driver" in answer_for("How do I set up the printer?", steps)[0]
+    text, _ = answer_for("How do I descale my home espresso?", steps)
+    assert text is None, text
+
+
+def test_a_page_title_names_the_page_and_answers_nothing_it_would_say():
+    page = screen(1, "Serious Eats  Recipes  Techniques\nMushroom risotto\nServes 2  Ready in 40 min\n"
+                     "1. Toast the rice.\n2. Add stock slowly.",
+                  title="Mushroom risotto - Serious Eats - Chromium", app="chromium")
+    assert "Mushroom risotto" in answer_for("Which recipe was I looking at?", [page])[0]
+    assert "40 min" in answer_for("How long does the risotto take?", [page])[0]
+    for question in ("What dessert goes with the risotto?", "Which cheese do I grate over the risotto?"):
+        text, _ = answer_for(question, [page])
+        assert text is None, (question, text)
+
+
+def test_an_abbreviation_does_not_end_a_sentence():
+    assert sentences("Climbing: member no. 55120 at Boulderwelt Ost. Ask Dr. Ruiz first. No. Not today.") == [
+        "Climbing: member no. 55120 at Boulderwelt Ost.", "Ask Dr. Ruiz first.", "No. Not today."]
+    text, _ = answer_for("Which climbing gym am I a member of?", [chat(1, "Climbing: member no. 55120 at Boulderwelt Ost.")])
+    assert "Boulderwelt Ost" in text
