@@ -52,7 +52,9 @@ from core.answer.question import Question
 from core.answer.words import (
     DAY_MENTION,
     FREQUENCY,
+    IN_PLACE,
     MONEY_AMOUNT,
+    PLACE_KINDS,
     QUANTITY,
     NUMBER,
     PATH_OR_LINK,
@@ -85,13 +87,15 @@ CHANGE = re.compile(
     r"\b(correction|corrected|correcting|actually|in fact|i meant|got (that|it) wrong|no longer|not any ?more|any ?more|"
     r"instead|switched|changed|moved|left|quit|cancell?ed|called off|ended|is over|stopped|oops|not the|"
     r"nicht mehr|kein\w* mehr|sondern|umgezogen|gekündigt|abgesagt|verlesen|ne \w+ plus|n'\w+ plus|désormais|en fait|"
-    r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s)\b",
+    r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s|"
+    r"quitt[ée]e?s?|chang[ée]e?s? (de|d'|pour)|j'ai chang[ée]|suis pass[ée]e?s? (chez|à|au)|démissionn[ée]e?|"
+    r"déménag[ée]e?s?|gewechselt|aufgehört|verlassen|dejé|cambié|me mudé|me cambié|saí|troquei|mudou)\b",
     re.IGNORECASE,
 )
 # Words that may announce a change but are common in any chat ("now", "new"): the later sentence must then also
 # hold part of the question.
-MAYBE_CHANGE = re.compile(r"\b(now|nowadays|these days|new|update|jetzt|nun|neue[nrs]?|maintenant|nouvel(le)?|ahora|"
-                          r"nuev[oa]|agora|nov[oa])\b", re.IGNORECASE)
+MAYBE_CHANGE = re.compile(r"\b(now|nowadays|these days|new|update|since|jetzt|nun|neue[nrs]?|seit|maintenant|nouvel(le)?|"
+                          r"depuis|ahora|nuev[oa]|desde|agora|nov[oa])\b", re.IGNORECASE)
 UPDATE = re.compile(f"{CHANGE.pattern}|{MAYBE_CHANGE.pattern}", re.IGNORECASE)
 
 
@@ -161,6 +165,8 @@ def _covered(question: Question, unit: Unit, use_context: bool, with_questions: 
     for term in question.terms:
         if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
             covered.add(term)
+        elif term in question.types and term in PLACE_KINDS and IN_PLACE.search(raw):
+            covered.add(term)  # "which city": "in Rotterdam" is one
     return covered
 
 

@@ -294,3 +294,31 @@ def test_an_abbreviation_does_not_end_a_sentence():
         "Climbing: member no. 55120 at Boulderwelt Ost.", "Ask Dr. Ruiz first.", "No. Not today."]
     text, _ = answer_for("Which climbing gym am I a member of?", [chat(1, "Climbing: member no. 55120 at Boulderwelt Ost.")])
     assert "Boulderwelt Ost" in text
+
+
+@pytest.mark.parametrize("earlier, later, question", [
+    ("Je travaille chez Ankama comme graphiste.", "Depuis janvier je bosse chez Ubisoft, j'ai quitté Ankama.",
+     "Où est-ce que je travaille ?"),
+    ("Je travaille chez Ankama comme graphiste.", "Je suis passée chez Ubisoft en janvier.", "Où est-ce que je travaille ?"),
+    ("Je travaille chez Ankama comme graphiste.", "J'ai changé de boulot : je travaille chez Ubisoft maintenant.",
+     "Où est-ce que je travaille ?"),
+    ("Ich arbeite bei Ankama als Grafikerin.", "Seit Januar arbeite ich bei Ubisoft, ich habe gewechselt.", "Wo arbeite ich?"),
+])
+def test_a_change_of_job_said_in_french_or_german_replaces_the_old_one(earlier, later, question):
+    sources = [chat(1, earlier), chat(2, later, minutes=60 * 24 * 90)]
+    text, _ = answer_for(question, sources)
+    assert text is not None and "Ubisoft" in text and earlier not in text, text
+
+
+def test_do_and_make_in_other_languages_ask_what_is_done():
+    sources = [chat(1, "Le samedi je joue au tennis avec Paul."),
+               chat(2, "Am Wochenende spiele ich Schach im Verein.")]
+    assert "tennis" in answer_for("Quel sport est-ce que je fais le samedi ?", sources)[0]
+    assert "Schach" in answer_for("Was mache ich am Wochenende?", sources)[0]
+
+
+def test_which_city_is_answered_by_a_place_that_does_not_say_city():
+    sources = [chat(1, "If I ever retire I'd move to Lisbon."), chat(2, "Right now I'm based in Ghent, near the station.", minutes=2)]
+    text, _ = answer_for("Which city am I in?", sources)
+    assert "Ghent" in text and "Lisbon" not in text
+    assert answer_for("Which city am I in?", [chat(1, "We met in May for the first time.")])[0] is None
