@@ -224,6 +224,8 @@ CONCEPTS: tuple[Concept, ...] = (
         compte banco cuenta conta""".split())),
     Concept("file", frozenset(fold(w) for w in """document documents file files pdf spreadsheet ods xlsx xls docx
         odt csv sheet""".split())),
+    Concept("budget", frozenset(fold(w) for w in """budget budgets haushaltsbuch haushaltsplan haushaltskasse
+        presupuesto presupuestos orcamento orcamentos""".split())),
 )
 _CONCEPT_OF: dict[str, list[Concept]] = {}
 for _concept in CONCEPTS:

@@ -322,3 +322,16 @@ def test_which_city_is_answered_by_a_place_that_does_not_say_city():
     text, _ = answer_for("Which city am I in?", sources)
     assert "Ghent" in text and "Lisbon" not in text
     assert answer_for("Which city am I in?", [chat(1, "We met in May for the first time.")])[0] is None
+
+
+def test_working_on_something_is_a_task_not_the_users_job():
+    page = screen(1, "Q3 forecast\nRevenue 1.2M\nCosts 0.9M", title="forecast-q3.xlsx - Excel", app="excel")
+    text, _ = answer_for("Which spreadsheet did I work on for the forecast?", [page])
+    assert text is not None and "forecast-q3.xlsx" in text
+    assert answer_for("Where do I work?", [page])[0] is None  # a screen never says who the user is
+
+
+def test_a_budget_kept_under_its_german_or_spanish_name_is_found():
+    page = screen(1, "Enero  Febrero\nAlquiler 900  900", title="presupuesto_casa.xlsx - Excel", app="excel")
+    text, _ = answer_for("Which spreadsheet is my budget in?", [page])
+    assert text is not None and "presupuesto_casa.xlsx" in text
