@@ -36,7 +36,7 @@ from core.errors import ModelError, ModelUnavailableError
 from core.models.base import ChatModel
 from core.recall.quick import memory_snippet
 from core.resources import read_text
-from core.secrets import MASK_CHAR, mask, mask_text, shield_observation
+from core.secrets import MASK_CHAR, SHORT_MASK, mask_text, shield_observation
 from core.store.memories import Memory
 from core.store.types import check_text, iso
 
@@ -128,16 +128,39 @@ def _memory_text(memory: Memory) -> str:
     return memory.text
 
 
-def _masked_fields(memory: Memory) -> dict[str, Any]:
+def _masked_fields(memory: Memory, hide: Callable[[str], str]) -> dict[str, Any]:
     fields = dict(memory.fields)
     if memory.type == "knowledge_vault":
-        fields["secret_value"] = mask(fields.get("secret_value"))
+        fields["secret_value"] = vault_mask(str(fields.get("secret_value") or ""), fields.get("entry_type"))
     for key, value in list(fields.items()):
         if isinstance(value, str):
-            fields[key] = mask_text(value).text
+            fields[key] = hide(value)
         elif isinstance(value, list):
-            fields[key] = [mask_text(str(v)).text for v in value]
+            fields[key] = [hide(str(v)) for v in value]
     return fields
+
+
+_POSTCODE_OR_NUMBER = re.compile(r"\S*\d\S*")
+
+
+def locality(address: str) -> str:
+    """The town of a postal address, without its street, number or postcode: "14 rue des Tanneurs, 67000
+    Strasbourg" -> "Strasbourg"; "" when the address names none ("221B Baker Street")."""
+    parts = re.split(r",|\s+in\s+", address or "", maxsplit=1)
+    if len(parts) < 2:
+        return ""
+    town = " ".join(_POSTCODE_OR_NUMBER.sub(" ", parts[1]).split()).strip(" ,.;")
+    return town if re.search(r"[^\W\d_]{2,}", town) else ""
+
+
+def vault_mask(value: str, entry_type: str | None) -> str:
+    """How a vault value is shown: its mask without the last characters; a postal address keeps its town (where
+    the user lives is no secret, the street and number are), so "where do I live?" is answered without them."""
+    if not value:
+        return ""
+    if entry_type == "address" and locality(value):
+        return f"{SHORT_MASK}, {locality(value)}"
+    return SHORT_MASK
 
 
 class Assistant:
@@ -168,6 +191,13 @@ class Assistant:
         answer's evidence.  Questions once asked of Engram are left out: they answer nothing.
         """
         result = self.recall.retrieve(question, limit=limit)
+        vault = self._vault_values()
+
+        def hide(text: str) -> str:
+            # Stored text is masked on the way in; masking again covers what was stored before that, and a vault
+            # value the detector missed is hidden too, so no answer is built on a value it cannot show.
+            return _mask_values(mask_text(text).text, vault)
+
         items: list[ContextItem] = []
         memory_ids = [m.id for m in result.core] + [h.id for h in result.hits if h.source == "memory"]
         memories = self.store.memories.get_many(memory_ids) if memory_ids else {}
@@ -183,20 +213,23 @@ class Assistant:
 
         def memory_item(memory: Memory, score: float) -> ContextItem:
             source_times = [observations[i].ts for i in memory.sources[:20] if i in observations]
-            text = mask_text(_memory_text(memory)).text
+            text = hide(_memory_text(memory))
             source = Source(0, "memory", memory.id, memory.type, text, ts=max(source_times) if source_times else memory.updated_at,
-                            fields=_masked_fields(memory), score=score)
+                            fields=_masked_fields(memory, hide), score=score)
             return ContextItem(0, "memory", memory.id, memory.type, text, memory.time if memory.type == "episodic" else None,
                                None, score, source)
 
         def observation_item(obs, score: float, neighbours: list[Source], shown_text: str | None = None) -> ContextItem:
-            # Stored text is masked on the way in; masking again covers what was stored before that.
-            source = Source(0, "observation", obs.id, obs.kind, mask_text(obs.text[:2000]).text, ts=obs.ts, role=obs.role,
-                            app=obs.app, title=mask_text(obs.window_title or "").text or None,
-                            url=mask_text(obs.url or "").text or None, neighbours=neighbours,
+            source = Source(0, "observation", obs.id, obs.kind, hide(obs.text[:2000]), ts=obs.ts, role=obs.role,
+                            app=obs.app, title=hide(obs.window_title or "") or None,
+                            url=hide(obs.url or "") or None, neighbours=neighbours,
                             conversation=obs.conversation, score=score)
-            return ContextItem(0, "observation", obs.id, obs.kind, mask_text((shown_text or obs.text)[:900]).text, obs.ts,
+            return ContextItem(0, "observation", obs.id, obs.kind, hide((shown_text or obs.text)[:900]), obs.ts,
                                obs.app, score, source)
+
+        def neighbour(obs) -> Source:
+            return Source(0, "observation", obs.id, obs.kind, hide(obs.text[:600]), ts=obs.ts, role=obs.role,
+                          conversation=obs.conversation)
 
         shown: set[int] = set()
         for memory in result.core:
@@ -211,12 +244,17 @@ class Assistant:
                 if memory is None:
                     continue
                 if is_conversation_summary(memory):
-                    # A summary lists topics and states nothing: the messages it cites say what was said.
-                    for obs_id in memory.sources[:MESSAGES_PER_SUMMARY]:
-                        obs = observations.get(obs_id)
-                        if obs is not None and obs.id not in shown:
-                            shown.add(obs.id)
-                            items.append(observation_item(obs, hit.score, []))
+                    # A summary lists topics and states nothing: the messages it cites say what was said, each with
+                    # the turns around it, so a short reply ("Membership is 45 pounds a month.") keeps its subject.
+                    cited = sorted((observations[i] for i in memory.sources[:MESSAGES_PER_SUMMARY] if i in observations),
+                                   key=lambda o: (o.ts, o.id))
+                    for index, obs in enumerate(cited):
+                        if obs.id in shown:
+                            continue
+                        shown.add(obs.id)
+                        around_it = cited[max(0, index - CONTEXT_SPAN): index] + cited[index + 1: index + 1 + CONTEXT_SPAN]
+                        items.append(observation_item(obs, hit.score, [neighbour(o) for o in around_it
+                                                                       if o.conversation == obs.conversation]))
                     continue
                 items.append(memory_item(memory, hit.score))
                 continue
@@ -228,8 +266,7 @@ class Assistant:
             for n in around.get(hit.id, []):
                 other = observations.get(n["id"])
                 if other is not None and not (other.conversation or "").startswith(ENGRAM_CHAT):
-                    neighbours.append(Source(0, "observation", other.id, other.kind, mask_text(other.text[:600]).text,
-                                             ts=other.ts, role=other.role, conversation=other.conversation))
+                    neighbours.append(neighbour(other))
             items.append(observation_item(obs, hit.score, neighbours, hit.text))
         budget = CONTEXT_CHAR_BUDGET
         kept: list[ContextItem] = []
@@ -390,15 +427,16 @@ class Assistant:
             on_token(answer.text)
         return answer
 
-    def _vault_values(self) -> list[str]:
+    def _vault_values(self) -> list[tuple[str, str]]:
         try:
             vault = self.store.memories.list("knowledge_vault", limit=5000)
         except Exception:  # the answer must not fail because the vault could not be listed; it is masked anyway
             log.exception("listing the vault to mask an answer failed")
             return []
         # Contact details (e-mail addresses, phone numbers) are shown in clear everywhere else; every other value is not.
-        return [str(m.fields.get("secret_value") or "") for m in vault
-                if len(str(m.fields.get("secret_value") or "")) >= 4 and m.fields.get("entry_type") not in CONTACT_KINDS]
+        values = [(str(m.fields.get("secret_value") or ""), m.fields.get("entry_type")) for m in vault
+                  if len(str(m.fields.get("secret_value") or "")) >= 4 and m.fields.get("entry_type") not in CONTACT_KINDS]
+        return [(value, vault_mask(value, kind)) for value, kind in values]
 
     def _finish(self, answer: Answer, record: bool, spoken: str) -> Answer:
         if self.store.read_only:
@@ -423,11 +461,11 @@ class Assistant:
         return answer
 
 
-def _mask_values(text: str, values: list[str]) -> str:
+def _mask_values(text: str, values: list[tuple[str, str]]) -> str:
     """``text`` with every vault value in it replaced by its mask (spaces inside a value may vary)."""
-    for value in values:
-        if MASK_CHAR in value:
+    for value, shown in values:
+        if MASK_CHAR in value or not text:
             continue
         pattern = r"\s*".join(re.escape(ch) for ch in value if not ch.isspace())
-        text = re.sub(pattern, lambda m: mask(value), text, flags=re.IGNORECASE)
+        text = re.sub(pattern, lambda m: shown, text, flags=re.IGNORECASE)
     return text

@@ -102,6 +102,7 @@ class Unit:
     order: int = 0
     item_score: float = 0.0
     heading: bool = False  # a window title, a URL or an e-mail header: what the page is, rarely the answer
+    page_title: bool = False  # the window title, the URL, or a line that only repeats the title: names the page alone
     title: str | None = None  # the window title of a screen unit
     conversation: str | None = None
     quote: str = ""  # what an answer quotes: the unit, or its whole message when that is one short paragraph
@@ -160,14 +161,23 @@ def join_wrapped_lines(text: str) -> str:
     return "\n".join(out)
 
 
+_ABBREVIATION = re.compile(r"(?:^|[\s(])(no|nos|nr|tel|ca|approx|appt|vs|dr|mr|mrs|ms|st|str|z\.b|e\.g|i\.e|bzw|inkl|evtl|ggf|"
+                           r"mme|sr|sra|n[º°o])\.$", re.IGNORECASE)
+
+
 def sentences(text: str) -> list[str]:
-    """The sentences of ``text``: split after . ! ? and at line breaks."""
+    """The sentences of ``text``: split after . ! ? and at line breaks, not after an abbreviation ("membership no.
+    1234", "Dr. Ruiz")."""
     out: list[str] = []
     for line in (text or "").splitlines():
+        pieces: list[str] = []
         for piece in _SENTENCE_END.split(line.strip()):
             piece = piece.strip()
-            if piece:
-                out.append(piece)
+            if pieces and _ABBREVIATION.search(pieces[-1]):
+                pieces[-1] = f"{pieces[-1]} {piece}"
+            elif piece:
+                pieces.append(piece)
+        out.extend(p for p in pieces if p)
     return out
 
 
@@ -204,6 +214,18 @@ def _pieces(sentence: str) -> list[tuple[str, dict]]:
     return out
 
 
+_TITLE_PARTS = re.compile(r"\s+[-–—|·:]\s+")
+
+
+def repeats_title(line: str, title: str | None) -> bool:
+    """Whether a screen line only repeats the window title or one of its parts ("Lentil dal" under "Lentil dal - BBC
+    Good Food - Mozilla Firefox"): the page's name, not something it says."""
+    flat = "".join(words(line))
+    if not title or not flat:
+        return False
+    return any(flat == "".join(words(part)) for part in [title] + _TITLE_PARTS.split(title))
+
+
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_UNIT_CHARS else text[: MAX_UNIT_CHARS - 1].rstrip() + "…"
@@ -222,9 +244,9 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
     base["message"] = " ".join(_stated(join_wrapped_lines(text), questions=False) + [source.title or "", source.url or ""])
     if standing == "screen":
         if source.title:
-            units.append(Unit(_clip(source.title), order=-2, heading=True, **base))
+            units.append(Unit(_clip(source.title), order=-2, heading=True, page_title=True, **base))
         if source.url:
-            units.append(Unit(_clip(source.url), order=-1, heading=True, **base))
+            units.append(Unit(_clip(source.url), order=-1, heading=True, page_title=True, **base))
         commands = [m.group(1).strip() for line in text.splitlines() if (m := _PROMPT.search(line))]
         commands = [c for c in commands if not _NOT_COMMANDS.match(c)]
         if len(commands) >= 2:
@@ -236,9 +258,11 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
     has_procedure = any(u.steps for u in units)
     for index, sentence in enumerate(sentences(text)):
         for piece, flags in _pieces(sentence):
-            heading = bool(_HEADER.match(piece)) or (standing == "screen" and looks_like_menu(piece))
+            page_title = standing == "screen" and repeats_title(piece, source.title)
+            heading = bool(_HEADER.match(piece)) or page_title or (standing == "screen" and looks_like_menu(piece))
             steps = bool(STEPS.search(piece)) and not has_procedure
-            message_units.append(Unit(_clip(piece), order=index, steps=steps, heading=heading, **base, **flags))
+            message_units.append(Unit(_clip(piece), order=index, steps=steps, heading=heading, page_title=page_title,
+                                      **base, **flags))
     if standing in ("own", "person") and len(message_units) > 1:
         # A short message is quoted whole (what it says around the sentence that answers), without its questions,
         # quotations and text addressed to an AI; a list is quoted whole only as the steps of a "how do I".

@@ -60,6 +60,8 @@ _FIRST_PERSON = frozenset(fold(w) for w in """i me my mine we our ours us myself
 _REWRITES = (
     (re.compile(r"\bdo for a living\b|\bfor a living\b", re.IGNORECASE), " work "),
     (re.compile(r"\bwhat('s| is) my job\b", re.IGNORECASE), "what is my work"),
+    # "Which spreadsheet did I work on": a task, not the user's job.
+    (re.compile(r"\b(work|works|worked|working) on\b|\barbeite\w* (an|daran)\b", re.IGNORECASE), " "),
 )
 _ELIDED_I = re.compile(r"\bj['’]", re.IGNORECASE)
 _THESE_DAYS = re.compile(r"\b(these days|nowadays|any ?more|no longer)\b", re.IGNORECASE)

@@ -28,7 +28,11 @@
 A question about the user's identity (their name, where they live, their job) is answered only by
 the user's own words or memories: a screen or a tool saying "the user's home address is ..."
 answers nothing.  The best unit must cover at least ``MIN_COVERAGE`` of the question and fit it
-(steps for "how do I" need only ``MIN_STEPS_COVERAGE``); otherwise the answer is an abstention.
+(steps for "how do I" need only ``MIN_STEPS_COVERAGE``, if what they hold is more than the part of
+life the question names: "at work" does not make a laptop's setup the way to reset a work
+password); otherwise the answer is an abstention.  A page's title or URL alone answers only which
+page or file was seen, and a line of a page that holds nothing of the question takes the page's
+words only when it clearly holds what is asked.
 
 The best unit is then checked for a newer statement that changes it: a later observation that
 shares a content word with it, still holds the kind of thing asked, and says "correction",
@@ -48,7 +52,9 @@ from core.answer.question import Question
 from core.answer.words import (
     DAY_MENTION,
     FREQUENCY,
+    IN_PLACE,
     MONEY_AMOUNT,
+    PLACE_KINDS,
     QUANTITY,
     NUMBER,
     PATH_OR_LINK,
@@ -81,13 +87,15 @@ CHANGE = re.compile(
     r"\b(correction|corrected|correcting|actually|in fact|i meant|got (that|it) wrong|no longer|not any ?more|any ?more|"
     r"instead|switched|changed|moved|left|quit|cancell?ed|called off|ended|is over|stopped|oops|not the|"
     r"nicht mehr|kein\w* mehr|sondern|umgezogen|gekündigt|abgesagt|verlesen|ne \w+ plus|n'\w+ plus|désormais|en fait|"
-    r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s)\b",
+    r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s|"
+    r"quitt[ée]e?s?|chang[ée]e?s? (de|d'|pour)|j'ai chang[ée]|suis pass[ée]e?s? (chez|à|au)|démissionn[ée]e?|"
+    r"déménag[ée]e?s?|gewechselt|aufgehört|verlassen|dejé|cambié|me mudé|me cambié|saí|troquei|mudou)\b",
     re.IGNORECASE,
 )
 # Words that may announce a change but are common in any chat ("now", "new"): the later sentence must then also
 # hold part of the question.
-MAYBE_CHANGE = re.compile(r"\b(now|nowadays|these days|new|update|jetzt|nun|neue[nrs]?|maintenant|nouvel(le)?|ahora|"
-                          r"nuev[oa]|agora|nov[oa])\b", re.IGNORECASE)
+MAYBE_CHANGE = re.compile(r"\b(now|nowadays|these days|new|update|since|jetzt|nun|neue[nrs]?|seit|maintenant|nouvel(le)?|"
+                          r"depuis|ahora|nuev[oa]|desde|agora|nov[oa])\b", re.IGNORECASE)
 UPDATE = re.compile(f"{CHANGE.pattern}|{MAYBE_CHANGE.pattern}", re.IGNORECASE)
 
 
@@ -157,6 +165,8 @@ def _covered(question: Question, unit: Unit, use_context: bool, with_questions: 
     for term in question.terms:
         if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
             covered.add(term)
+        elif term in question.types and term in PLACE_KINDS and IN_PLACE.search(raw):
+            covered.add(term)  # "which city": "in Rotterdam" is one
     return covered
 
 
@@ -279,7 +289,11 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
         # you help me plan Lena's 40th?"); a short reply that holds none of it only from the statement just before
         # it ("Alle 6 Monate."), never from a question ("True, I'll text them both").
         in_message = _covered(question, unit, use_context=False, message=True)
-        if _gate(question, in_message) > gate:
+        # A line that holds nothing of the question takes it from its own page only when it clearly holds what is
+        # asked ("Total: 45.00" under "Order 1182", the commands on a terminal): any line of a recipe page is no wine
+        # for its dal.
+        clearly = fits_well(question, unit) or (question.kind == "how_to" and unit.steps)
+        if (own or clearly) and _gate(question, in_message) > gate:
             gate, borrowed, around, words_held = _gate(question, in_message), True, in_message, unit.message_words
         if own or (len(unit.words.items) <= MAX_REPLY_WORDS and fits_well(question, unit)):
             nearby = _covered(question, unit, use_context=True, with_questions=bool(own))
@@ -396,6 +410,21 @@ def _date_line(unit: Unit, pool: list[Unit]) -> Unit | None:
     return max(above, key=lambda u: u.order) if above else None
 
 
+def _about_the_task(question: Question, scored: Scored) -> bool:
+    """A procedure that holds only part of a "how do I" holds more than the part of life it belongs to: "at work" or
+    "at home" in the steps for a new work laptop does not make them the way to reset a work password."""
+    return any(not any(c.name in IDENTITY_CONCEPTS for c in concepts_of(t)) for t in scored.covered
+               if t in question.anchors)
+
+
+def _names_what_was_seen(question: Question, scored: Scored) -> bool:
+    """A page's title (or its URL) alone answers only which page, file or thing was seen ("Which recipe was I looking
+    at?", "Which spreadsheet ...?"): what the page would say about it ("What wine goes with the dal?") is not there."""
+    if any(t in SEEING_WORDS for t in question.anchors):
+        return True
+    return bool(question.types) and all(t in scored.covered for t in question.types)
+
+
 def find_support(question: Question, units: list[Unit]) -> Support:
     """The best supporting units for ``question`` among ``units``, or an empty ``Support`` with the reason."""
     pool = [u for u in units if _eligible(question, u)]
@@ -406,6 +435,10 @@ def find_support(question: Question, units: list[Unit]) -> Support:
 
     def qualifies(s: Scored) -> bool:
         needed = MIN_STEPS_COVERAGE if question.kind == "how_to" and s.unit.steps else MIN_COVERAGE
+        if needed < MIN_COVERAGE and s.coverage < MIN_COVERAGE and not _about_the_task(question, s):
+            return False
+        if s.unit.page_title and not _names_what_was_seen(question, s):
+            return False
         return s.coverage >= needed and s.fit and s.entities and s.attribute
 
     qualified = [s for s in ranked if qualifies(s)]

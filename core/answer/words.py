@@ -146,7 +146,11 @@ aun muy""".split()
 _PT = """eu ele ela nos voce voces meu minha meus minhas seu sua seus suas teu tua o os as um uma uns umas e ou mas
 nao sao sou estou foi era tenho tem temos onde quando como quem qual quais quanto quanta quantos quantas do da
 dos das em no na nas num numa para por com ao aos se lhe ja agora ainda muito""".split()
-STOPWORDS = frozenset(fold(w) for w in _EN + _DE + _FR + _ES + _PT)
+# "Do" and "make" in the other languages: they ask what is done, the answer names it ("je cours" for "quel sport
+# est-ce que je fais").
+_LIGHT_VERBS = """mache machst macht machen gemacht fais fait faites faire font hago haces hace hacen hacer hecho faco
+faz fazem fazer feito""".split()
+STOPWORDS = frozenset(fold(w) for w in _EN + _DE + _FR + _ES + _PT + _LIGHT_VERBS)
 
 # Words that ask for "the current state": the newest statement answers.
 NOW_WORDS = frozenset(fold(w) for w in """now still currently anymore jetzt nun maintenant encore desormais ahora
@@ -220,6 +224,8 @@ CONCEPTS: tuple[Concept, ...] = (
         compte banco cuenta conta""".split())),
     Concept("file", frozenset(fold(w) for w in """document documents file files pdf spreadsheet ods xlsx xls docx
         odt csv sheet""".split())),
+    Concept("budget", frozenset(fold(w) for w in """budget budgets haushaltsbuch haushaltsplan haushaltskasse
+        presupuesto presupuestos orcamento orcamentos""".split())),
 )
 _CONCEPT_OF: dict[str, list[Concept]] = {}
 for _concept in CONCEPTS:
@@ -315,6 +321,19 @@ PLACE = re.compile(
     r"(the\s+|der\s+|la\s+|le\s+|el\s+|o\s+|a\s+)?[A-ZÀ-Þ]|(?i:\b\d+[a-z]?,?\s+(rue|calle|rua|via|avenida|av\.)\b|"
     r"\b(road|street|lane|avenue|square|straße|strasse|str\.|weg|platz|allee|gasse|ring|boulevard|calle|avenida|rua|"
     r"praça|plaza)\b)",
+)
+
+
+# Kinds of place: "which city am I in?" is answered by "in Rotterdam", which need not say "city".
+PLACE_KINDS = frozenset(fold(w) for w in """city cities town towns village country countries place places
+    neighbourhood neighborhood area region stadt ort land dorf viertel ville pays village quartier region ciudad
+    pueblo pais barrio cidade pais bairro""".split())
+
+
+# "in Rotterdam", "à Lyon", "bei Hamburg": a preposition of place before a name that is not a month or a weekday.
+IN_PLACE = re.compile(
+    rf"\b(in|at|near|from|bei|in der|à|au|dans|près de|en|em|cerca de)\s+(the\s+|der\s+|la\s+|le\s+|el\s+|o\s+)?"
+    rf"(?!(?i:{_MONTHS}|{_WEEKDAYS})\b)[A-ZÀ-Þ]"
 )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from core.answer.check import check_answer
-from core.answer.evidence import Source, is_placeholder_time, join_wrapped_lines, split_hypothetical, units_of
+from core.answer.evidence import Source, is_placeholder_time, join_wrapped_lines, sentences, split_hypothetical, units_of
 from core.answer.extractive import compose
 from core.answer.question import analyse
 from core.answer.support import find_support
@@ -265,3 +265,73 @@ def test_a_question_about_something_of_someone_needs_that_something():
     assert answer_for("Is Tomasz married?", sources)[0] is None
     assert "+351 912 345 678" in answer_for("What is the electrician's phone number?", sources)[0]
     assert "Bergen" in answer_for("Where is Ingrid's wedding?", sources)[0]  # "getting married" is a wedding
+
+
+# -- what a procedure, a page title and a line of a page answer ----------------------------------------------------
+
+
+def test_a_procedure_that_shares_only_the_part_of_life_does_not_answer_a_how_to():
+    steps = [chat(1, "Setting up the printer at home: first plug it into the router, then install the driver, finally print "
+                     "a test page.")]
+    assert "install the driver" in answer_for("How do I set up the printer?", steps)[0]
+    text, _ = answer_for("How do I descale my home espresso?", steps)
+    assert text is None, text
+
+
+def test_a_page_title_names_the_page_and_answers_nothing_it_would_say():
+    page = screen(1, "Serious Eats  Recipes  Techniques\nMushroom risotto\nServes 2  Ready in 40 min\n"
+                     "1. Toast the rice.\n2. Add stock slowly.",
+                  title="Mushroom risotto - Serious Eats - Chromium", app="chromium")
+    assert "Mushroom risotto" in answer_for("Which recipe was I looking at?", [page])[0]
+    assert "40 min" in answer_for("How long does the risotto take?", [page])[0]
+    for question in ("What dessert goes with the risotto?", "Which cheese do I grate over the risotto?"):
+        text, _ = answer_for(question, [page])
+        assert text is None, (question, text)
+
+
+def test_an_abbreviation_does_not_end_a_sentence():
+    assert sentences("Climbing: member no. 55120 at Boulderwelt Ost. Ask Dr. Ruiz first. No. Not today.") == [
+        "Climbing: member no. 55120 at Boulderwelt Ost.", "Ask Dr. Ruiz first.", "No. Not today."]
+    text, _ = answer_for("Which climbing gym am I a member of?", [chat(1, "Climbing: member no. 55120 at Boulderwelt Ost.")])
+    assert "Boulderwelt Ost" in text
+
+
+@pytest.mark.parametrize("earlier, later, question", [
+    ("Je travaille chez Ankama comme graphiste.", "Depuis janvier je bosse chez Ubisoft, j'ai quitté Ankama.",
+     "Où est-ce que je travaille ?"),
+    ("Je travaille chez Ankama comme graphiste.", "Je suis passée chez Ubisoft en janvier.", "Où est-ce que je travaille ?"),
+    ("Je travaille chez Ankama comme graphiste.", "J'ai changé de boulot : je travaille chez Ubisoft maintenant.",
+     "Où est-ce que je travaille ?"),
+    ("Ich arbeite bei Ankama als Grafikerin.", "Seit Januar arbeite ich bei Ubisoft, ich habe gewechselt.", "Wo arbeite ich?"),
+])
+def test_a_change_of_job_said_in_french_or_german_replaces_the_old_one(earlier, later, question):
+    sources = [chat(1, earlier), chat(2, later, minutes=60 * 24 * 90)]
+    text, _ = answer_for(question, sources)
+    assert text is not None and "Ubisoft" in text and earlier not in text, text
+
+
+def test_do_and_make_in_other_languages_ask_what_is_done():
+    sources = [chat(1, "Le samedi je joue au tennis avec Paul."),
+               chat(2, "Am Wochenende spiele ich Schach im Verein.")]
+    assert "tennis" in answer_for("Quel sport est-ce que je fais le samedi ?", sources)[0]
+    assert "Schach" in answer_for("Was mache ich am Wochenende?", sources)[0]
+
+
+def test_which_city_is_answered_by_a_place_that_does_not_say_city():
+    sources = [chat(1, "If I ever retire I'd move to Lisbon."), chat(2, "Right now I'm based in Ghent, near the station.", minutes=2)]
+    text, _ = answer_for("Which city am I in?", sources)
+    assert "Ghent" in text and "Lisbon" not in text
+    assert answer_for("Which city am I in?", [chat(1, "We met in May for the first time.")])[0] is None
+
+
+def test_working_on_something_is_a_task_not_the_users_job():
+    page = screen(1, "Q3 forecast\nRevenue 1.2M\nCosts 0.9M", title="forecast-q3.xlsx - Excel", app="excel")
+    text, _ = answer_for("Which spreadsheet did I work on for the forecast?", [page])
+    assert text is not None and "forecast-q3.xlsx" in text
+    assert answer_for("Where do I work?", [page])[0] is None  # a screen never says who the user is
+
+
+def test_a_budget_kept_under_its_german_or_spanish_name_is_found():
+    page = screen(1, "Enero  Febrero\nAlquiler 900  900", title="presupuesto_casa.xlsx - Excel", app="excel")
+    text, _ = answer_for("Which spreadsheet is my budget in?", [page])
+    assert text is not None and "presupuesto_casa.xlsx" in text

@@ -394,3 +394,51 @@ def test_a_conversation_summary_gives_its_messages_as_evidence_not_its_topic_lis
         assert asked.abstained and asked.text == NO_MEMORY
     finally:
         engine.close()
+
+
+def test_a_message_given_for_a_conversation_summary_keeps_the_turn_before_it(paths, monkeypatch):
+    # Only the summary is retrieved: the short reply it cites must still take its subject from the turn before it.
+    engine = chat_engine_with(paths, "unused", style="extractive")
+    try:
+        ids = engine.observations.add_many([
+            dict(kind="chat", text="I signed up at the Lakeside Climbing Gym near the station.", role="user",
+                 conversation="c2", ts="2026-05-03T18:00:00Z"),
+            dict(kind="chat", text="Nice, enjoy!", role="assistant", conversation="c2", ts="2026-05-03T18:01:00Z"),
+            dict(kind="chat", text="It's 38 euros a month.", role="user", conversation="c2", ts="2026-05-03T18:02:00Z"),
+        ], embed=True)
+        engine.memories.add("episodic", {"occurred_at": "2026-05-03T18:00:00Z", "event_type": "conversation",
+                                         "actor": "User and Assistant",
+                                         "summary": "User and Assistant talked about: Lakeside Climbing Gym, station"},
+                            sources=ids, actor="absorb")
+        retrieve = engine.assistant.recall.retrieve
+
+        def summaries_only(question, **kwargs):
+            result = retrieve(question, **kwargs)
+            result.hits = [h for h in result.hits if h.source == "memory"]
+            return result
+
+        monkeypatch.setattr(engine.assistant.recall, "retrieve", summaries_only)
+        answer = engine.ask("How much does the climbing gym cost?", record=False)
+        assert not answer.abstained and "38 euros" in answer.text
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("address, town", [("7 Quayside Lane, YO21 3PP Whitby", "Whitby"), ("7 Quayside Lane", None)])
+def test_where_the_user_lives_is_answered_with_the_town_of_a_vault_address_never_its_street(paths, address, town):
+    engine = chat_engine_with(paths, "unused", style="extractive")
+    try:
+        engine.memories.add("knowledge_vault", {"entry_type": "address", "caption": "address", "secret_value": address})
+        engine.observations.add_many([dict(kind="chat", role="user", conversation="c", ts="2026-08-02T09:00:00Z",
+                                           text=f"Keys collected! New address: {address}.")], embed=True)
+        answer = engine.ask("Where do I live now?", record=False)
+        shown = [answer.text] + [c.label for c in answer.citations]
+        assert not answer.abstained
+        assert all("Quayside" not in text and "3PP" not in text for text in shown), shown
+        assert not re.search("•[^•\\W]", answer.text)  # not even a mask's last characters
+        if town:
+            assert town in answer.text
+        else:  # nothing of the quote answers once the street is masked: the answer says the vault holds it
+            assert answer.text.startswith("In your vault")
+    finally:
+        engine.close()
