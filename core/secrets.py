@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
-DETECTOR_VERSION = 2  # bump it when the detector learns a new form, and stored text is checked again
+DETECTOR_VERSION = 3  # bump it when the detector learns a new form, and stored text is checked again
 MASK_CHAR = "•"
 SHORT_MASK = MASK_CHAR * 8  # every short value looks the same, so a mask does not leak the length
 MASK_SHOWS_FROM = 10  # values this long or longer show their last 2 characters
@@ -72,18 +72,24 @@ def mask(value: str | None) -> str:
 class Secret:
     """One secret in a text: ``text[start:end] == value``."""
 
-    kind: str  # password, pin, access_code, card, iban, passport, national_id, api_key, token, private_key
+    kind: str  # password, pin, access_code, card, iban, passport, national_id, api_key, token, private_key, phone, address
     label: str
     value: str
     start: int
     end: int
+    whole: str = ""  # what the vault keeps when it is more than the masked span: an address with its town
+
+    @property
+    def kept(self) -> str:
+        """The value the knowledge vault keeps."""
+        return self.whole or self.value
 
     def __repr__(self) -> str:  # never print the secret itself by accident
         return f"Secret(kind={self.kind!r}, label={self.label!r}, start={self.start}, end={self.end})"
 
     def carried(self) -> dict[str, str]:
         """What an observation's meta keeps for the vault."""
-        return {"kind": self.kind, "label": self.label, "value": self.value}
+        return {"kind": self.kind, "label": self.label, "value": self.kept}
 
 
 @dataclass(frozen=True)
@@ -322,11 +328,19 @@ _DET = (
 )
 _WORD = r"[^\W\d_][\w'’.-]*"
 # "password for gmail", "contraseña del wifi", "senha do banco": what the secret is for.
-_TARGET = (
-    r"(?:\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
+_PHRASE = (
+    r"\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
     r"dos|das|para|al|au|chez|à|en|no|na)"
-    r"\s*(?:(?:" + _DET + r")\s+|l['’]|d['’])?" + _WORD + r"(?:\s+" + _WORD + r"){0,3})"
+    r"\s*(?:(?:" + _DET + r")\s+|l['’]|d['’])?" + _WORD + r"(?:\s+" + _WORD + r"){0,3}"
 )
+# "the door code upstairs is ...", "der Türcode oben ist ...", "le code ici est ...": where, in one word or two.
+_PLACE = (
+    r"\s+(?:upstairs|downstairs|outside|inside|indoors|outdoors|here|there|oben|unten|hier|dort|draußen|drinnen|hinten|"
+    r"vorne|en\s+haut|en\s+bas|là-haut|là-bas|ici|dehors|arriba|abajo|aquí|allí|allá|afuera|fuera|dentro|"
+    r"lá\s+em\s+cima|lá\s+em\s+baixo|em\s+cima|em\s+baixo|embaixo|aqui|ali|lá|fora)(?![\w'’-])"
+)
+# What the secret is for ("password for gmail", "contraseña del wifi", "senha do banco") or where it is.
+_TARGET = r"(?:" + _PLACE + r"(?:" + _PHRASE + r")?|" + _PHRASE + r"(?:" + _PLACE + r")?)"
 _CONNECTOR = (
     r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh)\b(?:\s+(?:now|jetzt|maintenant|ahora|agora))?"
     r"\s*[:=]?|[:=]|=>|->|→)\s*"
@@ -518,7 +532,7 @@ def _valid_value(kind: str, value: str, bare: bool) -> bool:
     if value.lower().strip("'’()[]{}<>") in _STOP:
         return False  # "my password is wrong", "Password: (required)"
     if kind == "pin":
-        return re.fullmatch(r"\d{4,12}#?", value) is not None
+        return re.fullmatch(r"\d{4,12}[#*]?", value) is not None  # a keypad's "#" or "*" ends some
     if kind == "access_code":
         return re.fullmatch(r"[0-9A-Za-z#*-]{3,16}", value) is not None and _digit_count(value) >= 3
     if kind == "passport":
@@ -648,6 +662,7 @@ def find_secrets(text: str) -> list[Secret]:
 
     keep(list(_structural(text)))
     keep(list(_labelled(text, taken)))
+    keep(list(_contact_details(text)))
     keep(list(_tokens(text)))
     if kept:
         keep(list(_repeats(text, list(kept))))
@@ -667,7 +682,28 @@ def _repeats(text: str, found: list[Secret]) -> Iterable[Secret]:
             continue
         pattern = re.escape(value) if len(value) >= 8 else r"(?<![0-9A-Za-z])" + re.escape(value) + r"(?![0-9A-Za-z])"
         for match in re.finditer(pattern, text):
-            yield Secret(secret.kind, secret.label, value, match.start(), match.end())
+            yield Secret(secret.kind, secret.label, value, match.start(), match.end(), secret.whole)
+
+
+def _contact_details(text: str) -> Iterable[Secret]:
+    """Phone numbers and postal addresses: values for the vault, so masked like every other one.
+
+    ``core.absorb.lookups`` reads them (it knows dates, which are never phone
+    numbers).  An address is masked up to its postcode and its town is left
+    readable ("I live at ••••••••03 Lyon" still says where); the vault keeps
+    the whole address.
+    """
+    if sum(c.isdigit() for c in text) == 0:
+        return
+    from core.absorb import lookups  # here, not at the top: lookups uses this module's detector
+
+    for phone in lookups.find_phones(text):
+        yield Secret("phone", lookups.caption("phone", phone.label), phone.value, phone.start, phone.end)
+    for address in lookups.find_addresses(text):
+        start, end = lookups.street_part(address)
+        whole = address.value if end - start < len(address.value) else ""
+        label = lookups.label_before(text, address.start)
+        yield Secret("address", lookups.caption("address", label), text[start:end], start, end, whole)
 
 
 def mask_text(text: str) -> Masked:

@@ -239,8 +239,9 @@ def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candi
         if not may_fill_vault(obs, include_screen=include_screen):
             continue
         text = obs.text or ""
-        items = [(c["kind"], c["label"], c["value"], "high") for c in carried_secrets(obs.meta)]
-        items += [(s.kind, s.label, s.value, "high") for s in find_secrets(text)]
+        # Phone numbers and addresses are masked on the way in like secrets; they keep their own sensitivity.
+        items = [(c["kind"], c["label"], c["value"], LOOKUP_SENSITIVITY.get(c["kind"], "high")) for c in carried_secrets(obs.meta)]
+        items += [(s.kind, s.label, s.kept, LOOKUP_SENSITIVITY.get(s.kind, "high")) for s in find_secrets(text)]
         items += [(l.kind, lookups.caption(l.kind, l.label), l.value, LOOKUP_SENSITIVITY[l.kind])
                   for l in lookups.find_lookups(text)]
         speaker = (obs.meta or {}).get("speaker") if obs.kind != "screen" else None

@@ -22,12 +22,30 @@ from core.absorb.text import DATE_WORDS, UPPER
 from core.secrets import MASK_CHAR, find_secrets
 
 EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
-PHONE = re.compile(r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,6}){1,4}(?![\w-])")
+# A phone number as people write it: an optional "+cc" (with the "(0)" of a national number kept beside it,
+# "+49 (0)30 ..."), an optional area code in brackets ("(415) 555-0132"), then digit groups parted by one space,
+# dot, dash or slash ("01 42 68 53 00", "030/1234567", "+33 1 42 68 53 00").  Which matches are phones is decided
+# in ``find_phones`` (enough digits, a word or a "+" that says so, not a date, a price or an IP address).
+PHONE = re.compile(
+    r"(?<![\w+.,/-])(?:\+\d{1,3}(?:[ .-]?\(0\))?[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,5}(?:(?:[ .-]|/|\s-\s)\d{1,8}){0,6}"
+    r"(?![\w-]|[.,/]\d)"
+)
 PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|number|whatsapp|signal|fax|ring|line|hotline|helpline|office|"
     r"reach|text|sms|telefon\w*|handy|rufnummer|nummer|téléphone|portable|numéro|teléfono|móvil|celular|número|"
-    r"telefone|telemóvel|contacto|contato)\b"
+    r"telefone|telemóvel|contacto|contato|tél|tlf|tfno|telf|mob|appelle[rz]?|anrufen|ruf|llama[r]?|ligar|liga)\b"
 )
+# "order number 123 456 789", "Bestellnummer", "numéro de commande": numbers that name a thing, not a line.
+_NOT_A_PHONE = re.compile(
+    r"(?i)(?:order|invoice|tracking|reference|ref|booking|confirmation|customer|account|serial|part|item|ticket|case|"
+    r"flight|policy|membership|member|card|iban|bestell\w*|rechnungs\w*|auftrags\w*|kunden\w*|sendungs\w*|"
+    r"commande|facture|suivi|réservation|dossier|pedido|factura|reserva|seguimiento|encomenda|fatura|"
+    r"room|rooms|zimmer|raum|salle|sala|quarto|gate|platform|gleis|seat|row|page|pages|version|build|isbn)"
+    r"\s*(?:(?:number|no\.?|nr\.?|n°|#|nummer|numéro|número|n\.?º)\s*)?(?:(?:is|ist|est|es|é|:)\s*)?$"
+)
+_PRICE_NEAR = re.compile(r"(?i)^\s*(?:€|\$|£|eur\b|euros?\b|usd\b|dollars?\b|gbp\b|chf\b|kr\b)")
+_IP_ADDRESS = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
 ACCOUNT = re.compile(r"(?i)\b(?:account|acct|a/c)\s*(?:number|no\.?|nr\.?|#)?\s*(?:is\s+)?[:#]?\s*(\d[\d -]{4,22}\d)\b")
 
 _U = f"[{re.escape(UPPER)}]"
@@ -156,7 +174,8 @@ def find_lookups(text: str) -> list[Lookup]:
     Secrets (cards, IBANs, passwords, membership numbers ...) are ``core.secrets``'s; their spans are left out.
     """
     out: list[Lookup] = []
-    taken: list[tuple[int, int]] = [(s.start, s.end) for s in find_secrets(text)]
+    # Phone numbers and addresses are masked like secrets, and read here as well for their captions.
+    taken: list[tuple[int, int]] = [(s.start, s.end) for s in find_secrets(text) if s.kind not in ("phone", "address")]
 
     def keep(kind: str, value: str, start: int, end: int) -> None:
         if MASK_CHAR not in value and not _spans_overlap((start, end), taken):
@@ -169,20 +188,60 @@ def find_lookups(text: str) -> list[Lookup]:
         keep("account", match.group(1).strip(), match.start(1), match.end(1))
     for address in find_addresses(text):
         keep("address", address.value, address.start, address.end)
-    date_spans = [(d.start, d.end) for d in find_dates(text)]
+    for phone in find_phones(text):
+        keep("phone", phone.value, phone.start, phone.end)
+    out.sort(key=lambda item: item.start)
+    return out
+
+
+def find_phones(text: str) -> list[Lookup]:
+    """Every phone number in ``text``: a "+", a word that says it is one, or a label and a leading zero or bracket.
+
+    Dates, times, prices, IP addresses, order and reference numbers and postcodes are not phone numbers.
+    """
+    if sum(c.isdigit() for c in text) < 8:
+        return []
+    out: list[Lookup] = []
+    date_spans: list[tuple[int, int]] | None = None
     for match in PHONE.finditer(text):
         value = match.group().strip()
         digits = re.sub(r"\D", "", value)
-        if not 8 <= len(digits) <= 15 or _spans_overlap((match.start(), match.end()), date_spans):
+        if not 8 <= len(digits) <= 15:
             continue
-        if re.fullmatch(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}", value):
-            continue  # a date written with digits
+        if re.fullmatch(r"\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ](?:\d{2}|(?:19|20)\d{2})", value) or _IP_ADDRESS.fullmatch(value):
+            continue  # a date written with digits, an IP address
+        if _PRICE_NEAR.match(text, match.end()) or re.search(r"[€$£]\s*$", text[max(0, match.start() - 3) : match.start()]):
+            continue  # "12 500 000 €"
         prefix = text[max(0, match.start() - 40) : match.start()]
-        labelled = re.search(r"(?:[:=]|\b(?:is|ist|est|es|é|at|unter|au|al|no)\s*)$", prefix) is not None
-        if value.startswith("+") or PHONE_CONTEXT.search(prefix) or (labelled and value.startswith(("0", "("))):
-            keep("phone", value, match.start(), match.end())
-    out.sort(key=lambda item: item.start)
+        if _NOT_A_PHONE.search(prefix):
+            continue
+        labelled = re.search(r"(?:[:=]|\b(?:is|ist|est|es|é|at|unter|au|al|no|under|sous|bajo))\s*$", prefix) is not None
+        if not (value.startswith("+") or PHONE_CONTEXT.search(prefix) or (labelled and value.startswith(("0", "(")))):
+            continue
+        if date_spans is None:
+            date_spans = [(d.start, d.end) for d in find_dates(text)]
+        if _spans_overlap((match.start(), match.end()), date_spans):
+            continue
+        out.append(Lookup("phone", value, match.start(), match.start() + len(value), label_before(text, match.start())))
     return out
+
+
+def street_part(address: Address) -> tuple[int, int]:
+    """The span of an address without its district and town: the street, house number, unit and postcode.
+
+    The town alone names no one's door, and what the user says about where they live needs it ("I live at
+    ••••••••, 69003 Lyon" still says Lyon).  A postcode after the town ("Leeds LS6 3AB") would be left in clear
+    by one span, so such an address is masked whole.
+    """
+    value = address.value
+    if not address.places:
+        return address.start, address.end
+    street = STREET.match(value)
+    first = value.find(address.places[0], street.end() if street else 0)
+    last = value.rfind(address.places[-1])
+    if first <= 0 or value[last + len(address.places[-1]) :].strip(" ,."):
+        return address.start, address.end
+    return address.start, address.start + len(value[:first].rstrip(" ,"))
 
 
 def address_key(value: str) -> str:

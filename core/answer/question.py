@@ -41,7 +41,8 @@ _KINDS: tuple[tuple[str, re.Pattern], ...] = tuple(
 )
 _YES_NO_START = re.compile(
     r"^\s*(do|does|did|am|is|are|was|were|have|has|had|can|could|will|would|should|bin|bist|ist|sind|habe|hast|hat|"
-    r"haben|kann|muss|war|est-ce que|est-ce qu)\b",
+    r"haben|hab|kann|muss|war|est-ce que|est-ce qu|ai-je|as-tu|avez-vous|tengo|tienes|he|has|tenho|tens|guardei|"
+    r"salvei|anotei)\b",
     re.IGNORECASE,
 )
 _TYPE_LEAD = re.compile(
@@ -51,7 +52,8 @@ _TYPE_LEAD = re.compile(
 )
 _SAVED = re.compile(
     r"\b(saved|stored|noted?|written down|kept|save|store|vault|gespeichert|notiert|enregistr\w*|not[ée]e?s?|"
-    r"guardad[oa]s?|apuntad[oa]s?|anotad[oa]s?|salv[oa])\b",
+    r"guardad[oa]s?|apuntad[oa]s?|anotad[oa]s?|salv[oa]s?|guardei|guardou|guardaste|salvei|salvou|anotei|"
+    r"registad[oa]s?|registrad[oa]s?|gravad[oa]s?|abgespeichert|hinterlegt|sauvegard\w*|gard[ée]e?s?)\b",
     re.IGNORECASE,
 )
 _FIRST_PERSON = frozenset(fold(w) for w in """i me my mine we our ours us myself ich mein meine meinen meinem meiner
@@ -159,8 +161,8 @@ def analyse(text: str) -> Question:
             continue
         if kind == "when" and word in TIME_NOUNS:
             continue
-        if asks_saved and _SAVED.fullmatch(word):
-            continue  # "saved", "noted": the vault's verbs, not what is asked about
+        if asks_saved and (_SAVED.fullmatch(word) or _YES_NO_START.fullmatch(word)):
+            continue  # "saved", "noted", "hab": the vault's verbs, not what is asked about
         seen.setdefault(word, None)
     anchors = list(seen)
     # "What is X's name / comment s'appelle X": the answer is a name, the evidence need not say "name".

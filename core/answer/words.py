@@ -89,6 +89,9 @@ def same_word(a: str, b: str) -> bool:
     return common >= 4 and min(len(a), len(b)) >= 5 and common >= max(len(a), len(b)) - 2
 
 
+COMPOUND_HEAD = 8  # the shortest last part of a compound that answers for the whole
+
+
 class WordSet:
     """The words of a text, for fast ``has`` checks with ``same_word``."""
 
@@ -109,7 +112,10 @@ class WordSet:
             return True
         if len(word) < 4:
             return False
-        return any(same_word(word, other) for other in self._prefix.get(word[:4], ()))
+        if any(same_word(word, other) for other in self._prefix.get(word[:4], ())):
+            return True
+        # A German compound names a kind of its last part: "Personalausweisnummer" is an "Ausweisnummer".
+        return len(word) >= COMPOUND_HEAD and any(len(o) > len(word) and o.endswith(word) for o in self.items)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -100,7 +100,7 @@ def _keep_all(memories, secrets: list[Secret], memory, what: str) -> list:
     source = f"{what} ({memory.spec.label.lower()} memory #{memory.id})"
     kept = []
     for secret in _unique(secrets):
-        entry, _ = keep_in_vault(memories, vault_fields(secret.kind, secret.label, secret.value, source), actor="user",
+        entry, _ = keep_in_vault(memories, vault_fields(secret.kind, secret.label, secret.kept, source), actor="user",
                                  reason=f"{secret.label} written in memory #{memory.id}", embed=False)
         kept.append(entry)
     return kept

@@ -108,3 +108,22 @@ def test_words_fold_accents_contractions_and_elisions():
 def test_forms_of_one_word(a, b, same):
     assert same_word(a, b) is same
     assert WordSet([b]).has(a) is same
+
+
+@pytest.mark.parametrize("text, anchors", [
+    ("Hab ich meinen Reisepass gespeichert?", ["reisepass"]),
+    ("Habe ich die Steuernummer abgespeichert?", ["steuernummer"]),
+    ("Ai-je sauvegardé le code du garage ?", ["code", "garage"]),
+    ("¿Tengo guardada la clave del router?", ["clave", "router"]),
+    ("Guardei o número do cartão de cidadão?", ["numero", "cartao", "cidadao"]),
+])
+def test_have_i_saved_questions_in_every_language_ask_the_vault(text, anchors):
+    question = analyse(text)
+    assert question.kind == "yes_no" and question.asks_saved and question.anchors == anchors
+
+
+def test_a_compound_answers_for_its_last_part():
+    from core.answer.words import WordSet
+
+    assert WordSet(["personalausweisnummer"]).has("ausweisnummer")
+    assert not WordSet(["ausweis"]).has("ausweisnummer") and not WordSet(["nummer"]).has("hausnummer")

@@ -227,3 +227,24 @@ def test_cli_add_reports_the_vault_entry_and_get_history_masks_it(capsys):
     assert main([*engine_args, "--json", "--reveal"]) == 0
     revealed = capsys.readouterr().out
     assert "8642" in revealed and "1357" in revealed
+
+
+def test_a_phone_number_and_an_address_said_in_a_chat_reach_no_memory_but_the_vault(engine, tmp_path):
+    chat = tmp_path / "contacts.jsonl"
+    chat.write_text("\n".join(json.dumps(m) for m in [
+        {"role": "user", "content": "The notary Ms. Okafor can be reached on +44 (0)161 496 0732, mornings only.",
+         "time": "2026-05-04T09:00:00Z", "conversation": "notary"},
+        {"role": "user", "content": "Her office moved to 12 Quay Street, Manchester.", "time": "2026-05-04T09:01:00Z",
+         "conversation": "notary"},
+    ]), encoding="utf-8")
+    import_chat_file(engine.store, chat)
+    engine.make_absorber(use_llm=False).absorb_backlog()
+    values = {m.fields["entry_type"]: m.fields["secret_value"] for m in engine.memories.list("knowledge_vault")}
+    assert values == {"phone": "+44 (0)161 496 0732", "address": "12 Quay Street, Manchester"}
+    for memory in engine.memories.list(limit=1000):
+        if memory.type != "knowledge_vault":
+            shown = json.dumps(memory.to_dict(reveal=True), ensure_ascii=False)
+            assert "496 0732" not in shown and "Quay Street" not in shown, shown
+    for words in ("Okafor", "reached", "office moved", "Manchester"):
+        shown = json.dumps(engine.quick_recall(words), ensure_ascii=False)
+        assert "496 0732" not in shown and "Quay Street" not in shown, shown

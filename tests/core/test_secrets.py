@@ -147,7 +147,7 @@ def test_finds_each_kind_with_its_label_and_exact_value(text, kind, label, value
         "zip code: 10115",
         "Token expired",
         "version 2.5.1 released on 2026-05-02 at 10:30 for $12.99",
-        "Order 4111111111111112 and call 0049 30 1234567",
+        "Order 4111111111111112 arrived",
         "Ref GB00 WEST 1234 5698 7654 32",
         "internationalization-of-things /usr/share/tesseract-ocr/5/tessdata",
         "commit 3f786850e387550fdab836ed7e6dc881de23001b",
@@ -235,3 +235,82 @@ def test_shield_masks_the_conversation_name_and_an_export_title_too():
     shielded = shield_observation(item, keep_values=True)
     assert shielded["conversation"] == "wifi password: ••••••••" and shielded["meta"]["title"] == "PIN •••••••• for the bank"
     assert [s["value"] for s in shielded["meta"]["secrets"]] == ["Qq12345x", "4321"]
+
+
+# -- phone numbers and postal addresses: vault values, masked like every other ---------------------------------
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Ring the vet at +33 (0)4 78 12 34 56 tomorrow.", "+33 (0)4 78 12 34 56"),
+    ("La pharmacie : 04 78 12 34 56.", "04 78 12 34 56"),
+    ("Standard du cabinet : 04.78.12.34.56 (le matin).", "04.78.12.34.56"),
+    ("Hausarzt Telefon 089 7654321, nur vormittags.", "089 7654321"),
+    ("Praxis Dr. Brandt: +49 (0)89 7654321", "+49 (0)89 7654321"),
+    ("Büro Kessler: 089/7654321", "089/7654321"),
+    ("Mi móvil es 655 123 987.", "655 123 987"),
+    ("O telemóvel da Rita é 912 876 543.", "912 876 543"),
+    ("Call the surgery on 0161 496 0732 before nine.", "0161 496 0732"),
+    ("The landlord's cell is (212) 555-0199.", "(212) 555-0199"),
+    ("office line: 212.555.0199", "212.555.0199"),
+    ("Grandpa: +1 (212) 555-0199", "+1 (212) 555-0199"),
+])
+def test_phone_numbers_are_masked_whole_in_every_format(text, value):
+    found = [(s.kind, s.value) for s in find_secrets(text)]
+    assert found == [("phone", value)]
+    assert value not in mask_text(text).text and not any(group in mask_text(text).text for group in value.split()[1:] if len(group) > 2)
+
+
+@pytest.mark.parametrize("text", [
+    "The review is on 03 11 2026, call me after it.",
+    "Call at 14.30 or 16.45 tomorrow.",
+    "Call them: the flat costs 1 299 000 € in total.",
+    "Call about order number 555 123 4567.",
+    "Bestellnummer: 4711 2233 98, bitte anrufen.",
+    "Office printer at 10.0.12.254 again.",
+    "Call me, I'm in room 2201 3345.",
+    "Our office is in 75011 Paris.",
+    "Phone release 2026.04.1 shipped.",
+])
+def test_dates_times_prices_order_numbers_and_postcodes_are_not_phone_numbers(text):
+    assert [s for s in find_secrets(text) if s.kind == "phone"] == []
+
+
+@pytest.mark.parametrize("text, masked, kept", [
+    ("I moved to 9 Avenue Jean Jaurès, 69007 Lyon last week.", "I moved to ••••••••07 Lyon last week.",
+     "9 Avenue Jean Jaurès, 69007 Lyon"),
+    ("Wir wohnen jetzt in der Gartenstraße 21, 50667 Köln.", "Wir wohnen jetzt in der ••••••••67 Köln.",
+     "Gartenstraße 21, 50667 Köln"),
+    ("Post goes to 18 Elm Grove, Bristol.", "Post goes to ••••••••ve, Bristol.", "18 Elm Grove, Bristol"),
+])
+def test_an_address_is_masked_up_to_its_postcode_and_the_vault_keeps_it_whole(text, masked, kept):
+    shielded = shield_observation({"kind": "chat", "text": text, "role": "user"}, keep_values=True)
+    assert shielded["text"] == masked
+    assert [(s["kind"], s["value"]) for s in shielded["meta"]["secrets"]] == [("address", kept)]
+
+
+# -- a place or an adverb between a label and its value ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("the gate code upstairs is 7105#", "gate code upstairs", "7105#"),
+    ("the keypad code outside is 3390*", "keypad code outside", "3390*"),
+    ("our alarm code at home is 80417", "alarm code at home", "80417"),
+    ("my PIN here is 6028*", "PIN here", "6028*"),
+    ("der Tor-Code unten ist 5521#", "Tor-Code unten", "5521#"),
+    ("le code de la porte en haut est 2291", "code de la porte en haut", "2291"),
+    ("el código de acceso aquí es 6620#", "código de acceso aquí", "6620#"),
+    ("a senha lá em cima é Lontra-55", "senha lá em cima", "Lontra-55"),
+    ("my password at work is Marlin_4410", "password at work", "Marlin_4410"),
+])
+def test_a_short_place_between_label_and_connector_still_finds_the_value(text, label, value):
+    assert [(s.label, s.value) for s in find_secrets(text)] == [(label, value)]
+
+
+@pytest.mark.parametrize("text", [
+    "the gate code upstairs is on the fridge",
+    "the door code downstairs was changed yesterday",
+    "the code here is 404 errors",
+    "the password there is wrong",
+])
+def test_a_place_does_not_turn_words_into_a_value(text):
+    assert find_secrets(text) == []
