@@ -700,10 +700,10 @@ def _contact_details(text: str) -> Iterable[Secret]:
     for phone in lookups.find_phones(text):
         yield Secret("phone", lookups.caption("phone", phone.label), phone.value, phone.start, phone.end)
     for address in lookups.find_addresses(text):
-        start, end = lookups.street_part(address)
-        whole = address.value if end - start < len(address.value) else ""
-        label = lookups.label_before(text, address.start)
-        yield Secret("address", lookups.caption("address", label), text[start:end], start, end, whole)
+        label = lookups.caption("address", lookups.label_before(text, address.start))
+        for start, end in lookups.private_spans(address):  # the town stays readable; the vault keeps it all
+            whole = address.value if end - start < len(address.value) else ""
+            yield Secret("address", label, text[start:end], start, end, whole)
 
 
 def mask_text(text: str) -> Masked:

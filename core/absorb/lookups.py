@@ -226,22 +226,24 @@ def find_phones(text: str) -> list[Lookup]:
     return out
 
 
-def street_part(address: Address) -> tuple[int, int]:
-    """The span of an address without its district and town: the street, house number, unit and postcode.
+def private_spans(address: Address) -> list[tuple[int, int]]:
+    """The spans of an address to mask, as offsets in the text it was found in: the street, house number, unit
+    and every postcode, leaving the district and town readable.
 
     The town alone names no one's door, and what the user says about where they live needs it ("I live at
-    ••••••••, 69003 Lyon" still says Lyon).  A postcode after the town ("Leeds LS6 3AB") would be left in clear
-    by one span, so such an address is masked whole.
+    ••••••••, 69003 Lyon" still says Lyon).  Without a town the whole address is one span.
     """
     value = address.value
-    if not address.places:
-        return address.start, address.end
-    street = STREET.match(value)
-    first = value.find(address.places[0], street.end() if street else 0)
-    last = value.rfind(address.places[-1])
-    if first <= 0 or value[last + len(address.places[-1]) :].strip(" ,."):
-        return address.start, address.end
-    return address.start, address.start + len(value[:first].rstrip(" ,"))
+    first = -1
+    if address.places:
+        street = STREET.match(value)
+        first = value.find(address.places[0], street.end() if street else 0)
+    if first <= 0:
+        return [(address.start, address.end)]
+    spans = [(address.start, address.start + len(value[:first].rstrip(" ,")))]
+    for code in re.finditer(rf"(?<![\w-]){_POSTCODE}(?![\w-])", value[first:]):
+        spans.append((address.start + first + code.start(), address.start + first + code.end()))
+    return spans
 
 
 def address_key(value: str) -> str:
