@@ -232,7 +232,7 @@ class Absorber:
                 plan.reject("grounding", candidate, result.reason, ids)
         report.llm_state = "done"
         grounded = self._only_what_its_speaker_may_write(grounded, observations, plan)
-        grounded = only_new_and_named(grounded, plan)
+        grounded = only_new_and_named(grounded, plan, {o.id: o.ts for o in observations})
         to_reconcile: list[Candidate] = []
         for candidate in grounded:
             if candidate.type in RECONCILED_TYPES:
@@ -386,7 +386,7 @@ class Absorber:
         except EngramError as exc:  # vectors are computed later by the scheduler's embed job
             log.warning("absorb: embedding new memories failed, left for later: %s", exc.message)
 
-def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Candidate]:
+def only_new_and_named(candidates: list[Candidate], plan: BatchPlan, times: dict[int, float] | None = None) -> list[Candidate]:
     """Model candidates that say something the rules and the store do not, each under a title that names something.
 
     Refused, each with a logged reason: a title that is a field name or a
@@ -396,7 +396,8 @@ def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Can
     user is, work, home, health, preferences), a semantic name that is a
     sentence; and a statement the batch's rule memories already hold, which
     would be a second copy of one fact (stored memories are the reconcile
-    call's to compare).
+    call's to compare); and a statement a later message of the batch corrects
+    or ends (``times``: each observation's time), which would be stored stale.
     """
     from core.absorb.facts import families_of
 
@@ -437,8 +438,21 @@ def only_new_and_named(candidates: list[Candidate], plan: BatchPlan) -> list[Can
                and rule.type in ("core", "semantic")):
             plan.reject("duplicate", candidate, "the rules already keep this fact", candidate.sources)
             continue
+        if any(_stale_after(u, candidate, said, times or {}) for u in plan.updates):
+            plan.reject("superseded", candidate, "a later message corrects or ends it", candidate.sources)
+            continue
         kept.append(candidate)
     return kept
+
+
+def _stale_after(update, candidate: Candidate, said: str, times: dict[int, float]) -> bool:
+    """Whether a correction or an ending in the batch makes ``said`` (a model candidate's statement) out of date."""
+    if update.kind not in ("correct", "end"):
+        return False
+    if update.obs_id in candidate.sources:  # drawn on the correcting message too: stale if it keeps the wrong value
+        return update.kind == "correct" and any(updates.mentions_value(said, v) for v in update.negated)
+    newest = max((times.get(i, 0.0) for i in candidate.sources), default=0.0)
+    return update.ts > newest and updates.supersedes(update, said)
 
 
 def narrow_sources(candidate: Candidate, observations: Sequence) -> list[int]:

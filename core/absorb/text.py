@@ -258,9 +258,18 @@ def factual_clauses(sentence: str) -> list[str]:
     return out
 
 
+# "Not Tuesday but Wednesday": a reply that opens with what was wrong (no comma needed there; "not only ... but"
+# adds, it does not correct).
+_LEADING_NOT_BUT = re.compile(
+    r"(?i)(?:^\W*|\b(?:sorry|oops|oh|ah|wait|correction)\W+)(?:not|nicht|pas|no|não)\s+"
+    r"(?!(?:only|just|merely|nur|bloß|seulement|solo|sólo|só|apenas)\b)\S+\s*,?\s*(?:but|sondern|mais|sino|mas)\b"
+)
+
+
 def statement_kind(sentence: str) -> str | None:
     """``correct``, ``end`` or ``change`` when the sentence updates an earlier fact, else None."""
     if CORRECTION.search(sentence) or re.search(r"(?i)\b(?:not|nicht|pas|no|não)\s+\S+\s*,\s*(?:but|sondern|mais|sino|mas)\b", sentence) \
+            or _LEADING_NOT_BUT.search(sentence) \
             or re.search(r"(?i),\s*(?:(?:not|nicht|pas|não)\s+(?:the\s+|am\s+|à\s+|às\s+)?|no\s+(?:el|la|los|las|a\s+las|en)\s+)"
                          r"(?!(?:me|us|him|her|them|you|mich|mir|moi|mí|mim)\b)[\w:]+\s*[.!]?$", sentence):
         return "correct"

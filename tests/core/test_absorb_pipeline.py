@@ -328,3 +328,25 @@ def no_chat_model():
     from core.errors import ModelUnavailableError
 
     raise ModelUnavailableError("No chat model is installed.", fix="Run 'engram models pull NAME'.")
+
+
+@pytest.mark.parametrize("first, later, name, content", [
+    ("The book club meets on Tuesday at the Lamb and Flag.", "Not Tuesday but Wednesday, sorry, I misread the email.",
+     "book club", "The book club meets on Tuesday at the Lamb and Flag"),
+    ("Die Chorprobe ist am Montag im Gemeindehaus.", "Nicht Montag, sondern Dienstag!",
+     "Chorprobe", "Die Chorprobe ist am Montag im Gemeindehaus"),
+])
+def test_a_model_fact_a_later_message_of_the_batch_corrects_is_not_stored(make_engine, first, later, name, content):
+    # The 135M model reads the whole batch and repeats the first statement; the correction after it wins.
+    model = scripted({"memories": [{"type": "semantic", "name": name, "content": content}]})
+    engine = make_engine(model)
+    chat(engine, first, ts="2026-05-02T10:00:00")
+    chat(engine, "Noted.", ts="2026-05-02T10:01:00", role="assistant")
+    chat(engine, later, ts="2026-05-02T10:02:00")
+    report = engine.make_absorber().absorb_backlog().to_dict()
+    assert report["llm_calls"] >= 1
+    stale = [m for m in engine.memories.list(limit=50) if m.type == "semantic" and content.split()[-1] in m.text
+             and "not" not in m.text.lower() and "nicht" not in m.text.lower()]
+    assert stale == []
+    reasons = [r["reason"] for r in engine.store.absorb_log.rejections(limit=50)]
+    assert "a later message corrects or ends it" in reasons

@@ -3,6 +3,8 @@ memories are never rewritten."""
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import date
 
 from core.absorb.dates import day_of
@@ -49,6 +51,21 @@ def test_a_correction_moves_the_event_and_says_what_it_is_about(engine):
     assert day_of(event.fields["occurred_at"]) == date(2026, 3, 6)
     assert event.fields["summary"] == "User: Quiz night with the Hendersons — Correction: it's Friday, not Thursday."
     assert not [e for e in events(engine) if day_of(e.fields["occurred_at"]) == date(2026, 3, 5)]
+
+
+@pytest.mark.parametrize("correction", ["Not Thursday but Friday, sorry.", "Sorry, not Thursday but Friday!"])
+def test_a_reply_that_opens_with_what_was_wrong_corrects_without_a_comma(engine, correction):
+    say(engine, ("Quiz night with the Hendersons is on Thursday at 8.", "2026-03-02T10:00:00"))  # a Monday
+    say(engine, (correction, "2026-03-02T11:00:00"))
+    [event] = [e for e in events(engine) if "Hendersons" in e.fields["summary"]]
+    assert day_of(event.fields["occurred_at"]) == date(2026, 3, 6)
+
+
+@pytest.mark.parametrize("text", ["Not only Thursday but also Friday works for me.", "It is not cheap but it is good."])
+def test_not_only_but_also_and_a_plain_contrast_correct_nothing(text):
+    from core.absorb.text import statement_kind
+
+    assert statement_kind(text) != "correct"
 
 
 def test_an_ending_closes_the_fact_wherever_it_is(engine):
