@@ -350,7 +350,7 @@ class Applier:
         matched = [m for m in events if updates.supersedes(update, m.fields["summary"])]
         if not matched:
             return
-        if update.kind == "correct" or updates.RESCHEDULED.search(update.statement):
+        if update.kind == "correct" or updates.rescheduled(update.statement, update.ts):
             target = max(matched, key=lambda m: (sum(updates.mentions_value(m.fields["summary"], v) for v in update.negated),
                                                  m.created_at))
             speaker = (target.fields.get("actor") or "User").split(" and ")[0]

@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from core.absorb import lookups, provenance, text as tx, updates
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
+from core.absorb.dates import event_dates
 
 FAMILIES = ("health", "work", "home", "identity", "preferences", "personal")
 SINGLE_VALUED = frozenset({"work", "home"})  # one employer, one home: a new one replaces the old
@@ -136,7 +137,8 @@ _P = {
         r"\b(?:i|we)\s+commute\s+from\b",
         r"\bmy\s+(?:new\s+)?(?:home|flat|apartment|house|place)\s+is\s+(?:in|at|near|on)\b",
         r"\b(?:my|our)\s+(?:new\s+)?(?:home\s+|postal\s+|delivery\s+)?address\b|"
-        r"^\W*(?:(?:new|neue|nouvelle|nueva|nova)\s+)?(?:home\s+)?(?:address|adresse|anschrift|dirección|morada|endereço)\s*:",
+        r"^\W*(?:(?:new|neue|nouvelle|nueva|nova)\s+)?(?:home\s+)?(?:address|adresse|anschrift|dirección|morada|endereço)"
+        r"(?:\s+(?:since|from|as\s+of|ab|seit|depuis|dès|à\s+partir\s+d[eu]|desde|a\s+partir\s+de)\s+[\w.]+(?:\s+\d{1,4})?)?\s*:",
         r"\b(?:i['’]m|i\s+am)\s+staying\s+in\s+[A-Z]",
         r"\b(?:i|we)(?:['’]re|\s+are|['’]m|\s+am)\s+(?:now\s+)?(?:renting|living)\s+(?:(?:a|an)\s+[\w-]+\s+)?(?:in|at|near)\b|"
         r"^\W*(?:living|based)\s+in\s+[A-Z]",
@@ -393,10 +395,12 @@ def statements(observations: Sequence) -> list[Statement]:
     return out
 
 
-def families_of(clause: str, *, first: bool = True, job_changed: bool = False) -> list[str]:
+def families_of(clause: str, *, first: bool = True, job_changed: bool = False, ts: float | None = None) -> list[str]:
     """The fact families a clause belongs to, most specific first; ``first`` for a sentence's first clause.
 
     ``job_changed``: the message says the job changed, so "je suis chez Castorama" names the new employer.
+    ``ts``: when it was said; a clause that names the day of an event ("I have my driving test in two weeks",
+    "we always ... next Friday") is an event, never a lasting preference.
     """
     out: list[str] = []
     if job_changed and AT_EMPLOYER.search(clause) and not _THIRD_PERSON_START.match(clause):
@@ -408,7 +412,8 @@ def families_of(clause: str, *, first: bool = True, job_changed: bool = False) -
                 continue
             if family == "preferences" and (_THIRD_PERSON_START.match(clause) or
                                             _FREQUENCY_ONLY.search(match.group()) and not _USER_SUBJECT.search(clause)
-                                            and clause[: match.start()].strip() != ""):
+                                            and clause[: match.start()].strip() != "" or
+                                            event_dates(clause, ts)):
                 continue
             if family == "identity" and not _identity_name_ok(clause, match):
                 continue
@@ -463,7 +468,7 @@ def _group_clauses(statement: Statement) -> list[tuple[str, str]]:
     pending: list[str] = []
     job_changed = bool(JOB_CHANGE.search(statement.obs.text or statement.text))
     for index, clause in enumerate(statement.clauses):
-        found = families_of(clause, first=index == 0, job_changed=job_changed)
+        found = families_of(clause, first=index == 0, job_changed=job_changed, ts=statement.obs.ts)
         if not found and index and _GREETING.match(statement.clauses[index - 1]) and _LOWER_NAME.match(clause):
             found = ["identity"]  # "hey, im tobias"
         if not found:
@@ -755,7 +760,7 @@ def updates_of(items: Sequence[Statement], core: Sequence[Candidate], entities: 
         if statement.speaker:
             continue
         kind = statement.kind
-        if kind not in ("correct", "end") and updates.RESCHEDULED.search(statement.text):
+        if kind not in ("correct", "end") and updates.rescheduled(statement.text, statement.obs.ts):
             kind = "correct"
         if kind not in ("correct", "end"):
             continue

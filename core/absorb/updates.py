@@ -30,11 +30,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.absorb import text as tx
+from core.absorb.dates import find_dates, moved_to
 
 RESCHEDULED = re.compile(
     r"(?i)\b(?:postponed|rescheduled|pushed\s+(?:back|to)|brought\s+forward|verschoben|verlegt|reporté|décalé|"
     r"aplazad[oa]|pospuest[oa]|adiad[oa]|remarcad[oa])\b"
 )
+
+
+def rescheduled(text: str, ts: float | None = None) -> bool:
+    """Whether ``text`` moves an event: a rescheduling word, or a day it was moved to ("got moved to 29 April",
+    "moved it to Friday", "déplacé au 3 mai")."""
+    if RESCHEDULED.search(text):
+        return True
+    return any(moved_to(text, d.start, d.end) for d in find_dates(text, ts))
 _TRAILING_FILLER = re.compile(r"(?i)(?:\s+(?:[\w'’]{1,3}|is|are|was|ist|est|es|sai|sale|leaves|starts|begins|findet|"
                               r"statt|takes|place|at|on|um|am|à|às|a\s+las|de|do|da|el|la|le|the))+\s*$")
 
