@@ -211,6 +211,43 @@ JOB_CHANGE = re.compile(
     r"\bcambi\w*\s+de\s+(?:trabajo|curro|empresa|empleo)\b|\bnuevo\s+(?:trabajo|curro|empleo)\b|\bnueva\s+empresa\b|"
     r"\bmud\w*\s+de\s+(?:emprego|trabalho|empresa)\b|\bnov[oa]\s+(?:emprego|trabalho|empresa)\b"
 )
+# Leaving a job, unmistakably: "I handed in my notice", "I resigned", "Ich habe bei Siemens gekündigt", "j'ai
+# démissionné", "renuncié", "demiti-me".  A work line of its own, and a sign that an employer named beside it is new.
+QUIT_JOB = re.compile(
+    r"(?i)\bhanded\s+in\s+(?:my\s+)?notice\b|\bi(?:['’]ve|\s+have)?\s+(?:just\s+)?(?:resigned|quit\s+(?:my\s+job|my\s+position|(?-i:[A-Z])))|"
+    r"\bbei\s+(?:der\s+|dem\s+)?(?-i:[A-Z])\S*(?:\s+(?-i:[A-Z])\S*)?\s+gekündigt\b|\b(?:meinen\s+job|meine\s+stelle|"
+    r"meine\s+arbeit)\s+gekündigt\b|\bmir\s+wurde\s+gekündigt\b|\bj['’]ai\s+démissionné\b|"
+    r"\bj['’]ai\s+quitté\s+(?:mon\s+(?:boulot|travail|job|poste|emploi)|ma\s+boîte)\b|\b(?:renuncié|dimití)\b|"
+    r"\bdej[ée]\s+(?:mi\s+(?:trabajo|empleo|puesto|curro))\b|\bdemiti-me\b|\bdeixei\s+o\s+(?:emprego|trabalho)\b"
+)
+# Leaving a named place of work ("I left Deloitte", "J'ai quitté Renault", "Dejé Telefónica", "Saí da Galp"): a
+# sign, with a new employer named in the same message, that the job changed (alone it may be a town).
+_LEFT_NAMED = re.compile(
+    r"(?i)\b(?:i\s+left|i(?:['’]ve|\s+have)\s+left|j['’]ai\s+quitté|dej[ée]|me\s+fui\s+de|sal[ií]\s+de|deixei|sa[ií]\s+d[aoe])"
+    r"\s+(?:la\s+|el\s+|a\s+|o\s+)?(?-i:[A-Z])"
+)
+# The same job at another employer: "same role", "gleiche Stelle", "même poste", "mismo puesto", "mesmo cargo".
+_SAME_JOB = re.compile(
+    r"(?i)\bsame\s+(?:job|role|position|title|team|work)\b|\bgleiche[nr]?\s+(?:job|stelle|position|rolle|arbeit)\b|"
+    r"\bmême\s+(?:poste|job|boulot|rôle|travail|métier)\b|\bmism[oa]\s+(?:puesto|trabajo|cargo|rol|empleo)\b|"
+    r"\bmesm[oa]\s+(?:cargo|emprego|trabalho|posto|função)\b"
+)
+# Going over to a new employer, said without a work verb: "I've switched to Linklaters", "bin jetzt bei Bosch",
+# "me cambié a Iberdrola", "passei para a Sonae"; work only in a message that says the job changed.
+_SWITCHED_TO = re.compile(
+    rf"(?i)\b(?:i|we)(?:['’]ve|\s+have)?\s+(?:just\s+|now\s+|finally\s+)?(?:switched|changed|jumped|gone|went|moved)\s+"
+    rf"(?:(?:ship|over|across)\s+)?to\s+(?-i:{tx.NAME_TOKEN})|\bbin\s+(?:jetzt\s+|nun\s+)?(?:bei|zu)\s+(?-i:{tx.NAME_TOKEN})|"
+    rf"\bme\s+(?:cambié|pasé|fui)\s+a\s+(?-i:{tx.NAME_TOKEN})|\b(?:passei|mudei|fui)\s+para\s+(?:a\s+|o\s+)?(?-i:{tx.NAME_TOKEN})|"
+    rf"\bje\s+suis\s+(?:passée?|partie?|allée?)\s+chez\s+(?-i:{tx.NAME_TOKEN})"
+)
+
+
+def job_changed_in(message: str) -> bool:
+    """Whether a message says the user's job changed, so an employer it names is the new one."""
+    return bool(JOB_CHANGE.search(message) or QUIT_JOB.search(message) or _SAME_JOB.search(message) or
+                _LEFT_NAMED.search(message) and _SWITCHED_TO.search(message))
+
+
 _SINCE = r"(?:since|depuis|seit|desde)\b"
 _AT_EMPLOYER = (  # "I'm at Google", "je suis chez Leroy Merlin", "bin ich bei Bosch", "estoy en Inditex", "estou na Galp"
     rf"(?:(?:i['’]m|i\s+am|i['’]ve\s+been|i\s+have\s+been)\s+(?:now\s+)?(?:at|with)|je\s+suis\s+(?:maintenant\s+|désormais\s+)?chez|"
@@ -221,6 +258,7 @@ AT_EMPLOYER = re.compile(rf"(?i)\b{_AT_EMPLOYER}")
 _AT_EMPLOYER_SINCE = _AT_EMPLOYER.replace(r"|estoy\s+(?:ahora\s+)?en|estou\s+(?:agora\s+)?(?:na|no|em)", "")
 _P["work"] += [
     JOB_CHANGE.pattern[4:],
+    QUIT_JOB.pattern[4:],
     # Not "estoy en" / "estou na": with a day ("Desde el lunes estoy en Madrid") they say where one is, not for whom.
     rf"\b{_SINCE}[^,.;!?]{{0,30}}?\b{_AT_EMPLOYER_SINCE}|\b{_AT_EMPLOYER_SINCE}[^,.;!?]{{0,40}}?\b{_SINCE}",
     r"\b(?:curro|currando)\s+(?:en|para)\b|\b(?:comecei|começo|empecé|empiezo|he\s+empezado)\s+a\s+(?:trabalhar|trabajar)\b|"
@@ -403,14 +441,15 @@ def families_of(clause: str, *, first: bool = True, job_changed: bool = False, t
     "we always ... next Friday") is an event, never a lasting preference.
     """
     out: list[str] = []
-    if job_changed and AT_EMPLOYER.search(clause) and not _THIRD_PERSON_START.match(clause):
+    switched = job_changed and bool(_SWITCHED_TO.search(clause))  # "switched to Linklaters": work, not a preference
+    if job_changed and (AT_EMPLOYER.search(clause) or switched) and not _THIRD_PERSON_START.match(clause):
         out.append("work")
     for family in FAMILIES:
         for pattern in PATTERNS[family] if family not in out else ():
             match = pattern.search(clause)
             if not match:
                 continue
-            if family == "preferences" and (_THIRD_PERSON_START.match(clause) or
+            if family == "preferences" and (_THIRD_PERSON_START.match(clause) or switched or
                                             _FREQUENCY_ONLY.search(match.group()) and not _USER_SUBJECT.search(clause)
                                             and clause[: match.start()].strip() != "" or
                                             event_dates(clause, ts)):
@@ -466,7 +505,7 @@ def _group_clauses(statement: Statement) -> list[tuple[str, str]]:
     groups: list[list] = []
     extra: list[tuple[str, str]] = []
     pending: list[str] = []
-    job_changed = bool(JOB_CHANGE.search(statement.obs.text or statement.text))
+    job_changed = job_changed_in(statement.obs.text or statement.text)
     for index, clause in enumerate(statement.clauses):
         found = families_of(clause, first=index == 0, job_changed=job_changed, ts=statement.obs.ts)
         if not found and index and _GREETING.match(statement.clauses[index - 1]) and _LOWER_NAME.match(clause):
