@@ -343,9 +343,12 @@ _POSSESSOR = re.compile(
 )
 # "My gym is FitZone", "Our bank is Revolut": a thing of the user's, with a name of its own.
 _OWN_THING = re.compile(
-    rf"(?i)^\W*{_POSSESSIVE}\s+(?P<rel>(?!name\b|nom\b|nombre\b|nome\b)[\w-]+(?:\s+[\w-]+)?)\s+(?:is|are|ist|est|es|é)\s+"
-    rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?(?P<name>{_NAME})"
+    rf"(?i)^\W*{_POSSESSIVE}\s+(?P<rel>(?!name\b|nom\b|nombre\b|nome\b)[\w-]+(?:\s+[\w-]+)?)\s+(?:is|are|ist|est|es|é|"
+    rf"is\s+called|heißt|nennt\s+sich|s['’]appelle|se\s+llama|chama-se|se\s+chama)\s+"
+    rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?"
+    rf"(?:(?:the|der|die|das|le|la|el|o|a)\s+(?=(?-i:[A-Z])))?(?P<name>{_NAME})"
 )
+_PERSON_RELATION = re.compile(rf"(?i)^{RELATIONS}$")
 _HOLDS_VALUE = re.compile(r"@[\w-]+\.\w|\+?\d[\d ()./-]{6,}\d|•")
 _REL_START = re.compile(rf"(?i)^\W*{_POSSESSIVE}\s+(?:{RELATIONS})\b")
 _TITLED = re.compile(rf"(?-i:\b(?P<name>{tx.HONORIFIC}\s+{tx.NAME}))")
@@ -696,7 +699,9 @@ def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[st
                 not _PERSON_PREDICATE.match(clause[match.end("name") :]):
             continue  # "Membership is 45 pounds", "Dinner is at 8": a capital at a sentence start is not yet a name
         add(name, None)
-    for match in re.finditer(_NAME, text):  # an entity already known, named again ("Priya's birthday is 4 March")
+    # An entity already known, named again ("Priya's birthday is 4 March"), also in a lead-in ("Aiko changed
+    # schools: she now goes to ...").
+    for match in re.finditer(_NAME, f"{statement.text} , {text}"):
         name = _clean_name(match.group())
         if entity_key(name) in known or (len(name) >= 3 and is_known(name)):
             add(name, None)
@@ -734,11 +739,17 @@ def entity_facts(items: Sequence[Statement], is_known: Callable[[str], bool] = l
             elif relation and not entity.relation:
                 entity.relation = relation
             targets.append(entity)
+        # "Project Atlas is the ...", and a thing of the user's with a name ("Our choir is the Cantores Minores"):
+        # what follows ("It rehearses in the crypt ...") is about it.
         definition = _DEFINITION.match(statement.clauses[0])
-        if definition:
-            defined = entities.get(entity_key(_clean_name(definition.group("name"))))
+        own = _OWN_THING.match(statement.clauses[0])
+        if own and _PERSON_RELATION.match(own.group("rel")):
+            own = None
+        for found in (definition, own):
+            defined = entities.get(entity_key(_clean_name(found.group("name")))) if found else None
             if defined is not None:
                 topic = (defined, obs)
+                break
         if not mentioned and _PRONOUN_START.match(statement.text) and last_person is not None:
             targets.append(last_person)
         if topic is not None and topic[0] not in targets and (obs.id == topic[1].id or not mentioned):
