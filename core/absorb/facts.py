@@ -467,6 +467,8 @@ def families_of(clause: str, *, first: bool = True, job_changed: bool = False, t
             break
     if not out and not first and _JOB_AFTER_NAME.match(clause) and not _THIRD_PERSON_START.match(clause):
         out.append("work")  # "Sou o Rafael Azevedo, engenheiro civil na Mota-Engil"
+    if "work" in out and "home" not in out and _JOB_IN_TOWN.search(clause):
+        out.append("home")  # "I'm a librarian in Stavanger": where the user works and lives
     return out
 
 
@@ -480,6 +482,13 @@ _JOB_AFTER_NAME = re.compile(
     rf"^\W*(?:(?:a|an|um|uma|un|une|ein|eine)\s+)?(?:[^\W\d_][\w-]*\s+){{0,2}}[^\W\d_][\w-]*\s+"
     rf"(?:at|@|chez|bei|na|no|em|en|in\s+der|im|für|for)\s+(?-i:{tx.NAME_TOKEN})",
     re.IGNORECASE,
+)
+# A job in a town: "I'm a librarian in Stavanger", "je suis infirmière à Rennes", "ich bin Lehrerin in Graz",
+# "soy enfermera en Cali", "sou professora em Braga".
+_JOB_IN_TOWN = re.compile(
+    r"(?i)\b(?:i['’]m|i\s+am|je\s+suis|ich\s+bin|soy|sou)\s+(?:now\s+|jetzt\s+|maintenant\s+)?(?:(?:a|an|un|une|ein|eine|um|uma)\s+)?"
+    r"(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:in|à|en|em|no|na)\s+(?!\w+ics\b|(?:law|medicine|history|biology|chemistry|english|french|german|spanish|"
+    r"maths?|year|grade|class|sales|marketing|finance|it|hr|training|charge)\b)(?-i:[A-Z][\w'’-]+)(?:\s+(?-i:[A-Z][\w'’-]+))?\s*(?:[,.;!]|$)"
 )
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hey|hello|hallo|hola|olá|ola|salut|bonjour|ciao|moin|servus)\W*$")
 _LOWER_NAME = re.compile(r"(?i)^\W*(?:i['’]m|im|i\s+am)\s+(?-i:[a-z][\w'’-]+)\W*$")

@@ -104,3 +104,15 @@ def test_a_conversation_that_cancels_says_so(engine):
     [summary] = [m.fields["summary"] for m in engine.memories.list("episodic", limit=50)
                  if m.fields["event_type"] == "conversation" and "away" in m.fields["summary"]]
     assert "cancelled" in summary
+
+
+@pytest.mark.parametrize("guess, answer, town, wrong", [
+    ("As a nurse in Cork, you could start with your rota.", "Not a nurse. I'm a pharmacist in Galway.", "Galway", "Cork"),
+    ("Comme vous êtes professeur à Lille, commençons par les cours.", "Non, je suis infirmière à Rennes.", "Rennes", "Lille"),
+])
+def test_a_job_in_a_town_says_where_the_user_lives_and_the_assistants_guess_is_not_kept(engine, guess, answer, town, wrong):
+    engine.observations.add("chat", "Can you help me plan my week?", ts="2026-03-09T07:00:00", role="user", conversation="w")
+    engine.observations.add("chat", guess, ts="2026-03-09T07:00:10", role="assistant", conversation="w")
+    say(engine, (answer, "2026-03-09T07:01:00"), conversation="w")
+    assert town in core(engine, "home") and town in core(engine, "work")
+    assert wrong not in " ".join(m.text for m in engine.memories.list("core", limit=20))
