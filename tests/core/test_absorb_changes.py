@@ -53,6 +53,9 @@ def test_a_new_address_gives_the_new_town_and_ends_the_old_home(engine, before, 
     say(engine, (after, "2026-06-10T09:00:00"), conversation="c2")
     home = core(engine, "home")
     assert town in home and old not in home
+    street = after.split(": ")[1].split(",")[0]
+    block = engine.memories.find_core("home")
+    assert not [h for h in engine.memories.history(block.id) if street in str(h)]  # the street is only the vault's
 
 
 @pytest.mark.parametrize("before, after, name, new, old", [
@@ -116,3 +119,14 @@ def test_a_job_in_a_town_says_where_the_user_lives_and_the_assistants_guess_is_n
     say(engine, (answer, "2026-03-09T07:01:00"), conversation="w")
     assert town in core(engine, "home") and town in core(engine, "work")
     assert wrong not in " ".join(m.text for m in engine.memories.list("core", limit=20))
+
+
+@pytest.mark.parametrize("first, moved, old_day, new_day", [
+    ("Yoga retreat is on 9 May in Wales.", "Heads up: the retreat got pushed to 16 May.", date(2026, 5, 9), date(2026, 5, 16)),
+    ("Das Sommerfest ist am 20. Juni im Garten.", "Achtung, das Sommerfest wurde auf den 27. Juni verschoben.",
+     date(2026, 6, 20), date(2026, 6, 27)),
+])
+def test_an_event_moved_and_named_by_one_word_moves(engine, first, moved, old_day, new_day):
+    say(engine, (first, "2026-04-02T10:00:00"))
+    say(engine, (moved, "2026-04-20T10:00:00"), conversation="c2")
+    assert [day_of(e.fields["occurred_at"]) for e in events(engine)] == [new_day]
