@@ -244,7 +244,7 @@ class Applier:
         if single and not update.kind and _names_differ(line, lines):
             update.kind = "change"  # "I live in Cork" after "I live in Dublin"
         kept = [l for l in lines if not updates.supersedes(update, l, same_family=True, single_valued=single)]
-        reason = "added a lasting fact" if len(kept) == len(lines) else f"changed: {candidate.meta.get('statement', line)[:200]}"
+        reason = "added a lasting fact" if len(kept) == len(lines) else f"changed: {lookups.describe_addresses(candidate.meta.get('statement', line))[:200]}"
         self._write_core(existing, kept + [line], candidate, report, reason)
 
     def _write_core(self, existing, lines: list[str], candidate: Candidate, report: BatchReport, reason: str) -> None:
@@ -311,7 +311,7 @@ class Applier:
     def _apply_update(self, update: updates.Update, report: BatchReport) -> None:
         """Rewrite what ``update`` ends or corrects outside its own family: core lines, semantic lines, events."""
         reason = {"correct": "corrected by", "end": "ended by", "change": "changed by"}[update.kind]
-        reason = f"{reason}: {update.statement[:200]}"
+        reason = f"{reason}: {lookups.describe_addresses(update.statement)[:200]}"  # a postal address is the vault's
         for block in self.memories.list("core", limit=50):
             if block.fields["label"].split(" ")[0] in update.families or self.memories.is_user_owned(block.id):
                 continue
@@ -348,9 +348,14 @@ class Applier:
                   and not self.memories.is_user_owned(m.id) and " (update " not in m.fields["summary"]
                   and m.fields.get("occurred_at", 0) <= update.ts + 400 * 86400]
         matched = [m for m in events if updates.supersedes(update, m.fields["summary"])]
+        moved = updates.rescheduled(update.statement, update.ts)
+        if not matched and moved:
+            # "the offsite got moved to 29 April": one word names the event; it is one still ahead
+            matched = [m for m in events if m.fields["occurred_at"] >= update.ts - 86400
+                       and updates.shared(update.statement, updates.body(m.fields["summary"]))[1]]
         if not matched:
             return
-        if update.kind == "correct" or updates.RESCHEDULED.search(update.statement):
+        if update.kind == "correct" or moved:
             target = max(matched, key=lambda m: (sum(updates.mentions_value(m.fields["summary"], v) for v in update.negated),
                                                  m.created_at))
             speaker = (target.fields.get("actor") or "User").split(" and ")[0]

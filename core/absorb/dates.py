@@ -89,6 +89,29 @@ _RELATIVE = {
 }
 _RELATIVE_RE = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, _RELATIVE), key=len, reverse=True)) + r")(?![\w-])",
                           re.IGNORECASE)
+# "in two weeks", "in 10 days", "in zwei Wochen", "dans trois jours", "en dos semanas", "daqui a duas semanas": a
+# count of days or weeks from the message (a count of months or years names no day; in the past tense it says how
+# long something took).
+_COUNTS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14,
+    "einem": 1, "einer": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "zehn": 10,
+    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "huit": 8, "dix": 10, "quinze": 15,
+    "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "diez": 10,
+    "quince": 15, "um": 1, "uma": 1, "dois": 2, "duas": 2, "três": 3, "quatro": 4, "sete": 7, "oito": 8, "dez": 10,
+}
+_UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "tag": 1, "tagen": 1, "woche": 7, "wochen": 7,
+          "jour": 1, "jours": 1, "semaine": 7, "semaines": 7, "día": 1, "días": 1, "dia": 1, "dias": 1, "semana": 7,
+          "semanas": 7}
+_OFFSET_RE = re.compile(
+    r"(?<![\w-])(?:in|in\s+about|in\s+just|dans|en|daqui\s+a|dentro\s+de|em)\s+(?P<count>\d{1,2}|"
+    + "|".join(sorted(_COUNTS, key=len, reverse=True))
+    + r")\s+(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")(?![\w-])|"
+    r"(?<![\w-])in\s+a\s+(?P<fortnight>fortnight)(?![\w-])",
+    re.IGNORECASE,
+)
+_TOOK = re.compile(r"(?i)\b(?:took|lost|gained|did|finished|learn(?:ed|t)|built|made|ran|read|wrote|was|were|had|"
+                   r"(?:i|we|he|she|they)\s+\w+ed|hab(?:e|en)\s+\w+\s+ge\w+t|j['’]ai\s+\w+é|fue|hice|fiz)\b")
 # "morgen" and "mañana" are also "morning": "am Morgen", "jeden Morgen", "por la mañana", "esta mañana".
 _MORNING_BEFORE = re.compile(r"(?i)(?:\b(?:am|jeden|guten|den|der|diesen|heute|la|las|esta|cada|por\s+la|de|una)\s+)$")
 
@@ -118,8 +141,11 @@ _WEEKDAY_RE = re.compile(
 # Habits, not a day: "le mardi soir", "los martes", "às terças", "on Mondays" (the plural is not matched at all).
 _HABIT_BEFORE = re.compile(r"(?i)(?:\b(?:le|les|los|las|às|as|todos\s+los|todas\s+las|every|each|jeden|jede[nm]?|chaque|cada)\s+)$")
 _ARTICLE_BEFORE = re.compile(r"(?i)(?:\b(?:the|a|an|der|die|das|den)\s+)$")  # "el viernes" is a day; "the Thursday class" no
+# Portuguese "no"/"na" is "on the" ("No sábado passado fomos ..."): a bare "no" before a day negates only in
+# English ("no Saturday"); Spanish says "no el sábado".
 _NEGATION_BEFORE = re.compile(
-    r"(?i)(?:\b(?:not|nicht|pas|non|no|não|nie|never)\s+(?:on\s+|the\s+|am\s+|le\s+|el\s+|o\s+|a\s+|à\s+|às\s+|at\s+)?)$"
+    r"(?i)(?:\b(?:(?:not|nicht|pas|non|não|nie|never)\s+(?:on\s+|the\s+|am\s+|le\s+|el\s+|o\s+|a\s+|à\s+|às\s+|at\s+|no\s+|na\s+)?|"
+    r"no\s+(?:on\s+|the\s+|el\s+|at\s+)))$"
 )
 _PAST = re.compile(
     r"(?i)\b(?:was|were|had|did|went|got|came|met|saw|took|made|gave|ran|flew|drove|left|bought|sold|spent|"
@@ -203,6 +229,26 @@ def _year_for(month: int, day: int, reference: date, tense: str | None) -> date 
     return min(after) if after else max(before)
 
 
+# The day an event was moved to is ahead, whatever the tense of the move ("the offsite got moved to 29 April",
+# "wurde auf den 3. Mai verschoben", "reporté au 12 juin", "aplazada al 5 de mayo", "adiado para 9 de junho").
+MOVED_TO = re.compile(
+    r"(?i)\b(?:moved|pushed(?:\s+back)?|postponed|rescheduled|shifted|delayed|changed|bumped|brought\s+forward|"
+    r"reporté|reportée|décalé|décalée|déplacé|déplacée|aplazad[oa]|pospuest[oa]|movid[oa]|cambiad[oa]|trasladad[oa]|"
+    r"adiad[oa]|remarcad[oa]|passou|mudou)\s+(?:(?:it|this|that|them)\s+)?(?:back\s+|forward\s+|again\s+)?(?:to|until|till|for|au|à|a|al|para|pra|"
+    r"pro)(?:\s+(?:the|le|la|el|o|a))?\s*$|\bauf\s+(?:den\s+|nächsten\s+)?$"
+)
+_MOVE_VERB_DE = re.compile(r"(?i)\b(?:verschoben|verlegt|verschieben|verlegen)\b")
+
+
+def moved_to(text: str, start: int, end: int) -> bool:
+    """Whether the date at ``text[start:end]`` is the day something was moved to."""
+    before = text[max(0, start - 40) : start]
+    found = MOVED_TO.search(before)
+    if found and found.group().lower().startswith("auf"):
+        return bool(_MOVE_VERB_DE.search(_clause_around(text, start, end)))
+    return bool(found)
+
+
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
@@ -232,7 +278,8 @@ def find_dates(text: str, reference_ts: float | None = None) -> list[FoundDate]:
                 return None
         if reference is None:
             return None
-        return _year_for(month, day_number, reference, _tense(_clause_around(text, start, end)))
+        tense = "future" if moved_to(text, start, end) else _tense(_clause_around(text, start, end))
+        return _year_for(month, day_number, reference, tense)
 
     for match in _RANGE.finditer(text):
         groups = match.groupdict()
@@ -277,6 +324,15 @@ def find_dates(text: str, reference_ts: float | None = None) -> list[FoundDate]:
         offset = _RELATIVE[word]
         day = _weekend(reference, offset) if isinstance(offset, str) else reference + timedelta(days=offset)
         add(day, match.start(), match.end(), True)
+    for match in _OFFSET_RE.finditer(text):
+        if _overlaps(taken, match.start(), match.end()):
+            continue
+        if _TOOK.search(_clause_around(text, match.start(), match.end())):
+            continue  # "I lost 3 kg in two weeks": how long something took
+        count = (match.group("count") or "").lower()
+        days = 14 if match.group("fortnight") else \
+            (int(count) if count.isdigit() else _COUNTS[count]) * _UNITS[match.group("unit").lower()]
+        add(reference + timedelta(days=days), match.start(), match.end(), True)
     for match in _WEEKDAY_RE.finditer(text):
         if _overlaps(taken, match.start(), match.end()):
             continue
@@ -296,7 +352,7 @@ def find_dates(text: str, reference_ts: float | None = None) -> list[FoundDate]:
             day = reference - timedelta(days=back)
         elif marker and re.fullmatch(rf"{_NEXT_BEFORE}|{_NEXT_AFTER}", marker, re.IGNORECASE):
             day = reference + timedelta(days=(weekday - reference.weekday()) % 7 or 7)
-        elif _PAST.search(_clause_around(text, match.start(), match.end())):
+        elif _PAST.search(_clause_around(text, match.start(), match.end())) and not moved_to(text, match.start(), match.end()):
             day = reference - timedelta(days=(reference.weekday() - weekday) % 7)
         else:
             day = reference + timedelta(days=(weekday - reference.weekday()) % 7)
@@ -312,7 +368,8 @@ def event_dates(text: str, reference_ts: float | None) -> list[FoundDate]:
     """The days an event in ``text`` happens on: dates not negated, written dates before relative words when a
     sentence has both ("I got that wrong yesterday, it is on 4 March" happens on 4 March); "last week" or "next
     month" name no day."""
-    dates = [d for d in find_dates(text, reference_ts) if not d.negated and not (d.relative and _VAGUE.search(text[d.start:d.end]))]
+    dates = [d for d in find_dates(text, reference_ts) if not d.negated and not (
+        d.relative and _VAGUE.search(text[d.start:d.end]) and not _OFFSET_RE.fullmatch(text[d.start:d.end]))]
     absolute = [d for d in dates if not d.relative]
     return absolute or dates
 

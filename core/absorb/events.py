@@ -226,6 +226,12 @@ _VERBS = frozenset(
     absolutely super lovely wonderful fantastic beautiful cute yep yup nope hey hi hello woohoo yay aww omg
     close support encouragement proud glad""".split()
 )
+# Words that say what became of a plan: a conversation that cancels or moves something says so in its line.
+STATUS_WORDS = frozenset(
+    """cancelled canceled postponed rescheduled abgesagt verschoben annulé annulée annulés reporté reportée cancelado
+    cancelada cancelados aplazado aplazada pospuesto pospuesta adiado adiada desmarcado desmarcada""".split()
+)
+STATUS_BONUS = 3.0
 _PHRASE_SPLIT = re.compile(r"[.,;:!?()\[\]\"“”«»\n]|\s[–—-]\s")
 
 
@@ -237,6 +243,12 @@ def _phrases(sentence: str) -> list[str]:
         for token in chunk.split():
             bare = token.strip("'\"’()")
             low = bare.lower().replace("’", "'")
+            if low in STATUS_WORDS:  # its own phrase: a marker word, but the news of the conversation
+                if run:
+                    out.append(" ".join(run))
+                out.append(bare)
+                run = []
+                continue
             if not bare or low in tx.STOPWORDS or low in _VERBS or (low.endswith("ly") and len(low) > 4) or re.sub(r"'s$", "", low) in tx.STOPWORDS or \
                     re.fullmatch(r"[\d.,:/%-]+", bare) or "http" in low or "/" in bare or low in tx.MARKER_WORDS:
                 if run:
@@ -271,6 +283,7 @@ def key_phrases(texts: Sequence[tuple[int, str]], limit: int = MAX_TOPICS,
         words = [w.lower() for w in phrase.split()]
         score = sum(degree[w] / frequency[w] for w in words)
         score += sum(1.0 for w in phrase.split() if w[:1].isupper())  # names are what a conversation is about
+        score += STATUS_BONUS if phrase.lower() in STATUS_WORDS else 0.0
         key = phrase.lower()
         if key not in scored or score > scored[key][0]:
             scored[key] = (score, position, source, phrase)

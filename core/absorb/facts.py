@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from core.absorb import lookups, provenance, text as tx, updates
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
+from core.absorb.dates import event_dates
 
 FAMILIES = ("health", "work", "home", "identity", "preferences", "personal")
 SINGLE_VALUED = frozenset({"work", "home"})  # one employer, one home: a new one replaces the old
@@ -136,7 +137,8 @@ _P = {
         r"\b(?:i|we)\s+commute\s+from\b",
         r"\bmy\s+(?:new\s+)?(?:home|flat|apartment|house|place)\s+is\s+(?:in|at|near|on)\b",
         r"\b(?:my|our)\s+(?:new\s+)?(?:home\s+|postal\s+|delivery\s+)?address\b|"
-        r"^\W*(?:(?:new|neue|nouvelle|nueva|nova)\s+)?(?:home\s+)?(?:address|adresse|anschrift|dirección|morada|endereço)\s*:",
+        r"^\W*(?:(?:new|neue|nouvelle|nueva|nova)\s+)?(?:home\s+)?(?:address|adresse|anschrift|dirección|morada|endereço)"
+        r"(?:\s+(?:since|from|as\s+of|ab|seit|depuis|dès|à\s+partir\s+d[eu]|desde|a\s+partir\s+de)\s+[\w.]+(?:\s+\d{1,4})?)?\s*:",
         r"\b(?:i['’]m|i\s+am)\s+staying\s+in\s+[A-Z]",
         r"\b(?:i|we)(?:['’]re|\s+are|['’]m|\s+am)\s+(?:now\s+)?(?:renting|living)\s+(?:(?:a|an)\s+[\w-]+\s+)?(?:in|at|near)\b|"
         r"^\W*(?:living|based)\s+in\s+[A-Z]",
@@ -209,6 +211,43 @@ JOB_CHANGE = re.compile(
     r"\bcambi\w*\s+de\s+(?:trabajo|curro|empresa|empleo)\b|\bnuevo\s+(?:trabajo|curro|empleo)\b|\bnueva\s+empresa\b|"
     r"\bmud\w*\s+de\s+(?:emprego|trabalho|empresa)\b|\bnov[oa]\s+(?:emprego|trabalho|empresa)\b"
 )
+# Leaving a job, unmistakably: "I handed in my notice", "I resigned", "Ich habe bei Siemens gekündigt", "j'ai
+# démissionné", "renuncié", "demiti-me".  A work line of its own, and a sign that an employer named beside it is new.
+QUIT_JOB = re.compile(
+    r"(?i)\bhanded\s+in\s+(?:my\s+)?notice\b|\bi(?:['’]ve|\s+have)?\s+(?:just\s+)?(?:resigned|quit\s+(?:my\s+job|my\s+position|(?-i:[A-Z])))|"
+    r"\bbei\s+(?:der\s+|dem\s+)?(?-i:[A-Z])\S*(?:\s+(?-i:[A-Z])\S*)?\s+gekündigt\b|\b(?:meinen\s+job|meine\s+stelle|"
+    r"meine\s+arbeit)\s+gekündigt\b|\bmir\s+wurde\s+gekündigt\b|\bj['’]ai\s+démissionné\b|"
+    r"\bj['’]ai\s+quitté\s+(?:mon\s+(?:boulot|travail|job|poste|emploi)|ma\s+boîte)\b|\b(?:renuncié|dimití)\b|"
+    r"\bdej[ée]\s+(?:mi\s+(?:trabajo|empleo|puesto|curro))\b|\bdemiti-me\b|\bdeixei\s+o\s+(?:emprego|trabalho)\b"
+)
+# Leaving a named place of work ("I left Deloitte", "J'ai quitté Renault", "Dejé Telefónica", "Saí da Galp"): a
+# sign, with a new employer named in the same message, that the job changed (alone it may be a town).
+_LEFT_NAMED = re.compile(
+    r"(?i)\b(?:i\s+left|i(?:['’]ve|\s+have)\s+left|j['’]ai\s+quitté|dej[ée]|me\s+fui\s+de|sal[ií]\s+de|deixei|sa[ií]\s+d[aoe])"
+    r"\s+(?:la\s+|el\s+|a\s+|o\s+)?(?-i:[A-Z])"
+)
+# The same job at another employer: "same role", "gleiche Stelle", "même poste", "mismo puesto", "mesmo cargo".
+_SAME_JOB = re.compile(
+    r"(?i)\bsame\s+(?:job|role|position|title|team|work)\b|\bgleiche[nr]?\s+(?:job|stelle|position|rolle|arbeit)\b|"
+    r"\bmême\s+(?:poste|job|boulot|rôle|travail|métier)\b|\bmism[oa]\s+(?:puesto|trabajo|cargo|rol|empleo)\b|"
+    r"\bmesm[oa]\s+(?:cargo|emprego|trabalho|posto|função)\b"
+)
+# Going over to a new employer, said without a work verb: "I've switched to Linklaters", "bin jetzt bei Bosch",
+# "me cambié a Iberdrola", "passei para a Sonae"; work only in a message that says the job changed.
+_SWITCHED_TO = re.compile(
+    rf"(?i)\b(?:i|we)(?:['’]ve|\s+have)?\s+(?:just\s+|now\s+|finally\s+)?(?:switched|changed|jumped|gone|went|moved)\s+"
+    rf"(?:(?:ship|over|across)\s+)?to\s+(?-i:{tx.NAME_TOKEN})|\bbin\s+(?:jetzt\s+|nun\s+)?(?:bei|zu)\s+(?-i:{tx.NAME_TOKEN})|"
+    rf"\bme\s+(?:cambié|pasé|fui)\s+a\s+(?-i:{tx.NAME_TOKEN})|\b(?:passei|mudei|fui)\s+para\s+(?:a\s+|o\s+)?(?-i:{tx.NAME_TOKEN})|"
+    rf"\bje\s+suis\s+(?:passée?|partie?|allée?)\s+chez\s+(?-i:{tx.NAME_TOKEN})"
+)
+
+
+def job_changed_in(message: str) -> bool:
+    """Whether a message says the user's job changed, so an employer it names is the new one."""
+    return bool(JOB_CHANGE.search(message) or QUIT_JOB.search(message) or _SAME_JOB.search(message) or
+                _LEFT_NAMED.search(message) and _SWITCHED_TO.search(message))
+
+
 _SINCE = r"(?:since|depuis|seit|desde)\b"
 _AT_EMPLOYER = (  # "I'm at Google", "je suis chez Leroy Merlin", "bin ich bei Bosch", "estoy en Inditex", "estou na Galp"
     rf"(?:(?:i['’]m|i\s+am|i['’]ve\s+been|i\s+have\s+been)\s+(?:now\s+)?(?:at|with)|je\s+suis\s+(?:maintenant\s+|désormais\s+)?chez|"
@@ -219,6 +258,7 @@ AT_EMPLOYER = re.compile(rf"(?i)\b{_AT_EMPLOYER}")
 _AT_EMPLOYER_SINCE = _AT_EMPLOYER.replace(r"|estoy\s+(?:ahora\s+)?en|estou\s+(?:agora\s+)?(?:na|no|em)", "")
 _P["work"] += [
     JOB_CHANGE.pattern[4:],
+    QUIT_JOB.pattern[4:],
     # Not "estoy en" / "estou na": with a day ("Desde el lunes estoy en Madrid") they say where one is, not for whom.
     rf"\b{_SINCE}[^,.;!?]{{0,30}}?\b{_AT_EMPLOYER_SINCE}|\b{_AT_EMPLOYER_SINCE}[^,.;!?]{{0,40}}?\b{_SINCE}",
     r"\b(?:curro|currando)\s+(?:en|para)\b|\b(?:comecei|começo|empecé|empiezo|he\s+empezado)\s+a\s+(?:trabalhar|trabajar)\b|"
@@ -303,9 +343,12 @@ _POSSESSOR = re.compile(
 )
 # "My gym is FitZone", "Our bank is Revolut": a thing of the user's, with a name of its own.
 _OWN_THING = re.compile(
-    rf"(?i)^\W*{_POSSESSIVE}\s+(?P<rel>(?!name\b|nom\b|nombre\b|nome\b)[\w-]+(?:\s+[\w-]+)?)\s+(?:is|are|ist|est|es|é)\s+"
-    rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?(?P<name>{_NAME})"
+    rf"(?i)^\W*{_POSSESSIVE}\s+(?P<rel>(?!name\b|nom\b|nombre\b|nome\b)[\w-]+(?:\s+[\w-]+)?)\s+(?:is|are|ist|est|es|é|"
+    rf"is\s+called|heißt|nennt\s+sich|s['’]appelle|se\s+llama|chama-se|se\s+chama)\s+"
+    rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?"
+    rf"(?:(?:the|der|die|das|le|la|el|o|a)\s+(?=(?-i:[A-Z])))?(?P<name>{_NAME})"
 )
+_PERSON_RELATION = re.compile(rf"(?i)^{RELATIONS}$")
 _HOLDS_VALUE = re.compile(r"@[\w-]+\.\w|\+?\d[\d ()./-]{6,}\d|•")
 _REL_START = re.compile(rf"(?i)^\W*{_POSSESSIVE}\s+(?:{RELATIONS})\b")
 _TITLED = re.compile(rf"(?-i:\b(?P<name>{tx.HONORIFIC}\s+{tx.NAME}))")
@@ -393,22 +436,26 @@ def statements(observations: Sequence) -> list[Statement]:
     return out
 
 
-def families_of(clause: str, *, first: bool = True, job_changed: bool = False) -> list[str]:
+def families_of(clause: str, *, first: bool = True, job_changed: bool = False, ts: float | None = None) -> list[str]:
     """The fact families a clause belongs to, most specific first; ``first`` for a sentence's first clause.
 
     ``job_changed``: the message says the job changed, so "je suis chez Castorama" names the new employer.
+    ``ts``: when it was said; a clause that names the day of an event ("I have my driving test in two weeks",
+    "we always ... next Friday") is an event, never a lasting preference.
     """
     out: list[str] = []
-    if job_changed and AT_EMPLOYER.search(clause) and not _THIRD_PERSON_START.match(clause):
+    switched = job_changed and bool(_SWITCHED_TO.search(clause))  # "switched to Linklaters": work, not a preference
+    if job_changed and (AT_EMPLOYER.search(clause) or switched) and not _THIRD_PERSON_START.match(clause):
         out.append("work")
     for family in FAMILIES:
         for pattern in PATTERNS[family] if family not in out else ():
             match = pattern.search(clause)
             if not match:
                 continue
-            if family == "preferences" and (_THIRD_PERSON_START.match(clause) or
+            if family == "preferences" and (_THIRD_PERSON_START.match(clause) or switched or
                                             _FREQUENCY_ONLY.search(match.group()) and not _USER_SUBJECT.search(clause)
-                                            and clause[: match.start()].strip() != ""):
+                                            and clause[: match.start()].strip() != "" or
+                                            event_dates(clause, ts)):
                 continue
             if family == "identity" and not _identity_name_ok(clause, match):
                 continue
@@ -420,6 +467,8 @@ def families_of(clause: str, *, first: bool = True, job_changed: bool = False) -
             break
     if not out and not first and _JOB_AFTER_NAME.match(clause) and not _THIRD_PERSON_START.match(clause):
         out.append("work")  # "Sou o Rafael Azevedo, engenheiro civil na Mota-Engil"
+    if "work" in out and "home" not in out and _JOB_IN_TOWN.search(clause):
+        out.append("home")  # "I'm a librarian in Stavanger": where the user works and lives
     return out
 
 
@@ -433,6 +482,13 @@ _JOB_AFTER_NAME = re.compile(
     rf"^\W*(?:(?:a|an|um|uma|un|une|ein|eine)\s+)?(?:[^\W\d_][\w-]*\s+){{0,2}}[^\W\d_][\w-]*\s+"
     rf"(?:at|@|chez|bei|na|no|em|en|in\s+der|im|für|for)\s+(?-i:{tx.NAME_TOKEN})",
     re.IGNORECASE,
+)
+# A job in a town: "I'm a librarian in Stavanger", "je suis infirmière à Rennes", "ich bin Lehrerin in Graz",
+# "soy enfermera en Cali", "sou professora em Braga".
+_JOB_IN_TOWN = re.compile(
+    r"(?i)\b(?:i['’]m|i\s+am|je\s+suis|ich\s+bin|soy|sou)\s+(?:now\s+|jetzt\s+|maintenant\s+)?(?:(?:a|an|un|une|ein|eine|um|uma)\s+)?"
+    r"(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:in|à|en|em|no|na)\s+(?!\w+ics\b|(?:law|medicine|history|biology|chemistry|english|french|german|spanish|"
+    r"maths?|year|grade|class|sales|marketing|finance|it|hr|training|charge)\b)(?-i:[A-Z][\w'’-]+)(?:\s+(?-i:[A-Z][\w'’-]+))?\s*(?:[,.;!]|$)"
 )
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hey|hello|hallo|hola|olá|ola|salut|bonjour|ciao|moin|servus)\W*$")
 _LOWER_NAME = re.compile(r"(?i)^\W*(?:i['’]m|im|i\s+am)\s+(?-i:[a-z][\w'’-]+)\W*$")
@@ -461,9 +517,9 @@ def _group_clauses(statement: Statement) -> list[tuple[str, str]]:
     groups: list[list] = []
     extra: list[tuple[str, str]] = []
     pending: list[str] = []
-    job_changed = bool(JOB_CHANGE.search(statement.obs.text or statement.text))
+    job_changed = job_changed_in(statement.obs.text or statement.text)
     for index, clause in enumerate(statement.clauses):
-        found = families_of(clause, first=index == 0, job_changed=job_changed)
+        found = families_of(clause, first=index == 0, job_changed=job_changed, ts=statement.obs.ts)
         if not found and index and _GREETING.match(statement.clauses[index - 1]) and _LOWER_NAME.match(clause):
             found = ["identity"]  # "hey, im tobias"
         if not found:
@@ -652,7 +708,9 @@ def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[st
                 not _PERSON_PREDICATE.match(clause[match.end("name") :]):
             continue  # "Membership is 45 pounds", "Dinner is at 8": a capital at a sentence start is not yet a name
         add(name, None)
-    for match in re.finditer(_NAME, text):  # an entity already known, named again ("Priya's birthday is 4 March")
+    # An entity already known, named again ("Priya's birthday is 4 March"), also in a lead-in ("Aiko changed
+    # schools: she now goes to ...").
+    for match in re.finditer(_NAME, f"{statement.text} , {text}"):
         name = _clean_name(match.group())
         if entity_key(name) in known or (len(name) >= 3 and is_known(name)):
             add(name, None)
@@ -690,11 +748,17 @@ def entity_facts(items: Sequence[Statement], is_known: Callable[[str], bool] = l
             elif relation and not entity.relation:
                 entity.relation = relation
             targets.append(entity)
+        # "Project Atlas is the ...", and a thing of the user's with a name ("Our choir is the Cantores Minores"):
+        # what follows ("It rehearses in the crypt ...") is about it.
         definition = _DEFINITION.match(statement.clauses[0])
-        if definition:
-            defined = entities.get(entity_key(_clean_name(definition.group("name"))))
+        own = _OWN_THING.match(statement.clauses[0])
+        if own and _PERSON_RELATION.match(own.group("rel")):
+            own = None
+        for found in (definition, own):
+            defined = entities.get(entity_key(_clean_name(found.group("name")))) if found else None
             if defined is not None:
                 topic = (defined, obs)
+                break
         if not mentioned and _PRONOUN_START.match(statement.text) and last_person is not None:
             targets.append(last_person)
         if topic is not None and topic[0] not in targets and (obs.id == topic[1].id or not mentioned):
@@ -755,7 +819,7 @@ def updates_of(items: Sequence[Statement], core: Sequence[Candidate], entities: 
         if statement.speaker:
             continue
         kind = statement.kind
-        if kind not in ("correct", "end") and updates.RESCHEDULED.search(statement.text):
+        if kind not in ("correct", "end") and updates.rescheduled(statement.text, statement.obs.ts):
             kind = "correct"
         if kind not in ("correct", "end"):
             continue

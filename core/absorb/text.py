@@ -218,7 +218,7 @@ def strip_lead_in(sentence: str) -> str:
     colon = text.find(": ")
     if 0 < colon <= 70 and not re.search(r"\d$", text[:colon]) and len(text[colon + 2 :].split()) >= 2:
         head = text[:colon].lower()
-        if not re.search(r"\b(?:address|adresse|dirección|endereço|morada|code|pin|password|number|nummer|numéro|número|"
+        if not re.search(r"\b(?:address|adresse|anschrift|dirección|endereço|morada|code|pin|password|number|nummer|numéro|número|"
                          r"e-?mail|phone|tel|iban)\b", head):
             text = text[colon + 2 :]
     stripped = LEAD_IN.sub("", text)

@@ -30,11 +30,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.absorb import text as tx
+from core.absorb.dates import find_dates, moved_to
+from core.absorb.lookups import describe_addresses
 
 RESCHEDULED = re.compile(
     r"(?i)\b(?:postponed|rescheduled|pushed\s+(?:back|to)|brought\s+forward|verschoben|verlegt|reporté|décalé|"
     r"aplazad[oa]|pospuest[oa]|adiad[oa]|remarcad[oa])\b"
 )
+
+
+def rescheduled(text: str, ts: float | None = None) -> bool:
+    """Whether ``text`` moves an event: a rescheduling word, or a day it was moved to ("got moved to 29 April",
+    "moved it to Friday", "déplacé au 3 mai")."""
+    if RESCHEDULED.search(text):
+        return True
+    return any(moved_to(text, d.start, d.end) for d in find_dates(text, ts))
 _TRAILING_FILLER = re.compile(r"(?i)(?:\s+(?:[\w'’]{1,3}|is|are|was|ist|est|es|sai|sale|leaves|starts|begins|findet|"
                               r"statt|takes|place|at|on|um|am|à|às|a\s+las|de|do|da|el|la|le|the))+\s*$")
 
@@ -86,7 +96,7 @@ def restates(new: str, old: str) -> str | None:
     A negation one has and the other lacks, or a number one has that the
     other lacks, makes them different statements.
     """
-    new_body, old_body = _body(new), _body(old)
+    new_body, old_body = body(new), body(old)
     shared_stems = tx.stems(new_body) & tx.stems(old_body)
     if shared_stems & (_negated_stems(new_body) ^ _negated_stems(old_body)):
         return None  # "I'm not allergic to kiwis" is not "I'm allergic to kiwis"
@@ -100,14 +110,15 @@ def restates(new: str, old: str) -> str | None:
     return None
 
 
-def _body(line: str) -> str:
+def body(line: str) -> str:
+    """A line without its speaker ("User: ")."""
     return re.sub(r"^[^:]{1,40}:\s+", "", line.strip()) if re.match(r"^(?:User|[\w .'-]{1,40}):\s", line) else line
 
 
 def from_same_message(line: str, source_text: str) -> bool:
     """Whether ``line`` is the user's words from ``source_text`` (a message never replaces its own lines)."""
-    body = tx.normalised(_body(line).split(" (update ")[0])
-    return bool(body) and body in tx.normalised(source_text)
+    said = tx.normalised(body(line).split(" (update ")[0])
+    return bool(said) and said in tx.normalised(source_text)
 
 
 def supersedes(update: Update, line: str, *, same_family: bool = False, single_valued: bool = False) -> bool:
@@ -116,7 +127,7 @@ def supersedes(update: Update, line: str, *, same_family: bool = False, single_v
         return False
     if update.kind == "correct" and any(mentions_value(line, value) for value in update.negated):
         return True
-    names, stems = shared(update.statement, _body(line))
+    names, stems = shared(update.statement, body(line))
     if same_family:
         if single_valued and update.kind and not re.search(r"(?i)\b(?:also|too|as\s+well|auch|aussi|también|também)\b",
                                                            update.statement):
@@ -132,27 +143,28 @@ def day_label(ts: float) -> str:
 
 def annotated(line: str, update: Update) -> str:
     """``line`` with the statement that ended or changed it as a dated note."""
-    return f"{line.rstrip()} (update {day_label(update.ts)}: {update.statement.strip()})"
+    return f"{line.rstrip()} (update {day_label(update.ts)}: {describe_addresses(update.statement.strip())})"
 
 
 def subject_of(summary: str, negated: list[str]) -> str:
     """What an event summary is about: its words before the corrected value ("Dinner with the Nakamuras")."""
-    body = _body(summary)
-    cut = len(body)
+    text = body(summary)
+    cut = len(text)
     for value in negated:
-        found = re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", body, re.IGNORECASE)
+        found = re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", text, re.IGNORECASE)
         if found:
             cut = min(cut, found.start())
-    if cut == len(body):
-        digit = re.search(r"\d", body)
+    if cut == len(text):
+        digit = re.search(r"\d", text)
         cut = digit.start() if digit else cut
-    head = _TRAILING_FILLER.sub("", body[:cut].rstrip(" ,;:-–—")).strip()
-    return head if len(head.split()) >= 1 else body
+    head = _TRAILING_FILLER.sub("", text[:cut].rstrip(" ,;:-–—")).strip()
+    return head if len(head.split()) >= 1 else text
 
 
 def corrected_summary(old_summary: str, update: Update, speaker: str = "User") -> str:
     """An event's summary after a correction: the correction, with what it is about when it does not say."""
     statement = tx.strip_lead_in(update.statement) if not tx.CORRECTION.match(update.statement) else update.statement
+    statement = describe_addresses(statement)  # a postal address is the vault's
     subject = subject_of(old_summary, update.negated)
     if not (tx.capitalised(subject) - tx.capitalised(statement)) and tx.capitalised(subject):
         return f"{speaker}: {statement}"

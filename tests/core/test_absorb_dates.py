@@ -72,3 +72,34 @@ def test_an_ordinal_day_takes_the_month_named_before_it():
 def test_morning_is_not_tomorrow():
     assert days("Ich laufe jeden Morgen.") == []
     assert days("Tomo café por la mañana.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("My viva is in three weeks.", [date(2026, 4, 1)]),
+    ("In zehn Tagen fliegen wir nach Porto.", [date(2026, 3, 21)]),
+    ("L'audition est dans deux semaines.", [date(2026, 3, 25)]),
+    ("La entrevista es en cinco días.", [date(2026, 3, 16)]),
+    ("A consulta é daqui a uma semana.", [date(2026, 3, 18)]),
+    ("We finished the roof in three days.", []),  # how long it took, not a day
+])
+def test_a_count_of_days_or_weeks_from_the_message(text, expected):
+    assert days(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Na sexta-feira passada jantámos com a Rita.", date(2026, 3, 6)),  # Portuguese "na"/"no" is "on the"
+    ("No domingo passado corri 10 km.", date(2026, 3, 8)),
+])
+def test_portuguese_on_the_is_not_a_negation(text, expected):
+    assert days(text) == [expected]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ugh, the dentist got moved to 2 March.", date(2027, 3, 2)),  # moved to: ahead, though said in the past tense
+    ("The launch was pushed back to 20 March.", date(2026, 3, 20)),
+    ("They moved it to Monday.", date(2026, 3, 16)),
+    ("Die Prüfung wurde auf den 20. März verschoben.", date(2026, 3, 20)),
+    ("Le concert a été déplacé au 19 mars.", date(2026, 3, 19)),
+])
+def test_the_day_an_event_was_moved_to_is_ahead(text, expected):
+    assert days(text) == [expected]
