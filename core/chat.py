@@ -375,7 +375,12 @@ class Assistant:
         if not _CITE.search(text):
             text += " " + "".join(f"[{n}]" for n in used_n)
         citations = [by_n[n].citation() for n in used_n if n in by_n]
-        return Answer(question, re.sub(r"\s{2,}", " ", text), citations, False, retrieval_ms, model.name, style="generated")
+        # Tidy the gaps a dropped marker leaves, but keep the model's paragraphs and list lines: the app renders
+        # them as Markdown, and a list folded into one line reads as "... [1]. - You called ...".
+        # (Indentation at the start of a line is kept: it nests a list or a code block.)
+        text = re.sub(r"(?<=\S)[ \t]+([.,;:!?])", r"\1", re.sub(r"(?<=\S)[ \t]{2,}", " ", text))
+        text = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", text))
+        return Answer(question, text, citations, False, retrieval_ms, model.name, style="generated")
 
     def _show(self, answer: Answer, on_token: Callable[[str], None] | None) -> Answer:
         """Mask every vault value in the answer and its citations, then hand the text to ``on_token``."""
