@@ -114,9 +114,10 @@ class ContextItem:
     app: str | None
     score: float
     source: Source | None = None
+    label: str | None = None  # how a citation names it, when that differs from its context text
 
     def citation(self, label: str | None = None) -> Citation:
-        label = label if label is not None else self.text
+        label = label if label is not None else (self.label or self.text)
         label = label if len(label) <= 80 else label[:77] + "..."
         return Citation(self.n, self.kind, self.id, self.type, label, iso(self.time), self.app)
 
@@ -126,6 +127,28 @@ def _memory_text(memory: Memory) -> str:
     if memory.type == "knowledge_vault":
         return memory_snippet(memory)
     return memory.text
+
+
+# Who did it and what kind of thing it is: the memories page shows them apart; a citation reads better without.
+_LABEL_SKIPPED = {"actor", "event_type", "entry_type", "resource_type", "sensitivity", "source", "location"}
+
+
+def _memory_label(memory: Memory) -> str:
+    """A citation's name for a memory: its title and what it says, without its time (shown beside it) or kinds.
+
+    The context text (``memory.text``) starts an episodic memory with an ISO time, actor and event type, which a
+    source list showed as "2026-05-02 10:00 · me · call · Called Ada..."."""
+    if memory.type == "knowledge_vault":
+        return memory_snippet(memory)
+    parts: list[str] = []
+    for spec_field in memory.spec.fields:
+        if spec_field.kind in ("time", "int", "choice") or not spec_field.indexed or spec_field.name in _LABEL_SKIPPED:
+            continue
+        value = memory.fields.get(spec_field.name)
+        text = "; ".join(str(v) for v in value) if isinstance(value, list) else " ".join(str(value or "").split())
+        if text and text not in parts:
+            parts.append(text)
+    return " · ".join(parts) or memory.text
 
 
 def _masked_fields(memory: Memory) -> dict[str, Any]:
@@ -187,7 +210,7 @@ class Assistant:
             source = Source(0, "memory", memory.id, memory.type, text, ts=max(source_times) if source_times else memory.updated_at,
                             fields=_masked_fields(memory), score=score)
             return ContextItem(0, "memory", memory.id, memory.type, text, memory.time if memory.type == "episodic" else None,
-                               None, score, source)
+                               None, score, source, label=mask_text(_memory_label(memory)).text)
 
         def observation_item(obs, score: float, neighbours: list[Source], shown_text: str | None = None) -> ContextItem:
             # Stored text is masked on the way in; masking again covers what was stored before that.
