@@ -114,9 +114,10 @@ class ContextItem:
     app: str | None
     score: float
     source: Source | None = None
+    label: str | None = None  # how a citation names it, when that differs from its context text
 
     def citation(self, label: str | None = None) -> Citation:
-        label = label if label is not None else self.text
+        label = label if label is not None else (self.label or self.text)
         label = label if len(label) <= 80 else label[:77] + "..."
         return Citation(self.n, self.kind, self.id, self.type, label, iso(self.time), self.app)
 
@@ -126,6 +127,28 @@ def _memory_text(memory: Memory) -> str:
     if memory.type == "knowledge_vault":
         return memory_snippet(memory)
     return memory.text
+
+
+# Who did it and what kind of thing it is: the memories page shows them apart; a citation reads better without.
+_LABEL_SKIPPED = {"actor", "event_type", "entry_type", "resource_type", "sensitivity", "source", "location"}
+
+
+def _memory_label(memory: Memory) -> str:
+    """A citation's name for a memory: its title and what it says, without its time (shown beside it) or kinds.
+
+    The context text (``memory.text``) starts an episodic memory with an ISO time, actor and event type, which a
+    source list showed as "2026-05-02 10:00 · me · call · Called Ada..."."""
+    if memory.type == "knowledge_vault":
+        return memory_snippet(memory)
+    parts: list[str] = []
+    for spec_field in memory.spec.fields:
+        if spec_field.kind in ("time", "int", "choice") or not spec_field.indexed or spec_field.name in _LABEL_SKIPPED:
+            continue
+        value = memory.fields.get(spec_field.name)
+        text = "; ".join(str(v) for v in value) if isinstance(value, list) else " ".join(str(value or "").split())
+        if text and text not in parts:
+            parts.append(text)
+    return " · ".join(parts) or memory.text
 
 
 def _masked_fields(memory: Memory, hide: Callable[[str], str]) -> dict[str, Any]:
@@ -217,7 +240,7 @@ class Assistant:
             source = Source(0, "memory", memory.id, memory.type, text, ts=max(source_times) if source_times else memory.updated_at,
                             fields=_masked_fields(memory, hide), score=score)
             return ContextItem(0, "memory", memory.id, memory.type, text, memory.time if memory.type == "episodic" else None,
-                               None, score, source)
+                               None, score, source, label=hide(_memory_label(memory)))
 
         def observation_item(obs, score: float, neighbours: list[Source], shown_text: str | None = None) -> ContextItem:
             source = Source(0, "observation", obs.id, obs.kind, hide(obs.text[:2000]), ts=obs.ts, role=obs.role,
@@ -412,7 +435,12 @@ class Assistant:
         if not _CITE.search(text):
             text += " " + "".join(f"[{n}]" for n in used_n)
         citations = [by_n[n].citation() for n in used_n if n in by_n]
-        return Answer(question, re.sub(r"\s{2,}", " ", text), citations, False, retrieval_ms, model.name, style="generated")
+        # Tidy the gaps a dropped marker leaves, but keep the model's paragraphs and list lines: the app renders
+        # them as Markdown, and a list folded into one line reads as "... [1]. - You called ...".
+        # (Indentation at the start of a line is kept: it nests a list or a code block.)
+        text = re.sub(r"(?<=\S)[ \t]+([.,;:!?])", r"\1", re.sub(r"(?<=\S)[ \t]{2,}", " ", text))
+        text = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", text))
+        return Answer(question, text, citations, False, retrieval_ms, model.name, style="generated")
 
     def _show(self, answer: Answer, on_token: Callable[[str], None] | None) -> Answer:
         """Mask every vault value in the answer and its citations, then hand the text to ``on_token``."""

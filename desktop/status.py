@@ -78,10 +78,12 @@ class EngramStatusBar(QStatusBar):
     def __init__(self, bridge, parent=None):
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.capture_label = ElidedLabel("Capture: …")
+        # Whether Engram is recording, and how the key is kept, stay readable in a narrow window; the backlog
+        # and the model's name shorten first.
+        self.capture_label = ElidedLabel("Capture: …", keep=260)
         self.backlog_label = ElidedLabel()
         self.model_label = ElidedLabel()
-        self.key_label = ElidedLabel()
+        self.key_label = ElidedLabel(keep=210)
         self.backup_label = ClickableLabel()
         for label in (self.capture_label, self.backlog_label, self.model_label):
             self.addWidget(label)

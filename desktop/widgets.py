@@ -122,11 +122,19 @@ class ElidedLabel(QLabel):
     """A one-line label that shortens its text with … instead of setting a minimum width.
 
     The status bar's labels, side by side at their full length, made the main
-    window at least about 980 pixels wide.
+    window at least about 980 pixels wide.  ``keep`` is the width (pixels) the
+    label keeps before it shortens, for the one a reader must not lose: at
+    960 pixels the capture line shrank to "Screen …" while the backlog kept
+    its whole sentence.
     """
 
+    def __init__(self, text: str = "", parent=None, *, keep: int = 60):
+        super().__init__(text, parent)
+        self.keep = keep
+
     def minimumSizeHint(self) -> QSize:
-        return QSize(min(60, super().minimumSizeHint().width()), super().minimumSizeHint().height())
+        hint = super().minimumSizeHint()
+        return QSize(min(max(60, self.keep), self.sizeHint().width()), hint.height())
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)

@@ -279,7 +279,12 @@ class ChatPage(QWidget):
             body = render_answer(turn["text"], turn["citations"])
             if turn.get("model"):
                 body += f'<div style="color:#9ca3af; font-size:8pt; margin-top:6px">Answered by {html.escape(turn["model"])} on this computer</div>'
-        return question + f'<table width="100%" cellpadding="8"><tr><td><b>Engram</b><br>{body}</td></tr></table>'
+        # A paragraph or list starts on its own line with a small gap; a <br> before it left an empty line.
+        if body.startswith("<p>"):
+            body = '<p style="margin-top:4px">' + body[3:]
+        elif not body.startswith(("<ul>", "<ol>", "<pre>")):
+            body = "<br>" + body
+        return question + f'<table width="100%" cellpadding="8"><tr><td><b>Engram</b>{body}</td></tr></table>'
 
     def _link(self, url: QUrl) -> None:
         kind, _, ident = url.path().partition("/")

@@ -42,6 +42,33 @@ def test_a_checked_generated_answer_cites_the_memory_it_used(chat_engine):
     assert cited.fields["name"] == "Ada" and cited.access_count == 1
 
 
+def test_a_generated_answer_keeps_its_paragraphs_and_list_lines(paths):
+    reply = "Ada is your sister [1].\n\n- She is   Sam's sister [1].  \n- Ada is Sam's sister [7].\n\n\n\nThat is all."
+    engine = chat_engine_with(paths, reply)
+    try:
+        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada is Sam's sister"})
+        answer = engine.ask("Who is Ada?")
+        assert answer.style == "generated"
+        # [7] cites nothing and goes; the gaps it and the model left close up, the paragraphs and list lines stay.
+        assert answer.text == "Ada is your sister [1].\n\n- She is Sam's sister [1].\n- Ada is Sam's sister.\n\nThat is all."
+    finally:
+        engine.close()
+
+
+def test_a_memory_is_cited_by_what_it_says_not_by_its_raw_fields(paths):
+    engine = chat_engine_with(paths, "You called Ada about the Porto trip [1].")
+    try:
+        engine.memories.add("episodic", {"occurred_at": "2026-05-02T10:00", "actor": "me", "event_type": "call",
+                                         "summary": "Called Ada about the Porto trip",
+                                         "details": "Trip planned for the second weekend of July."})
+        [citation] = engine.ask("When did I call Ada about the Porto trip?").citations
+        # The time is the citation's own field (the app shows it beside the label); who and what kind are not prose.
+        assert citation.label == "Called Ada about the Porto trip · Trip planned for the second weekend of July."
+        assert citation.time is not None and citation.time.startswith("2026-05-02")
+    finally:
+        engine.close()
+
+
 def test_no_evidence_means_abstention_without_the_model(chat_engine):
     answer = chat_engine.ask("What is the capital of Mongolia?")
     assert answer.abstained and answer.text == NO_MEMORY and answer.citations == []

@@ -74,3 +74,25 @@ def send_delete_window(display: str, window_id: int) -> None:
         conn.flush()
     finally:
         conn.close()
+
+
+def status_bar_text(display: str, window_id: int, height: int = 30) -> str:
+    """What the status bar of window ``window_id`` shows, read from the screen's pixels with Tesseract.
+
+    Another process's widgets cannot be asked for their text, so the test reads
+    what a person would: the bottom ``height`` pixels, enlarged for OCR.
+    """
+    import mss
+    from PIL import Image
+
+    from core.capture.ocr import TesseractOcr
+
+    shell = subprocess.run(["xdotool", "getwindowgeometry", "--shell", str(window_id)], capture_output=True,
+                           text=True, env={"DISPLAY": display}, check=True).stdout
+    geometry = dict(line.split("=", 1) for line in shell.split())
+    left, top, width, tall = (int(geometry[key]) for key in ("X", "Y", "WIDTH", "HEIGHT"))
+    with (getattr(mss, "MSS", None) or mss.mss)(display=display) as screen:
+        shot = screen.grab({"left": left, "top": top + tall - height, "width": width, "height": height})
+    image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX").convert("L")
+    image = image.resize((image.width * 3, image.height * 3), Image.Resampling.LANCZOS)
+    return " ".join(word.text for word in TesseractOcr(psm=6, min_confidence=0).read_image(image))

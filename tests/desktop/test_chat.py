@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 
 from core.models.base import FakeChatModel
 from desktop.markdown import render_markdown
@@ -128,3 +128,36 @@ def test_the_conversation_comes_back_after_a_restart_and_can_be_cleared(paths, q
     finally:
         app.close()
         engine.close()
+
+
+def test_an_answer_shown_in_the_chat_is_never_absorbed_nor_cited(make_app, qtbot):
+    # Issue 16, item 4, through the window: what Engram answered on screen must not come back as evidence.
+    answer_text = "Ada is your sister and lives in Porto [2]."  # [2]: the context item about Ada
+    said = "your sister and lives in Porto"  # the answer's own words; no memory or moment says this
+    model = FakeChatModel([answer_text, answer_text])
+    app = make_app(chat_model=model, samples=True)
+    engine, chat = app.engine, app.window.chat
+    engine.settings.set("models.answers", "generated")  # the model's own wording is shown, not only quotes
+    with qtbot.waitSignal(chat.answer_finished, timeout=10_000) as first:
+        chat.input.setText("Who is Ada?")
+        qtbot.keyClick(chat.input, Qt.Key.Key_Return)
+    assert first.args[0]["answer"] == answer_text  # the generated answer passed the check and is on screen
+    assert said in chat.transcript.toPlainText()
+
+    report = engine.make_absorber(use_llm=False).absorb_backlog()  # what the scheduled absorb runs
+    assert report.to_dict()["observations"] > 0  # the absorb really ran over the backlog, the question with it
+    assert engine.observations.count(unabsorbed=True) == 0
+    assert not [m.id for m in engine.memories.list(limit=1000) if said in m.text]
+    moments = engine.observations.list_between(0, engine.clock() + 60)
+    assert not [o.id for o in moments if said in (o.text or "")]
+    assert [o.text for o in moments if o.kind == "chat"] == ["Who is Ada?"]  # the user's question, kept as said
+
+    with qtbot.waitSignal(chat.answer_finished, timeout=10_000) as second:
+        chat.send("Who is Ada?")
+    cited = second.args[0]["citations"]
+    assert cited, "the second answer cites nothing: the test would prove nothing"
+    for citation in cited:
+        assert said not in citation["label"] and "Who is Ada" not in citation["label"], citation
+    seen = [engine.observations.get(c["id"]).text for c in cited if c["kind"] == "observation"]
+    assert not [text for text in seen if said in text or "Who is Ada" in text]
+    assert "Ada is my sister" in " ".join(c["label"] for c in cited)  # the memory the answer came from

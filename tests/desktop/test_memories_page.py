@@ -1,10 +1,13 @@
 """Memories: Delete acts only on what the user selected (one or many, button or Delete key), rows read as prose,
-and the detail pane wraps instead of scrolling sideways, with Hide always in view after Reveal."""
+and the detail pane wraps instead of scrolling sideways, with Hide always in view after Reveal.  A core block
+the user edited here is what absorb leaves alone and what the page keeps showing."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from desktop.pages.memories import MemoryEditDialog
 from tests.desktop.conftest import wait_idle
 
 
@@ -119,3 +122,50 @@ def test_hide_stays_in_view_after_reveal(make_app, qtbot):
     assert page.secret_label.text().startswith("ghp_x7Q2")
     button.click()
     assert not page.revealed and "x7Q2x7Q2" not in page.secret_label.text()
+
+
+def _fill_the_editor(value: str, seen: list) -> None:
+    """Play the user in the modal edit dialog: replace the Value and press Save."""
+    dialog = QApplication.activeModalWidget()
+    seen.append(dialog)
+    if not isinstance(dialog, MemoryEditDialog):
+        return
+    editor = dialog.findChild(QWidget, "edit_value")
+    editor.setPlainText(value) if hasattr(editor, "setPlainText") else editor.setText(value)
+    dialog.accept()
+
+
+def test_a_core_block_edited_in_the_app_survives_absorb_and_stays_shown(make_app, qtbot):
+    # Issue 16, item 5, through the window: the user's rewrite outranks what a later chat says about the same label.
+    app = make_app()
+    engine = app.engine
+    engine.observations.add("chat", "I prefer aisle seats.", role="user", conversation="c1")
+    engine.make_absorber(use_llm=False).absorb_backlog()
+    page = _open(app, qtbot, "core")
+    row = _row(page, "core", "preferences")
+    page.table.selectRow(row)
+    wait_idle(qtbot, app)
+    assert page.current["label"] == "preferences" and page.edit_button.isEnabled()
+    mine = "Name: Sam. Prefers aisle seats, tea, no meetings before 10."
+    seen: list = []
+    QTimer.singleShot(0, lambda: _fill_the_editor(mine, seen))
+    with qtbot.waitSignal(page.memory_changed, timeout=5_000):
+        page.edit_button.click()  # opens the editor; the timer above fills it in and saves
+    assert seen and isinstance(seen[0], MemoryEditDialog)
+    block_id = page.current["id"]
+    assert engine.memories.get(block_id).fields["value"] == mine
+
+    engine.observations.add("chat", "I prefer green tea in the morning.", role="user", conversation="c2")
+    with qtbot.waitSignal(page.rows_loaded, timeout=10_000):  # the page refreshes on absorb's changes
+        engine.make_absorber(use_llm=False).absorb_backlog()
+    wait_idle(qtbot, app)
+    assert engine.memories.get(block_id).fields["value"] == mine
+    model = page.models["core"]
+    titles = {model.row_data(r)["title"]: model.row_data(r) for r in range(model.rowCount())}
+    assert titles["preferences"]["value"] == mine and "green tea" not in titles["preferences"]["says"]
+    assert "green tea" in titles["preferences (suggested)"]["value"]  # the new information, offered beside it
+    page.table.selectRow(_row(page, "core", "preferences"))
+    wait_idle(qtbot, app)
+    shown = [label.text().replace("\u200b", "") for label in page.fields_box.findChildren(QLabel)]
+    assert mine in shown, shown
+    assert not [text for text in shown if "green tea" in text]

@@ -58,3 +58,19 @@ def test_ctrl_q_ends_the_process(running_app):
         # X server keeps Ctrl and Q down and auto-repeats Ctrl+Q into the windows of every later test.
         subprocess.run(["xdotool", "keyup", "ctrl+q"], env={"DISPLAY": display}, check=False)
     assert code == 0, process.stdout.read()
+
+
+def test_hiding_to_the_tray_says_so_only_the_first_time(make_app, qtbot, monkeypatch):
+    app = make_app()
+    app.window.hide_on_close = True  # as where a tray exists
+    monkeypatch.setattr(app.tray, "available", True)
+    told = []
+    monkeypatch.setattr(app.tray.icon, "showMessage", lambda title, text, *rest: told.append((title, text)))
+    for _ in range(2):
+        app.window.show()
+        with qtbot.waitSignal(app.window.hidden_to_tray, timeout=5_000):
+            app.window.close()
+        assert not app.window.isVisible()
+    assert len(told) == 1, told
+    title, text = told[0]
+    assert "still running" in title and "Ctrl+Q" in text

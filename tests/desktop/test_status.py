@@ -51,3 +51,20 @@ def test_capture_text_only_mentions_hidden_windows_while_recording():
     assert capture_text({**health, "hidden_summary": None}) == "Recording"
     assert capture_text({**health, "state": "excluded"}) == "Capture skipping an excluded window"
     assert capture_text(None) == "Screen capture is not available in this installation"
+
+
+def test_in_a_narrow_window_the_capture_line_and_the_key_stay_whole(make_app, qtbot):
+    # At 960 px the capture line had shrunk to "Screen …" while the backlog kept its whole sentence.
+    app = make_app(samples=True)
+    bar = app.window.status
+    app.window.resize(960, 640)
+    bar.show_snapshot({**bar.data, "capture": {"state": "paused", "paused_until": float("inf")}, "backlog": 135,
+                       "key": {"storage": "file", "location": "/tmp/key", "warning": None}})
+    qtbot.waitUntil(lambda: app.window.width() <= 960, timeout=5_000)
+    qtbot.wait(50)
+    for label in (bar.capture_label, bar.key_label):
+        text = label.text()
+        needed = label.fontMetrics().horizontalAdvance(text) + 2 * label.margin()
+        assert label.contentsRect().width() >= needed, (text, label.contentsRect().width(), needed)
+    assert bar.capture_label.text() == "Capture paused until you resume it"
+    assert app.window.minimumSizeHint().width() <= 1000
