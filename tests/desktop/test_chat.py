@@ -1,5 +1,5 @@
-"""Chat: answers stream visibly, Markdown is rendered without letting memory text inject HTML,
-citations are numbered from [1] in reading order, and one source seen twice is listed once."""
+"""Chat: a note while the model writes, then only the checked answer, Markdown rendered without letting memory text
+inject HTML, citations numbered from [1] in reading order, and one source seen twice listed once."""
 
 from __future__ import annotations
 
@@ -71,22 +71,35 @@ class SlowChat(FakeChatModel):
             yield piece
 
 
-def test_the_answer_is_visible_while_it_streams_and_rendered_when_done(make_app, qtbot):
-    reply = "**Ada** is your sister [3]. She lives in Porto, works as a nurse and likes hiking in the mountains [3]."
-    app = make_app(chat_model=SlowChat([reply]), samples=True)
+def citing(template: str, needle: str):
+    """A model reply that cites, as ``[n]``, the context item holding ``needle`` (numbers depend on retrieval)."""
+
+    def reply(messages, schema):
+        for line in messages[-1]["content"].splitlines():
+            found = re.match(r"\[(\d+)\]", line)
+            if found and needle in line:
+                return template.format(n=found.group(1))
+        return "I have no memory of that."
+
+    return reply
+
+
+def test_while_the_model_writes_a_note_shows_and_only_the_checked_answer_appears(make_app, qtbot):
+    # Answers are checked against their sources before they are shown, so no unchecked word is ever on screen.
+    reply = citing("**Ada** is your sister [{n}].", "Ada is my sister")
+    app = make_app(chat_model=SlowChat(reply), samples=True)
     chat = app.window.chat
     seen: list[str] = []
     chat.transcript.textChanged.connect(lambda: seen.append(chat.transcript.toPlainText()))
     with qtbot.waitSignal(chat.answer_finished, timeout=15_000) as finished:
         chat.send("Who is Ada?")
-    partial = [text for text in seen if "Ada is your" in text and "mountains" not in text]
-    assert len(partial) >= 2, "no partial answer was ever on screen"
+    assert any("Looking through your memories" in text for text in seen)
+    shown = [i for i, text in enumerate(seen) if "Ada is your" in text]
+    assert shown and all("Looking through your memories" not in seen[i] for i in shown)
     text = chat.transcript.toPlainText()
     assert "**" not in text and "Ada is your sister [1]" in text
-    assert "\nSources\n[1] " in text or "Sources" in text
-    assert finished.args[0]["citations"]
-    html = chat.transcript.toHtml()
-    assert "font-weight" in html  # the bold survived as formatting
+    assert "Sources" in text and finished.args[0]["citations"]
+    assert "font-weight" in chat.transcript.toHtml()  # the bold survived as formatting
 
 
 def test_a_citation_link_opens_its_source(make_app, qtbot):
