@@ -55,6 +55,7 @@ from core.answer.words import (
     IN_PLACE,
     MONEY_AMOUNT,
     PLACE_KINDS,
+    PREFERENCE_WORDS,
     QUANTITY,
     NUMBER,
     PATH_OR_LINK,
@@ -63,6 +64,7 @@ from core.answer.words import (
     TIME_EXPRESSION,
     WordSet,
     concepts_of,
+    holds_member,
     names_in,
     person_names,
     quantity_text,
@@ -143,6 +145,8 @@ class Support:
 def term_supported(term: str, unit_words: WordSet, raw: str) -> bool:
     if unit_words.has(term):
         return True
+    if holds_member(term, unit_words, raw):
+        return True  # "which antibiotic": "penicillin" is one
     return any(concept.in_text(unit_words, raw) for concept in concepts_of(term))
 
 
@@ -210,7 +214,8 @@ def fits(question: Question, unit: Unit) -> bool:
                 or any(not asked.has(name) for name in names_in(_without_sentence_starts(text))))
     if kind == "yes_no":
         return True
-    if question.which and question.types and not any(unit.words.has(t) for t in question.types):
+    if question.which and question.types and not any(unit.words.has(t) or holds_member(t, unit.words, text)
+                                                       for t in question.types):
         # "Which airline ...?" is not answered by a sentence that names no airline: without the type word, it
         # must at least name something the question does not.
         return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
@@ -417,6 +422,15 @@ def _about_the_task(question: Question, scored: Scored) -> bool:
                if t in question.anchors)
 
 
+def _holds_more_than_a_preference(question: Question, scored: Scored) -> bool:
+    """A question about a favourite holds what the favourite is about: "Quel est mon film préféré ?" is not answered
+    by "Je préfère le thé", which holds only the liking."""
+    subjects = [t for t in question.anchors if t not in PREFERENCE_WORDS]
+    if not subjects or len(subjects) == len(question.anchors):
+        return True
+    return any(t in scored.covered for t in subjects)
+
+
 def _names_what_was_seen(question: Question, scored: Scored) -> bool:
     """A page's title (or its URL) alone answers only which page, file or thing was seen ("Which recipe was I looking
     at?", "Which spreadsheet ...?"): what the page would say about it ("What wine goes with the dal?") is not there."""
@@ -438,6 +452,8 @@ def find_support(question: Question, units: list[Unit]) -> Support:
         if needed < MIN_COVERAGE and s.coverage < MIN_COVERAGE and not _about_the_task(question, s):
             return False
         if s.unit.page_title and not _names_what_was_seen(question, s):
+            return False
+        if not _holds_more_than_a_preference(question, s):
             return False
         return s.coverage >= needed and s.fit and s.entities and s.attribute
 

@@ -335,3 +335,30 @@ def test_a_budget_kept_under_its_german_or_spanish_name_is_found():
     page = screen(1, "Enero  Febrero\nAlquiler 900  900", title="presupuesto_casa.xlsx - Excel", app="excel")
     text, _ = answer_for("Which spreadsheet is my budget in?", [page])
     assert text is not None and "presupuesto_casa.xlsx" in text
+
+
+def test_a_category_asked_about_is_held_by_a_sentence_naming_a_member_of_it():
+    sources = [chat(1, "I play the cello in a community orchestra on Thursdays."),
+               chat(2, "Reminder for the pharmacy: clarithromycin gives me hives.", minutes=1)]
+    text, _ = answer_for("Which instrument do I play?", sources)
+    assert "cello" in text
+    text, _ = answer_for("Which antibiotic gives me hives?", sources)
+    assert "clarithromycin" in text
+    assert answer_for("Which sport do I play on Thursdays?", sources)[0] is None
+    # "thé" is a drink, the English article is not.
+    french = [chat(1, "Le matin je prends toujours un thé noir.")]
+    assert "thé" in answer_for("Qu'est-ce que je bois le matin ?", french)[0]
+    assert answer_for("What do I drink?", [chat(1, "I take the bus to the office.")])[0] is None
+
+
+def test_a_favourite_is_answered_only_by_what_it_is_about():
+    sources = [chat(1, "My favourite drink is a flat white with oat milk."), chat(2, "Je préfère la montagne à la mer.", minutes=1)]
+    assert answer_for("What is my favourite film?", sources)[0] is None
+    assert answer_for("Quel est mon livre préféré ?", sources)[0] is None
+    assert "flat white" in answer_for("What is my favourite drink?", sources)[0]
+
+
+@pytest.mark.parametrize("question", ["Can I eat gluten?", "Je peux manger du gluten ?", "¿Puedo comer pan?"])
+def test_what_i_may_eat_is_answered_by_the_diet_i_keep(question):
+    sources = [chat(1, "Heads up for the dinner: I'm coeliac. Je suis cœliaque, comme ma mère.")]
+    assert "coeliac" in answer_for(question, sources)[0]
