@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from core.absorb.provenance import USER_ROLES, addresses_ai
-from core.answer.words import STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
+from core.answer.words import DAY_MENTION, MONTH_START, STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
 
 MACHINE_ROLES = frozenset({"assistant", "system", "tool", "function", "engram"})
 MAX_UNIT_CHARS = 400
@@ -165,15 +165,18 @@ _ABBREVIATION = re.compile(r"(?:^|[\s(])(no|nos|nr|tel|ca|approx|appt|vs|dr|mr|m
                            r"mme|sr|sra|n[º°o])\.$", re.IGNORECASE)
 
 
+_DAY_NUMBER = re.compile(r"(?:^|\s)\d{1,2}\.$")
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of ``text``: split after . ! ? and at line breaks, not after an abbreviation ("membership no.
-    1234", "Dr. Ruiz")."""
+    1234", "Dr. Ruiz") or a day before its month ("am 3. Juli")."""
     out: list[str] = []
     for line in (text or "").splitlines():
         pieces: list[str] = []
         for piece in _SENTENCE_END.split(line.strip()):
             piece = piece.strip()
-            if pieces and _ABBREVIATION.search(pieces[-1]):
+            if pieces and (_ABBREVIATION.search(pieces[-1]) or (_DAY_NUMBER.search(pieces[-1]) and MONTH_START.match(piece))):
                 pieces[-1] = f"{pieces[-1]} {piece}"
             elif piece:
                 pieces.append(piece)
@@ -426,14 +429,27 @@ def _flat(text: str) -> str:
     return "".join(words(text))
 
 
+def _day(ts: float | None):
+    return datetime.fromtimestamp(float(ts)).date() if ts is not None else None
+
+
 def _without_copies(units: list[Unit]) -> list[Unit]:
-    """Memory sentences that only repeat an observation's words are left out: the words themselves are quoted."""
-    said = [_flat(u.text) for u in units if u.source == "observation"]
+    """Memory sentences that only repeat an observation's words are left out: the words themselves are quoted.
+
+    An event's memory is kept when the words name its day of the month and no month ("on the 14th", said on
+    2 April, is 14 April): its date completes them.  Words that say "tomorrow" are quoted with the day they were
+    written, which says when.
+    """
+    said = [(_flat(u.text), _day(u.said_at), set() if DAY_MENTION.search(u.text) else {int(n) for n in re.findall(r"\d+", u.text)})
+            for u in units if u.source == "observation"]
     out = []
     for unit in units:
         if unit.source == "memory" and not unit.vault and not unit.steps:
             flat = _flat(unit.text)
-            if flat and any(flat in other or (len(other) > 12 and other in flat) for other in said):
+            event_day = _day(unit.event_at)
+            if flat and any((flat in other or (len(other) > 12 and other in flat))
+                            and (event_day is None or event_day == day or event_day.day not in numbers)
+                            for other, day, numbers in said):
                 continue
         out.append(unit)
     return out

@@ -360,12 +360,17 @@ def _newer(candidate: Unit, than: Unit) -> bool:
 
 
 def _changes(unit: Unit, pool: list[Unit], question: Question | None = None) -> list[Unit]:
-    """Later sentences that change ``unit``: they share a content word with it and say it changed (plainly, or with
-    a word like "now" while holding part of the question too)."""
+    """Later sentences that change ``unit``: they share a content word with it (or hold the same part of the
+    question) and say it changed (plainly, or with a word like "now" while holding part of the question too)."""
     out = []
+    asked = set(question.anchors) & _covered_cache(question, unit) if question is not None else set()
     for u in pool:
         # Only what was said or seen can change it: a memory's time is its newest source's, not the sentence's.
-        if u.source != "observation" or not _newer(u, unit) or not _shares_a_word(unit, u):
+        if u.source != "observation" or not _newer(u, unit):
+            continue
+        # It speaks of the same thing: a word in common, or the same part of the question in other words ("we moved
+        # to Cardiff" after "I live in Bristol", asked where I live).
+        if not (_shares_a_word(unit, u) or (asked and asked & _covered_cache(question, u))):
             continue
         if CHANGE.search(u.text):
             out.append(u)

@@ -372,7 +372,14 @@ _WEEKDAYS = (r"mon(day)?s?|tue(s(day)?)?s?|wed(nesday)?s?|thu(rs(day)?)?s?|fri(d
              r"montags?|dienstags?|mittwochs?|donnerstags?|freitags?|samstags?|sonntags?|lundi|mardi|mercredi|jeudi|"
              r"vendredi|samedi|dimanche|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingos?|"
              r"segunda|ter[çc]a|quarta|quinta|sexta(-feira)?")
-_RELATIVE = (r"today|tonight|tomorrow|yesterday|weekend|morning|evening|night|noon|midnight|"
+_COUNT = (r"a|an|one|two|three|four|five|six|seven|eight|ten|a few|a couple of|\d{1,2}|zwei|drei|vier|f[üu]nf|sechs|"
+          r"einer|einem|deux|trois|quatre|cinq|une?|dos|tres|cuatro|cinco|duas|dois|tr[eê]s|quatro")
+_UNITS = r"days?|weeks?|months?|tagen|wochen?|monaten?|jours?|semaines?|mois|d[ií]as?|semanas?|mes(es)?|meses"
+_RELATIVE = (rf"(in|dans|en|em|daqui a)\s+({_COUNT})\s+({_UNITS})|"
+             # A day of the month without its month: "on the 14th", "am 14.", "le 14", "el día 14", "no dia 14".
+             r"the\s+\d{1,2}(st|nd|rd|th)(?=\s*(of|to|at|from|between|and|for)\b|\s*[,.;:!?)]|\s*$)|am\s+\d{1,2}\.(?!\d)|"
+             r"(le|el|el d[ií]a|dia)\s+\d{1,2}(?![\d.,:%h])(?!\s*(rue|av|bd|boulevard|calle|rua|place|plaza)\b)|"
+             r"today|tonight|tomorrow|yesterday|weekend|morning|evening|night|noon|midnight|"
              r"next (week|month|year)|last (week|month|year)|ago|heute|morgen|gestern|abends?|uhr|"
              r"aujourd'hui|demain|hier|soir|matin|hoy|mañana|ayer|noche|hoje|amanh[ãa]|ontem|noite")
 TIME_EXPRESSION = re.compile(
@@ -413,6 +420,7 @@ STEPS = re.compile(
 )
 
 
+MONTH_START = re.compile(rf"({_MONTHS})\b", re.IGNORECASE)  # a text that starts with a month's name
 DAY_MENTION = re.compile(
     rf"\b({_WEEKDAYS})\b|\b\d{{1,2}}\.?\s*(de\s+)?({_MONTHS})\b|\b({_MONTHS})\.?\s+\d{{1,2}}\b|\d{{4}}-\d{{2}}-\d{{2}}|"
     rf"\b\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}\b",

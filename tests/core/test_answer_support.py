@@ -362,3 +362,32 @@ def test_a_favourite_is_answered_only_by_what_it_is_about():
 def test_what_i_may_eat_is_answered_by_the_diet_i_keep(question):
     sources = [chat(1, "Heads up for the dinner: I'm coeliac. Je suis cœliaque, comme ma mère.")]
     assert "coeliac" in answer_for(question, sources)[0]
+
+
+def test_a_move_said_in_other_words_replaces_where_i_lived():
+    sources = [chat(1, "I'm based in Utrecht, close to the Dom tower."),
+               chat(2, "Big news: we moved to Groningen, the new flat has a garden.", minutes=60 * 24 * 40)]
+    text, support = answer_for("Which city do I live in?", sources)
+    assert "Groningen" in text and "Utrecht" not in text and support.superseded
+
+
+def test_a_day_of_the_month_or_a_time_from_now_answers_when():
+    noon = datetime(2026, 10, 3, 12, 0).timestamp()
+    said = chat(1, "The piano tuner comes on the 3rd, in the afternoon.")
+    memory = Source(2, "memory", 7, "episodic", "", ts=T0,
+                    fields={"occurred_at": noon, "summary": "The piano tuner comes on the 3rd, in the afternoon."})
+    text, _ = answer_for("When is the piano tuner coming?", [said, memory])
+    assert "3 October 2026" in text  # the event's memory is kept: its date says what the words do not
+    next_day = datetime(2026, 9, 29, 12, 0).timestamp()
+    words_ = chat(1, "Tomorrow at 9 the window cleaner comes.")
+    memory = Source(2, "memory", 8, "episodic", "", ts=T0,
+                    fields={"occurred_at": next_day, "summary": "Tomorrow at 9 the window cleaner comes."})
+    text, _ = answer_for("When does the window cleaner come?", [words_, memory])
+    assert "Tomorrow" in text and "29 September" not in text  # the words and the day they were written say when
+    assert "three weeks" in answer_for("When is my dentist check-up?", [chat(1, "Dentist check-up in three weeks, ugh.")])[0]
+    assert answer_for("When is the meeting?", [chat(1, "The meeting room is on the 4th floor.")])[0] is None
+
+
+def test_a_day_before_its_month_does_not_end_a_sentence():
+    assert sentences("Am 5. März ziehen wir um, die Kisten kommen am 28. Februar. Danach ist Ruhe.") == [
+        "Am 5. März ziehen wir um, die Kisten kommen am 28. Februar.", "Danach ist Ruhe."]
