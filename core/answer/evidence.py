@@ -104,6 +104,7 @@ class Unit:
     heading: bool = False  # a window title, a URL or an e-mail header: what the page is, rarely the answer
     page_title: bool = False  # the window title, the URL, or a line that only repeats the title: names the page alone
     title: str | None = None  # the window title of a screen unit
+    url: str | None = None  # the address of the page a screen unit was read on
     conversation: str | None = None
     quote: str = ""  # what an answer quotes: the unit, or its whole message when that is one short paragraph
     whole: str = ""  # the whole message's statements, quoted for "how do I" when the unit is one step of a list
@@ -241,7 +242,8 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
     standing, speaker = standing_of(source)
     base = dict(n=n, source="observation", ref=source.ref, kind=source.kind, standing=standing, speaker=speaker,
                 app=source.app, said_at=source.ts, item_score=source.score, context=context,
-                conversation=source.conversation, title=source.title if standing == "screen" else None)
+                conversation=source.conversation, title=source.title if standing == "screen" else None,
+                url=source.url if standing == "screen" else None)
     units: list[Unit] = []
     text = source.text or ""
     base["message"] = " ".join(_stated(join_wrapped_lines(text), questions=False) + [source.title or "", source.url or ""])
@@ -444,7 +446,8 @@ def _without_copies(units: list[Unit]) -> list[Unit]:
             for u in units if u.source == "observation"]
     out = []
     for unit in units:
-        if unit.source == "memory" and not unit.vault and not unit.steps:
+        # A resource is kept: it says where the page or file is, which a line of it does not.
+        if unit.source == "memory" and not unit.vault and not unit.steps and unit.kind != "resource":
             flat = _flat(unit.text)
             event_day = _day(unit.event_at)
             if flat and any((flat in other or (len(other) > 12 and other in flat))

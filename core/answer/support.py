@@ -167,7 +167,8 @@ def _covered(question: Question, unit: Unit, use_context: bool, with_questions: 
         unit_words, raw = unit.words, unit.text
     covered: set[str] = set()
     for term in question.terms:
-        if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
+        seen = unit.standing == "screen" or unit.kind == "resource"  # a page, a file: what the user read or saw
+        if term_supported(term, unit_words, raw) or (seen and term in SEEING_WORDS):
             covered.add(term)
         elif term in question.types and term in PLACE_KINDS and IN_PLACE.search(raw):
             covered.add(term)  # "which city": "in Rotterdam" is one

@@ -235,6 +235,11 @@ CONCEPTS: tuple[Concept, ...] = (
         compte banco cuenta conta""".split())),
     Concept("file", frozenset(fold(w) for w in """document documents file files pdf spreadsheet ods xlsx xls docx
         odt csv sheet""".split())),
+    # A German compound names its kind by its first part too: a "Mietvertrag" is a rental contract.
+    Concept("lease", frozenset(fold(w) for w in """rental lease leases leasing tenancy tenant letting mietvertrag
+        mietvertrage mietvertrages mieter vermieter bail locataire arrendamiento arrendamento inquilino""".split())),
+    Concept("contract", frozenset(fold(w) for w in """contract contracts agreement agreements vertrag vertrage
+        mietvertrag mietvertrage arbeitsvertrag kaufvertrag contrat contrats bail contrato contratos""".split())),
     Concept("budget", frozenset(fold(w) for w in """budget budgets haushaltsbuch haushaltsplan haushaltskasse
         presupuesto presupuestos orcamento orcamentos""".split())),
 )

@@ -391,3 +391,19 @@ def test_a_day_of_the_month_or_a_time_from_now_answers_when():
 def test_a_day_before_its_month_does_not_end_a_sentence():
     assert sentences("Am 5. März ziehen wir um, die Kisten kommen am 28. Februar. Danach ist Ruhe.") == [
         "Am 5. März ziehen wir um, die Kisten kommen am 28. Februar.", "Danach ist Ruhe."]
+
+
+def test_asked_which_page_or_file_the_answer_says_where_it_is():
+    page = Source(1, "observation", 101, "screen", "Sourdough starter basics\nFeed the starter flour and water every day.",
+                  ts=T0, app="firefox", title="Sourdough starter basics - Mozilla Firefox",
+                  url="https://bakewise.example.org/guides/sourdough-starter")
+    text, _ = answer_for("Which page did I read about the sourdough starter?", [page])
+    assert "https://bakewise.example.org/guides/sourdough-starter" in text
+    # A file kept as a resource is quoted with where it is, though a screen repeats its name; its name is split into
+    # words and a German compound is found under its English name.
+    seen = screen(2, "MIETVERTRAG\nzwischen Frau B. Albers (Vermieterin) und", title="Mietvertrag_Lindenweg4.pdf — Okular",
+                  app="okular")
+    resource = Source(3, "memory", 11, "resource", "Mietvertrag_Lindenweg4.pdf",
+                      fields={"title": "Mietvertrag_Lindenweg4.pdf", "location": "/home/jo/Downloads/Mietvertrag_Lindenweg4.pdf"})
+    text, _ = answer_for("Which file did I open about the tenancy agreement?", [seen, resource])
+    assert "/home/jo/Downloads/Mietvertrag_Lindenweg4.pdf" in text
