@@ -513,6 +513,11 @@ def names_in(text: str) -> list[str]:
     return out
 
 
+def person_names_as_written(text: str) -> list[str]:
+    """First-and-last names in ``text`` as written ("Bruno Costa")."""
+    return [m.group() for m in _PERSON.finditer(text or "")]
+
+
 def person_names(text: str) -> list[str]:
     """First-and-last names (two capitalised words in a row) in ``text``, folded."""
     return [fold(m.group()) for m in _PERSON.finditer(text or "")]
