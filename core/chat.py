@@ -225,7 +225,8 @@ class Assistant:
             source = Source(0, "observation", obs.id, obs.kind, hide(obs.text[:2000]), ts=obs.ts, role=obs.role,
                             app=obs.app, title=hide(obs.window_title or "") or None,
                             url=hide(obs.url or "") or None, neighbours=neighbours,
-                            conversation=obs.conversation, score=score)
+                            conversation=obs.conversation, score=score,
+                            masked=tuple((obs.meta or {}).get("sensitive") or ()))
             return ContextItem(0, "observation", obs.id, obs.kind, hide((shown_text or obs.text)[:900]), obs.ts,
                                obs.app, score, source)
 

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from core.absorb.provenance import USER_ROLES, addresses_ai
+from core.secrets import MASK_CHAR
 from core.answer.words import DAY_MENTION, MONTH_START, STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
 
 MACHINE_ROLES = frozenset({"assistant", "system", "tool", "function", "engram"})
@@ -76,6 +77,7 @@ class Source:
     neighbours: list["Source"] = field(default_factory=list)
     conversation: str | None = None
     score: float = 0.0
+    masked: tuple[str, ...] = ()  # the kinds of secret masked in the text ("address", "phone"...)
 
 
 @dataclass(eq=False)
@@ -105,6 +107,7 @@ class Unit:
     page_title: bool = False  # the window title, the URL, or a line that only repeats the title: names the page alone
     title: str | None = None  # the window title of a screen unit
     url: str | None = None  # the address of the page a screen unit was read on
+    masked_place: bool = False  # a postal address, masked: a place, though its street is not shown
     conversation: str | None = None
     quote: str = ""  # what an answer quotes: the unit, or its whole message when that is one short paragraph
     whole: str = ""  # the whole message's statements, quoted for "how do I" when the unit is one step of a list
@@ -266,8 +269,10 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
             page_title = standing == "screen" and repeats_title(piece, source.title)
             heading = bool(_HEADER.match(piece)) or page_title or (standing == "screen" and looks_like_menu(piece))
             steps = bool(STEPS.search(piece)) and not has_procedure
+            # A mask in a text whose only masked secrets are addresses hides an address: a place.
+            place = MASK_CHAR in piece and set(source.masked) == {"address"}
             message_units.append(Unit(_clip(piece), order=index, steps=steps, heading=heading, page_title=page_title,
-                                      **base, **flags))
+                                      masked_place=place, **base, **flags))
     if standing in ("own", "person") and len(message_units) > 1:
         # A short message is quoted whole (what it says around the sentence that answers), without its questions,
         # quotations and text addressed to an AI; a list is quoted whole only as the steps of a "how do I".

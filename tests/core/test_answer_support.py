@@ -407,3 +407,14 @@ def test_asked_which_page_or_file_the_answer_says_where_it_is():
                       fields={"title": "Mietvertrag_Lindenweg4.pdf", "location": "/home/jo/Downloads/Mietvertrag_Lindenweg4.pdf"})
     text, _ = answer_for("Which file did I open about the tenancy agreement?", [seen, resource])
     assert "/home/jo/Downloads/Mietvertrag_Lindenweg4.pdf" in text
+
+
+def test_a_masked_postal_address_is_a_place():
+    def booking(masked):
+        return Source(1, "observation", 101, "screen", "Reservation confirmed\nTrattoria Vesuvio, ••••••••\nSaturday 19:30, 4 guests",
+                      ts=T0, app="firefox", title="Your booking - Mozilla Firefox", masked=masked)
+    text, _ = answer_for("Where is my reservation?", [booking(("address",))])
+    assert "Trattoria Vesuvio" in text
+    # A masked phone number is no place.
+    text, _ = answer_for("Where is my reservation?", [booking(("phone",))])
+    assert text is None or "Trattoria Vesuvio" not in text
