@@ -211,7 +211,7 @@ def fits(question: Question, unit: Unit) -> bool:
     if kind == "where":
         # A place: "in Valencia", "at Klarna", a street, a path or a link; a capitalised word that only starts the
         # sentence ("Remind me: ...") is no place.
-        return (bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or unit.vault or unit.masked_place
+        return (bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or unit.vault
                 or any(not asked.has(name) for name in names_in(_without_sentence_starts(text))))
     if kind == "yes_no":
         return True
@@ -244,7 +244,9 @@ def fits_well(question: Question, unit: Unit) -> bool:
         asked = WordSet(words(question.text))
         return any(not any(asked.has(w) for w in words(name)) for name in person_names(text))
     if question.kind == "where":
-        return bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or unit.masked_place
+        # A masked address with a name beside it ("Kwik Fit Leith, ••••••••") is a place; a mask alone says nothing.
+        return bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or (
+            unit.masked_place and bool(names_in(_without_sentence_starts(text))))
     return False
 
 
