@@ -31,7 +31,8 @@ from core.answer.check import check_answer
 from core.answer.evidence import Source, Unit, units_of
 from core.answer.extractive import compose, format_day, without_values
 from core.answer.question import analyse
-from core.answer.support import Support, find_support
+from core.answer.support import Support, asks_for_secret, find_support
+from core.answer.words import person_names_as_written, words
 from core.errors import ModelError, ModelUnavailableError
 from core.models.base import ChatModel
 from core.recall.quick import memory_snippet
@@ -55,7 +56,8 @@ def is_conversation_summary(memory: Memory) -> bool:
     return memory.type == "episodic" and memory.fields.get("event_type") == "conversation"
 PROMPT_UNITS = 12
 ANSWER_STYLES = ("extractive", "generated")
-CONTACT_KINDS = frozenset({"email", "phone"})
+CONTACT_KINDS = frozenset({"email"})  # shown in clear; phone numbers and addresses are vault values like the rest
+VAULT_KIND_NAMES = {"phone": "phone number", "address": "address", "email": "e-mail address"}
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _MASK_TAIL = re.compile(f"({MASK_CHAR}{{8}})[0-9A-Za-z]{{1,2}}\\b")
 
@@ -246,7 +248,8 @@ class Assistant:
             source = Source(0, "observation", obs.id, obs.kind, hide(obs.text[:2000]), ts=obs.ts, role=obs.role,
                             app=obs.app, title=hide(obs.window_title or "") or None,
                             url=hide(obs.url or "") or None, neighbours=neighbours,
-                            conversation=obs.conversation, score=score)
+                            conversation=obs.conversation, score=score,
+                            masked=tuple((obs.meta or {}).get("sensitive") or ()))
             return ContextItem(0, "observation", obs.id, obs.kind, hide((shown_text or obs.text)[:900]), obs.ts,
                                obs.app, score, source)
 
@@ -341,7 +344,44 @@ class Assistant:
             answer.model = model.name
         else:
             answer = self._generated(question, items, units, support, model, retrieval_ms, stop, max_tokens)
+        entry, label = self._vault_entry(support)
+        if entry is not None:
+            # The entry is cited (its id is in the citation), so the answer holds no number its sources do not.
+            n = max((c.n for c in answer.citations), default=0) + 1
+            answer.citations.append(Citation(n, "memory", entry.id, entry.type, memory_snippet(entry), iso(entry.updated_at)))
+            shown = vault_mask(str(entry.fields.get("secret_value") or ""), entry.fields.get("entry_type"))
+            answer.text = (f"{answer.text}\nIn your vault: {label}, {shown} [{n}]. To see it, press Reveal on it in the "
+                           f"Memories page, or run `engram get ID --reveal` with the id of memory [{n}].")
         return self._finish(self._show(answer, on_token), record, spoken)
+
+    def _vault_entry(self, support: Support) -> tuple[Memory | None, str]:
+        """The vault entry holding the value an answer hides, and how to name it ("phone number of Bruno Costa"):
+        ``(None, "")`` when nothing is hidden or the question does not ask for the value."""
+        main, question = support.main, support.question
+        if main is None or question.asks_saved or not asks_for_secret(question) or MASK_CHAR not in main.quote:
+            return None, ""
+        try:
+            vault = self.store.memories.list("knowledge_vault", limit=5000)
+        except Exception:  # the answer stands without its pointer; the value is masked either way
+            log.exception("listing the vault to point at an entry failed")
+            return None, ""
+        if main.vault:
+            entries = [m for m in vault if m.id == main.ref]
+        else:
+            said = {main.ref} if main.source == "observation" else set()
+            if main.source == "memory":
+                said |= set(next((m.sources for m in self.store.memories.get_many([main.ref]).values()), []))
+            entries = [m for m in vault if said & set(m.sources)]
+        asked = set(question.terms)
+        fitting = [m for m in entries if asked & set(words(f"{m.fields.get('entry_type') or ''} {m.fields.get('caption') or ''}"))]
+        if len(fitting or entries) != 1:
+            return None, ""
+        entry = (fitting or entries)[0]
+        kind = entry.fields.get("entry_type")
+        people = set(person_names_as_written(main.text))
+        if kind in VAULT_KIND_NAMES and len(people) == 1:
+            return entry, f"{VAULT_KIND_NAMES[kind]} of {people.pop()}"
+        return entry, str(entry.fields.get("caption") or VAULT_KIND_NAMES.get(kind, "an entry"))
 
     def _numbering(self, items: list[ContextItem]) -> tuple[Callable[[Unit], int], dict[tuple[str, int], Citation]]:
         """A citation number for each quoted unit: its item's, or a new one for a neighbouring turn."""
@@ -461,7 +501,7 @@ class Assistant:
         except Exception:  # the answer must not fail because the vault could not be listed; it is masked anyway
             log.exception("listing the vault to mask an answer failed")
             return []
-        # Contact details (e-mail addresses, phone numbers) are shown in clear everywhere else; every other value is not.
+        # E-mail addresses are shown in clear everywhere else; every other value is not.
         values = [(str(m.fields.get("secret_value") or ""), m.fields.get("entry_type")) for m in vault
                   if len(str(m.fields.get("secret_value") or "")) >= 4 and m.fields.get("entry_type") not in CONTACT_KINDS]
         return [(value, vault_mask(value, kind)) for value, kind in values]

@@ -26,7 +26,8 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from core.absorb.provenance import USER_ROLES, addresses_ai
-from core.answer.words import STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
+from core.secrets import MASK_CHAR
+from core.answer.words import DAY_MENTION, MONTH_START, STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
 
 MACHINE_ROLES = frozenset({"assistant", "system", "tool", "function", "engram"})
 MAX_UNIT_CHARS = 400
@@ -76,6 +77,7 @@ class Source:
     neighbours: list["Source"] = field(default_factory=list)
     conversation: str | None = None
     score: float = 0.0
+    masked: tuple[str, ...] = ()  # the kinds of secret masked in the text ("address", "phone"...)
 
 
 @dataclass(eq=False)
@@ -104,6 +106,8 @@ class Unit:
     heading: bool = False  # a window title, a URL or an e-mail header: what the page is, rarely the answer
     page_title: bool = False  # the window title, the URL, or a line that only repeats the title: names the page alone
     title: str | None = None  # the window title of a screen unit
+    url: str | None = None  # the address of the page a screen unit was read on
+    masked_place: bool = False  # a postal address, masked: a place, though its street is not shown
     conversation: str | None = None
     quote: str = ""  # what an answer quotes: the unit, or its whole message when that is one short paragraph
     whole: str = ""  # the whole message's statements, quoted for "how do I" when the unit is one step of a list
@@ -165,15 +169,18 @@ _ABBREVIATION = re.compile(r"(?:^|[\s(])(no|nos|nr|tel|ca|approx|appt|vs|dr|mr|m
                            r"mme|sr|sra|n[º°o])\.$", re.IGNORECASE)
 
 
+_DAY_NUMBER = re.compile(r"(?:^|\s)\d{1,2}\.$")
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of ``text``: split after . ! ? and at line breaks, not after an abbreviation ("membership no.
-    1234", "Dr. Ruiz")."""
+    1234", "Dr. Ruiz") or a day before its month ("am 3. Juli")."""
     out: list[str] = []
     for line in (text or "").splitlines():
         pieces: list[str] = []
         for piece in _SENTENCE_END.split(line.strip()):
             piece = piece.strip()
-            if pieces and _ABBREVIATION.search(pieces[-1]):
+            if pieces and (_ABBREVIATION.search(pieces[-1]) or (_DAY_NUMBER.search(pieces[-1]) and MONTH_START.match(piece))):
                 pieces[-1] = f"{pieces[-1]} {piece}"
             elif piece:
                 pieces.append(piece)
@@ -238,7 +245,8 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
     standing, speaker = standing_of(source)
     base = dict(n=n, source="observation", ref=source.ref, kind=source.kind, standing=standing, speaker=speaker,
                 app=source.app, said_at=source.ts, item_score=source.score, context=context,
-                conversation=source.conversation, title=source.title if standing == "screen" else None)
+                conversation=source.conversation, title=source.title if standing == "screen" else None,
+                url=source.url if standing == "screen" else None)
     units: list[Unit] = []
     text = source.text or ""
     base["message"] = " ".join(_stated(join_wrapped_lines(text), questions=False) + [source.title or "", source.url or ""])
@@ -261,8 +269,10 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
             page_title = standing == "screen" and repeats_title(piece, source.title)
             heading = bool(_HEADER.match(piece)) or page_title or (standing == "screen" and looks_like_menu(piece))
             steps = bool(STEPS.search(piece)) and not has_procedure
+            # A mask in a text whose only masked secrets are addresses hides an address: a place.
+            place = MASK_CHAR in piece and set(source.masked) == {"address"}
             message_units.append(Unit(_clip(piece), order=index, steps=steps, heading=heading, page_title=page_title,
-                                      **base, **flags))
+                                      masked_place=place, **base, **flags))
     if standing in ("own", "person") and len(message_units) > 1:
         # A short message is quoted whole (what it says around the sentence that answers), without its questions,
         # quotations and text addressed to an AI; a list is quoted whole only as the steps of a "how do I".
@@ -426,14 +436,28 @@ def _flat(text: str) -> str:
     return "".join(words(text))
 
 
+def _day(ts: float | None):
+    return datetime.fromtimestamp(float(ts)).date() if ts is not None else None
+
+
 def _without_copies(units: list[Unit]) -> list[Unit]:
-    """Memory sentences that only repeat an observation's words are left out: the words themselves are quoted."""
-    said = [_flat(u.text) for u in units if u.source == "observation"]
+    """Memory sentences that only repeat an observation's words are left out: the words themselves are quoted.
+
+    An event's memory is kept when the words name its day of the month and no month ("on the 14th", said on
+    2 April, is 14 April): its date completes them.  Words that say "tomorrow" are quoted with the day they were
+    written, which says when.
+    """
+    said = [(_flat(u.text), _day(u.said_at), set() if DAY_MENTION.search(u.text) else {int(n) for n in re.findall(r"\d+", u.text)})
+            for u in units if u.source == "observation"]
     out = []
     for unit in units:
-        if unit.source == "memory" and not unit.vault and not unit.steps:
+        # A resource is kept: it says where the page or file is, which a line of it does not.
+        if unit.source == "memory" and not unit.vault and not unit.steps and unit.kind != "resource":
             flat = _flat(unit.text)
-            if flat and any(flat in other or (len(other) > 12 and other in flat) for other in said):
+            event_day = _day(unit.event_at)
+            if flat and any((flat in other or (len(other) > 12 and other in flat))
+                            and (event_day is None or event_day == day or event_day.day not in numbers)
+                            for other, day, numbers in said):
                 continue
         out.append(unit)
     return out

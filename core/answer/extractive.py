@@ -49,8 +49,19 @@ def _quote(text: str) -> str:
     return "\u201c" + text.strip().strip("\"\u201c\u201d") + "\u201d"
 
 
-def attribution(unit: Unit, *, latest: bool = False) -> str:
-    """Who said the unit and when, as the start of a sentence."""
+# Words that ask which page, file or link: the answer says where it is.
+LOCATION_WORDS = frozenset(words("""page pages webpage website site link links url article document documents file
+    files pdf seite webseite dokument datei artikel lien fichier documento archivo enlace articulo pagina arquivo
+    ficheiro ligacao"""))
+
+
+def asks_where_it_is(question) -> bool:
+    """Whether ``question`` asks which page, file or link ("Which page did I read about ...?")."""
+    return question.kind in ("what", "where") and any(t in LOCATION_WORDS for t in question.terms)
+
+
+def attribution(unit: Unit, *, latest: bool = False, location: bool = False) -> str:
+    """Who said the unit and when, as the start of a sentence; with ``location``, a screen's page address too."""
     day = format_day(unit.said_at) if unit.said_at is not None else None
     prefix = "Most recently, " if latest else ""
     if unit.standing == "own":
@@ -58,8 +69,11 @@ def attribution(unit: Unit, *, latest: bool = False) -> str:
     if unit.standing == "person":
         return f"{prefix}{unit.speaker or 'Someone'} wrote" + (f" on {day}" if day else "")
     if unit.standing == "screen":
+        page = [_quote(unit.title)] if unit.title and not unit.heading else []
+        if location and unit.url and unit.url not in unit.quote:
+            page.append(unit.url)
         return (f"{prefix}{'o' if latest else 'O'}n your screen" + (f" in {unit.app}" if unit.app else "")
-                + (f" ({_quote(unit.title)})" if unit.title and not unit.heading else "")
+                + (f" ({', '.join(page)})" if page else "")
                 + (f" on {day}" if day else ""))
     if unit.vault:
         return f"{prefix}{'i' if latest else 'I'}n your vault"
@@ -102,7 +116,7 @@ def compose(support: Support, cite: Callable[[Unit], int]) -> str:
     for group in groups:
         unit = group[-1]
         latest = bool(support.superseded) and support.main in group
-        head = attribution(unit, latest=latest)
+        head = attribution(unit, latest=latest, location=asks_where_it_is(support.question))
         if unit.vault and support.question.asks_saved and unit is support.main:
             head = "Yes, it is in your vault"
         quotes: list[str] = []

@@ -55,6 +55,7 @@ from core.answer.words import (
     IN_PLACE,
     MONEY_AMOUNT,
     PLACE_KINDS,
+    PREFERENCE_WORDS,
     QUANTITY,
     NUMBER,
     PATH_OR_LINK,
@@ -63,6 +64,7 @@ from core.answer.words import (
     TIME_EXPRESSION,
     WordSet,
     concepts_of,
+    holds_member,
     names_in,
     person_names,
     quantity_text,
@@ -143,6 +145,8 @@ class Support:
 def term_supported(term: str, unit_words: WordSet, raw: str) -> bool:
     if unit_words.has(term):
         return True
+    if holds_member(term, unit_words, raw):
+        return True  # "which antibiotic": "penicillin" is one
     return any(concept.in_text(unit_words, raw) for concept in concepts_of(term))
 
 
@@ -163,7 +167,8 @@ def _covered(question: Question, unit: Unit, use_context: bool, with_questions: 
         unit_words, raw = unit.words, unit.text
     covered: set[str] = set()
     for term in question.terms:
-        if term_supported(term, unit_words, raw) or (unit.standing == "screen" and term in SEEING_WORDS):
+        seen = unit.standing == "screen" or unit.kind == "resource"  # a page, a file: what the user read or saw
+        if term_supported(term, unit_words, raw) or (seen and term in SEEING_WORDS):
             covered.add(term)
         elif term in question.types and term in PLACE_KINDS and IN_PLACE.search(raw):
             covered.add(term)  # "which city": "in Rotterdam" is one
@@ -210,7 +215,8 @@ def fits(question: Question, unit: Unit) -> bool:
                 or any(not asked.has(name) for name in names_in(_without_sentence_starts(text))))
     if kind == "yes_no":
         return True
-    if question.which and question.types and not any(unit.words.has(t) for t in question.types):
+    if question.which and question.types and not any(unit.words.has(t) or holds_member(t, unit.words, text)
+                                                       for t in question.types):
         # "Which airline ...?" is not answered by a sentence that names no airline: without the type word, it
         # must at least name something the question does not.
         return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
@@ -238,7 +244,9 @@ def fits_well(question: Question, unit: Unit) -> bool:
         asked = WordSet(words(question.text))
         return any(not any(asked.has(w) for w in words(name)) for name in person_names(text))
     if question.kind == "where":
-        return bool(PLACE.search(text) or PATH_OR_LINK.search(text))
+        # A masked address with a name beside it ("Kwik Fit Leith, ••••••••") is a place; a mask alone says nothing.
+        return bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or (
+            unit.masked_place and bool(names_in(_without_sentence_starts(text))))
     return False
 
 
@@ -355,12 +363,17 @@ def _newer(candidate: Unit, than: Unit) -> bool:
 
 
 def _changes(unit: Unit, pool: list[Unit], question: Question | None = None) -> list[Unit]:
-    """Later sentences that change ``unit``: they share a content word with it and say it changed (plainly, or with
-    a word like "now" while holding part of the question too)."""
+    """Later sentences that change ``unit``: they share a content word with it (or hold the same part of the
+    question) and say it changed (plainly, or with a word like "now" while holding part of the question too)."""
     out = []
+    asked = set(question.anchors) & _covered_cache(question, unit) if question is not None else set()
     for u in pool:
         # Only what was said or seen can change it: a memory's time is its newest source's, not the sentence's.
-        if u.source != "observation" or not _newer(u, unit) or not _shares_a_word(unit, u):
+        if u.source != "observation" or not _newer(u, unit):
+            continue
+        # It speaks of the same thing: a word in common, or the same part of the question in other words ("we moved
+        # to Cardiff" after "I live in Bristol", asked where I live).
+        if not (_shares_a_word(unit, u) or (asked and asked & _covered_cache(question, u))):
             continue
         if CHANGE.search(u.text):
             out.append(u)
@@ -417,6 +430,15 @@ def _about_the_task(question: Question, scored: Scored) -> bool:
                if t in question.anchors)
 
 
+def _holds_more_than_a_preference(question: Question, scored: Scored) -> bool:
+    """A question about a favourite holds what the favourite is about: "Quel est mon film préféré ?" is not answered
+    by "Je préfère le thé", which holds only the liking."""
+    subjects = [t for t in question.anchors if t not in PREFERENCE_WORDS]
+    if not subjects or len(subjects) == len(question.anchors):
+        return True
+    return any(t in scored.covered for t in subjects)
+
+
 def _names_what_was_seen(question: Question, scored: Scored) -> bool:
     """A page's title (or its URL) alone answers only which page, file or thing was seen ("Which recipe was I looking
     at?", "Which spreadsheet ...?"): what the page would say about it ("What wine goes with the dal?") is not there."""
@@ -438,6 +460,8 @@ def find_support(question: Question, units: list[Unit]) -> Support:
         if needed < MIN_COVERAGE and s.coverage < MIN_COVERAGE and not _about_the_task(question, s):
             return False
         if s.unit.page_title and not _names_what_was_seen(question, s):
+            return False
+        if not _holds_more_than_a_preference(question, s):
             return False
         return s.coverage >= needed and s.fit and s.entities and s.attribute
 

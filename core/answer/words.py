@@ -10,8 +10,9 @@ inflections of the five languages Engram meets, without a stemmer per language.
 ``CONCEPTS`` are small groups of everyday words that answer for each other
 ("where do I live" is answered by "we moved", "new address", "ich wohne");
 each may add a pattern for what a word list cannot hold ("I'm a nurse" answers
-"what's my job").  They are vocabulary, not knowledge: nothing here knows that
-penicillin is a medication.
+"what's my job").  ``CATEGORIES`` are everyday kinds of things and their common
+members ("which antibiotic" is answered by "penicillin", "qu'est-ce que je bois"
+by "thé"): a category word asked about is held by a sentence naming a member.
 """
 
 from __future__ import annotations
@@ -156,7 +157,10 @@ dos das em no na nas num numa para por com ao aos se lhe ja agora ainda muito"""
 # est-ce que je fais").
 _LIGHT_VERBS = """mache machst macht machen gemacht fais fait faites faire font hago haces hace hacen hacer hecho faco
 faz fazem fazer feito""".split()
-STOPWORDS = frozenset(fold(w) for w in _EN + _DE + _FR + _ES + _PT + _LIGHT_VERBS)
+# "Can I", "may I": the question is about the verb after them ("¿Puedo comer gluten?" asks about eating gluten).
+_MODALS = """puedo puede puedes podemos pueden posso pode podes podemos podem peux peut pouvons pouvez peuvent darf
+darfst durfen konnen kann kannst""".split()
+STOPWORDS = frozenset(fold(w) for w in _EN + _DE + _FR + _ES + _PT + _LIGHT_VERBS + _MODALS)
 
 # Words that ask for "the current state": the newest statement answers.
 NOW_WORDS = frozenset(fold(w) for w in """now still currently anymore jetzt nun maintenant encore desormais ahora
@@ -212,7 +216,8 @@ CONCEPTS: tuple[Concept, ...] = (
             re.compile(r"\+\d[\d ()-]{6,}\d")),
     Concept("email", frozenset(("email", "mail")), re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")),
     Concept("diet", frozenset(fold(w) for w in """diet eat eats eating vegan vegetarian pescatarian gluten lactose
-        halal kosher keto vegane vegetarisch regime dieta vegano vegana""".split())),
+        halal kosher keto vegane vegetarisch regime dieta vegano vegana celiac coeliac celiaca celiaco zoliakie
+        coeliaque essen esse isst manger mange mangez comer come comemos comes""".split())),
     Concept("allergy", frozenset(fold(w) for w in """allergic allergy allergies allergique allergie allergisch
         alergico alergica alergia""".split())),
     Concept("money", frozenset(fold(w) for w in """cost costs price prices fee fees pay paid charge charges charged
@@ -230,6 +235,11 @@ CONCEPTS: tuple[Concept, ...] = (
         compte banco cuenta conta""".split())),
     Concept("file", frozenset(fold(w) for w in """document documents file files pdf spreadsheet ods xlsx xls docx
         odt csv sheet""".split())),
+    # A German compound names its kind by its first part too: a "Mietvertrag" is a rental contract.
+    Concept("lease", frozenset(fold(w) for w in """rental lease leases leasing tenancy tenant letting mietvertrag
+        mietvertrage mietvertrages mieter vermieter bail locataire arrendamiento arrendamento inquilino""".split())),
+    Concept("contract", frozenset(fold(w) for w in """contract contracts agreement agreements vertrag vertrage
+        mietvertrag mietvertrage arbeitsvertrag kaufvertrag contrat contrats bail contrato contratos""".split())),
     Concept("budget", frozenset(fold(w) for w in """budget budgets haushaltsbuch haushaltsplan haushaltskasse
         presupuesto presupuestos orcamento orcamentos""".split())),
 )
@@ -250,6 +260,113 @@ def concepts_of(word: str) -> tuple[Concept, ...]:
     return tuple(found)
 
 
+# Words that say only that something is liked best ("favourite", "préféré", "Lieblings-"): they say which fact is
+# asked for, not what it is about. "Quel est mon film préféré ?" is not answered by "Je préfère le thé".
+PREFERENCE_WORDS = frozenset(fold(w) for w in """favourite favourites favorite favorites prefer prefers preferred
+    preference like likes love loves lieblings bevorzuge bevorzugt mag prefere preferes preferee preferees prefer
+    favori favoris favorite prefiero prefiere preferido preferida preferidos favorito favorita prefiro""".split())
+
+
+@dataclass(frozen=True)
+class Category:
+    """An everyday kind of thing: the words that name it and its common members, in the five languages."""
+
+    name: str
+    words: frozenset[str]
+    members: frozenset[str]
+    accented: re.Pattern | None = None  # members whose folded form is a function word: "thé" is not "the"
+
+    def named_in(self, word_set: "WordSet", raw: str) -> bool:
+        return bool(self.members & word_set.items) or bool(self.accented and self.accented.search(raw))
+
+
+def _folded(text: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in text.split())
+
+
+def _category(name: str, words_text: str, members_text: str) -> Category:
+    members = members_text.split()
+    plain = frozenset(fold(m) for m in members if fold(m) not in STOPWORDS)
+    accented = [re.escape(m) for m in members if fold(m) in STOPWORDS and fold(m) != m]
+    pattern = re.compile(r"(?<!\w)(" + "|".join(accented) + r")(?!\w)", re.IGNORECASE) if accented else None
+    return Category(name, _folded(words_text), plain, pattern)
+
+
+_ANTIBIOTICS = """penicillin penicillins amoxicillin amoxicilline amoxicilina azithromycin doxycycline ciprofloxacin
+    clarithromycin erythromycin cephalexin cefalexin tetracycline flucloxacillin clindamycin metronidazole
+    sulfonamide sulfonamides sulfa penicilline penizillin penicilina penicilinas amoxicillina"""
+_MEDICINES = _ANTIBIOTICS + """ ibuprofen ibuprofeno paracetamol acetaminophen aspirin aspirine aspirina codeine
+    codein codeina morphine morphin morfina tramadol naproxen diclofenac insulin insuline insulina metformin
+    metformina statin statins atorvastatin simvastatin omeprazole cetirizine loratadine antihistamine
+    antihistamines levothyroxine warfarin heparin salbutamol ventolin inhaler prednisone cortisone ritalin
+    sertraline fluoxetine melatonin nurofen panadol novalgin metamizol dafalgan doliprane"""
+CATEGORIES: tuple[Category, ...] = (
+    _category("antibiotic", """antibiotic antibiotics antibiotika antibiotikum antibiotique antibiotiques
+        antibiotico antibioticos""", _ANTIBIOTICS),
+    _category("medicine", """medicine medicines medication medications meds drug drugs pill pills tablet tablets
+        painkiller painkillers medikament medikamente arznei arzneimittel tablette tabletten schmerzmittel medicament
+        medicaments cachet cachets comprime comprimes medicamento medicamentos remedio remedios pastilla pastillas
+        comprimido comprimidos""", _MEDICINES),
+    _category("food", """food foods dish dishes meal meals lebensmittel essen gericht speise nourriture aliment
+        aliments plat plats comida comidas alimento alimentos plato platos prato pratos""", """peanut peanuts nut nuts
+        almonds walnuts cashews hazelnuts gluten wheat dairy lactose milk egg eggs shellfish shrimp prawns fish
+        seafood pork beef chicken lamb meat cheese bread pasta rice soy soya sesame celery mustard strawberries kiwi
+        tomatoes mushrooms garlic onions chocolate pizza sushi curry tacos erdnuss erdnüsse nüsse haselnüsse milch
+        eier fisch meeresfrüchte schweinefleisch rindfleisch fleisch käse brot nudeln reis arachide arachides
+        cacahuète cacahuètes noix lait œuf œufs oeufs poisson porc bœuf boeuf poulet viande fromage pâtes riz
+        cacahuate maní nueces leche huevo huevos pescado marisco mariscos cerdo carne queso arroz amendoim
+        amendoins nozes leite ovo ovos peixe porco frango queijo pão"""),
+    _category("drink", """drink drinks drinking beverage beverages boire bois boit buvez boisson boissons trinken
+        trinke trinkst trinkt getränk getränke beber bebo bebes bebe bebida bebidas""", """tea coffee water beer
+        wine juice milk cola soda lemonade whisky whiskey gin vodka rum espresso latte cappuccino matcha kombucha
+        cider thé café eau bière vin jus lait tee kaffee wasser bier wein saft milch té agua cerveza vino zumo
+        leche chá água cerveja vinho sumo suco leite"""),
+    _category("sport", """sport sports sportart sportarten deporte deportes desporto esporte esportes""", """running
+        jogging tennis football soccer basketball swimming swim cycling biking climbing bouldering yoga pilates golf
+        rugby cricket volleyball badminton squash hiking skiing snowboarding boxing rowing surfing skating karate
+        judo handball hockey crossfit fußball schwimmen schwimme laufen laufe joggen klettern klettere radfahren
+        wandern rudern courir natation vélo escalade randonnée aviron correr corro natación fútbol baloncesto
+        ciclismo senderismo corrida natação futebol basquete caminhada"""),
+    _category("instrument", """instrument instruments instrumente instrumento instrumentos""", """piano guitar violin
+        viola cello drums flute saxophone trumpet trombone clarinet ukulele harp accordion oboe banjo mandolin
+        klavier gitarre geige schlagzeug flöte trompete klarinette guitare violon violoncelle batterie flûte
+        trompette clarinette guitarra violín violonchelo batería flauta trompeta clarinete violão violino
+        violoncelo"""),
+    _category("language", """language languages sprache sprachen langue langues idioma idiomas lengua lenguas
+        língua línguas""", """english german french spanish portuguese italian dutch polish russian ukrainian
+        japanese chinese mandarin cantonese korean arabic turkish greek swedish norwegian danish finnish hindi
+        englisch deutsch französisch spanisch portugiesisch italienisch niederländisch polnisch russisch japanisch
+        chinesisch anglais allemand français espagnol portugais italien néerlandais polonais russe japonais
+        chinois inglés alemán francés español portugués italiano holandés polaco ruso japonés chino inglês
+        alemão espanhol"""),
+    _category("pet", """pet pets animal animals haustier haustiere tier tiere animaux mascota mascotas animales""",
+              """dog dogs puppy cat cats kitten hamster rabbit rabbits parrot budgie horse tortoise turtle hund hunde
+        katze katzen kaninchen pferd chien chiens lapin cheval perro perros gato gatos conejo caballo cão cães
+        cachorro gata coelho cavalo"""),
+)
+_CATEGORY_OF: dict[str, list[Category]] = {}
+for _category in CATEGORIES:
+    for _word in _category.words:
+        _CATEGORY_OF.setdefault(_word, []).append(_category)
+
+
+@lru_cache(maxsize=20_000)
+def categories_of(word: str) -> tuple[Category, ...]:
+    """The categories ``word`` (folded) names ("antibiotics", "instrumento"), forms of a word included."""
+    found = list(_CATEGORY_OF.get(word, ()))
+    if not found and len(word) >= 4:
+        for other, categories in _CATEGORY_OF.items():
+            if same_word(word, other):
+                found.extend(c for c in categories if c not in found)
+    return tuple(found)
+
+
+def holds_member(word: str, word_set: "WordSet", raw: str) -> bool:
+    """Whether ``word_set`` (the words of ``raw``) names a member of a category ``word`` names: "penicillin" for
+    "antibiotic"."""
+    return any(category.named_in(word_set, raw) for category in categories_of(word))
+
+
 # -- what an answer looks like ------------------------------------------------------------------------------------
 
 _MONTHS = (r"jan(uary|vier|uar|eiro)?|feb(ruary|ruar)?|f[ée]vrier|fevereiro|febrero|mar(ch|s|zo|ço|co)?|m[äa]rz|"
@@ -260,7 +377,14 @@ _WEEKDAYS = (r"mon(day)?s?|tue(s(day)?)?s?|wed(nesday)?s?|thu(rs(day)?)?s?|fri(d
              r"montags?|dienstags?|mittwochs?|donnerstags?|freitags?|samstags?|sonntags?|lundi|mardi|mercredi|jeudi|"
              r"vendredi|samedi|dimanche|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingos?|"
              r"segunda|ter[çc]a|quarta|quinta|sexta(-feira)?")
-_RELATIVE = (r"today|tonight|tomorrow|yesterday|weekend|morning|evening|night|noon|midnight|"
+_COUNT = (r"a|an|one|two|three|four|five|six|seven|eight|ten|a few|a couple of|\d{1,2}|zwei|drei|vier|f[üu]nf|sechs|"
+          r"einer|einem|deux|trois|quatre|cinq|une?|dos|tres|cuatro|cinco|duas|dois|tr[eê]s|quatro")
+_UNITS = r"days?|weeks?|months?|tagen|wochen?|monaten?|jours?|semaines?|mois|d[ií]as?|semanas?|mes(es)?|meses"
+_RELATIVE = (rf"(in|dans|en|em|daqui a)\s+({_COUNT})\s+({_UNITS})|"
+             # A day of the month without its month: "on the 14th", "am 14.", "le 14", "el día 14", "no dia 14".
+             r"the\s+\d{1,2}(st|nd|rd|th)(?=\s*(of|to|at|from|between|and|for)\b|\s*[,.;:!?)]|\s*$)|am\s+\d{1,2}\.(?!\d)|"
+             r"(le|el|el d[ií]a|dia)\s+\d{1,2}(?![\d.,:%h])(?!\s*(rue|av|bd|boulevard|calle|rua|place|plaza)\b)|"
+             r"today|tonight|tomorrow|yesterday|weekend|morning|evening|night|noon|midnight|"
              r"next (week|month|year)|last (week|month|year)|ago|heute|morgen|gestern|abends?|uhr|"
              r"aujourd'hui|demain|hier|soir|matin|hoy|mañana|ayer|noche|hoje|amanh[ãa]|ontem|noite")
 TIME_EXPRESSION = re.compile(
@@ -301,6 +425,7 @@ STEPS = re.compile(
 )
 
 
+MONTH_START = re.compile(rf"({_MONTHS})\b", re.IGNORECASE)  # a text that starts with a month's name
 DAY_MENTION = re.compile(
     rf"\b({_WEEKDAYS})\b|\b\d{{1,2}}\.?\s*(de\s+)?({_MONTHS})\b|\b({_MONTHS})\.?\s+\d{{1,2}}\b|\d{{4}}-\d{{2}}-\d{{2}}|"
     rf"\b\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}\b",
@@ -386,6 +511,11 @@ def names_in(text: str) -> list[str]:
                     and not _CALENDAR_WORD.match(word)):
                 out.append(word)
     return out
+
+
+def person_names_as_written(text: str) -> list[str]:
+    """First-and-last names in ``text`` as written ("Bruno Costa")."""
+    return [m.group() for m in _PERSON.finditer(text or "")]
 
 
 def person_names(text: str) -> list[str]:

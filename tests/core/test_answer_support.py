@@ -335,3 +335,86 @@ def test_a_budget_kept_under_its_german_or_spanish_name_is_found():
     page = screen(1, "Enero  Febrero\nAlquiler 900  900", title="presupuesto_casa.xlsx - Excel", app="excel")
     text, _ = answer_for("Which spreadsheet is my budget in?", [page])
     assert text is not None and "presupuesto_casa.xlsx" in text
+
+
+def test_a_category_asked_about_is_held_by_a_sentence_naming_a_member_of_it():
+    sources = [chat(1, "I play the cello in a community orchestra on Thursdays."),
+               chat(2, "Reminder for the pharmacy: clarithromycin gives me hives.", minutes=1)]
+    text, _ = answer_for("Which instrument do I play?", sources)
+    assert "cello" in text
+    text, _ = answer_for("Which antibiotic gives me hives?", sources)
+    assert "clarithromycin" in text
+    assert answer_for("Which sport do I play on Thursdays?", sources)[0] is None
+    # "thé" is a drink, the English article is not.
+    french = [chat(1, "Le matin je prends toujours un thé noir.")]
+    assert "thé" in answer_for("Qu'est-ce que je bois le matin ?", french)[0]
+    assert answer_for("What do I drink?", [chat(1, "I take the bus to the office.")])[0] is None
+
+
+def test_a_favourite_is_answered_only_by_what_it_is_about():
+    sources = [chat(1, "My favourite drink is a flat white with oat milk."), chat(2, "Je préfère la montagne à la mer.", minutes=1)]
+    assert answer_for("What is my favourite film?", sources)[0] is None
+    assert answer_for("Quel est mon livre préféré ?", sources)[0] is None
+    assert "flat white" in answer_for("What is my favourite drink?", sources)[0]
+
+
+@pytest.mark.parametrize("question", ["Can I eat gluten?", "Je peux manger du gluten ?", "¿Puedo comer pan?"])
+def test_what_i_may_eat_is_answered_by_the_diet_i_keep(question):
+    sources = [chat(1, "Heads up for the dinner: I'm coeliac. Je suis cœliaque, comme ma mère.")]
+    assert "coeliac" in answer_for(question, sources)[0]
+
+
+def test_a_move_said_in_other_words_replaces_where_i_lived():
+    sources = [chat(1, "I'm based in Utrecht, close to the Dom tower."),
+               chat(2, "Big news: we moved to Groningen, the new flat has a garden.", minutes=60 * 24 * 40)]
+    text, support = answer_for("Which city do I live in?", sources)
+    assert "Groningen" in text and "Utrecht" not in text and support.superseded
+
+
+def test_a_day_of_the_month_or_a_time_from_now_answers_when():
+    noon = datetime(2026, 10, 3, 12, 0).timestamp()
+    said = chat(1, "The piano tuner comes on the 3rd, in the afternoon.")
+    memory = Source(2, "memory", 7, "episodic", "", ts=T0,
+                    fields={"occurred_at": noon, "summary": "The piano tuner comes on the 3rd, in the afternoon."})
+    text, _ = answer_for("When is the piano tuner coming?", [said, memory])
+    assert "3 October 2026" in text  # the event's memory is kept: its date says what the words do not
+    next_day = datetime(2026, 9, 29, 12, 0).timestamp()
+    words_ = chat(1, "Tomorrow at 9 the window cleaner comes.")
+    memory = Source(2, "memory", 8, "episodic", "", ts=T0,
+                    fields={"occurred_at": next_day, "summary": "Tomorrow at 9 the window cleaner comes."})
+    text, _ = answer_for("When does the window cleaner come?", [words_, memory])
+    assert "Tomorrow" in text and "29 September" not in text  # the words and the day they were written say when
+    assert "three weeks" in answer_for("When is my dentist check-up?", [chat(1, "Dentist check-up in three weeks, ugh.")])[0]
+    assert answer_for("When is the meeting?", [chat(1, "The meeting room is on the 4th floor.")])[0] is None
+
+
+def test_a_day_before_its_month_does_not_end_a_sentence():
+    assert sentences("Am 5. März ziehen wir um, die Kisten kommen am 28. Februar. Danach ist Ruhe.") == [
+        "Am 5. März ziehen wir um, die Kisten kommen am 28. Februar.", "Danach ist Ruhe."]
+
+
+def test_asked_which_page_or_file_the_answer_says_where_it_is():
+    page = Source(1, "observation", 101, "screen", "Sourdough starter basics\nFeed the starter flour and water every day.",
+                  ts=T0, app="firefox", title="Sourdough starter basics - Mozilla Firefox",
+                  url="https://bakewise.example.org/guides/sourdough-starter")
+    text, _ = answer_for("Which page did I read about the sourdough starter?", [page])
+    assert "https://bakewise.example.org/guides/sourdough-starter" in text
+    # A file kept as a resource is quoted with where it is, though a screen repeats its name; its name is split into
+    # words and a German compound is found under its English name.
+    seen = screen(2, "MIETVERTRAG\nzwischen Frau B. Albers (Vermieterin) und", title="Mietvertrag_Lindenweg4.pdf — Okular",
+                  app="okular")
+    resource = Source(3, "memory", 11, "resource", "Mietvertrag_Lindenweg4.pdf",
+                      fields={"title": "Mietvertrag_Lindenweg4.pdf", "location": "/home/jo/Downloads/Mietvertrag_Lindenweg4.pdf"})
+    text, _ = answer_for("Which file did I open about the tenancy agreement?", [seen, resource])
+    assert "/home/jo/Downloads/Mietvertrag_Lindenweg4.pdf" in text
+
+
+def test_a_masked_postal_address_is_a_place():
+    def booking(masked):
+        return Source(1, "observation", 101, "screen", "Reservation confirmed\nTrattoria Vesuvio, ••••••••\nSaturday 19:30, 4 guests",
+                      ts=T0, app="firefox", title="Your booking - Mozilla Firefox", masked=masked)
+    text, _ = answer_for("Where is my reservation?", [booking(("address",))])
+    assert "Trattoria Vesuvio" in text
+    # A masked phone number is no place.
+    text, _ = answer_for("Where is my reservation?", [booking(("phone",))])
+    assert text is None or "Trattoria Vesuvio" not in text

@@ -469,3 +469,25 @@ def test_where_the_user_lives_is_answered_with_the_town_of_a_vault_address_never
             assert answer.text.startswith("In your vault")
     finally:
         engine.close()
+
+
+def test_asked_for_a_phone_number_the_answer_points_at_its_vault_entry_and_never_shows_it(paths):
+    from core.secrets import shield_observation
+
+    engine = chat_engine_with(paths, "unused", style="extractive")
+    try:
+        engine.observations.add_many([shield_observation(
+            dict(kind="chat", role="user", conversation="c", ts="2026-03-02T18:00:00Z",
+                 text="Our piano teacher is Ines Duarte, her mobile is +44 7700 900461. Lessons are on Wednesdays."),
+            keep_values=True)], embed=True)
+        engine.make_absorber(use_llm=False).absorb_backlog()
+        [entry] = engine.memories.list("knowledge_vault")
+        answer = engine.ask("What is the piano teacher's phone number?")
+        shown = [answer.text] + [c.label for c in answer.citations]
+        assert all("7700" not in text and "900461" not in text for text in shown)
+        assert "In your vault: phone number of Ines Duarte" in answer.text and "--reveal" in answer.text
+        assert [c.id for c in answer.citations if c.type == "knowledge_vault"] == [entry.id]
+        # Asked something else of the same message, the answer does not point at the vault.
+        assert "vault" not in engine.ask("When are the piano lessons?").text
+    finally:
+        engine.close()
