@@ -11,9 +11,9 @@ visible leaks, duplicates, junk, QA accuracy, answered unanswerables,
 unsupported numbers), seconds per case, seconds per absorbed batch, seconds by
 step, and model calls per batch.
 
-Targets: at most 2 model calls per batch (the run fails without it).  The
-quality targets of issue 13 are printed with a verdict but do not fail the
-run until extraction and answering are built to meet them.
+Targets, each printed with a verdict, and the run fails if one is missed: at
+most 2 model calls per batch, and issue 13's quality targets (point recall
+and QA accuracy, and every count of what must never happen at 0).
 
 Usage::
 
@@ -43,13 +43,17 @@ def show(title: str, name: str, result: dict) -> bool:
     absorb = result["absorb"]
     points, questions = result["points"], result["questions"]
     print(f"cases:                     {result['cases_run']}, chat model {result['chat_model'] or 'none'}")
+    quality_ok = True
     for key, goal in TARGETS[name].items():
         value = result[key]
-        print(f"{key + ':':<27}{value}  (issue 13 target >= {goal}: {verdict(value is not None and value >= goal)})")
+        met = value is not None and value >= goal
+        quality_ok &= met
+        print(f"{key + ':':<27}{value}  (issue 13 target >= {goal}: {verdict(met)})")
     print(f"points met:                {points['met']}/{points['total']}; by type: "
           + ", ".join(f"{t} {v['met']}/{v['total']}" for t, v in result["by_type"].items()))
     print(f"qa_accuracy:               {result['qa_accuracy']} ({questions['correct']}/{questions['total']})")
     for key in ZERO_KEYS:
+        quality_ok &= result[key] == 0
         print(f"{key + ':':<27}{result[key]}  (issue 13 target 0: {verdict(result[key] == 0)})")
     print(f"memories:                  {result['memories']['total']} active {result['memories']['by_type']}")
     print(f"seconds per case:          mean {result['seconds_per_case_mean']}, p95 {percentile(seconds, 95):.2f}, "
@@ -60,7 +64,7 @@ def show(title: str, name: str, result: dict) -> bool:
     calls_ok = absorb["llm_calls_per_batch_max"] <= MAX_CALLS_PER_BATCH
     print(f"model calls per batch:     max {absorb['llm_calls_per_batch_max']}, mean {absorb['llm_calls_per_batch_mean']}"
           f"  ({verdict(calls_ok)}: at most {MAX_CALLS_PER_BATCH})")
-    return calls_ok
+    return calls_ok and quality_ok
 
 
 def main() -> int:
