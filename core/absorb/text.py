@@ -241,19 +241,37 @@ def is_hypothetical(text: str) -> bool:
     return bool(HYPOTHETICAL.search(text)) and not PREFERENCE_RATHER.search(text)
 
 
+# Sarcasm and jokes: "yeah right, I'm moving to the Moon", "as if", "ja klar", "c'est ça oui", "sí, claro": what
+# follows is said not to be meant.  A laugh ("lol", "haha", "mdr", "jaja", "kkkk", "😂") marks the clause it is in.
+SARCASM_LEAD = re.compile(
+    r"(?i)^\W*(?:yeah|yea|oh)\s+right\b|^\W*as\s+if\b|^\W*ja,?\s+klar\b|^\W*na\s+klar\b|^\W*c['’]est\s+ça(?:\s+oui)?\W*$|"
+    r"^\W*(?:sí|si),?\s+claro\b|^\W*ya,?\s+claro\b|^\W*pois\s+sim\b|^\W*(?:just\s+)?kidding\b|^\W*jk\b"
+)
+JOKE = re.compile(
+    r"(?i)(?:\b(?:lol|lmao|lmfao|rofl|jk|j/k|just\s+kidding|kidding|(?:ha){2,}h?|(?:he){2,}|(?:hi){2,}|mdr|ptdr|"
+    r"(?:ja){2,}|(?:je){2,}|k{3,}|rs(?:rs)+|yeah\s+right|as\s+if)\b|[\U0001F602\U0001F923\U0001F644\U0001F61C\U0001F61D])"
+)
+
+
+def is_joke(clause: str) -> bool:
+    """A clause the user marks as not meant: a laugh or a sarcastic "yeah right" in it."""
+    return bool(JOKE.search(clause))
+
+
 def factual_clauses(sentence: str) -> list[str]:
-    """The clauses of a statement that state something: hypothetical clauses and conditions left out.
+    """The clauses of a statement that state something: hypothetical clauses, conditions and jokes left out.
 
     A sentence that starts with a condition ("If I ever move abroad, ...") or is
-    a question or a request states nothing at all.
+    a question or a request states nothing at all; after a sarcastic "yeah
+    right," or "as if" nothing in the sentence is meant.
     """
     if is_question(sentence) or is_request(sentence) or CONDITION_START.match(strip_lead_in(sentence)):
         return []
     out = []
     for clause in clauses(sentence):
-        if CONDITION_START.match(clause):
+        if CONDITION_START.match(clause) or SARCASM_LEAD.match(clause):
             break  # "..., falls du mal Rezepte vorschlägst": the rest depends on it
-        if not is_hypothetical(clause):
+        if not is_hypothetical(clause) and not is_joke(clause):
             out.append(clause)
     return out
 
@@ -378,3 +396,51 @@ def contains_statement(longer: str, shorter: str) -> bool:
     """Whether ``longer`` already says everything ``shorter`` says (by content words)."""
     small, large = stems(shorter), stems(longer)
     return bool(small) and small <= large
+
+
+# -- typos -----------------------------------------------------------------------------------------------------
+
+# The words the fact families hang on, so that a typo ("vegetarain", "alergic", "intolerent") still reads as the word
+# meant.  Only words of six letters or more are matched, at one edit (a letter added, dropped, changed or two swapped).
+TYPO_WORDS = frozenset(
+    """vegetarian pescatarian allergic allergy allergies intolerant intolerance coeliac diabetic diabetes asthmatic
+    epileptic epilepsy lactose gluten teetotal medication prescription migraine migraines arthritis insomnia tinnitus
+    eczema psoriasis pregnant anaemic anemic remote remotely freelance freelancer retired engineer developer
+    teacher manager designer architect accountant consultant journalist pharmacist programmer researcher scientist
+    professor lecturer electrician therapist favourite favorite address moved working office hybrid prefer
+    vegetarisch vegetarier allergisch unverträglich diabetiker schwanger végétarien végétarienne allergique
+    intolérant intolérante diabétique vegetariano vegetariana alérgico alérgica intolerante diabético diabética""".split()
+)
+_TYPO_INDEX: dict[tuple[int, str], list[str]] = {}
+for _word in TYPO_WORDS:
+    _TYPO_INDEX.setdefault((len(_word), _word[0]), []).append(_word)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by one added, dropped or changed letter, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1 :]
+
+
+def fix_typos(text: str) -> str:
+    """``text`` with a misspelt family word (six letters or more, one edit away) replaced by the word meant."""
+    def fix(match: re.Match) -> str:
+        word = match.group()
+        low = word.lower()
+        if len(low) < 6 or low in TYPO_WORDS:
+            return word
+        for length in (len(low) - 1, len(low), len(low) + 1):
+            for known in _TYPO_INDEX.get((length, low[0]), ()):
+                if _one_edit(low, known):
+                    return known
+        return word
+
+    return re.sub(r"[^\W\d_]{6,}", fix, text)
