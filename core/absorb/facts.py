@@ -43,8 +43,9 @@ from core.absorb import lookups, provenance, text as tx, updates
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
 from core.absorb.dates import event_dates
 
-FAMILIES = ("health", "work", "home", "identity", "preferences", "personal")
-SINGLE_VALUED = frozenset({"work", "home"})  # one employer, one home: a new one replaces the old
+FAMILIES = ("health", "work", "workplace", "home", "identity", "preferences", "personal")
+# One employer, one home, one way of working (remote, hybrid, in the office): a new one replaces the old.
+SINGLE_VALUED = frozenset({"work", "workplace", "home"})
 TOPIC_FOLLOW_SECONDS = 15 * 60  # the user's next message still speaks of what they just defined
 MIN_TURN_WORDS = 9  # a group-chat turn with fewer content words about its speaker is small talk
 
@@ -55,7 +56,9 @@ _P = {
     "health": [
         rf"\b{_IM}\s+(?:no\s+longer\s+|not\s+)?(?:\w+\s+){{0,2}}(?:allergic|intolerant|vegetarian|vegan|pescatarian|coeliac|celiac|diabetic|"
         r"pregnant|asthmatic|epileptic|sober|teetotal|lactose|gluten|anaemic|anemic|on\s+(?:medication|meds|a\s+diet))",
-        r"\bmy\s+(?:allerg\w*|intolerance|diet|medication|meds|prescription|condition|blood\s+type|doctor|gp)\b",
+        # "my doctor said ...", not "my GP is Dr Haddad" / "that's my GP": the doctor is a person (semantic memory).
+        r"\bmy\s+(?:allerg\w*|intolerance|diet|medication|meds|prescription|condition|blood\s+type)\b|"
+        r"\bmy\s+(?:doctor|gp)\s+(?!(?:is|was)\b)(?-i:[a-z])",
         r"\bi\s+(?:have|suffer\s+from|was\s+diagnosed\s+with|live\s+with)\s+(?:(?:a|an|mild|severe|chronic|bad|"
         r"type\s+\d|some)\s+)*(?:asthma|diabetes|allerg\w*|migraines?|epilepsy|eczema|psoriasis|adhd|anxiety|"
         r"depression|hypertension|high\s+blood\s+pressure|coeliac|celiac|crohn['’]?s|ibs|arthritis|insomnia|tinnitus|"
@@ -66,6 +69,8 @@ _P = {
         r"\bi(?:['’]ve|\s+have)\s+(?:got\s+|been\s+diagnosed\s+with\s+)(?:(?:a|an|mild|severe|chronic)\s+)?[\w'’-]+(?:\s+[\w'’-]+)?\s+"
         r"(?:disease|syndrome|disorder|allergy|intolerance|condition)\b|\bi(?:['’]ve|\s+have)\s+got\s+(?:asthma|diabetes|"
         r"migraines?|epilepsy|eczema|arthritis|\w+itis)\b",
+        r"^\W*(?:(?:also|and|so|now|i['’]ve|i\s+have|ive)\s+)*been\s+(?:\w+\s+)?(?:vegetarian|vegan|pescatarian|"
+        r"sober|teetotal|gluten-free|dairy-free|alcohol-free|off\s+alcohol|diabetic|coeliac|celiac)\b",
         r"\b(?:i['’]m|i\s+am|i['’]ve\s+been|i\s+have\s+been)\s+(?:\w+\s+)?(?:sober|teetotal|alcohol-free|off\s+alcohol)\b|"
         r"^\W*no\s+(?:alcohol|meat|dairy|gluten|sugar|caffeine|pork|fish|nuts)\s+for\s+me\b",
         r"\bi\s+(?:don['’]t|do\s+not|never|can['’]t|cannot)\s+(?:eat|drink|have|tolerate)\s+(?:any\s+)?"
@@ -137,6 +142,8 @@ _P = {
         r"\b(?:i|we)\s+commute\s+from\b",
         r"\bmy\s+(?:new\s+)?(?:home|flat|apartment|house|place)\s+is\s+(?:in|at|near|on)\b",
         r"\b(?:my|our)\s+(?:new\s+)?(?:home\s+|postal\s+|delivery\s+)?address\b|"
+        r"\b(?:new|neue|nouvelle|nueva|nova)\s+(?:home\s+)?(?:address|adresse|anschrift|dirección|morada|endereço)\s+"
+        r"(?:is|ist|lautet|est|es|é)\b|"
         r"^\W*(?:(?:new|neue|nouvelle|nueva|nova)\s+)?(?:home\s+)?(?:address|adresse|anschrift|dirección|morada|endereço)"
         r"(?:\s+(?:since|from|as\s+of|ab|seit|depuis|dès|à\s+partir\s+d[eu]|desde|a\s+partir\s+de)\s+[\w.]+(?:\s+\d{1,4})?)?\s*:",
         r"\b(?:i['’]m|i\s+am)\s+staying\s+in\s+[A-Z]",
@@ -256,6 +263,17 @@ _AT_EMPLOYER = (  # "I'm at Google", "je suis chez Leroy Merlin", "bin ich bei B
 )
 AT_EMPLOYER = re.compile(rf"(?i)\b{_AT_EMPLOYER}")
 _AT_EMPLOYER_SINCE = _AT_EMPLOYER.replace(r"|estoy\s+(?:ahora\s+)?en|estou\s+(?:agora\s+)?(?:na|no|em)", "")
+_P["workplace"] = [
+    # Where one works from: "I'm fully remote now", "I work remotely", "I go into the office on Tuesdays", "ich bin im
+    # Homeoffice", "je suis en télétravail", "teletrabajo desde casa", "estou em teletrabalho".
+    r"\b(?:i['’]m|im|i\s+am|we['’]re|we\s+are)\s+(?:now\s+|still\s+|currently\s+)?(?:fully\s+|mostly\s+|completely\s+|"
+    r"100%\s+|full[\s-]time\s+)?(?:remote|hybrid|working\s+(?:remotely|remote|hybrid|from\s+home))\b|"
+    r"\bi\s+(?:now\s+|still\s+|mostly\s+|currently\s+)?work\s+(?:fully\s+|mostly\s+)?(?:remotely|remote|hybrid)\b|"
+    r"\b(?:i|we)\s+(?:now\s+|still\s+|only\s+|usually\s+)?(?:go|come|commute|head)\s+(?:in)?to\s+the\s+office\b|"
+    r"\b(?:ich\s+bin|bin\s+ich)\s+(?:\w+\s+){0,2}?im\s+home-?office\b|\bje\s+(?:suis\s+(?:\w+\s+)?en\s+télétravail|"
+    r"télétravaille)\b|\b(?:estoy\s+(?:\w+\s+)?en\s+teletrabajo|teletrabajo\s+desde)\b|"
+    r"\b(?:estou\s+(?:\w+\s+)?em\s+teletrabalho|trabalho\s+(?:remotamente|remoto|a\s+partir\s+de\s+casa))\b",
+]
 _P["work"] += [
     JOB_CHANGE.pattern[4:],
     QUIT_JOB.pattern[4:],
@@ -306,11 +324,16 @@ RELATIONS = (
     r"esposo|marido|mujer|pareja|novia|novio|amiga|amigo|compañera|compañero|jefa|jefe|vecina|vecino|casera|"
     r"casero|médica|médico|perra|perro|gata|gato|"
     r"mãe|mae|pai|pais|irmã|irmão|tia|tio|avó|avô|filha|filho|namorada|namorado|companheira|companheiro|colega|"
-    r"chefe|vizinha|vizinho|senhoria|senhorio|cadela|cão|cachorro)"
+    r"chefe|vizinha|vizinho|senhoria|senhorio|cadela|cão|cachorro|"
+    # Polish, Italian and Dutch, as they come up in mixed-language messages ("moja mama Halina", "mia sorella Giulia")
+    r"tata|siostra|brat|babcia|dziadek|ciocia|wujek|córka|syn|żona|mąż|przyjaciółka|przyjaciel|sąsiadka|sąsiad|szefowa|szef|"
+    r"sorella|fratello|nonna|nonno|zia|zio|figlia|figlio|moglie|marito|fidanzata|fidanzato|"
+    r"moeder|vader|zus|broer|oom|dochter|zoon|vriendin|vriend|buurvrouw|buurman)"
 )
 _POSSESSIVE = (
     r"(?:my|our|mein|meine|meiner|meinem|meinen|unser|unsere|unserem|unseren|mon|ma|mes|notre|nos|mi|mis|"
-    r"nuestr[oa]s?|(?:a|o|as|os)\s+(?:minha|meu|minhas|meus|nossa|nosso)|minha|meu|nossa|nosso)"
+    r"nuestr[oa]s?|(?:a|o|as|os)\s+(?:minha|meu|minhas|meus|nossa|nosso)|minha|meu|nossa|nosso|"
+    r"moja|mój|moje|moi|mojej|mojego|nasza|nasz|(?:la\s+|il\s+)?(?:mia|mio|nostra|nostro)|mijn|onze|ons)"
 )
 _THEIR = r"(?:his|her|their|sein|seine|seinem|seinen|ihr|ihre|ihrem|ihren|son|sa|ses|leur|su|sus|seu|sua|dele|dela)"
 _IS = r"(?:is|was|ist|heißt|est|s['’]appelle|es|se\s+llama|é|chama-se|se\s+chama)"
@@ -348,6 +371,12 @@ _OWN_THING = re.compile(
     rf"(?:now\s+|jetzt\s+|maintenant\s+|ahora\s+|agora\s+)?(?:at\s+|with\s+|bei\s+|chez\s+)?"
     rf"(?:(?:the|der|die|das|le|la|el|o|a)\s+(?=(?-i:[A-Z])))?(?P<name>{_NAME})"
 )
+# A name that is a practice, a shop or a firm ("Riverside Surgery", "Praxis Dr. Weber", "Clínica Sol"): never a person.
+_PLACE_OF_WORK = re.compile(
+    r"(?i)\b(?:surgery|clinic|practice|hospital|centre|center|pharmacy|chemist|dental|medical|health|ltd|llc|inc|gmbh|"
+    r"ag|plc|praxis|klinik|krankenhaus|apotheke|cabinet|clinique|hôpital|pharmacie|clínica|hospital|farmacia|farmácia|"
+    r"consultorio|consultório)\b"
+)
 _PERSON_RELATION = re.compile(rf"(?i)^{RELATIONS}$")
 _HOLDS_VALUE = re.compile(r"@[\w-]+\.\w|\+?\d[\d ()./-]{6,}\d|•")
 _REL_START = re.compile(rf"(?i)^\W*{_POSSESSIVE}\s+(?:{RELATIONS})\b")
@@ -374,6 +403,17 @@ _PERSON_PREDICATE = re.compile(
     r"allergisch|schwanger|allergique|enceinte|alérgic[oa]|celíac[oa]|embarazada|grávida))"
 )
 _ORG_PATTERNS = [
+    # "account name R. Verhoeven", "payee: Mrs K. Adjei", "Kontoinhaber Jan Vos", "titulaire du compte M. Diallo"
+    re.compile(rf"(?i)\b(?:account\s+(?:name|holder)|payee|beneficiary|recipient|kontoinhaber(?:in)?|empfänger(?:in)?|"
+               rf"titulaire(?:\s+du\s+compte)?|bénéficiaire|titular(?:\s+de\s+la\s+cuenta|\s+da\s+conta)?|"
+               rf"beneficiari[oa]|beneficiári[oa])\s*:?\s+(?P<name>(?-i:(?:{tx.HONORIFIC}\s+)?(?:[A-Z]\.\s*){{0,2}}{tx.NAME}))"),
+    # "I'm leading the Heron migration", "working on the Kestrel rollout", "je dirige le projet Ibis"
+    re.compile(rf"(?i)\b(?:lead|leading|leads|led|run|running|runs|working\s+on|work\s+on|works\s+on|managing|manage|"
+               rf"manages|own|owns|owning|in\s+charge\s+of|responsible\s+for)\s+(?:the\s+|our\s+|a\s+)?"
+               rf"(?P<name>(?-i:{tx.NAME_TOKEN}))\s+(?:migration|project|rollout|roll-out|launch|redesign|programme|program|"
+               rf"initiative|release|upgrade|integration|pilot|workstream|refactor|audit|campaign|study|bid)\b"),
+    re.compile(rf"(?i)\b(?:das\s+projekt|le\s+projet|el\s+proyecto|o\s+projeto|il\s+progetto|the\s+project)\s+"
+               rf"(?P<name>(?-i:{tx.NAME}))"),
     re.compile(rf"(?i)\b(?:joined|member\s+of|signed\s+up\s+(?:for|with)|customer\s+of|subscribed\s+to|"
                rf"beigetreten|membre\s+d[eu]|socio\s+de|sócio\s+d[eoa])\s+(?:the\s+|der\s+|die\s+|le\s+|la\s+|el\s+|o\s+|a\s+)?"
                rf"(?P<name>(?-i:{tx.NAME}))"),
@@ -444,6 +484,7 @@ def families_of(clause: str, *, first: bool = True, job_changed: bool = False, t
     "we always ... next Friday") is an event, never a lasting preference.
     """
     out: list[str] = []
+    clause = tx.fix_typos(clause)  # "vegetarain", "alergic": the pattern reads the word meant; the line keeps the user's
     switched = job_changed and bool(_SWITCHED_TO.search(clause))  # "switched to Linklaters": work, not a preference
     if job_changed and (AT_EMPLOYER.search(clause) or switched) and not _THIRD_PERSON_START.match(clause):
         out.append("work")
@@ -554,7 +595,8 @@ def core_facts(items: Sequence[Statement]) -> list[Candidate]:
         home = lookups.home_in_clear(statement.text, statement.obs.text or "")
         for family, text in _group_clauses(Statement(statement.obs, statement.index, said, tx.factual_clauses(said),
                                                      statement.kind, None)):
-            line = f"User {home}." if family == "home" and home and lookups.VAULT_NOTE in text else f"User: {_line(text)}"
+            masked = lookups.MASK_CHAR in text and lookups.MASK_CHAR not in (home or lookups.MASK_CHAR)
+            line = f"User {home}." if family == "home" and home and (lookups.VAULT_NOTE in text or masked) else f"User: {_line(text)}"
             out.append(Candidate(
                 "core", {"label": family, "value": line}, [statement.obs.id], key=("fact", family), text=line,
                 meta={"family": family, "kind": statement.kind, "statement": statement.text, "ts": statement.obs.ts,
@@ -680,6 +722,8 @@ def _mentions(statement: Statement, known: dict[str, _Entity], own_names: set[st
     for pattern in _REL_PATTERNS:
         for match in pattern.finditer(text):
             rel = match.group("rel").lower()
+            if _PLACE_OF_WORK.search(match.group("name")):
+                continue  # "my GP, Riverside Surgery": where the GP works, not who the GP is
             if " from " in match.group():
                 rel = f"from the user's {rel}" if re.search(r"(?i)\bfrom\s+(?:my|our)\s", match.group()) else f"from {rel}"
             add(match.group("name"), rel)

@@ -308,6 +308,10 @@ def _home_places(text: str, addresses: list[Address]) -> list[str]:
     return out
 
 
+# A postal address that masking already hid, with the town it left readable: "••••••••et, Glasgow ••••••••".
+_MASKED_STREET = re.compile(rf"{MASK_CHAR}{{8}}[^\s{MASK_CHAR}]{{0,3}},?\s+(?P<town>{PLACE})")
+
+
 def home_in_clear(text: str, message: str = "") -> str | None:
     """What a sentence with a postal address says of the user's home, in clear words; None without an address.
 
@@ -319,7 +323,10 @@ def home_in_clear(text: str, message: str = "") -> str | None:
     """
     addresses = find_addresses(text)
     if not addresses:
-        return None
+        masked = _MASKED_STREET.search(text)  # masked on the way in: "new address is ••••••••et, Glasgow ••••••••"
+        if not masked or not _ADDRESS_WORD.search(text) and not _NEW_HOME.search(text):
+            return None
+        addresses = [Address(masked.group(), masked.start(), masked.end(), (masked.group("town"),))]
     places = _home_places(text, addresses)
     note = f"new {VAULT_NOTE}" if _NEW_HOME.search(text) or _NEW_HOME.search(message) else VAULT_NOTE
     if not places:
