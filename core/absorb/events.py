@@ -161,6 +161,31 @@ def _joined_lines(text: str) -> list[str]:
     return lines
 
 
+_LEADING_TIME = re.compile(rf"^\s*{_TIME}(?:\s*[-–—]\s*{_TIME})?\s+")
+
+
+def _bare_date_line(line: str, dates) -> bool:
+    """A line that says when and nothing else ("Wed 18 Mar 2026 09:30 - 10:15", "Fri 17 Apr  Dep 08:55  Arr 11:20")."""
+    rest = line
+    for found in sorted(dates, key=lambda d: d.start, reverse=True):
+        rest = rest[: found.start] + " " + rest[found.end :]
+    words = [w for w in re.findall(r"[^\W\d_]{4,}", rest) if w.lower() not in tx.DATE_WORDS]
+    return not words
+
+
+def _title_above(lines: list[str], index: int, ts: float) -> str:
+    """What a bare date line is the date of: the line above it (a mail's "Flight TK 1762 ... → Amsterdam"), or the
+    lines above it up to the one that starts with a time (a calendar's "09:30 Physio - Dr Ng" / "Room 4, Clinic")."""
+    above: list[str] = []
+    for line in reversed(lines[max(0, index - 2) : index]):
+        if find_dates(line, ts) and not _LEADING_TIME.match(line) or tx.is_question(line):
+            break
+        above.insert(0, line)
+        if _LEADING_TIME.match(line):
+            return ", ".join([_LEADING_TIME.sub("", above[0])] + above[1:])
+    return above[-1] if above else ""
+
+
 def screen_events(observations: Sequence) -> list[Candidate]:
     """Events on calendar, mail and chat screens (see the module docstring)."""
     out: list[Candidate] = []
@@ -172,10 +197,14 @@ def screen_events(observations: Sequence) -> list[Candidate]:
             continue
         source = obs.app or "screen"
         heading = None
-        for index, line in enumerate(_joined_lines(obs.text or "")):
-            dates = [d for d in find_dates(line, obs.ts) if not d.negated and not d.relative]  # "Today" is a button
+        lines = _joined_lines(obs.text or "")
+        for index, line in enumerate(lines):
+            # "Today" is a button; "from next week" in a message's sentence is a day.
+            dates = [d for d in find_dates(line, obs.ts) if not d.negated and (
+                not d.relative or " " in line[d.start : d.end].strip() and len(line.split()) >= 6)]
             calendar = _CALENDAR_LINE.match(line)
-            if dates and (len(line.split()) <= 6 or line[dates[0].start:dates[0].end] == line.strip()):
+            if dates and (len(line.split()) <= 6 or line[dates[0].start:dates[0].end] == line.strip()) and \
+                    not (re.search(_TIME, line) and not calendar):  # "Fri 17 Apr  Dep 08:55": an event's own date
                 heading = dates[0].day  # "Thursday, 15 October 2026    CW 42"
                 continue
             if calendar and heading is not None:
@@ -199,8 +228,9 @@ def screen_events(observations: Sequence) -> list[Candidate]:
             if not dates or len(line.split()) < 4:
                 continue
             said = _SPEAKER_LINE.match(line)
+            what = _title_above(lines, index, obs.ts) if not said and _bare_date_line(line, dates) else ""
             summary = (f"{said.group('speaker')} (on {source}): {said.group('text')}" if said
-                       else f"On {source}: {line}")[:MAX_SENTENCE_CHARS]
+                       else f"On {source}: {what} — {line}" if what else f"On {source}: {line}")[:MAX_SENTENCE_CHARS]
             day = dates[0]
             out.append(Candidate(
                 "episodic", {"occurred_at": noon_ts(day.day), "occurred_until": noon_ts(day.until) if day.until else None,
