@@ -28,6 +28,8 @@ CORE_COMPACT_AT = 0.9  # rewrite a core block when it would pass this share of i
 CORE_COMPACT_TO = 0.7
 SUGGESTED = " (suggested)"
 SIMILAR_LIMIT = 12  # stored memories looked at when a new one may repeat or update them
+JUST_SAID_SECONDS = 60 * 60  # a correction that names only a new day is about an event stated this recently ...
+JUST_SAID_SCAN = 60  # ... among the newest events
 ENTITY_MAX_CHARS = 4000  # an entity's lines past this give way, oldest first (the history keeps them)
 # Titles that name a field, not a thing: a model that fills a form with its labels proposes them.
 FIELD_NAME_TITLES = frozenset(
@@ -189,10 +191,20 @@ class Applier:
                 self._update(existing, {"secret_value": fields["secret_value"]}, candidate.sources[:1], report,
                              f"a new value for the {fields['caption']}")
                 return
+        older = []
+        if candidate.meta.get("new_value") and extractors.is_own_caption(fields.get("caption") or "") and \
+                self.memories.find_vault_entry(fields["secret_value"]) is None:
+            older = [m for m in self.memories.list("knowledge_vault", limit=500)
+                     if m.fields.get("entry_type") == kind and extractors.is_own_caption(m.fields.get("caption") or "")
+                     and not self.memories.is_user_owned(m.id)]
         _memory, action = keep_in_vault(self.memories, fields, sources=candidate.sources[:1], actor=ACTOR,
                                         reason=f"{kind} found in observations", embed=False)
         if action in ("added", "updated"):
             getattr(report, action)[candidate.type] += 1
+        for memory in older:  # "new address: ...": the old one is archived, its value kept in the history
+            if _memory is None or memory.id != _memory.id:
+                self.memories.set_archived(memory.id, True, actor=ACTOR, reason=f"replaced by a newer {kind}")
+                report.updated[candidate.type] += 1
 
     def _extend_activity(self, candidate: Candidate, report: BatchReport) -> None:
         fields = candidate.fields
@@ -353,6 +365,8 @@ class Applier:
             # "the offsite got moved to 29 April": one word names the event; it is one still ahead
             matched = [m for m in events if m.fields["occurred_at"] >= update.ts - 86400
                        and updates.shared(update.statement, updates.body(m.fields["summary"]))[1]]
+        if not matched and update.kind == "correct" and not update.negated and event_dates(update.statement, update.ts):
+            matched = self._just_said_events(update)
         if not matched:
             return
         if update.kind == "correct" or moved:
@@ -369,6 +383,24 @@ class Applier:
         for memory in matched:
             self._update(memory, {"summary": updates.annotated(memory.fields["summary"], update)}, [update.obs_id],
                          report, reason)
+
+    def _just_said_events(self, update: updates.Update) -> list:
+        """The event the user stated last in the same conversation, shortly before a correction that names only its
+        new day ("sorry, I got that wrong, it's Wednesday 18 March"): the one the correction is about."""
+        try:
+            said = self.store.observations.get(update.obs_id)
+        except EngramError:
+            return []
+        best, best_ts = None, None
+        for memory in self.memories.list("episodic", limit=JUST_SAID_SCAN):
+            if memory.fields.get("event_type") != "mentioned event" or update.obs_id in memory.sources or \
+                    self.memories.is_user_owned(memory.id) or " (update " in memory.fields["summary"]:
+                continue
+            for obs in self.store.observations.get_many(memory.sources).values():
+                if obs.conversation == said.conversation and obs.kind == "chat" and \
+                        0 <= update.ts - obs.ts <= JUST_SAID_SECONDS and (best_ts is None or obs.ts > best_ts):
+                    best, best_ts = memory, obs.ts
+        return [best] if best is not None else []
 
     # -- model decisions ------------------------------------------------------------------------
 

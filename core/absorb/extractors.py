@@ -155,7 +155,11 @@ def resources(observations: Sequence) -> list[Candidate]:
     for obs in observations:
         document, _ = split_title(obs.window_title, obs.app) if obs.window_title else ("", "")
         fields = labelled_fields(obs.text or "") if obs.kind == "screen" else None
-        if obs.url:
+        mail = _mail_subject(obs) if obs.kind == "screen" else None
+        if mail:
+            subject, folder, app_name = mail
+            add(f"{app_name} › {folder} › {subject}", subject, "e-mail", obs, fields)
+        elif obs.url:
             url = _clean_url(obs.url)
             add(url, document or url, "web page", obs, fields)
         elif document and DOCUMENT.fullmatch(document.strip("*• ")):
@@ -177,6 +181,27 @@ def resources(observations: Sequence) -> list[Candidate]:
                 path = match.group(1)
                 add(path, re.split(r"[\\/]", path)[-1], "file", obs)
     return list(found.values())
+
+
+MAIL_APPS = ("thunderbird", "evolution", "geary", "kmail", "mailspring", "outlook", "claws", "betterbird", "mutt")
+# The folder a mail client names in its title after the subject: "Re: Budget - Inbox - Mozilla Thunderbird".
+MAIL_FOLDERS = re.compile(r"(?i)^(?:inbox|posteingang|boîte\s+de\s+réception|bandeja\s+de\s+entrada|caixa\s+de\s+entrada|"
+                          r"sent|gesendet|envoyés|enviados|archive|archiv|archives|drafts|entwürfe|brouillons|borradores|"
+                          r"rascunhos|all\s+mail|[\w.+-]+@[\w.-]+)$")
+
+
+def _mail_subject(obs) -> tuple[str, str, str] | None:
+    """``(subject, folder, application)`` of a mail client's window showing one message, from its title."""
+    where = f"{obs.app or ''} {obs.window_title or ''}".lower()
+    if not obs.window_title or not any(app in where for app in MAIL_APPS):
+        return None
+    parts = [p.strip() for p in TITLE_SEPARATORS.split(obs.window_title) if p.strip()]
+    if len(parts) < 3 or not MAIL_FOLDERS.match(parts[-2]):
+        return None
+    subject = " - ".join(parts[:-2]).strip()
+    if len(subject) < 3 or looks_like_garbage(subject):
+        return None
+    return subject, parts[-2], parts[-1]
 
 
 # A file named in a message ("Minutes_AGM_2026.docx"): no spaces, a known extension.
@@ -265,8 +290,24 @@ def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candi
                 [obs.id],
                 key=key,
                 text=caption,
+                meta={"new_value": kind in SUPERSEDED_KINDS and bool(NEW_VALUE.search(text))},
             )
     return list(found.values())
+
+
+# Values of which a person has one at a time: a new one said as new replaces the old (see ``is_own_caption``).
+SUPERSEDED_KINDS = ("address", "phone", "email")
+NEW_VALUE = re.compile(
+    r"(?i)\b(?:new|changed|moved|switched|neue[rsnm]?|geändert|umgezogen|nouve(?:au|l|lle)|changé|déménagé|nuev[oa]|"
+    r"cambiado|cambié|mudé|nov[oa]|mudei|mudámos|mudamos|alterei|nowy|nowa|nowe|nuovo|nuova|nieuwe?)\b"
+)
+
+
+def is_own_caption(caption: str) -> bool:
+    """Whether a vault caption names the user's own value ("address", "phone number: mobile", "council form —
+    address"), not someone's ("phone number: Plumber Giorgos", "Mum's address")."""
+    label = caption.split(":", 1)[1] if ":" in caption else caption
+    return not re.search(r"['’]s\b|\b[A-Z]", label) and not re.search(r"['’]s\b", caption)
 
 
 # -- everything --------------------------------------------------------------------------

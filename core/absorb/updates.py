@@ -157,7 +157,11 @@ def subject_of(summary: str, negated: list[str]) -> str:
     if cut == len(text):
         digit = re.search(r"\d", text)
         cut = digit.start() if digit else cut
+        days = find_dates(text)  # "Mila's play is Thursday 19 March": the day is not what it is about
+        cut = min([cut] + [d.start for d in days if d.start > 0])
     head = _TRAILING_FILLER.sub("", text[:cut].rstrip(" ,;:-–—")).strip()
+    while head.split() and head.split()[-1].lower().strip(",") in tx.DATE_WORDS:  # "... is Thursday" (19 March)
+        head = _TRAILING_FILLER.sub("", head.rsplit(None, 1)[0].rstrip(" ,;:-–—")).strip()
     return head if len(head.split()) >= 1 else text
 
 
