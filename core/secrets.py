@@ -375,9 +375,13 @@ _PLACE = (
 )
 # What the secret is for ("password for gmail", "contraseña del wifi", "senha do banco") or where it is.
 _TARGET = r"(?:" + _PLACE + r"(?:" + _PHRASE + r")?|" + _PHRASE + r"(?:" + _PLACE + r")?)"
+# "my new PIN? it's… 4411", "the wifi password? Fjord-22": a name asked and answered in one breath.
+_SELF_ANSWERED = (
+    r"\?[ \t]*(?:(?:it['’]s|it\s+is|that['’]s|c['’]est|es\s+ist|das\s+ist|es|é)\b[ \t]*)?(?:…|\.\.\.)?"
+)
 _CONNECTOR = (
     r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh)\b(?:\s+(?:now|jetzt|maintenant|ahora|agora))?"
-    r"\s*[:=]?|[:=]|=>|->|→)\s*"
+    r"\s*[:=]?|[:=]|=>|->|→|" + _SELF_ANSWERED + r")\s*"
 )
 
 # OCR damages labels ("passwo", "passw0rd", "pa55word", "pasword"), so the password label is matched
@@ -483,7 +487,7 @@ _NEVER_BARE = frozenset({"wifi", "opens", "lock"})
 _NUMBER_FAMILIES = frozenset({"membership", "national_id", "passport"})
 _WIDE_CONNECTOR = (
     r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh|to|jest|wynosi|är|er|on|è)\b"
-    r"(?:\s+(?:now|jetzt|maintenant|ahora|agora|teraz|nu|nå|nyt|ora))?\s*[:=]?|[:=]|=>|->|→)\s*"
+    r"(?:\s+(?:now|jetzt|maintenant|ahora|agora|teraz|nu|nå|nyt|ora))?\s*[:=]?|[:=]|=>|->|→|" + _SELF_ANSWERED + r")\s*"
 )
 # "my membership number here so I stop hunting for it: BLX-448190": a number named, a few words about it, a colon,
 # then the value.  Read only after every strict form has taken its values (see find_secrets).
@@ -695,7 +699,7 @@ def _labelled(text: str, taken: list[tuple[int, int]], *, loose: bool = False) -
                 continue  # "membership number valid until: 2027-03-31"
             if "\n" in match.group("conn") and (_SHELL_PROMPT.fullmatch(value) or not _valid_value(kind, value, True)):
                 continue  # "[sudo] password for lior:" then the next prompt: a terminal never echoes the password
-            if _valid_value(kind, value, bare is True):
+            if _valid_value(kind, value, bare is True or "?" in match.group("conn")):
                 label = _label(text, match, taken) + (" code" if kind in ("opens", "lock") else "")
                 yield Secret(_FAMILY_KIND.get(kind, kind), label, value, span[0], span[1])
 
@@ -751,6 +755,10 @@ _REPLY_LEAD = re.compile(
     r"das\s+ist|tak|jasne|to)\b)*"
 )
 _REPLY_ENDS = re.compile(r"\s*(?:$|[,;.!)(–—-]|\n)")
+_THING_ID = re.compile(
+    r"(?i)\b(?:order|meeting|booking|tracking|transaction|invoice|ticket|reference|session|user|apple|process|product|"
+    r"request|case|device|app|client|chat|room|game|player|shipment|parcel|receipt)[\s-]*$"
+)
 _MAX_REPLY = 120  # a longer message says more than a value: its secrets need their own label
 
 
@@ -815,6 +823,8 @@ def _reply_to(previous: str, text: str) -> Iterable[Secret]:
         value = text[here[0] : here[1]]
         if not _REPLY_ENDS.match(text, here[1]):
             continue
+        if kind == "national_id" and _THING_ID.search(previous, 0, match.start()):
+            continue  # "What's the meeting ID?": the ID of a thing, not of the user
         if isinstance(kind, national_ids.Scheme):
             if kind.valid(value):
                 yield Secret("national_id", " ".join(match.group("kw" if "kw" in match.re.groupindex else 0).split()),

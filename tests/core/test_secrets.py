@@ -459,3 +459,27 @@ def test_the_line_after_a_sudo_prompt_is_not_taken_for_the_password():
     text = "[sudo] password for maya:\nmaya@devbox:~/shop$ ls -la\ntotal 8"
     assert find_secrets(text) == [] and mask_text(text).text == text
     assert [s.value for s in find_secrets("Password:\nqX7!pa55")] == ["qX7!pa55"]  # a form's value on the next line stays
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("ugh, the new banking PIN? it's… 2716", "banking PIN", "2716"),
+    ("garage door code? 3384#, don't tell the neighbours", "garage door code", "3384#"),
+    ("the guest wifi password? Seagull-19 this month", "guest wifi password", "Seagull-19"),
+])
+def test_a_secret_asked_and_answered_in_one_message(text, label, value):
+    assert [(s.label, s.value) for s in find_secrets(text)] == [(label, value)]
+
+
+@pytest.mark.parametrize("text", [
+    "Do you remember the wifi password? It's on the fridge",
+    "my PIN? no clue, I'll reset it",
+    "Where is the door code? In the drawer",
+    "Passport? Yes, valid until 2031",
+])
+def test_a_question_about_a_secret_without_its_value_is_left_alone(text):
+    assert find_secrets(text) == []
+
+
+@pytest.mark.parametrize("previous", ["What's the meeting ID for tomorrow?", "Which order ID did they give you?"])
+def test_a_reply_with_the_id_of_a_thing_is_no_national_id(previous):
+    assert find_secrets("88422319021", previous) == [] and find_secrets("A-55121", previous) == []
