@@ -658,15 +658,16 @@ def _digit_groups(text: str, span: tuple[int, int]) -> tuple[int, int]:
         end += more.end()
 
 
-def _labelled(text: str, taken: list[tuple[int, int]], *, loose: bool = False) -> Iterable[Secret]:
-    """Values after their label; ``loose``: only the forms with a few words between a number's name and its colon."""
+def _labelled(text: str, taken: list[tuple[int, int]]) -> tuple[list[Secret], list[Secret]]:
+    """Values after their label: the strict forms, and the loose ones (a few words between a number's name and its colon)."""
+    strict: list[Secret] = []
+    loose: list[Secret] = []
     lowered = " " + text.translate(_ASCII_LOWER)
     if not any(anchor in lowered for anchor in _ALL_ANCHORS):
-        return  # most text names no secret at all (a big regex alternation is slower than these finds)
+        return strict, loose  # most text names no secret at all (a big regex alternation is slower than these finds)
     windows: dict[tuple[str, ...], list[tuple[int, int]]] = {}
     for kind, bare, anchors, generic, pattern in _LABELLED:
-        if (bare == "loose") != loose:
-            continue
+        out = loose if bare == "loose" else strict
         if anchors not in windows:
             windows[anchors] = _windows(lowered, anchors)
         seen: set[int] = set()
@@ -680,7 +681,7 @@ def _labelled(text: str, taken: list[tuple[int, int]], *, loose: bool = False) -
         for match in matches:
             if generic and _NOT_A_SECRET_CODE.search(text, max(0, match.start() - 16), match.start()):
                 continue
-            if loose and not _NUMBER_WORD.search(match.group("kw")):
+            if bare == "loose" and not _NUMBER_WORD.search(match.group("kw")):
                 continue  # "membership renewal is due on: ...": only a number's name reaches over words to a colon
             span = _read_value(text, match.end())
             if span is None:
@@ -701,7 +702,8 @@ def _labelled(text: str, taken: list[tuple[int, int]], *, loose: bool = False) -
                 continue  # "[sudo] password for lior:" then the next prompt: a terminal never echoes the password
             if _valid_value(kind, value, bare is True or "?" in match.group("conn")):
                 label = _label(text, match, taken) + (" code" if kind in ("opens", "lock") else "")
-                yield Secret(_FAMILY_KIND.get(kind, kind), label, value, span[0], span[1])
+                out.append(Secret(_FAMILY_KIND.get(kind, kind), label, value, span[0], span[1]))
+    return strict, loose
 
 
 _SHELL_PROMPT = re.compile(r"[\w.-]+@[\w.-]+:[^\s]*[$#%>]?")
@@ -860,8 +862,9 @@ def find_secrets(text: str, previous: str | None = None) -> list[Secret]:
             taken.append((secret.start, secret.end))
 
     keep(list(_structural(text)))
-    keep(list(_labelled(text, taken)))
-    keep(list(_labelled(text, taken, loose=True)))
+    strict, loose = _labelled(text, taken)
+    keep(strict)
+    keep(loose)  # after every strict form has taken its values
     if previous:
         keep(list(_reply_to(previous, text)))
     keep(list(_contact_details(text)))
