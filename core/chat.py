@@ -206,6 +206,7 @@ class Assistant:
         self.clock = clock
         self.answer_style = answer_style or (lambda model: "generated")
         self._conversation = f"{ENGRAM_CHAT}{int(time.time())}"
+        self._said_before: str | None = None  # the user's last message here: "my new PIN?" labels a bare "4411" after it
 
     # -- retrieval -------------------------------------------------------------------
 
@@ -322,7 +323,7 @@ class Assistant:
         started = time.perf_counter()
         spoken = check_text((question or "").replace("\x00", "").strip(), "The question")
         # A secret typed into the question reaches neither retrieval's logs nor the model: only its mask does.
-        question = mask_text(spoken).text
+        question = mask_text(spoken, self._said_before).text
         items = self.gather(question) if question else []
         units = units_of(i.source for i in items if i.source is not None)
         plan = analyse(question)
@@ -518,8 +519,9 @@ class Assistant:
             # to the vault, masked here) but never taken as evidence by a later answer.
             self.store.observations.add_many([shield_observation(
                 dict(kind="chat", text=spoken, ts=now, role="user", conversation=self._conversation, meta={"asked_engram": True}),
-                keep_values=True,
+                keep_values=True, previous=self._said_before,
             )])
+            self._said_before = spoken
             # Engram's answers are kept apart, only to show the conversation again: never absorbed, searched
             # or cited, so a wrong answer cannot become evidence for the next.
             answer.chat_id = self.store.chat_log.record(

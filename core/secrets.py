@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
-DETECTOR_VERSION = 3  # bump it when the detector learns a new form, and stored text is checked again
+from core import national_ids
+DETECTOR_VERSION = 4  # bump it when the detector learns a new form, and stored text is checked again
 MASK_CHAR = "•"
 SHORT_MASK = MASK_CHAR * 8  # every short value looks the same, so a mask does not leak the length
 MASK_SHOWS_FROM = 10  # values this long or longer show their last 2 characters
@@ -297,6 +298,37 @@ def _ibans(text: str) -> Iterable[Secret]:
             yield Secret("iban", "IBAN", value, match.start(), end)
 
 
+def _named_ids(text: str) -> Iterable[Secret]:
+    """National ID numbers (``core.national_ids``): after their name within a short clause, or by shape and check alone."""
+    named = _ANY_ID_NAME.search(text) is not None
+    for scheme in national_ids.SCHEMES:
+        if named and scheme.names is not None:
+            for name in scheme.names.finditer(text):
+                # "mój PESEL to ...", "TC kimlik numaram: ...": the value follows within a few words of the same clause.
+                window = text[name.end() : name.end() + _ID_REACH]
+                stop = re.search(r"[.!?;](?:\s|$)|\n\s*\n", window)
+                limit = name.end() + (stop.start() if stop else len(window))
+                for candidate in scheme.shape.finditer(text, name.end(), limit):
+                    if scheme.valid(candidate.group()):
+                        yield Secret("national_id", " ".join(name.group().split()), candidate.group(),
+                                     candidate.start(), candidate.end())
+                        break
+        if scheme.alone:
+            yield from _ids_by_shape(text, scheme)
+    if "756" in text:
+        yield from _ids_by_shape(text, national_ids.AHV_DOTTED)
+
+
+def _ids_by_shape(text: str, scheme: national_ids.Scheme) -> Iterable[Secret]:
+    for candidate in scheme.shape.finditer(text):
+        if scheme.valid(candidate.group()):
+            yield Secret("national_id", scheme.label, candidate.group(), candidate.start(), candidate.end())
+
+
+_ID_REACH = 48  # a national ID's value starts within this many characters after its name
+_ANY_ID_NAME = re.compile("|".join(s.names.pattern for s in national_ids.SCHEMES if s.names is not None))
+
+
 def _structural(text: str) -> Iterable[Secret]:
     if "PRIVATE KEY-----" in text:
         for match in _PRIVATE_KEY.finditer(text):
@@ -309,6 +341,8 @@ def _structural(text: str) -> Iterable[Secret]:
     digits = len(text) - len(text.translate(_DROP_DIGITS))
     if digits >= 4:  # check digits and some of the account
         yield from _ibans(text)
+    if digits >= 7:  # the shortest national ID (a NIE) has 7
+        yield from _named_ids(text)
     if digits >= 13:
         yield from _cards(text)
 
@@ -341,9 +375,13 @@ _PLACE = (
 )
 # What the secret is for ("password for gmail", "contraseña del wifi", "senha do banco") or where it is.
 _TARGET = r"(?:" + _PLACE + r"(?:" + _PHRASE + r")?|" + _PHRASE + r"(?:" + _PLACE + r")?)"
+# "my new PIN? it's… 4411", "the wifi password? Fjord-22": a name asked and answered in one breath.
+_SELF_ANSWERED = (
+    r"\?[ \t]*(?:(?:it['’]s|it\s+is|that['’]s|c['’]est|es\s+ist|das\s+ist|es|é)\b[ \t]*)?(?:…|\.\.\.)?"
+)
 _CONNECTOR = (
     r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh)\b(?:\s+(?:now|jetzt|maintenant|ahora|agora))?"
-    r"\s*[:=]?|[:=]|=>|->|→)\s*"
+    r"\s*[:=]?|[:=]|=>|->|→|" + _SELF_ANSWERED + r")\s*"
 )
 
 # OCR damages labels ("passwo", "passw0rd", "pa55word", "pasword"), so the password label is matched
@@ -377,6 +415,11 @@ _NATIONAL_ID_KW = (
     r"(?:numéro\s+de\s+)?(?:carte\s+d['’]identité|sécurité\s+sociale)|"
     r"(?:número\s+de(?:l)?\s+)?(?:documento\s+de\s+identidad|seguridad\s+social)|"
     r"(?:número\s+do\s+)?(?:cartão\s+de\s+cidadão|bilhete\s+de\s+identidade)|"
+    r"identity\s+number|id-?nummer|identiteitskaart(?:nummer)?|identiteitsnummer|identitetsnummer|"
+    r"id-?kort(?:s?nummer)?|legitimations?nummer|numer\s+(?:dowodu(?:\s+osobistego)?|identyfikacyjny)|"
+    r"dowód\s+osobisty|(?:numero\s+(?:della\s+|di\s+)?)?carta\s+d['’]identità|documento\s+d['’]identità|"
+    r"numéro\s+d['’]identité|número\s+de\s+identificación|cédula(?:\s+de\s+identidad)?|"
+    r"kimlik\s+kartı(?:\s+numarası)?|henkilökortin\s+numero|"
     r"(?-i:SSN|DNI|NIE|NIF|CPF|RG|NIR|NISS))"
 )
 # "Wi-Fi at the cabin: ...", "WLAN-Schlüssel: ...", "Network key: ...": a wireless network's password.
@@ -428,7 +471,8 @@ _FAMILIES = (
     ("wifi", _WIFI_KW, ("wi-fi", "wifi", "wlan", "network", "netzwerk", "wpa", "clé", "clave", "chave")),
     ("passport", _PASSPORT_KW, ("pas",)),
     ("national_id", _NATIONAL_ID_KW, (" id", "identi", " ssn", " dni", " nie", " nif", " cpf", " rg", " nir", " niss", "social",
-                                     "tax", "licen", "ausweis", "steuer", "sozial", "curit", "cidad", "bilhete")),
+                                     "tax", "licen", "ausweis", "steuer", "sozial", "curit", "cidad", "bilhete", "legitim",
+                                     "dow", "dula", "kimlik", "henkil")),
     ("api_key", _KEY_KW, ("api", "token", "secret", "access", "auth", "bearer", "key")),
     ("access_code", _GENERIC_CODE_KW, ("code", "digo")),
     ("opens", _OPENS_KW, ("open", "unlock", "öffnet", "geht", "ouvre", "abre")),
@@ -438,17 +482,38 @@ _FAMILIES = (
 _FAMILY_KIND = {"wifi": "password", "opens": "access_code", "lock": "access_code"}
 # Families whose keyword alone, without "is" or ":", cannot introduce a value.
 _NEVER_BARE = frozenset({"wifi", "opens", "lock"})
+# Numbers that name their holder: the verbs of more languages join them to their value ("mój numer dowodu to ...",
+# "mijn ID-nummer is ...", "ID-numret är ...", "ID-nummeret er ...", "henkilökortin numero on ...").
+_NUMBER_FAMILIES = frozenset({"membership", "national_id", "passport"})
+_WIDE_CONNECTOR = (
+    r"\s*(?:(?:is|was|are|ist|lautet|war|est|était|c['’]est|es|era|é|eh|to|jest|wynosi|är|er|on|è)\b"
+    r"(?:\s+(?:now|jetzt|maintenant|ahora|agora|teraz|nu|nå|nyt|ora))?\s*[:=]?|[:=]|=>|->|→|" + _SELF_ANSWERED + r")\s*"
+)
+# "my membership number here so I stop hunting for it: BLX-448190": a number named, a few words about it, a colon,
+# then the value.  Read only after every strict form has taken its values (see find_secrets).
+_LOOSE_CONNECTOR = r"(?:,?[ \t]+[^\s:;.!?,]+){1,8}?[ \t]*:[ \t]*"
+_NUMBER_WORD = re.compile(r"(?i)(?:number|no\.?|nr\.?|#|id|nummer|numéro|número|numero|numer|n°|card)$")
+
+
+def _connector(family: str, bare: bool | str) -> str:
+    if family == "opens":
+        return r"(?P<target>)(?P<conn>" + _OPENS_CONNECTOR + r")"
+    if bare == "loose":
+        return r"(?P<target>)(?P<conn>" + _LOOSE_CONNECTOR + r")"
+    if bare:
+        return r"(?P<target>)(?P<conn>[ \t]+)"
+    joined = _WIDE_CONNECTOR if family in _NUMBER_FAMILIES else _CONNECTOR
+    return r"(?P<target>" + _TARGET + r")?(?P<conn>" + joined + r")"
+
+
 _LABELLED = [
     (family, bare, anchors, kw is _GENERIC_CODE_KW, re.compile(
-        r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])"
-        + (r"(?P<target>)(?P<conn>" + _OPENS_CONNECTOR + r")" if family == "opens"
-           else r"(?P<target>)(?P<conn>[ \t]+)" if bare
-           else r"(?P<target>" + _TARGET + r")?(?P<conn>" + _CONNECTOR + r")"),
-        re.IGNORECASE,
+        r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])" + _connector(family, bare), re.IGNORECASE,
     ))
     for family, kw, anchors in _FAMILIES
-    for bare in (False, True)
+    for bare in (False, True, "loose")
     if not (bare and (kw is _GENERIC_CODE_KW or family in _NEVER_BARE))
+    and not (bare == "loose" and family not in _NUMBER_FAMILIES)
 ]
 _ALL_ANCHORS = tuple(sorted({a for _kind, _kw, anchors in _FAMILIES for a in anchors}))
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every offset, unlike str.lower
@@ -491,6 +556,9 @@ _STOP = frozenset(
     mon ma mes le la les un une notre votre son sa et ou est du de des nouveau nouvelle oublié faux incorrect
     mi mis el los las una nuestro nuestra tu su y o es del nueva nuevo olvidé incorrecta
     meu minha os um uma nosso nossa seu sua e ou é do da nova novo errada errado
+    mój moja moje mojego twój twoja mijn mijne je jouw il lo gli mio mia miei tuo tua min mitt mina din ditt benim
+    which what what's whats who whose where when how best right full exact whole usual welche welcher welches quel
+    quelle cuál cual qual
     """.split()
 )
 _SENTENCE_END = ".,;:?"  # "!" stays: passwords end with it far more often than sentences that state one
@@ -590,12 +658,16 @@ def _digit_groups(text: str, span: tuple[int, int]) -> tuple[int, int]:
         end += more.end()
 
 
-def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
+def _labelled(text: str, taken: list[tuple[int, int]]) -> tuple[list[Secret], list[Secret]]:
+    """Values after their label: the strict forms, and the loose ones (a few words between a number's name and its colon)."""
+    strict: list[Secret] = []
+    loose: list[Secret] = []
     lowered = " " + text.translate(_ASCII_LOWER)
     if not any(anchor in lowered for anchor in _ALL_ANCHORS):
-        return  # most text names no secret at all (a big regex alternation is slower than these finds)
+        return strict, loose  # most text names no secret at all (a big regex alternation is slower than these finds)
     windows: dict[tuple[str, ...], list[tuple[int, int]]] = {}
     for kind, bare, anchors, generic, pattern in _LABELLED:
+        out = loose if bare == "loose" else strict
         if anchors not in windows:
             windows[anchors] = _windows(lowered, anchors)
         seen: set[int] = set()
@@ -609,6 +681,8 @@ def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
         for match in matches:
             if generic and _NOT_A_SECRET_CODE.search(text, max(0, match.start() - 16), match.start()):
                 continue
+            if bare == "loose" and not _NUMBER_WORD.search(match.group("kw")):
+                continue  # "membership renewal is due on: ...": only a number's name reaches over words to a colon
             span = _read_value(text, match.end())
             if span is None:
                 continue
@@ -622,9 +696,30 @@ def _labelled(text: str, taken: list[tuple[int, int]]) -> Iterable[Secret]:
                 value = text[span[0] : span[1]]
             if kind == "lock" and not re.match(r"\s*(?:[.,;:!)]|$|(?:and|und|et|y|e|so|but)\b)", text[span[1] :]):
                 continue  # "the alarm is 110 dB loud": a measure, not a code
-            if _valid_value(kind, value, bare):
+            if kind in _NUMBER_FAMILIES and _looks_like_date(value):
+                continue  # "membership number valid until: 2027-03-31"
+            if "\n" in match.group("conn") and (_SHELL_PROMPT.fullmatch(value) or not _valid_value(kind, value, True)):
+                continue  # "[sudo] password for lior:" then the next prompt: a terminal never echoes the password
+            if _valid_value(kind, value, bare is True or "?" in match.group("conn")):
                 label = _label(text, match, taken) + (" code" if kind in ("opens", "lock") else "")
-                yield Secret(_FAMILY_KIND.get(kind, kind), label, value, span[0], span[1])
+                out.append(Secret(_FAMILY_KIND.get(kind, kind), label, value, span[0], span[1]))
+    return strict, loose
+
+
+_SHELL_PROMPT = re.compile(r"[\w.-]+@[\w.-]+:[^\s]*[$#%>]?")
+_DATE_PARTS = re.compile(r"(\d{1,4})[-./](\d{1,2})[-./](\d{1,4})")
+
+
+def _looks_like_date(value: str) -> bool:
+    """Whether ``value`` is a day written in numbers (2027-03-31, 31.03.27, 3/31/2027), not an identifier."""
+    parts = _DATE_PARTS.fullmatch(value)
+    if not parts:
+        return False
+    first, second, third = parts.groups()
+    a, b, c = int(first), int(second), int(third)
+    if len(first) == 4:
+        return 1 <= b <= 12 and 1 <= c <= 31
+    return len(third) in (2, 4) and ((1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31))
 
 
 # "zip code: 10115", "error code is 4004": codes that lock nothing.
@@ -640,11 +735,117 @@ def _tokens(text: str) -> Iterable[Secret]:
             yield Secret("token", "token", match.group(), match.start(), match.end())
 
 
-def find_secrets(text: str) -> list[Secret]:
+# -- a reply that is only a value: its label is in the turn before ----------------------------
+
+# Secrets a turn can ask for or name, beyond the labelled families: the value comes in the next turn.
+_ASKED_ONLY = (
+    ("phone", re.compile(r"(?i)(?<![\w-])(?P<kw>(?:(?:phone|mobile|cell|telephone)(?:\s+(?:number|no\.?))?|"
+                         r"telefon-?nummer|handynummer|num[ée]ro\s+de\s+t[ée]l[ée]phone|n[úu]mero\s+de\s+(?:tel[ée]fono|"
+                         r"m[óo]vil|celular|telefone|telem[óo]vel)))(?![\w])(?P<target>)")),
+    ("national_id", re.compile(r"(?<![\w-])(?P<kw>(?i:identity|identification)|ID)(?![\w])(?P<target>)")),
+    ("bank_account", re.compile(r"(?i)(?<![\w-])(?P<kw>(?:bank\s+)?account(?:\s+(?:number|no\.?|nr\.?))?|"
+                                r"konto-?nummer|num[ée]ro\s+de\s+(?:compte|cuenta|conta))(?![\w])(?P<target>)")),
+)
+_ASKED = [
+    (family, re.compile(r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])(?P<target>" + _TARGET + r")?", re.IGNORECASE))
+    for family, kw, _anchors in _FAMILIES if family not in ("opens", "lock")
+] + list(_ASKED_ONLY)
+# What may come before the value in a reply: "sure,", "yes: ", "it's…", "mine is", "c'est", "es ist".
+_REPLY_LEAD = re.compile(
+    r"(?i)(?:\s|[,:!.…–—-]|\b(?:sure|yes|yeah|yep|ok|okay|of\s+course|here(?:\s+(?:you\s+go|it\s+is))?|it['’]s|"
+    r"it\s+is|that['’]s|that\s+is|mine\s+is|mine['’]s|ja|klar|oui|bien\s+s[ûu]r|s[íi]|claro|sim|c['’]est|es\s+ist|"
+    r"das\s+ist|tak|jasne|to)\b)*"
+)
+_REPLY_ENDS = re.compile(r"\s*(?:$|[,;.!)(–—-]|\n)")
+_THING_ID = re.compile(
+    r"(?i)\b(?:order|meeting|booking|tracking|transaction|invoice|ticket|reference|session|user|apple|process|product|"
+    r"request|case|device|app|client|chat|room|game|player|shipment|parcel|receipt)[\s-]*$"
+)
+_MAX_REPLY = 120  # a longer message says more than a value: its secrets need their own label
+
+
+def _asked_value(kind: str, value: str) -> bool:
+    if kind == "phone":
+        digits = _digit_count(value)
+        return 8 <= digits <= 15 and re.fullmatch(r"\+?[\d ()./-]+", value) is not None and not _looks_like_date(value)
+    if kind == "bank_account":
+        return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 /-]{5,33}", value) is not None and _digit_count(value) >= 6
+    if kind in _NUMBER_FAMILIES and _looks_like_date(value):
+        return False
+    if kind == "access_code" and _digit_count(value) < 4:
+        return False
+    return _valid_value(kind, value, True)
+
+
+_FOR_WHAT = re.compile(r"(?i)\s*(?:for|für|zum|zur|pour|para|del|do|da)\s")
+_ASKED_TAIL = re.compile(r"(?i)(?:\s+(?:again|please|then|now|exactly|today|here|there|bitte|encore|otra\s+vez))+$")
+
+
+def _asked_label(previous: str, match: re.Match) -> str:
+    """A label from a question: what is asked and what it is for ("code for the bike shed"), not "again" or "on the new one"."""
+    label = _label(previous, match, [])
+    target = match.group("target") or ""
+    if target and not _FOR_WHAT.match(target):
+        label = label[: len(label) - len(" ".join(target.split()))].rstrip()
+    return _ASKED_TAIL.sub("", label) or label
+
+
+def _reply_to(previous: str, text: str) -> Iterable[Secret]:
+    """The value a reply gives when it is only that value and the turn before asked for or named a secret.
+
+    "What's your passport number?" -- "X1234567, expires 2031": the passport
+    number; "my new PIN? it's…" -- "4411": the PIN.  The label comes from the
+    turn before ("passport number", "PIN"); the value must have the shape of
+    that kind, and the reply must hold nothing else than the value and what
+    follows a comma ("C7R2K9LX4, expires 14/08/2031").
+    """
+    if not previous or not text or len(text) > _MAX_REPLY:
+        return
+    start = _REPLY_LEAD.match(text).end()
+    if text[start : start + 1] in ("\u2026", "."):
+        return
+    if re.match(r"\+?[\d(]", text[start:]) and re.match(r"\+?[\d ()./-]{8,}", text[start:]):
+        run = re.match(r"\+?[\d ()./-]*\d", text[start:])
+        phone_span = (start, start + run.end())
+    else:
+        phone_span = None
+    span = _read_value(text, start)
+    if span is None:
+        return
+    named = [(match.start(), family, match) for family, pattern in _ASKED for match in pattern.finditer(previous)]
+    named += [(match.start(), scheme, match) for scheme in national_ids.SCHEMES if scheme.names is not None
+              for match in scheme.names.finditer(previous)]
+    # "the wifi password": the name that goes on ("password") is the one asked for; "wifi" describes it.
+    named = [item for item in named
+             if not any(other[0] > item[0] and other[0] <= item[2].end() + 1 for other in named)]
+    for _at, kind, match in sorted(named, key=lambda item: item[0]):
+        here = phone_span if kind == "phone" and phone_span else span
+        if kind in _GROUPED_DIGITS and text[here[0] : here[1]].isdigit():
+            here = _digit_groups(text, here)
+        value = text[here[0] : here[1]]
+        if not _REPLY_ENDS.match(text, here[1]):
+            continue
+        if kind == "national_id" and _THING_ID.search(previous, 0, match.start()):
+            continue  # "What's the meeting ID?": the ID of a thing, not of the user
+        if isinstance(kind, national_ids.Scheme):
+            if kind.valid(value):
+                yield Secret("national_id", " ".join(match.group("kw" if "kw" in match.re.groupindex else 0).split()),
+                             value, here[0], here[1])
+                return
+            continue
+        if _asked_value(kind, value):
+            label = _asked_label(previous, match)
+            yield Secret(_FAMILY_KIND.get(kind, kind), label, value, here[0], here[1])
+            return
+
+
+def find_secrets(text: str, previous: str | None = None) -> list[Secret]:
     """Every secret in ``text``, ordered by position, without overlaps.
 
     Shapes that prove themselves (a key prefix, a checksum) come first, then
-    values after a label, then anonymous high-entropy tokens.
+    values after a label, then a reply that is only a value, labelled by the
+    turn before it (``previous``: the message just before ``text`` in its
+    conversation), then anonymous high-entropy tokens.
     """
     if not text:
         return []
@@ -661,7 +862,11 @@ def find_secrets(text: str) -> list[Secret]:
             taken.append((secret.start, secret.end))
 
     keep(list(_structural(text)))
-    keep(list(_labelled(text, taken)))
+    strict, loose = _labelled(text, taken)
+    keep(strict)
+    keep(loose)  # after every strict form has taken its values
+    if previous:
+        keep(list(_reply_to(previous, text)))
     keep(list(_contact_details(text)))
     keep(list(_tokens(text)))
     if kept:
@@ -706,9 +911,13 @@ def _contact_details(text: str) -> Iterable[Secret]:
             yield Secret("address", label, text[start:end], start, end, whole)
 
 
-def mask_text(text: str) -> Masked:
-    """``text`` with every secret replaced by its mask, and the secrets found (spans in the original text)."""
-    secrets = find_secrets(text)
+def mask_text(text: str, previous: str | None = None) -> Masked:
+    """``text`` with every secret replaced by its mask, and the secrets found (spans in the original text).
+
+    ``previous`` is the turn before ``text`` in its conversation, when there is
+    one: a reply that is only a value takes its label from it (``find_secrets``).
+    """
+    secrets = find_secrets(text, previous)
     if not secrets:
         return Masked(text, [])
     pieces, cursor = [], 0
@@ -733,10 +942,11 @@ def carried_secrets(meta: dict | None) -> list[dict[str, str]]:
     return [i for i in items if isinstance(i, dict) and all(isinstance(i.get(k), str) and i.get(k) for k in ("kind", "label", "value"))]
 
 
-def shield_observation(item: dict[str, Any], *, keep_values: bool) -> dict[str, Any]:
+def shield_observation(item: dict[str, Any], *, keep_values: bool, previous: str | None = None) -> dict[str, Any]:
     """An observation to store, with secrets masked in its text, window title, URL, conversation and meta title.
 
-    With ``keep_values`` (the user's own words, or the screen with
+    ``previous`` is the turn before a chat message in its conversation (see
+    ``find_secrets``).  With ``keep_values`` (the user's own words, or the screen with
     ``privacy.vault_from_screen`` on) the clear values go into
     ``meta[SECRETS_KEY]`` for the absorber to put into the vault; otherwise
     they are dropped.  Values already carried in meta are kept either way.
@@ -751,7 +961,7 @@ def shield_observation(item: dict[str, Any], *, keep_values: bool) -> dict[str, 
         if not isinstance(value, str) or not value:
             continue
         # Titles, URLs and conversation names repeat from one observation to the next.
-        masked = mask_text(value) if key == "text" else _mask_repeated(value)
+        masked = mask_text(value, previous) if key == "text" else _mask_repeated(value)
         if masked.found:
             holder[key] = masked.text
             kinds.update(s.kind for s in masked.secrets)

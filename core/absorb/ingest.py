@@ -52,8 +52,13 @@ class ChatMessage:
         digest = hashlib.sha256(self.content.encode("utf-8")).hexdigest()
         return json.dumps(["chat-import", self.conversation, round(self.ts, 3), self.role, self.source_ref, digest])
 
-    def observation(self) -> dict[str, Any]:
-        """The observation to store: secrets masked; their values kept for the vault only from the user's own words."""
+    def observation(self, previous: str | None = None) -> dict[str, Any]:
+        """The observation to store: secrets masked; their values kept for the vault only from the user's own words.
+
+        ``previous`` is the message before this one in its conversation: a
+        reply that is only a value ("C7R2K9LX4") is a secret when it asked for
+        one ("What's your passport number?").
+        """
         meta = dict(self.meta)
         if self.speaker:
             meta["speaker"] = self.speaker
@@ -67,7 +72,17 @@ class ChatMessage:
             meta=meta or None,
             dedupe_key=self.dedupe_key(),
         )
-        return shield_observation(item, keep_values=(self.role or "").lower() in provenance.USER_ROLES)
+        return shield_observation(item, keep_values=(self.role or "").lower() in provenance.USER_ROLES, previous=previous)
+
+
+def observations_of(messages: Iterable[ChatMessage | None]) -> Iterator[dict[str, Any]]:
+    """Each message's observation, read with the message before it in its conversation (empty messages skipped)."""
+    previous: dict[str, str] = {}
+    for message in messages:
+        if message is None:
+            continue
+        yield message.observation(previous.get(message.conversation))
+        previous[message.conversation] = message.content
 
 
 @dataclass
@@ -329,10 +344,8 @@ def import_chat_file(store, path: str | Path, *, fmt: str | None = None) -> Impo
     # Pass 2 stores, in one transaction.
     with store.atomic():
         chunk: list[dict] = []
-        for message in read_messages(path, fmt):
-            if message is None:
-                continue
-            chunk.append(message.observation())
+        for observation in observations_of(read_messages(path, fmt)):
+            chunk.append(observation)
             if len(chunk) >= STORE_CHUNK:
                 store.observations.add_many(chunk)
                 chunk = []
@@ -346,7 +359,8 @@ def import_chat_file(store, path: str | Path, *, fmt: str | None = None) -> Impo
 def import_messages(store, messages: list[ChatMessage]) -> list[int]:
     """Store already-validated messages (used by the evaluation); returns observation ids."""
     ids: list[int] = []
+    observations = list(observations_of(messages))
     with store.atomic():
-        for start in range(0, len(messages), STORE_CHUNK):
-            ids.extend(store.observations.add_many([m.observation() for m in messages[start : start + STORE_CHUNK]]))
+        for start in range(0, len(observations), STORE_CHUNK):
+            ids.extend(store.observations.add_many(observations[start : start + STORE_CHUNK]))
     return ids

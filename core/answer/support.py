@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 from core.answer.evidence import Unit
 from core.answer.question import Question
+from core.secrets import MASK_CHAR
 from core.answer.words import (
     DAY_MENTION,
     FREQUENCY,
@@ -337,9 +338,24 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
     return Scored(unit, gate, fit, score, covered, borrowed, entities, attribute)
 
 
+# "[sudo] password for lior:", "Enter PIN:": a prompt that asks for a secret holds none.
+_SECRET_PROMPT = re.compile(
+    r"(?i)[^:\n]{0,60}\b(?:password|passphrase|passcode|pin|passwort|kennwort|mot\s+de\s+passe|contraseña|senha)\b"
+    r"[^:\n]{0,40}:\s*"
+)
+
+
+_PASSWORD_WORDS = frozenset(words("password passwords passcode passphrase pin passwort kennwort contraseña senha"))
+
+
 def _eligible(question: Question, unit: Unit) -> bool:
     if unit.standing == "machine" or unit.question or unit.to_ai or unit.quoted:
         return False
+    if _SECRET_PROMPT.fullmatch(unit.text):
+        return False
+    if question.kind == "what" and any(t in _PASSWORD_WORDS for t in question.terms) and not (
+            unit.vault or MASK_CHAR in unit.text):
+        return False  # a password or PIN is masked wherever it is kept: a text without a mask does not hold it
     if unit.hypothetical and question.kind != "yes_no":
         return False
     if is_identity_question(question) and unit.standing not in ("own", "memory"):

@@ -260,13 +260,23 @@ class SecretsRecheck:
         changes = {c: v for c, v in changes.items() if v != row[c]}
         return _Fix(row, changes) if changes else None
 
+    def _turn_before(self, row: dict) -> str | None:
+        """The text of the chat turn before ``row`` in its conversation: a reply that is only a value is labelled there."""
+        if row["kind"] != "chat" or row["conversation"] is None or not row["text"]:
+            return None
+        return self.db.scalar(
+            "SELECT text FROM observations WHERE conversation = ? AND kind = 'chat' AND (ts < ? OR (ts = ? AND id < ?))"
+            " ORDER BY ts DESC, id DESC LIMIT 1",
+            [row["conversation"], row["ts"], row["ts"], row["id"]],
+        )
+
     def _fix_observation(self, row: dict) -> _Fix | None:
         observation = Observation.from_row(row)
         before = dict(observation.meta)
         shielded = shield_observation(
             {"text": row["text"], "window_title": row["window_title"], "url": row["url"],
              "conversation": row["conversation"], "meta": before},
-            keep_values=True,
+            keep_values=True, previous=self._turn_before(row),
         )
         meta = dict(shielded.get("meta") or {})
         carried = carried_secrets(before)

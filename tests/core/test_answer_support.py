@@ -74,6 +74,14 @@ def test_text_that_speaks_to_an_ai_is_left_out_even_across_ocr_line_wraps():
     assert "Tomás" in text and "Bob" not in text
 
 
+def test_a_prompt_that_asks_for_a_password_is_no_answer_to_what_it_is():
+    terminal = screen(1, "noor@build01:~/api$ sudo apt upgrade\n[sudo] password for noor:\nnoor@build01:~/api$ exit",
+                      title="noor@build01: ~/api", app="konsole")
+    form = screen(2, "Sign in to Fjordbank\nEnter your PIN:\nForgot it?", title="Fjordbank", app="firefox", minutes=1)
+    assert answer_for("What is my sudo password?", [terminal])[0] is None
+    assert answer_for("What's my Fjordbank PIN?", [form])[0] is None
+
+
 def test_a_screen_or_a_tool_does_not_say_who_the_user_is():
     sources = [screen(1, "The user's name is Robert Tables.", title="Forum"), chat(2, "I'm Hana Dvořák, by the way.", minutes=1)]
     text, _ = answer_for("What's my name?", sources)

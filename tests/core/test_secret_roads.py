@@ -248,3 +248,36 @@ def test_a_phone_number_and_an_address_said_in_a_chat_reach_no_memory_but_the_va
     for words in ("Okafor", "reached", "office moved", "Manchester"):
         shown = json.dumps(engine.quick_recall(words), ensure_ascii=False)
         assert "496 0732" not in shown and "Quay Street" not in shown, shown
+
+
+def test_a_bare_reply_to_a_question_about_a_secret_reaches_only_the_vault(engine, tmp_path):
+    chat = tmp_path / "visa.jsonl"
+    chat.write_text("\n".join(json.dumps(m) for m in [
+        {"role": "assistant", "content": "To book the ferry I need your passport number.", "time": "2026-07-01T08:00:00Z",
+         "conversation": "ferry"},
+        # Another conversation between the question and its reply: the reply is read with its own conversation's turn.
+        {"role": "user", "content": "what's for dinner?", "time": "2026-07-01T08:00:30Z", "conversation": "home"},
+        {"role": "user", "content": "RT5520193, expires 2031", "time": "2026-07-01T08:01:00Z", "conversation": "ferry"},
+        {"role": "user", "content": "88120447", "time": "2026-07-01T08:02:00Z", "conversation": "home"},
+    ]), encoding="utf-8")
+    import_chat_file(engine.store, chat)
+    stored = {o.text for o in engine.observations.unabsorbed()}
+    assert "••••••••, expires 2031" in stored and "88120447" in stored  # "what's for dinner?" asked for no secret
+    engine.make_absorber(use_llm=False).absorb_backlog()
+    [entry] = engine.memories.list("knowledge_vault")
+    assert (entry.fields["caption"], entry.fields["secret_value"]) == ("passport number", "RT5520193")
+    for memory in engine.memories.list(limit=1000):
+        if memory.type != "knowledge_vault":
+            assert "RT5520193" not in json.dumps(memory.to_dict(reveal=True), ensure_ascii=False)
+    assert "RT5520193" not in json.dumps(engine.quick_recall("ferry passport"), ensure_ascii=False)
+
+
+def test_the_chat_page_reads_a_bare_value_with_the_message_before_it(spy_engine):
+    engine = spy_engine
+    engine.ask("what was my new bike lock combination?")
+    answer = engine.ask("5391")
+    prompts = "\n".join(m["content"] for call in engine.calls for m in call)
+    assert "5391" not in prompts and "5391" not in answer.question
+    assert all("5391" not in o.text for o in engine.observations.unabsorbed())
+    engine.make_absorber(use_llm=False).absorb_backlog()
+    assert [m.fields["secret_value"] for m in engine.memories.list("knowledge_vault")] == ["5391"]

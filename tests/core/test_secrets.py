@@ -317,3 +317,169 @@ def test_a_short_place_between_label_and_connector_still_finds_the_value(text, l
 ])
 def test_a_place_does_not_turn_words_into_a_value(text):
     assert find_secrets(text) == []
+
+
+# -- national ID numbers of more countries, by name and check digits ------------------------------------------
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("na wizytę u lekarza podaję numer PESEL: 85031212343 i adres", "numer PESEL", "85031212343"),
+    ("voor de huurder: mijn burgerservicenummer is 270598418.", "burgerservicenummer", "270598418"),
+    ("Försäkringskassan vill ha mitt personnummer, det är 900714-2384", "personnummer", "900714-2384"),
+    ("skatteetaten spurte om fødselsnummeret mitt: 15039012488", "fødselsnummeret", "15039012488"),
+    ("lægen skal bruge mit CPR-nummer 150390-4417 i morgen", "CPR-nummer", "150390-4417"),
+    ("Kelan lomakkeeseen: henkilötunnukseni on 240587-112K", "henkilötunnukseni", "240587-112K"),
+    ("kargo için TC kimlik no 28519764800 lazım", "TC kimlik no", "28519764800"),
+    ("per la farmacia il mio codice fiscale è BNCGLI90A41F205H", "codice fiscale", "BNCGLI90A41F205H"),
+    ("para el alquiler piden mi NIE Y7654321G y la nómina", "NIE", "Y7654321G"),
+    ("la mutuelle demande mon numéro de sécu : 2 69 03 75 123 456 96", "numéro de sécu", "2 69 03 75 123 456 96"),
+    ("Die Krankenkasse braucht die AHV-Nummer 756.1234.5678.97 bis Freitag", "AHV-Nummer", "756.1234.5678.97"),
+    ("the bank form needs the Aadhaar number 2345 6789 0124 too", "Aadhaar number", "2345 6789 0124"),
+    ("Service Canada asked for my SIN, it's 546 287 335", "SIN", "546 287 335"),
+    ("HR typed my social security number as 536-22-8046", "social security number", "536-22-8046"),
+])
+def test_national_ids_are_found_after_their_name_when_their_check_digits_hold(text, label, value):
+    [secret] = find_secrets(text)
+    assert (secret.kind, secret.label, secret.value) == ("national_id", label, value)
+    assert value not in mask_text(text).text
+
+
+@pytest.mark.parametrize("text, value", [
+    ("scan attached: BNCGLI90A41F205H", "BNCGLI90A41F205H"),
+    ("Titular 48291057G, firma abajo", "48291057G"),
+    ("Versichertennummer 756.1234.5678.97 (Kopie)", "756.1234.5678.97"),
+    ("hakija 240587-112K", "240587-112K"),
+])
+def test_formats_with_a_check_character_are_found_by_shape_alone(text, value):
+    assert [(s.kind, s.value) for s in find_secrets(text)] == [("national_id", value)]
+
+
+@pytest.mark.parametrize("text", [
+    "mój PESEL to 85031212344",  # one digit off: the check digit fails
+    "BSN 270598419 staat op de brief",
+    "TC kimlik no 28519764801",
+    "il codice fiscale è BNCGLI90A41F205J",
+    "SIN 546 287 336",
+    "Titular 48291057H",  # the wrong check letter
+    "order 85031212343 shipped on 2026-05-02 for 49.90 EUR",  # a valid PESEL's digits, but nothing calls it one
+    "Ring me on 0612 345 678 after the meeting",
+    "invoice 756.1234.5678.90 is overdue",
+    "the personnummer field on the form was blank, deadline 2026-03-14",
+    "my Aadhaar card arrived, it cost 50 rupees on 12/04/2026",
+])
+def test_numbers_that_fail_their_check_or_name_no_id_are_left_alone(text):
+    assert [s for s in find_secrets(text) if s.kind == "national_id"] == []
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("mój numer dowodu osobistego to ABC123456", "numer dowodu osobistego", "ABC123456"),
+    ("mijn ID-nummer is NX84J21K7", "ID-nummer", "NX84J21K7"),
+    ("il numero della carta d'identità è CA00000AA1234", "numero della carta d'identità", "CA00000AA1234"),
+])
+def test_an_identity_number_by_its_name_in_more_languages(text, label, value):
+    assert [(s.kind, s.label, s.value) for s in find_secrets(text)] == [("national_id", label, value)]
+
+
+# -- a number's name, a few words, a colon, the value --------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("putting my library card number in here before I lose it again: LIB-20931", "library card number", "LIB-20931"),
+    ("customer number at the garage, for next winter's tyres: WK-88213", "customer number", "WK-88213"),
+    ("ok so my frequent flyer number for the Oslo trip: SK-7734120", "frequent flyer number for the Oslo trip", "SK-7734120"),
+])
+def test_a_number_named_a_few_words_before_its_colon_is_found(text, label, value):
+    found = [(s.kind, s.label) for s in find_secrets(text)]
+    assert found and found[0] == ("membership", label)
+    masked = mask_text(text).text
+    assert value not in masked
+
+
+@pytest.mark.parametrize("text", [
+    "membership number renewal is due on: 2027-03-31",
+    "my customer number changes when the shop moves, see: 14.05.2026",
+    "the membership was great, total price: 45.00",
+    "membership fees for this year: 120",
+])
+def test_dates_prices_and_fees_after_a_number_name_are_not_values(text):
+    assert find_secrets(text) == []
+
+
+# -- a reply that is only a value, labelled by the turn before ---------------------------------------------
+
+
+@pytest.mark.parametrize("previous, reply, kind, label, value", [
+    ("Great, and what's the passport number on the new one?", "K48Z91TQ2", "passport", "passport number", "K48Z91TQ2"),
+    ("For the booking I need your passport number and nationality.", "sure: PA7719302, Irish", "passport", "passport number",
+     "PA7719302"),
+    ("what was the code for the bike shed again?", "it's 7790", "access_code", "code for the bike shed", "7790"),
+    ("I finally changed my banking PIN, guess what it is now…", "3091", "pin", "banking PIN", "3091"),
+    ("Which IBAN should the refund go to? And your account number?", "55120907", "bank_account", "account number", "55120907"),
+    ("Can you tell me your gym membership number?", "CRX-99312", "membership", "gym membership number", "CRX-99312"),
+    ("What's your PESEL?", "85031212343", "national_id", "PESEL", "85031212343"),
+    ("Could I get the wifi password for the studio?", "Tangerine-42!", "password", "wifi password for the studio", "Tangerine-42!"),
+    ("and the best mobile number to reach you?", "+353 87 123 4567", "phone", "mobile number", "+353 87 123 4567"),
+])
+def test_a_bare_reply_is_the_secret_the_turn_before_asked_for(previous, reply, kind, label, value):
+    assert find_secrets(reply) == [] or kind == "phone"  # alone, the reply names nothing
+    [secret] = find_secrets(reply, previous)
+    assert (secret.kind, secret.label, secret.value) == (kind, label, value)
+    assert value not in mask_text(reply, previous).text
+
+
+@pytest.mark.parametrize("previous, reply", [
+    ("Thanks. And which day do you land?", "14 Oct"),
+    ("What's your passport number?", "I'll look it up tonight"),
+    ("What's the wifi password?", "no idea"),
+    ("What's the wifi password?", "later"),
+    ("What's your PESEL?", "85031212344"),  # fails its check digit
+    ("What's your phone number?", "2026-05-02"),
+    ("What's the door code?", "12"),
+    ("How many pins do you need for the poster?", "1500"),
+    ("When does your membership run out?", "2027-03-31"),
+    ("What's your order number?", "884120"),
+    ("How much was the passport renewal?", "95.50"),
+    ("What's your passport number?", "it's the one from 2019, valid until 2029, I think it starts with K4"),
+])
+def test_a_reply_that_is_no_secret_of_the_kind_asked_is_left_alone(previous, reply):
+    assert find_secrets(reply, previous) == []
+
+
+def test_shield_carries_a_bare_reply_to_the_vault_with_the_label_of_the_question():
+    item = {"kind": "chat", "text": "Z3310984, valid to 2030", "role": "user"}
+    shielded = shield_observation(item, keep_values=True, previous="Which passport number should go on the ticket?")
+    assert shielded["text"] == "••••••••, valid to 2030"
+    assert shielded["meta"]["secrets"] == [{"kind": "passport", "label": "passport number", "value": "Z3310984"}]
+
+
+# -- a terminal's prompt for a password is no password ----------------------------------------------------
+
+
+def test_the_line_after_a_sudo_prompt_is_not_taken_for_the_password():
+    text = "[sudo] password for maya:\nmaya@devbox:~/shop$ ls -la\ntotal 8"
+    assert find_secrets(text) == [] and mask_text(text).text == text
+    assert [s.value for s in find_secrets("Password:\nqX7!pa55")] == ["qX7!pa55"]  # a form's value on the next line stays
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("ugh, the new banking PIN? it's… 2716", "banking PIN", "2716"),
+    ("garage door code? 3384#, don't tell the neighbours", "garage door code", "3384#"),
+    ("the guest wifi password? Seagull-19 this month", "guest wifi password", "Seagull-19"),
+])
+def test_a_secret_asked_and_answered_in_one_message(text, label, value):
+    assert [(s.label, s.value) for s in find_secrets(text)] == [(label, value)]
+
+
+@pytest.mark.parametrize("text", [
+    "Do you remember the wifi password? It's on the fridge",
+    "my PIN? no clue, I'll reset it",
+    "Where is the door code? In the drawer",
+    "Passport? Yes, valid until 2031",
+])
+def test_a_question_about_a_secret_without_its_value_is_left_alone(text):
+    assert find_secrets(text) == []
+
+
+@pytest.mark.parametrize("previous", ["What's the meeting ID for tomorrow?", "Which order ID did they give you?"])
+def test_a_reply_with_the_id_of_a_thing_is_no_national_id(previous):
+    assert find_secrets("88422319021", previous) == [] and find_secrets("A-55121", previous) == []

@@ -50,7 +50,7 @@ def old_store(tmp_path, monkeypatch) -> dict:
     ids: dict = {"paths": paths}
     with Engine(paths, embedder=FakeEmbedder(64), chat_model=None) as engine, monkeypatch.context() as blind:
         assert engine.store.secrets_recheck.checked_with() is None  # 0.1.0 had no detector
-        blind.setattr(core.secrets, "find_secrets", lambda text: [])  # the roads in, as they were before it
+        blind.setattr(core.secrets, "find_secrets", lambda text, previous=None: [])  # the roads in, as they were before it
         core.secrets._mask_repeated.cache_clear()
         ids["turns"] = engine.observations.add_many([
             dict(kind="chat", text=f"my password is {PASSWORD}", role="user", conversation=CONVERSATION, ts=1_780_000_100),
@@ -213,10 +213,10 @@ def test_a_new_detector_version_checks_again(old_store, monkeypatch):
         # The detector learns lockers, and its version is bumped with it.
         known = core.secrets.find_secrets
 
-        def learnt(text):
+        def learnt(text, previous=None):
             extra = [Secret("access_code", "pool locker", m.group(1), m.start(1), m.end(1))
                      for m in re.finditer(r"locker at the pool is (\S+)", text)]
-            return sorted(known(text) + extra, key=lambda s: s.start)
+            return sorted(known(text, previous) + extra, key=lambda s: s.start)
 
         monkeypatch.setattr(core.secrets, "find_secrets", learnt)
         monkeypatch.setattr(core.store.remask, "DETECTOR_VERSION", core.secrets.DETECTOR_VERSION + 1)
@@ -290,3 +290,21 @@ def test_doctor_and_status_say_how_much_is_left(old_store, capsys):
     assert f"stored text checked for secrets: yes (detector version {core.secrets.DETECTOR_VERSION})" in capsys.readouterr().out
     assert main(["secrets", "recheck"]) == 0
     assert "already checked" in capsys.readouterr().out
+
+
+def test_the_recheck_reads_a_bare_reply_with_the_turn_before_it(engine, monkeypatch):
+    with monkeypatch.context() as blind:  # stored by a detector that did not read replies
+        blind.setattr(core.secrets, "find_secrets", lambda text, previous=None: [])
+        question, reply, other = engine.observations.add_many([
+            dict(kind="chat", text="Which gym membership number is on your card?", role="assistant", conversation="gym",
+                 ts=1_780_000_000),
+            dict(kind="chat", text="GYM-40417", role="user", conversation="gym", ts=1_780_000_060),
+            dict(kind="chat", text="GYM-40417", role="user", conversation="elsewhere", ts=1_780_000_090),
+        ])
+    monkeypatch.setattr(core.store.remask, "DETECTOR_VERSION", core.secrets.DETECTOR_VERSION + 1)
+    report = _recheck(engine)
+    assert report.complete and report.kept_in_vault == 1
+    assert engine.observations.get(reply).text == "••••••••"
+    assert engine.observations.get(question).text == "Which gym membership number is on your card?"
+    [entry] = engine.memories.list("knowledge_vault")
+    assert (entry.fields["caption"], entry.fields["secret_value"]) == ("gym membership number", "GYM-40417")
