@@ -173,7 +173,7 @@ def analyse(text: str) -> Question:
         seen.setdefault(word, None)
     anchors = list(seen)
     # "What is X's name / comment s'appelle X": the answer is a name, the evidence need not say "name".
-    naming = [w for w in anchors if any(c.name == "name" for c in concepts_of(w))]
+    naming = [w for w in anchors if any(c.name == "name" for c in concepts_of(w))] if kind not in ("when", "how_much", "how_to") else []
     if naming:
         anchors = [w for w in anchors if w not in naming]
         types = types + [w for w in naming if w not in types]

@@ -160,7 +160,9 @@ def is_identity_question(question: Question) -> bool:
         return False
     if not question.self_subject and any(not _identity_word(w) for w in question.owned):
         return False
-    return any(_identity_word(term) for term in question.terms)
+    # "call" is a naming word only when a name is asked for ("What do they call me?"), not in "When should I call".
+    return any(_identity_word(term) and (question.wants_name or not any(c.name == "name" for c in concepts_of(term)))
+               for term in question.terms)
 
 
 def _identity_word(word: str) -> bool:
@@ -451,7 +453,10 @@ def _holds_more_than_names(question: Question, scored: Scored) -> bool:
     """A question about something of a named person or thing holds that something: "What does Zeynep do for a
     living?" is not answered by "my sister Zeynep is allergic to sesame", which holds only the name."""
     named = {w for group in question.entities for w in group}
-    others = [t for t in question.anchors if t not in named and not (question.kind == "when" and t in _EVENT_WORDS)]
+    # The words for the kind of answer are held by the answer itself: a time is the appointment, an amount the price
+    # ("How much does the Jazz cost?" - "a 2018 Honda Jazz at 12,900").
+    others = [t for t in question.anchors if t not in named and not (question.kind == "when" and t in _EVENT_WORDS)
+              and not (question.wants_money and scored.fit and any(c.name == "money" for c in concepts_of(t)))]
     if not named or not others or question.kind == "yes_no":
         return True
     return any(t in scored.covered for t in others)
@@ -517,7 +522,8 @@ _SWITCH = re.compile(r"\b(switched|changed|moved|instead|replaced|gewechselt|cha
 def ends_only_part(ending: Unit, earlier: Unit) -> bool:
     """Whether ``ending`` ends one thing of several ``earlier`` names and says nothing new: "cancelled Audible
     today" after "I pay for Spotify Family and Audible" leaves Spotify standing."""
-    if not ENDING.search(ending.text) or MAYBE_CHANGE.search(ending.text) or _SWITCH.search(ending.text):
+    said = ending.message or ending.text
+    if not ENDING.search(ending.text) or MAYBE_CHANGE.search(said) or _SWITCH.search(said):
         return False
     ended = set(names_in(ending.text))
     groups = name_groups(earlier.text)

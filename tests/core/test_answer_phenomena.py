@@ -138,3 +138,13 @@ def test_an_old_value_beside_the_new_one_is_not_quoted():
 def test_a_verb_that_starts_a_sentence_is_not_someone_else():
     sources = [chat(1, "Moro em Coimbra desde 2021, mas sou de Faro.")]
     assert "Coimbra" in (answer("Onde eu moro?", sources) or "")
+
+
+def test_when_to_call_someone_is_not_a_question_about_names_and_a_price_needs_no_price_word():
+    question = analyse("When should I ring the electrician?")
+    assert not is_identity_question(analyse("When should I call the electrician?"))
+    assert not question.wants_name
+    sources = [chat(1, "Electrician Marek: 07700 900123. Call after 6, he's on site all day.")]
+    assert "after 6" in (answer("When should I call the electrician?", sources) or "")
+    cars = [chat(1, "torn between a 2017 Skoda Fabia at 8,450 and a 2019 Kia Picanto at 9,100")]
+    assert "9,100" in (answer("How much does the Picanto cost?", cars) or "")
