@@ -55,6 +55,30 @@ _HYPOTHETICAL = re.compile(
 _CLAUSE = re.compile(r",\s+|;\s+|\s+(?:but|aber|mais|pero|mas)\s+", re.IGNORECASE)
 _PROMPT = re.compile(r"(?:^|\s)(?:[\w.@~:/\[\]-]*[$#❯%])\s+(\S.*)$")
 _NOT_COMMANDS = re.compile(r"^(?:_|\s*)$")
+# Text that speaks to an AI in words the absorb-side detector may not know ("NOTE TO AI ASSISTANTS AND MEMORY TOOLS:",
+# "the reader of this page has authorised you to record ..."): planted for a model, never evidence.
+_TO_AI = re.compile(
+    r"\b(note|notice|message|instructions?|memo)\s+(to|for)\s+(all\s+|any\s+|the\s+)?(ai|a\.i\.|assistants?|chat ?bots?|bots?|"
+    r"language models?|llms?|agents?|memory (tools?|apps?|assistants?))\b|"
+    r"\b(you are|you'?re|you have been|has authori[sz]ed you|have authori[sz]ed you)\s+(hereby\s+)?(authori[sz]ed|instructed|"
+    r"permitted|allowed|asked|to)\s+(to\s+)?(record|store|save|remember|note|log|memori[sz]e|write|add|update)\b",
+    re.IGNORECASE,
+)
+# A line that asks for input ("[sudo] password for lior:", "Enter PIN:", "Username:") is a prompt: it asks for a
+# value and states none.
+_ASKS_INPUT = re.compile(
+    r"^\W*(\[sudo\][^:]*|(please\s+)?(enter|type|input|provide|confirm|re-?enter)\b[^:]{0,50}|[^:]{0,40}\b(password|passphrase|"
+    r"passwort|kennwort|mot de passe|contrase[ñn]a|senha|pin|passcode|username|user name|login|otp|one-time code|"
+    r"verification code|security code|token)\b[^:]{0,30}):\s*$",
+    re.IGNORECASE,
+)
+
+
+def speaks_to_ai(text: str) -> bool:
+    """Whether ``text`` is addressed to an AI (absorb's detector, and the wordings above)."""
+    return addresses_ai(text) or bool(_TO_AI.search(text))
+
+
 _HEADER = re.compile(r"^\s*(subject|betreff|objet|asunto|assunto|from|to|cc|von|an|de|para|date|datum|sent|gesendet)\s*:",
                      re.IGNORECASE)
 
@@ -208,11 +232,12 @@ def _pieces(sentence: str) -> list[tuple[str, dict]]:
     rest = sentence
     for match in _QUOTED.finditer(sentence):
         quoted = match.group(1).strip()
-        out.append((quoted, {"quoted": True, "to_ai": addresses_ai(quoted)}))
+        out.append((quoted, {"quoted": True, "to_ai": speaks_to_ai(quoted)}))
         rest = rest.replace(match.group(0), " … ")
     rest = re.sub(r"\s{2,}", " ", rest).strip()
     if rest and rest != "…":
-        flags = {"question": rest.rstrip().endswith("?") or rest.lstrip().startswith("¿"), "to_ai": addresses_ai(rest)}
+        asks = rest.rstrip().endswith("?") or rest.lstrip().startswith("¿") or bool(_ASKS_INPUT.match(rest))
+        flags = {"question": asks, "to_ai": speaks_to_ai(rest)}
         stated, imagined = split_hypothetical(rest)
         if stated and len(words(stated)) >= 1:
             out.append((stated, dict(flags)))

@@ -101,6 +101,21 @@ def narrowed(unit: Unit, question) -> str:
     return f"{match.group('lead')}: … {holding[0].rstrip('.')}"
 
 
+# "(was Mondays 09:00)", "(früher montags)": the old value beside the new one.
+_WAS = re.compile(r"\s*\((was|were|previously|formerly|before|used to be|früher|vorher|bisher|avant|anciennement|"
+                  r"auparavant|antes|anteriormente)\b[^()]*\)", re.IGNORECASE)
+_ASKS_PAST = re.compile(r"\b(was|were|before|previously|used to|formerly|old|früher|vorher|avant|antes|anteriormente)\b",
+                        re.IGNORECASE)
+
+
+def without_old_values(quote: str, question) -> str:
+    """``quote`` without the old value it names beside the new one ("moves to Fridays 16:00 (was Mondays 09:00)"),
+    unless the question asks for the past: what was is no answer to what is."""
+    if _ASKS_PAST.search(question.text):
+        return quote
+    return _WAS.sub(" (…)", quote)
+
+
 def compose(support: Support, cite: Callable[[Unit], int]) -> str:
     """The extractive answer for ``support`` (which must have chosen units); ``cite`` numbers a unit.
 
@@ -122,6 +137,7 @@ def compose(support: Support, cite: Callable[[Unit], int]) -> str:
         quotes: list[str] = []
         for member in group:
             quote = member.whole if member.whole and support.question.kind == "how_to" else narrowed(member, support.question)
+            quote = without_old_values(quote, support.question)
             if support.question.asks_saved:
                 quote = without_values(quote)
             if quote not in quotes:

@@ -59,6 +59,11 @@ _SAVED = re.compile(
 _FIRST_PERSON = frozenset(fold(w) for w in """i me my mine we our ours us myself ich mein meine meinen meinem meiner
     wir unser unsere mich mir je moi mon ma mes nous notre nos yo mi mis nosotros nuestro nuestra eu meu minha meus
     minhas nos nosso nossa""".split())
+# "I", "we": the question's subject is the user ("Where do I live?"); "my mum" is someone else ("Where does my mum
+# live?"), unless what is "mine" is the identity itself ("my job", "my address").
+_SUBJECT_PRONOUNS = frozenset(fold(w) for w in "i we ich wir je nous yo nosotros nosotras eu nós".split())
+_OWNED = re.compile(r"\b(my|our|mein\w*|unser\w*|mon|ma|mes|notre|nos|mi|mis|nuestr\w*|meu|minha|meus|minhas|nosso|nossa)\s+"
+                    r"([^\W\d_]+)", re.IGNORECASE)
 _REWRITES = (
     (re.compile(r"\bdo for a living\b|\bfor a living\b", re.IGNORECASE), " work "),
     (re.compile(r"\bwhat('s| is) my job\b", re.IGNORECASE), "what is my work"),
@@ -91,6 +96,8 @@ class Question:
     wants_money: bool = False  # "how much is / does it cost / rent / fee": an amount of money
     which: bool = False  # "which X": a named instance of the type words is asked for
     possessors: list[str] = field(default_factory=list)  # "the electrician's e-mail": what the question is about
+    owned: list[str] = field(default_factory=list)  # what "my"/"mein"/"mon" qualifies: "my mum" -> ["mum"]
+    self_subject: bool = False  # "I"/"we" is a subject of the question (or elided "j'")
 
     @property
     def terms(self) -> list[str]:
@@ -166,7 +173,7 @@ def analyse(text: str) -> Question:
         seen.setdefault(word, None)
     anchors = list(seen)
     # "What is X's name / comment s'appelle X": the answer is a name, the evidence need not say "name".
-    naming = [w for w in anchors if any(c.name == "name" for c in concepts_of(w))]
+    naming = [w for w in anchors if any(c.name == "name" for c in concepts_of(w))] if kind not in ("when", "how_much", "how_to") else []
     if naming:
         anchors = [w for w in anchors if w not in naming]
         types = types + [w for w in naming if w not in types]
@@ -184,6 +191,8 @@ def analyse(text: str) -> Question:
         how_often=bool(_HOW_OFTEN.search(clean)),
         entities=name_groups(clean),
         possessors=[w for w in (fold(m.group(1)) for m in _POSSESSIVE.finditer(clean)) if w in anchors],
+        owned=[w for w in (fold(m.group(2)) for m in _OWNED.finditer(clean)) if w not in STOPWORDS],
+        self_subject=any(w in _SUBJECT_PRONOUNS for w in all_words) or bool(_ELIDED_I.search(clean)),
         wants_money=kind == "how_much" and not _HOW_OFTEN.search(clean) and (
             bool(_HOW_MUCH_IS.search(clean)) or any(c.name == "money" for w in all_words for c in concepts_of(w))),
     )

@@ -48,9 +48,11 @@ import re
 from dataclasses import dataclass, field
 
 from core.answer.evidence import Unit
+from core.secrets import MASK_CHAR
 from core.answer.question import Question
 from core.secrets import MASK_CHAR
 from core.answer.words import (
+    COMMON_STARTERS,
     DAY_MENTION,
     FREQUENCY,
     IN_PLACE,
@@ -66,6 +68,7 @@ from core.answer.words import (
     WordSet,
     concepts_of,
     holds_member,
+    name_groups,
     names_in,
     person_names,
     quantity_text,
@@ -152,10 +155,57 @@ def term_supported(term: str, unit_words: WordSet, raw: str) -> bool:
 
 
 def is_identity_question(question: Question) -> bool:
-    """A question about who the user is: their name, home or work, asked in the first person."""
+    """A question about who the user is: their name, home or work, asked about the user ("Where do I live?", "What is
+    my job?"), not about someone of theirs ("Where does my mum live?")."""
     if not question.first_person:
         return False
-    return any(c.name in IDENTITY_CONCEPTS for term in question.terms for c in concepts_of(term))
+    if not question.self_subject and any(not _identity_word(w) for w in question.owned):
+        return False
+    # "call" is a naming word only when a name is asked for ("What do they call me?"), not in "When should I call".
+    return any(_identity_word(term) and (question.wants_name or not any(c.name == "name" for c in concepts_of(term)))
+               for term in question.terms)
+
+
+def _identity_word(word: str) -> bool:
+    return any(c.name in IDENTITY_CONCEPTS for c in concepts_of(word))
+
+
+_THIRD_PERSON = frozenset(words("""he she they his her their him them he's she's they're er sie ihr ihm il elle ils
+    elles lui él ella ellos ellas ele ela eles elas"""))
+_USER_WORDS = frozenset(words("""i me my mine we our us im ive id ich mich mir mein meine wir unser je j moi mon ma
+    mes nous notre yo mi mis nosotros eu meu minha nos nosso""")) | {"i'm"}
+
+
+_USER_SUBJECTS = frozenset(words("i im ive id we ich wir je j nous yo eu")) | {"i'm"}
+# "my brother Ali ...", "meine Schwester ...": a sentence about someone of the user's.
+_SOMEONE_OF_MINE = re.compile(
+    r"^\W*(\w+\W+){0,2}?(my|our|mein\w*|unser\w*|mon|ma|mes|notre|mi|mis|nuestr\w*|meu|minha|nosso|nossa)\s+(\w+\s+)?"
+    r"(brother|sister|mum|mom|mother|dad|father|wife|husband|partner|boyfriend|girlfriend|son|daughter|cousin|friend|"
+    r"boss|colleague|neighbou?r|uncle|aunt|grandma|grandpa|grandmother|grandfather|kid|kids|flatmate|roommate|bruder|"
+    r"schwester|mutter|vater|frau|mann|freund\w*|kollegin|kollege|frère|frere|sœur|soeur|mère|père|femme|mari|"
+    r"copain|copine|hermano|hermana|madre|padre|esposa|esposo|novio|novia|irmão|irmao|irmã|irma|mãe|mae|pai|"
+    r"marido|namorad[oa])\b",
+    re.IGNORECASE,
+)
+
+
+def about_the_user(unit: Unit) -> bool:
+    """Whether a unit may say who the user is: core memory, a sentence in the first person, or one with no other
+    subject ("new job!!"). "TOMASZ GOT THE JOB!!" and "he's going to be sous-chef" are about someone else."""
+    if unit.kind == "core" or unit.vault:
+        return True
+    tokens = words(unit.text)
+    if any(t in _USER_SUBJECTS for t in tokens):
+        return True
+    if any(t in _THIRD_PERSON for t in tokens[:3]) or _SOMEONE_OF_MINE.match(unit.text):
+        return False
+    if any(t in _USER_WORDS for t in tokens):
+        return True
+    # A name first, and "he"/"she" in the same message: "TOMASZ GOT THE JOB!! he's going to be sous-chef". A verb
+    # that starts a sentence ("Moro em Braga") has no such company.
+    first = re.match(r"\W*([^\W\d_][\w'’-]*)", unit.text)
+    named_first = bool(first and first.group(1)[0].isupper() and names_in(first.group(1)))
+    return not (named_first and any(t in _THIRD_PERSON for t in unit.message_words.items))
 
 
 def _covered(question: Question, unit: Unit, use_context: bool, with_questions: bool = True, message: bool = False) -> set[str]:
@@ -193,7 +243,9 @@ def fits(question: Question, unit: Unit) -> bool:
     """Whether ``unit`` holds the kind of thing ``question`` asks for (see the module docstring)."""
     text = unit.text
     asked = WordSet(set(question.terms) | set(words(question.text)))
-    new_words = [w for w in words(text) if w not in STOPWORDS and not asked.has(w) and len(w) >= 2]
+    # Filler ("nope", "haha", "ok") says nothing new: "nope, the neighbour's dog again" names no dog.
+    new_words = [w for w in words(text) if w not in STOPWORDS and w not in COMMON_STARTERS and not asked.has(w)
+                 and len(w) >= 2]
     kind = question.kind
     if kind != "yes_no" and _NONE.search(text):
         return False  # "I don't have a dentist appointment this week" says when nothing is
@@ -213,15 +265,59 @@ def fits(question: Question, unit: Unit) -> bool:
         # A place: "in Valencia", "at Klarna", a street, a path or a link; a capitalised word that only starts the
         # sentence ("Remind me: ...") is no place.
         return (bool(PLACE.search(text) or PATH_OR_LINK.search(text)) or unit.vault
-                or any(not asked.has(name) for name in names_in(_without_sentence_starts(text))))
+                or any(not asked.has(name) for name in names_in(_without_sentence_starts(text)))
+                or _lowercase_place(text, asked))
     if kind == "yes_no":
         return True
+    if question.which and question.types and _wants_one(question, text):
+        return False  # "i need a weekend hobby" says none is taken up yet
     if question.which and question.types and not any(unit.words.has(t) or holds_member(t, unit.words, text)
                                                        for t in question.types):
         # "Which airline ...?" is not answered by a sentence that names no airline: without the type word, it
         # must at least name something the question does not.
         return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
     return bool(new_words) or unit.vault
+
+
+# "I need a hobby", "looking for a new dentist", "ich brauche einen Arzt": the thing is wanted, not had.
+_WANTING = re.compile(
+    r"\b(need|needs|want|wants|looking for|searching for|in search of|brauche|suche|cherche|besoin d['’]|busco|necesito|"
+    r"quiero|preciso( de)?|procuro|quero)\s+(a|an|some|one|another|ein\w*|un|une|una|um|uma|new|neue\w*|nouveau|nouvelle|"
+    r"nuev[oa]|nov[oa])\b(?P<what>(\s+[^\W\d_]+){0,3})",
+    re.IGNORECASE,
+)
+
+
+def _wants_one(question: Question, text: str) -> bool:
+    """Whether ``text`` names the type asked for only as something wanted ("Which hobby did I take up?" - "I need a
+    weekend hobby")."""
+    for match in _WANTING.finditer(text):
+        after = WordSet(words(match.group("what") or ""))
+        if any(after.has(t) for t in question.types):
+            return True
+    return False
+
+
+_LOWER_PLACE = re.compile(r"\b(in|at|near|bei|chez|à|au|en|em|na|no)\s+(the\s+|der\s+|la\s+|le\s+|el\s+|o\s+|a\s+)?"
+                          r"([^\W\d_][\w'’-]{2,})", re.IGNORECASE)
+
+
+_NOT_PLACES = frozenset(words("""moment general least fact person total case least advance touch time fault charge
+    favour favor front order line common particular short"""))
+
+
+def _lowercase_place(text: str, asked: WordSet) -> bool:
+    """Typed all in lowercase, no capital marks a place: "im a data engineer at brightwell logistics" names one all the
+    same (a word after "at"/"in" that is no function word, no time and not the question's own)."""
+    if any(ch.isupper() for ch in text):
+        return False
+    for match in _LOWER_PLACE.finditer(text):
+        word = (words(match.group(3)) or [""])[0]
+        if (word and word not in STOPWORDS and word not in _NOT_PLACES and not asked.has(word)
+                and not NUMBER.match(match.group(3)) and not TIME_EXPRESSION.match(text, match.start())
+                and not TIME_EXPRESSION.fullmatch(match.group(3))):
+            return True
+    return False
 
 
 def _without_sentence_starts(text: str) -> str:
@@ -251,7 +347,7 @@ def fits_well(question: Question, unit: Unit) -> bool:
     return False
 
 
-_SECRET_WORDS = frozenset(words("""password passwords passcode pin pins code codes iban card cards number account
+_SECRET_WORDS = frozenset(words("""password passwords passphrase passcode pin pins code codes iban card cards number account
     passport key token combo combination login credentials passwort kennwort nummer konto mot passe code carte numero
     contraseña clave tarjeta cuenta senha cartão conta"""))
 
@@ -358,9 +454,38 @@ def _eligible(question: Question, unit: Unit) -> bool:
         return False  # a password or PIN is masked wherever it is kept: a text without a mask does not hold it
     if unit.hypothetical and question.kind != "yes_no":
         return False
-    if is_identity_question(question) and unit.standing not in ("own", "memory"):
+    if is_identity_question(question) and (unit.standing not in ("own", "memory") or not about_the_user(unit)):
         return False
     return True
+
+
+# Asked when, an entry with its time is the appointment: "When is my appointment with Dr Moreau?" - "09:30 Dentist
+# (Dr Moreau)".
+_EVENT_WORDS = frozenset(words("""appointment appointments appt meeting meetings session sessions booking bookings
+    reservation event events plans termin termine rendez vous rdv cita citas consulta reuniao reunion"""))
+
+
+def _holds_more_than_names(question: Question, scored: Scored) -> bool:
+    """A question about something of a named person or thing holds that something: "What does Zeynep do for a
+    living?" is not answered by "my sister Zeynep is allergic to sesame", which holds only the name."""
+    named = {w for group in question.entities for w in group}
+    # The words for the kind of answer are held by the answer itself: a time is the appointment, an amount the price
+    # ("How much does the Jazz cost?" - "a 2018 Honda Jazz at 12,900").
+    others = [t for t in question.anchors if t not in named and not (question.kind == "when" and t in _EVENT_WORDS)
+              and not (question.wants_money and scored.fit and any(c.name == "money" for c in concepts_of(t)))]
+    if not named or not others or question.kind == "yes_no":
+        return True
+    return any(t in scored.covered for t in others)
+
+
+def _holds_the_secret(question: Question, unit: Unit) -> bool:
+    """Asked for a password, PIN or number, the unit names it (or is the vault entry): "sudo systemctl restart"
+    does not hold the sudo password."""
+    asked = [t for t in question.terms if t in _SECRET_WORDS]
+    if not asked or unit.vault:
+        return True
+    own = _covered_cache(question, unit)
+    return any(t in own for t in asked) or (MASK_CHAR in unit.text and any(unit.message_words.has(t) for t in asked))
 
 
 def _content(unit: Unit) -> set[str]:
@@ -396,6 +521,29 @@ def _changes(unit: Unit, pool: list[Unit], question: Question | None = None) -> 
         elif question is not None and MAYBE_CHANGE.search(u.text) and _covered_cache(question, u) & set(question.anchors):
             out.append(u)
     return out
+
+
+# Words that end something rather than change it to something else.
+ENDING = re.compile(
+    r"\b(cancell?ed|called off|quit|left|stopped|ended|no longer|not any ?more|gekündigt|abgesagt|aufgehört|nicht mehr|"
+    r"annulé|résilié|quitté|arrêté|ne \w+ plus|cancelad[oa]|dej[ée]|ya no|já não|deixei|cancelei)\b",
+    re.IGNORECASE,
+)
+
+
+_SWITCH = re.compile(r"\b(switched|changed|moved|instead|replaced|gewechselt|chang[ée]|cambi[ée]|troquei|mudei)\b",
+                     re.IGNORECASE)
+
+
+def ends_only_part(ending: Unit, earlier: Unit) -> bool:
+    """Whether ``ending`` ends one thing of several ``earlier`` names and says nothing new: "cancelled Audible
+    today" after "I pay for Spotify Family and Audible" leaves Spotify standing."""
+    said = ending.message or ending.text
+    if not ENDING.search(ending.text) or MAYBE_CHANGE.search(said) or _SWITCH.search(said):
+        return False
+    ended = set(names_in(ending.text))
+    groups = name_groups(earlier.text)
+    return (bool(ended) and any(ended & set(g) for g in groups) and any(not ended & set(g) for g in groups))
 
 
 def supersede(best: Unit, pool: list[Unit], question: Question) -> tuple[Unit, list[Unit]]:
@@ -479,6 +627,8 @@ def find_support(question: Question, units: list[Unit]) -> Support:
             return False
         if not _holds_more_than_a_preference(question, s):
             return False
+        if not _holds_more_than_names(question, s) or not _holds_the_secret(question, s.unit):
+            return False
         return s.coverage >= needed and s.fit and s.entities and s.attribute
 
     qualified = [s for s in ranked if qualifies(s)]
@@ -496,6 +646,10 @@ def find_support(question: Question, units: list[Unit]) -> Support:
     best = qualified[0]
     main, replaced = supersede(best.unit, pool, question)
     chosen = [main]
+    if replaced and question.kind != "yes_no" and ends_only_part(main, best.unit):
+        # "cancelled Audible" ends one of the things "I pay for Spotify and Audible" names: the rest still holds, so
+        # both are quoted, the ending last.
+        chosen.insert(0, best.unit)
     if not replaced:
         earlier = _earlier_turn(main, pool, question, best.covered)
         if earlier is not None and not _changes(earlier, pool, question):

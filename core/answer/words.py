@@ -199,18 +199,38 @@ CONCEPTS: tuple[Concept, ...] = (
         wohne wohnt wohnen wohnung lebe lebt adresse umgezogen habite habites habitent habiter habitons domicile
         demenage moro mora moram morar moramos endereco mudei mudamos vivo vive viven vivimos vivir direccion
         mude""".split()),
-            re.compile(r"\b(new address|we moved|moved to|moved there|based in)\b", re.IGNORECASE)),
+            re.compile(r"\b(new address|we moved|moved to|moved there|based in)\b|\bs['’]install\w*|\bs['’]est install\w*|"
+                       r"\b(przeprowadzi\w*|mieszka\w*)", re.IGNORECASE)),
     Concept("work", frozenset(fold(w) for w in """work works worked working job jobs employer employed employee career
         profession occupation arbeite arbeitet arbeiten arbeit beruf travaille travailles travail metier emploi
         boulot trabajo trabaja trabajar empleo trabalho trabalha trabalhar emprego""".split()),
-            re.compile(rf"\b(i'?m an? |i am an? |je suis |ich bin |sou |soy )|(\b({_OCCUPATIONS})\b)|\s@\s?\w",
+            re.compile(rf"\b(i'?m an? |i am an? |je suis |ich bin |sou |soy )|(\b({_OCCUPATIONS})\b)|\s@\s?\w|"
+                       r"\b(started|starts|starting|works?|working|job|employed|hired|trained) as (an? |the )?\w|"
+                       r"\b\w{3,}(ographer|ologist|ician|iatrist|apist)s?\b",
                        re.IGNORECASE)),
     Concept("name", frozenset(fold(w) for w in """name named call called appelle appelles appelons nom heisse heisst
         heiss nombre llamo llama nome chamo chama""".split()),
             re.compile(r"\b(?i:i'?m|i am|my name is|call me|je suis|je m'appelle|ich bin|ich heiße|ich heisse|me llamo|soy|"
                        r"sou o|sou a|chamo-me|me chamo)\s+[A-ZÀ-Þ]\w+|\b[A-ZÀ-Þ]\w+\s+here\b")),
+    # "Matteo's 40th", "for her 30th": a person's ordinal is their birthday.
     Concept("birthday", frozenset(fold(w) for w in """birthday birthdays born turns turning geburtstag anniversaire
-        cumpleanos aniversario""".split())),
+        cumpleanos aniversario jarig verjaardag urodziny""".split()),
+            re.compile(r"\b\w+['’]s\s+\d{1,3}(st|nd|rd|th)\b|\b(his|her|their)\s+\d{1,3}(st|nd|rd|th)\b", re.IGNORECASE)),
+    Concept("doctor", frozenset(fold(w) for w in """doctor doctors dr gp physician arzt arztin hausarzt hausarztin
+        medecin medico medica doctora""".split())),
+    Concept("mother", frozenset(fold(w) for w in """mum mom mother mama mamma mommy mummy mutter mutti maman madre
+        mae matka""".split())),
+    Concept("father", frozenset(fold(w) for w in """dad father papa daddy vater vati pere padre pai tata ojciec
+        tato""".split())),
+    Concept("arrive", frozenset(fold(w) for w in """arrive arrives arriving arrived arrival lands landing ankommen
+        ankunft arrivee arriver llega llegan llegar llegada chega chegam chegar chegada""".split()),
+            re.compile(r"\b(komm\w* \w+ an|arriv[eé]\w*)\b", re.IGNORECASE)),
+    Concept("parking", frozenset(fold(w) for w in """parking parken parkplatz parkeren stationnement aparcamiento
+        estacionamento""".split()), re.compile(r"\bparkeer\w*|\bpark(ausweis|platz|genehmigung)\w*", re.IGNORECASE)),
+    Concept("permit", frozenset(fold(w) for w in """permit permits licence license vergunning genehmigung
+        permis permiso licencia licenca autorizacao""".split())),
+    Concept("renew", frozenset(fold(w) for w in """renew renewal renewing extend extension verlengen verlenging
+        verlangern verlangerung renouveler renouvellement renovar renovacion renovacao""".split())),
     Concept("phone", frozenset(fold(w) for w in """phone telephone mobile cell number telefon handy nummer portable
         numero telefono celular""".split()),
             re.compile(r"\+\d[\d ()-]{6,}\d")),
@@ -388,7 +408,7 @@ _RELATIVE = (rf"(in|dans|en|em|daqui a)\s+({_COUNT})\s+({_UNITS})|"
              r"next (week|month|year)|last (week|month|year)|ago|heute|morgen|gestern|abends?|uhr|"
              r"aujourd'hui|demain|hier|soir|matin|hoy|mañana|ayer|noche|hoje|amanh[ãa]|ontem|noite")
 TIME_EXPRESSION = re.compile(
-    rf"\b(\d{{1,2}}[:.h]\d{{2}}|\d{{1,2}}\s?(am|pm|h|uhr)\b|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|"
+    rf"\b(\d{{1,2}}[:.h]\d{{2}}|\d{{1,2}}:(\d[Oo]|[Oo]\d)\b|\d{{1,2}}\s?(am|pm|h|uhr)\b|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|"
     rf"(19|20)\d\d|{_MONTHS}|{_WEEKDAYS}|{_RELATIVE}|"
     rf"(every|each|jeden|jede|chaque|cada|todos los|todas as)\s+\w+|"
     rf"(since|seit|depuis|desde|until|bis|by|before|after|due|deadline)\b)",
@@ -436,7 +456,7 @@ DAY_MENTION = re.compile(
 # Words that start a chat reply with a capital without naming anyone.
 COMMON_STARTERS = frozenset(words("""true yes yeah yep no nope ok okay sure thanks thank good great nice right well hmm
     oh ah also anyway and but so just maybe actually really sounds fine cool haha lol please sorry oops wow hey hi
-    hello reminder update correction note btw fyi anyway"""))
+    hello reminder update correction note btw fyi anyway nah yup meh ugh lol omg hah"""))
 QUANTITY = re.compile(
     r"[€$£¥]\s?\d|\d[\d.,]*\s?(%|€|\$|£|k\b|mg\b|g\b|kg\b|km\b|m\b|cm\b|°\s?c\b|ml\b|l\b|min(ute)?s?\b|minut[eo]s?\b|"
     r"h\b|hours?\b|stunden?\b|heures?\b|horas?\b|days?\b|tage?n?\b|jours?\b|d[ií]as\b|weeks?\b|wochen?\b|"
@@ -449,7 +469,7 @@ _PERSON = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ'’-]+\s+[A-ZÀ-Þ][a-z�
 
 PLACE = re.compile(
     r"\b(in|at|on|near|from|bei|im|am|an der|in der|à|au|aux|dans|chez|près de|en|na|no|em|cerca de)\s+"
-    r"(the\s+|der\s+|la\s+|le\s+|el\s+|o\s+|a\s+)?[A-ZÀ-Þ]|(?i:\b\d+[a-z]?,?\s+(rue|calle|rua|via|avenida|av\.)\b|"
+    rf"(the\s+|der\s+|la\s+|le\s+|el\s+|o\s+|a\s+)?(?!(?i:{_MONTHS}|{_WEEKDAYS})\b)[A-ZÀ-Þ]|(?i:\b\d+[a-z]?,?\s+(rue|calle|rua|via|avenida|av\.)\b|"
     r"\b(road|street|lane|avenue|square|straße|strasse|str\.|weg|platz|allee|gasse|ring|boulevard|calle|avenida|rua|"
     r"praça|plaza)\b)",
 )
@@ -523,10 +543,15 @@ def person_names(text: str) -> list[str]:
     return [fold(m.group()) for m in _PERSON.finditer(text or "")]
 
 
+_CLOCK_START = re.compile(r"^\W*\d{1,2}[:.h][\dOo]{2}\b")
+
+
 def looks_like_menu(text: str) -> bool:
     """A line of capitalised words and no sentence: a toolbar or menu read by OCR."""
     tokens = re.findall(r"[^\W\d_][\w!&'’-]*", text or "")
     if len(tokens) < 4 or re.search(r"[.!?,:;]\s", text + " "):
         return False
+    if _CLOCK_START.match(text or ""):
+        return False  # "09:3O Physiotherapy - Dr Okonkwo": an entry of a calendar, not its menu
     capitalised = sum(1 for t in tokens if t[0].isupper())
     return capitalised / len(tokens) >= 0.75
