@@ -24,13 +24,16 @@ from core.secrets import SECRETS_KEY, carried_secrets
 # a message from a named speaker (LoCoMo, group chats) is that person's.
 USER_ROLES = frozenset({"user", "me"})
 
-_AI = r"(?:ai|a\.i\.|assistant|chat ?bot|chatgpt|gpt|llm|language model|copilot|claude|gemini)"
+_AI = r"(?:ais?|a\.i\.|assistants?|chat ?bots?|chatgpt|gpt|llms?|language models?|copilot|claude|gemini)"
 _ADDRESSES_AI = re.compile(
     "|".join(
         [
             r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|all|any|your)\b[^.!?\n]{0,30}"
             r"\b(?:instructions?|prompts?|rules?|messages?|context)\b",
             rf"^\W*(?:dear\s+|hey\s+|attention\s*,?\s*|note\s+to\s+(?:the\s+)?)?{_AI}(?:\s+{_AI})?\s*(?:[:,]|\breading\b|\bprocessing\b)",
+            # "NOTE TO AI ASSISTANTS AND MEMORY TOOLS:": a salutation may name others beside the AI
+            rf"^\W*(?:dear|hey|attention|note\s+to)\s+(?:the\s+|all\s+|any\s+)?{_AI}(?:\s+{_AI})?"
+            r"\s+(?:and|&|or)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?\s*[:,]",
             r"^\W*(?:system|developer|admin)\s*(?:note|prompt|message|instruction|override)s?\s*:",
             r"\[(?:system|inst|/inst)\]|<\|?(?:system|im_start|im_end)\|?>",
             rf"\b(?:you are|act as|pretend to be)\s+(?:an?\s+)?{_AI}\b",
