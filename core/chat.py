@@ -240,8 +240,9 @@ class Assistant:
         def memory_item(memory: Memory, score: float) -> ContextItem:
             source_times = [observations[i].ts for i in memory.sources[:20] if i in observations]
             text = hide(_memory_text(memory))
+            grounds = "\n".join(hide(observations[i].text[:600]) for i in memory.sources[:5] if i in observations)
             source = Source(0, "memory", memory.id, memory.type, text, ts=max(source_times) if source_times else memory.updated_at,
-                            fields=_masked_fields(memory, hide), score=score)
+                            fields=_masked_fields(memory, hide), score=score, grounds=grounds)
             return ContextItem(0, "memory", memory.id, memory.type, text, memory.time if memory.type == "episodic" else None,
                                None, score, source, label=hide(_memory_label(memory)))
 

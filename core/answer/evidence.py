@@ -102,6 +102,7 @@ class Source:
     conversation: str | None = None
     score: float = 0.0
     masked: tuple[str, ...] = ()  # the kinds of secret masked in the text ("address", "phone"...)
+    grounds: str = ""  # a memory's source texts (masked), for what its words alone do not show, like a date line
 
 
 @dataclass(eq=False)
@@ -119,6 +120,7 @@ class Unit:
     said_at: float | None = None
     event_at: float | None = None  # an episode's time
     exact_time: bool = False  # event_at is a real time, not a day's placeholder
+    grounds: str = ""  # a memory unit's source texts (see ``Source.grounds``)
     question: bool = False
     hypothetical: bool = False
     to_ai: bool = False
@@ -314,7 +316,7 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
 def _memory_units(source: Source, context: str) -> list[Unit]:
     f = source.fields
     base = dict(n=source.n, source="memory", ref=source.ref, kind=source.kind, standing="memory",
-                said_at=source.ts, item_score=source.score, context=context)
+                said_at=source.ts, item_score=source.score, context=context, grounds=source.grounds)
     kind = source.kind
     if kind == "knowledge_vault":
         caption = str(f.get("caption") or "")

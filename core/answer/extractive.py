@@ -77,10 +77,25 @@ def attribution(unit: Unit, *, latest: bool = False, location: bool = False) -> 
                 + (f" on {day}" if day else ""))
     if unit.vault:
         return f"{prefix}{'i' if latest else 'I'}n your vault"
-    if unit.event_at is not None:
+    if unit.event_at is not None and _day_is_stated(float(unit.event_at), unit):
         when = format_moment(float(unit.event_at)) if unit.exact_time else format_day(float(unit.event_at))
         return f"{prefix}{'f' if latest else 'F'}rom your memories ({when})"
+    if unit.event_at is not None and unit.said_at is not None:
+        # A day worked out from "tomorrow" or "next week" is the rules' reading, not words anyone wrote: the answer
+        # says when it was noted, and the quote says when it happens.
+        return f"{prefix}{'f' if latest else 'F'}rom your memories (noted on {format_day(unit.said_at)})"
     return f"{prefix}{'f' if latest else 'F'}rom your memories"
+
+
+def _day_is_stated(event_at: float, unit: Unit) -> bool:
+    """Whether an event's day is stated: by the user who wrote the memory, or as the day its source was written, or
+    as a day of the month its words or sources name (a calendar's date line)."""
+    if not unit.grounds:
+        return True  # a memory the user wrote (no source text): its date is their own statement
+    day = datetime.fromtimestamp(event_at).date()
+    if unit.said_at is not None and datetime.fromtimestamp(unit.said_at).date() == day:
+        return True
+    return re.search(rf"(?<!\d){day.day}(?!\d)", f"{unit.text}\n{unit.grounds}") is not None
 
 
 _LIST = re.compile(r"^(?P<lead>[^:]{3,60}):\s*(?P<items>.+)$")

@@ -48,9 +48,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.answer.evidence import Unit
-from core.secrets import MASK_CHAR
 from core.answer.question import Question
-from core.secrets import MASK_CHAR
 from core.answer.words import (
     COMMON_STARTERS,
     DAY_MENTION,
@@ -74,6 +72,7 @@ from core.answer.words import (
     quantity_text,
     words,
 )
+from core.secrets import MASK_CHAR
 
 MIN_COVERAGE = 0.5
 # A sentence this short that holds nothing of the question but clearly holds what it asks (a day, an amount, a name,

@@ -426,3 +426,24 @@ def test_a_masked_postal_address_is_a_place():
     # A masked phone number is no place.
     text, _ = answer_for("Where is my reservation?", [booking(("phone",))])
     assert text is None or "Trattoria Vesuvio" not in text
+
+
+def event(n, summary, day, *, grounds=""):
+    return Source(n, "memory", 200 + n, "episodic", summary, ts=T0, grounds=grounds,
+                  fields={"occurred_at": datetime(2026, 9, day, 12, 0).timestamp(), "summary": summary})
+
+
+@pytest.mark.parametrize("summary, day, grounds, header", [
+    # "tomorrow" worked out by the rules: the answer says when it was noted; the quote says when it happens
+    ("User: The boiler service is tomorrow at 10.", 29, "The boiler service is tomorrow at 10.",
+     "From your memories (noted on 28 September 2026)"),
+    # the day is in the words, or in the screen line the memory came from, or the user wrote the memory: it is shown
+    ("User: The boiler service is on the 30th at 10.", 30, "The boiler service is on the 30th at 10.",
+     "From your memories (30 September 2026)"),
+    ("Boiler service with Gasfix", 30, "", "From your memories (30 September 2026)"),
+    ("On thunderbird: Boiler service - Gasfix", 30, "Wed 30 Sep 10:00\nBoiler service - Gasfix",
+     "From your memories (30 September 2026)"),
+])
+def test_an_events_day_is_shown_only_where_a_source_states_it(summary, day, grounds, header):
+    text, _ = answer_for("When is the boiler service?", [event(1, summary, day, grounds=grounds)])
+    assert text.startswith(header)
