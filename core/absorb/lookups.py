@@ -155,6 +155,18 @@ def _spans_overlap(a: tuple[int, int], spans) -> bool:
     return any(a[0] < e and s < a[1] for s, e in spans)
 
 
+# Verbs before a value in a sentence: the label is what comes after the last of them.
+_LABEL_VERB = re.compile(
+    r"(?i)\b(?:got|get|gets|have|has|had|switched|changed|bought|use|uses|using|dial|reach|try|found|gave|give|sent|"
+    r"send|wrote|added|saved|habe|hab|hat|ruf|anrufen|erreichst|j'ai|appelle|appeler|tengo|llama|llamar|tenho|liga|"
+    r"ligar)\b"
+)
+# "Call the dentist on ...", "Mail me at ...": a request that starts the sentence names who, not what.
+_LEADING_REQUEST = re.compile(r"(?i)^(?:please\s+)?(?:call|ring|mail|e-?mail|text|message|contact|write(?:\s+to)?)\s+")
+_GENERIC_LABEL_WORDS = frozenset("""a an the my our his her their your new old current one number no nr nummer numéro
+número numero phone tel telephone mobile cell contact me us him her them it this that to at on for""".split())
+
+
 def label_before(text: str, start: int) -> str:
     """What the words just before a value call it: "Plumber Giorgos: +30 ..." gives "Plumber Giorgos"."""
     head = text[:start]
@@ -164,7 +176,15 @@ def label_before(text: str, start: int) -> str:
     label = head[cut + 1 :].strip(" \t:–—-=")
     for _ in range(3):
         label = _LABEL_CUT.sub("", label).strip(" \t:–—-=")
+    verb = None
+    for verb in _LABEL_VERB.finditer(label):
+        pass
+    if verb is not None:  # "switched networks and got a number": what follows the verb names it
+        label = label[verb.end() :].strip(" \t:–—-=")
+    label = _LEADING_REQUEST.sub("", label)
     words = label.split()
+    if words and all(w.lower().strip(".,") in _GENERIC_LABEL_WORDS for w in words):
+        return ""  # "a number", "the new one": says nothing the kind does not
     return " ".join(words[-6:]) if 0 < len(words) else ""
 
 

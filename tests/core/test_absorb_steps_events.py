@@ -103,7 +103,10 @@ def test_a_group_chat_summary_says_what_each_speaker_talked_about():
     ("Emergency line: 0800 123 4567", "phone", "0800 123 4567", "Emergency line"),
     ("Das Büro von Frau Jung ist 030 1234 5678.", "phone", "030 1234 5678", "Das Büro von Frau Jung"),
     ("My new home address is 7 Rue du Bac, 75007 Paris.", "address", "7 Rue du Bac, 75007 Paris", "My new home address"),
-    ("Send it to Kastanienallee 12, 10435 Berlin please.", "address", "Kastanienallee 12, 10435 Berlin", "Send it to"),
+    ("Send it to Kastanienallee 12, 10435 Berlin please.", "address", "Kastanienallee 12, 10435 Berlin", ""),
+    ("I switched networks and got a number: +44 7911 123456", "phone", "+44 7911 123456", ""),
+    ("Call the dentist on 020 7946 0321.", "phone", "020 7946 0321", "the dentist"),
+    ("Mail me at kai@example.org", "email", "kai@example.org", ""),
     ("Calle Mayor 14, 28013 Madrid is the office.", "address", "Calle Mayor 14, 28013 Madrid", ""),
     ("My work e-mail is r.ito@example.org.", "email", "r.ito@example.org", "My work e-mail"),
 ])
