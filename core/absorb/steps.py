@@ -9,7 +9,8 @@ In the user's own chat messages a procedure is
 - a sentence with at least two sequence words ("first ..., then ..., and
   finally ..."; "zuerst ..., dann ..., danach ..., zum Schluss ..."; "d'abord ...,
   ensuite ..., enfin ..."; "primero ..., luego ..., por último ..."; "primeiro
-  ..., depois ..., por fim ...").
+  ..., depois ..., por fim ..."; and in Italian, Dutch, Polish, Swedish and Turkish:
+  "prima ..., poi ..., infine ...", "eerst ..., daarna ..., tot slot ...").
 
 With two or more sequence words a step runs from one to the next (commas inside
 a step stay: "bring passport, photo and the contract"); otherwise commas
