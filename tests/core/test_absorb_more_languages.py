@@ -131,3 +131,21 @@ def test_a_reply_in_the_first_person_or_a_long_one_stays_the_users():
     statements = facts.statements(items)
     assert all(s.about is None for s in statements)
     assert "work" in {c.fields["label"] for c in facts.core_facts(statements)}
+
+
+def test_dictated_run_on_speech_is_cut_where_a_new_first_person_statement_starts():
+    from core.absorb import text as tx
+    said = ("right so for the record my name is Oona Lehtinen I teach maths at the Kallio school in Helsinki "
+            "and I'm vegetarian oh and my brother Mikko lives in Turku")
+    assert tx.clauses(said) == ["right so for the record my name is Oona Lehtinen",
+                                "I teach maths at the Kallio school in Helsinki", "and I'm vegetarian",
+                                "oh and my brother Mikko lives in Turku"]
+    lines = {c.fields["label"]: c.fields["value"] for c in facts.core_facts(facts.statements([obs(1, said)]))}
+    assert lines["work"] == "User: I teach maths at the Kallio school in Helsinki."
+    assert "Oona" not in lines["health"]
+
+
+def test_a_short_or_punctuated_sentence_is_not_cut_at_and():
+    from core.absorb import text as tx
+    assert tx.clauses("My sister and I run a bakery in Leeds and I love it") == \
+        ["My sister and I run a bakery in Leeds and I love it"]
