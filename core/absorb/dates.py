@@ -50,6 +50,8 @@ _PATTERNS = [
     re.compile(r"(?<![\d.])(?P<day>[0-3]?\d)\.(?P<mon>[01]?\d)\.(?P<year>(?:19|20)\d\d)\b"),
     re.compile(rf"\b{_DAY}{_OF}\s+{_MONTH}(?:,?{_OF}\s+{_YEAR})?\b", re.IGNORECASE),
     re.compile(rf"\b{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?\b", re.IGNORECASE),
+    # An airline's "18APR" (boarding passes, tickets): capitals only, so "3mar" in a word is no date.
+    re.compile(r"\b(?P<day>[0-3]?\d)(?P<month>JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)\b"),
 ]
 # "from 3 to 10 May", "3–10 May", "du 3 au 10 mai", "vom 3. bis 10. Mai", "del 3 al 10 de mayo".
 _RANGE = re.compile(

@@ -15,7 +15,8 @@ They run on every batch, whatever model is (or is not) installed:
   steps they write down and the commands on a terminal screen (``steps``),
   events on their own day, decisions, and a one-line summary of each
   conversation (``events``), and the statements that change, correct or end
-  older facts (``updates``).
+  older facts (``updates``);
+- flights read off a boarding pass on screen (``travel``).
 
 Each extractor returns ``Candidate`` objects; the absorber decides whether a
 candidate adds a memory or extends one it already has (same URL, same secret,
@@ -28,7 +29,7 @@ import re
 from datetime import datetime
 from typing import Callable, Sequence
 
-from core.absorb import events, facts, lookups, provenance, steps
+from core.absorb import events, facts, lookups, provenance, steps, travel
 
 from core.absorb.candidates import Candidate
 from core.secrets import MASK_CHAR, carried_secrets, find_secrets
@@ -337,6 +338,7 @@ def extract_with_updates(observations: Sequence, *, vault_from_screen: bool,
     candidates += events.dated_events(readable)
     candidates += events.decisions(readable)
     candidates += events.screen_events(readable)
+    candidates += travel.boarding_passes(readable)
     candidates += core
     candidates += entities
     candidates += facts.speaker_facts(statements)

@@ -5,7 +5,8 @@ questions, requests and hypothetical clauses ("if I ever ...", "I might ...",
 "vielleicht ...") state nothing and are skipped (``core.absorb.text``).
 
 **Core.**  Each clause of a statement is matched against the patterns of five
-fact families, in five languages: ``health`` (allergies, intolerances, diet,
+fact families, in five languages (and the everyday first-person phrases of
+Italian, Dutch, Polish, Swedish, Turkish, romanised Japanese and Hindi): ``health`` (allergies, intolerances, diet,
 conditions, medication), ``work`` (job, employer, what one teaches or runs),
 ``home`` (where one lives, one's address, a move), ``identity`` (name,
 nickname, where one is from) and ``preferences`` (likes, dislikes, habits,
@@ -27,6 +28,13 @@ belongs to the person named just before; sentences that follow a definition
 in the same message (or in the user's next message, a few minutes later)
 belong to what was defined.  Each entity is one semantic memory named after
 it, whose lines are the user's sentences about it.
+
+A request or a question states nothing, but a relation it names does ("help
+me write to my landlady Mrs Brennan-Lowe": the phrase "my landlady Mrs
+Brennan-Lowe" is kept).  A short reply to an assistant's question about a named
+person ("And what does Kwame do?" – "nurse, nights at St Brigid's") is about
+that person, not the user; a name given for "What's your partner's name?" is
+that relation's name.
 
 A named speaker in an imported group chat (``meta.speaker``) speaks for
 themselves: their statements about themselves become semantic memories about
@@ -120,7 +128,7 @@ _P = {
         r"\b(?:estou\s+a\s+trabalhar|estoy\s+trabajando|je\s+bosse|ich\s+jobbe)\b",
         r"\bi\s+(?:made|make|earn|earned|earning)\b.{0,40}\b(?:from|as|with|doing)\b|\b(?:i|i['’]m|my)\b.{0,30}\b"
         r"(?:freelanc\w*|self-employed|side\s+(?:job|hustle|gig))\b",
-        r"\bich\s+(?:arbeite|jobbe)\s+(?:\w+\s+)?(?:bei|als|in|im|für|an\s+der|am)\b|\bich\s+unterrichte\b|"
+        r"\bich\s+(?:arbeite|jobbe)\s+(?:\w+\s+){0,3}?(?:bei|als|in|im|für|an\s+der|am)\b|\bich\s+unterrichte\b|"
         r"\barbeite\s+ich\s+(?:\w+\s+)?(?:bei|als|in|im|für)\b|"
         r"\bmein\s+(?:job|arbeitgeber|beruf|chef)\b|\bich\s+bin\s+(?:\w+\s+)?(?:\w+(?:in|er|ent|eur|ist|ant))\s+"
         r"(?:bei|im|an\s+der|am|in\s+der)\b",
@@ -289,6 +297,79 @@ _P["personal"] = [
     r"^\W*(?:my|our|mein\w*|unser\w*|mon|ma|mes|notre|nos|mi|mis|nuestr[oa]s?|(?:o|a)\s+(?:meu|minha|nosso|nossa)|meu|minha)"
     r"\s+(?!name\b|nom\b|nombre\b|nome\b)(?:[\w-]+\s+){0,2}?(?-i:is|are|was|ist|sind|est|sont|es|son|é|são)\b",
 ]
+# Everyday first-person statements in Italian, Dutch, Polish, Swedish and Turkish, and the simplest romanised
+# Japanese ("watashi wa ... desu", "... de hataraite imasu") and Hindi ("mera naam ...", "... mein rehta hoon").
+_P["health"] += [
+    r"\bsono\s+(?:\w+\s+)?(?:allergic[oaie]|intollerante|celiac[oa]|vegetarian[oa]|vegan[oa]|diabetic[oa]|incinta|"
+    r"astmatic[oa])\b|\bho\s+(?:il\s+|l['’]|la\s+|un['’]?\s*|una\s+)?(?:diabete|asma|allergi\w*|emicrania|celiachia|"
+    r"intolleranz\w*)\b|\bnon\s+(?:mangio|bevo)\s+(?:\w+\s+)?(?:carne|pesce|glutine|latticini|latte|alcol|zucchero)\b",
+    r"\bik\s+ben\s+(?:\w+\s+)?(?:allergisch|vegetarisch|vegetariër|veganist|vegan|diabeet|diabetisch|zwanger|"
+    r"glutenintolerant|lactose-?intolerant)\b|\bik\s+heb\s+(?:\w+\s+)?(?:diabetes|suikerziekte|astma|coeliakie|migraine|"
+    r"allergie\w*|glutenintolerantie)\b|\bik\s+(?:eet|drink)\s+geen\b",
+    r"\b(?:jestem|mam)\s+(?:\w+\s+)?(?:uczulon[ya]|alergi\w*|wegetarian\w*|wegan\w*|weganką|cukrzyc\w*|celiaki\w*|"
+    r"astm\w*|migren\w*|nietolerancj\w*|w\s+ciąży)\b|\bnie\s+(?:jem|piję)\s+(?:\w+\s+)?(?:mięsa|glutenu|nabiału|mleka|"
+    r"alkoholu|cukru|ryb)\b",
+    r"\bjag\s+(?:är|har)\s+(?:\w+\s+)?(?:allergisk|vegetarian|vegan|diabetiker|gravid|celiaki|diabetes|astma|migrän|"
+    r"laktosintolerant|glutenintolerant|allergi\w*)\b|\bjag\s+(?:äter|dricker)\s+(?:inte|ingen|inget|inga)\b",
+    r"\b(?:vejetaryenim|veganım|diyabetim|çölyakım|astımım|migrenim|hamileyim|\w+\s+alerjim\s+var|alerjim\s+var|"
+    r"\w+\s+hastasıyım)\b|\b(?:et|alkol|şeker|gluten)\s+(?:yemiyorum|içmiyorum)\b",
+    r"\bmujhe\s+(?:\w+\s+){0,2}?(?:allergy|diabetes|sugar|asthma|bp)\s+(?:hai|he)\b",
+]
+_P["work"] += [
+    r"\blavoro\s+(?:\w+\s+)?(?:come|per|presso|in|a|da|alla|al|nella|nel|all['’])\b|\bfaccio\s+(?:il|la|l['’])\s*"
+    r"(?:\w+(?:ier[ea]|ist[ae]|tore|trice|ante|ente|ico|ica))\b|\bsono\s+(?:un['’]?\s*|una\s+)?(?:infermier[ea]|medico|"
+    r"insegnante|ingegnere|avvocat[oa]|architett[oa]|studente|studentessa|programmat\w+|sviluppat\w+|cuoc[oa]|"
+    r"farmacista|tradutt\w+|commess[oa]|impiegat[oa])\b",
+    r"\bik\s+werk\s+(?:\w+\s+)?(?:als|bij|in|voor|aan|op)\b|\bik\s+ben\s+(?:\w+\s+)?(?:verpleegkundige|leraar|lerares|"
+    r"docent\w*|ingenieur|arts|advocaat|student\w*|programmeur|ontwikkelaar|kok|apotheker|vertaler)\b",
+    r"\bpracuję\s+(?:\w+\s+)?(?:jako|w|we|na|dla|u|przy)\b|\bjestem\s+(?:\w+\s+)?(?:nauczyciel\w*|pielęgniar\w+|"
+    r"lekarz\w*|inżynier\w*|programist\w+|tłumacz\w*|prawnik\w*|student\w*|kucharz\w*|księgow\w+|architekt\w*)\b",
+    r"\bjag\s+(?:jobbar|arbetar)\s+(?:\w+\s+)?(?:som|på|hos|med|för|i)\b|\bjag\s+är\s+(?:\w+\s+)?(?:sjuksköterska|"
+    r"lärare|läkare|ingenjör|utvecklare|programmerare|student|advokat|kock|översättare|snickare|elektriker)\b",
+    r"\bolarak\s+çalışıyorum\b|\w(?:['’]?(?:de|da|te|ta))\s+çalışıyorum\b|\b(?:öğretmen|hemşire|doktor|mühendis|"
+    r"avukat|öğrenci|aşçı|yazılımcı|çevirmen)(?:im|ım|yim|yım|üm|um)\b",
+    r"\bhatarai?te\s*i?masu\b|\bhataraiteimasu\b",
+    r"\b(?:kaam|job|naukri)\s+kar(?:ta|ti)\s+(?:hoon|hun|hu|hoo)\b",
+]
+_P["home"] += [
+    r"\b(?:und|aber|jetzt|nun)\s+(?:wohne|lebe)\s+(?:\w+\s+){0,3}?(?:in|im|am|bei)\b|\band\s+(?:now\s+)?live\s+in\b",
+    r"\b(?:abito|abitiamo|viviamo)\s+(?:\w+\s+)?(?:a|in|al|alla|nel|nella|vicino)\b|\bvivo\s+(?:\w+\s+)?(?:a|al|alla|"
+    r"nel|nella)\s|\b(?:mi\s+sono|ci\s+siamo)\s+trasferit[oaie]\b",
+    r"\b(?:ik|wij|we)\s+(?:woon|wonen)\s+(?:\w+\s+)?(?:in|op|aan|bij)\b|\bwoon\s+ik\b|\b(?:ik\s+ben|we\s+zijn)\s+"
+    r"(?:\w+\s+)?verhuisd\b",
+    r"\bmieszkam\s+(?:\w+\s+)?(?:w|we|na|pod|przy|u|koło)\b|\bprzeprowadził(?:a|e)?m\s+się\b",
+    r"\b(?:jag|vi)\s+bor\s+(?:\w+\s+)?(?:i|på|vid|nära|utanför)\b|\b(?:jag|vi)\s+(?:har\s+flyttat|flyttade)\b",
+    r"\w(?:['’]?(?:de|da|te|ta))\s+(?:yaşıyorum|oturuyorum)\b|\btaşındım\b",
+    r"\bni\s+sunde\s*i?masu\b",
+    r"\b(?:mein|main)\s+(?:\w+\s+){0,3}?reh(?:ta|ti)\s+(?:hoon|hun|hu)\b",
+]
+_P["identity"] += [
+    r"\bmi\s+chiamo\b|\bil\s+mio\s+nome\s+è\b|\bsono\s+di\s+(?-i:[A-Z])",
+    r"\bik\s+heet\b|\bmijn\s+naam\s+is\b|\bik\s+kom\s+(?:oorspronkelijk\s+)?uit\s+(?-i:[A-Z])",
+    r"\bmam\s+na\s+imię\b|\bnazywam\s+się\b|\bpochodzę\s+z\b",
+    r"\bjag\s+heter\b|\bmitt\s+namn\s+är\b|\bjag\s+kommer\s+(?:ursprungligen\s+)?från\s+(?-i:[A-Z])",
+    r"\b(?:benim\s+)?(?:adım|ismim)\s+(?-i:[A-ZÇĞİÖŞÜ])",
+    r"(?-i:\b[Ww]atashi\s+wa\s+[A-Z]\w+(?:\s+[A-Z]\w+)?\s+desu\b)",
+    r"\bmera\s+naam\s+(?-i:[A-Z])",
+]
+_P["health"] += [
+    # What a doctor found, said without punctuation ("so the doctor confirmed it's type 2 diabetes so ..."); a
+    # medicine taken on a schedule; a named diet one is on or has ended.
+    r"\b(?:doctor|doc|gp|dr\.?|nurse|consultant|specialist|tests?|results?|scan)\s+(?:\w+\s+){0,2}?(?:confirmed|diagnosed|said|"
+    r"says|found|showed|shows)\b.{0,40}?\b(?:diabetes|asthma|coeliac|celiac|allerg\w*|arthritis|hypertension|"
+    r"high\s+blood\s+pressure|anaemi\w*|anemi\w*|\w+itis|\w+osis|migraines?|epilepsy|adhd|pregnan\w+|intoleran\w+)\b",
+    r"\bi\s+(?:\w+\s+){0,3}?take\s+[\w-]+\s+(?:(?:once|twice|three\s+times)\s+(?:a|per)\s+day|daily|every\s+(?:day|"
+    r"morning|evening|night)|at\s+night|with\s+(?:meals|food|breakfast|dinner))\b",
+    r"\b(?:i['’]m|i\s+am|im|i['’]ve\s+been)\s+(?:\w+\s+)?(?:doing|on|trying)\s+(?:a\s+|the\s+)?(?:strict\s+)?(?:keto|paleo|"
+    r"low[\s-]carb|whole30|intermittent\s+fasting|carnivore|atkins|dukan|fodmap|elimination\s+diet|juice\s+cleanse)\b|"
+    r"\bi\s+(?:\w+\s+)?(?:quit|stopped|gave\s+up|dropped|ended|broke)\s+(?:my\s+|the\s+)?(?:keto|paleo|low[\s-]carb|whole30|"
+    r"intermittent\s+fasting|diet|dieting|fast|veganism|being\s+vegan|being\s+vegetarian)\b|"
+    r"\b(?:i['’]m|i\s+am|im)\s+eating\s+(?:normally|everything|meat)\s+again\b",
+]
+_P["work"] += [
+    r"\b(?:got|accepted|landed|was\s+offered|been\s+offered|took)\s+(?:the|a|that)\s+(?:new\s+)?(?:job|position|role|"
+    r"post|offer)\s+(?:at|with|from)\s+(?-i:[A-Z])",
+]
 PATTERNS = {family: [re.compile(p, re.IGNORECASE) for p in patterns] for family, patterns in _P.items()}
 
 # Words that say a clause is about someone else, not the user ("it renews every March", "he always ...").
@@ -328,12 +409,15 @@ RELATIONS = (
     # Polish, Italian and Dutch, as they come up in mixed-language messages ("moja mama Halina", "mia sorella Giulia")
     r"tata|siostra|brat|babcia|dziadek|ciocia|wujek|córka|syn|żona|mąż|przyjaciółka|przyjaciel|sąsiadka|sąsiad|szefowa|szef|"
     r"sorella|fratello|nonna|nonno|zia|zio|figlia|figlio|moglie|marito|fidanzata|fidanzato|"
-    r"moeder|vader|zus|broer|oom|dochter|zoon|vriendin|vriend|buurvrouw|buurman)"
+    r"moeder|vader|zus|broer|oom|dochter|zoon|vriendin|vriend|buurvrouw|buurman|collega|"
+    r"mamma|papà|cugina|cugino|amica|amico|vicina|vicino|suocera|suocero|nipote|"
+    r"koleżanka|kolega|chłopak|dziewczyna|narzeczona|narzeczony|"
+    r"pappa|syster|bror|fru|sambo|dotter|mormor|morfar|farmor|farfar|kompis|vän|granne|kollega)"
 )
 _POSSESSIVE = (
     r"(?:my|our|mein|meine|meiner|meinem|meinen|unser|unsere|unserem|unseren|mon|ma|mes|notre|nos|mi|mis|"
     r"nuestr[oa]s?|(?:a|o|as|os)\s+(?:minha|meu|minhas|meus|nossa|nosso)|minha|meu|nossa|nosso|"
-    r"moja|mój|moje|moi|mojej|mojego|nasza|nasz|(?:la\s+|il\s+)?(?:mia|mio|nostra|nostro)|mijn|onze|ons)"
+    r"moja|mój|moje|moi|mojej|mojego|nasza|nasz|(?:la\s+|il\s+)?(?:mia|mio|nostra|nostro)|mijn|onze|ons|min|mitt|mina|vår|vårt)"
 )
 _THEIR = r"(?:his|her|their|sein|seine|seinem|seinen|ihr|ihre|ihrem|ihren|son|sa|ses|leur|su|sus|seu|sua|dele|dela)"
 _IS = r"(?:is|was|ist|heißt|est|s['’]appelle|es|se\s+llama|é|chama-se|se\s+chama)"
@@ -355,6 +439,13 @@ _REL_PATTERNS = [
     re.compile(rf"(?i)^\W*(?P<name>{_NAME})\s+from\s+(?:my\s+|our\s+|the\s+)?(?P<rel>[a-z][\w-]+(?:\s+[a-z][\w-]+)?)"
                rf"\s+(?={_SUBJECT_VERBS_EARLY}\b)"),
 ]
+# Turkish says "my" with a suffix: "Annem Ayten" (my mother Ayten), "kız kardeşim Elif"; the name is one word, before
+# a case ending ("İzmir'de").
+_TR_RELATIONS = (
+    r"(?:annem|babam|ablam|abim|ağabeyim|kız\s+kardeşim|erkek\s+kardeşim|kardeşim|eşim|karım|kocam|kızım|oğlum|"
+    r"teyzem|halam|dayım|amcam|anneannem|babaannem|dedem|arkadaşım|komşum|patronum|nişanlım|sevgilim|yeğenim|kuzenim)"
+)
+_REL_PATTERNS.append(re.compile(rf"(?i)(?<!\w)(?P<rel>{_TR_RELATIONS})\s*,?\s+(?P<name>(?-i:{tx.NAME_TOKEN}))(?![\w'’])"))
 # "her partner Dev", "Seine Frau Petra", "Their daughter Zara": someone else's relation, so not the user's.
 _THEIR_PATTERN = re.compile(rf"(?i)\b{_THEIR}\s+(?P<rel>{RELATIONS})\s*,?\s+(?P<name>{_NAME})")
 # "Priya's birthday", "Kofi's number": a name that owns what people own.
@@ -458,21 +549,72 @@ class Statement:
     clauses: list[str]
     kind: str | None  # correct | end | change | None
     speaker: str | None  # a named speaker (group chats); None for the user talking to Engram
+    about: tuple[str, str | None] | None = None  # (name, relation) of the person a short reply is about
+
+
+SHORT_REPLY_WORDS = 8  # "nurse, nights at St Brigid's": a reply this short answers the question before it
+# "What's your partner's name?", "And your sister is called?": the reply is that relation's name.
+_ASKS_RELATION_NAME = re.compile(
+    rf"(?i)\byour\s+(?P<rel>{RELATIONS})(?:['’]s\s+name|\s+(?:is\s+)?called|\s+named)\b"
+)
+_REPLY_IS_NAME = re.compile(rf"^\W*(?P<name>{_NAME})\W*$")
+_FIRST_PERSON_START = re.compile(r"(?i)^\W*(?:i|i['’]m|im|my|me|we|we['’]re|our|ich|je|yo|eu)\b")
+
+
+def _asked_about(question: str) -> str | None:
+    """The one person an assistant's question names ("And what does Kwame do?"), else None."""
+    asked = [s.text for s in tx.sentences(question) if tx.is_question(s.text)]
+    if not asked:
+        return None
+    found = {_clean_name(m.group()) for m in re.finditer(rf"(?<=\s)(?-i:{tx.NAME})", asked[-1])}
+    found = {name for name in found if _valid_name(name)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _reply_about(asked: Any, obs: Any) -> tuple[str, str | None] | None:
+    """Whom the user's short reply to an assistant's question is about, if the question named someone."""
+    if asked is None or asked.conversation != obs.conversation or obs.ts - asked.ts > TOPIC_FOLLOW_SECONDS:
+        return None
+    reply = obs.text or ""
+    if len(reply.split()) > SHORT_REPLY_WORDS or _FIRST_PERSON_START.match(reply) or \
+            _PRONOUN_START.match(reply) or "?" in reply:
+        return None
+    relation = _ASKS_RELATION_NAME.search(asked.text or "")
+    named = _REPLY_IS_NAME.match(reply)
+    if relation and named and _valid_name(named.group("name"), related=True):
+        return _clean_name(named.group("name")), relation.group("rel").lower()
+    name = _asked_about(asked.text or "")
+    return (name, None) if name else None
 
 
 def statements(observations: Sequence) -> list[Statement]:
-    """The sentences of the user's own chat messages that state something, in order."""
+    """The sentences of the user's own chat messages that state something, in order.
+
+    A request or a question states nothing, but a relation it names is a fact
+    ("help me write to my landlady Mrs Brennan-Lowe"): that phrase is kept.  A
+    short reply to an assistant's question about someone ("And what does Kwame
+    do?" – "nurse, nights at St Brigid's") is about that person.
+    """
     out: list[Statement] = []
+    asked = None  # the assistant's message the user's next one may answer
     for obs in observations:
+        if obs.kind == "chat" and (getattr(obs, "role", None) or "").lower() == "assistant":
+            asked = obs
+            continue
         if obs.kind != "chat" or not provenance.is_users_own(obs):
             continue
         speaker = (obs.meta or {}).get("speaker") or None
+        about = None if speaker else _reply_about(asked, obs)
+        asked = None
         for index, sentence in enumerate(tx.sentences(obs.text or "")):
             text = sentence.text[:MAX_SENTENCE_CHARS * 2]
             parts = tx.factual_clauses(text)
+            if not parts and (tx.is_question(text) or tx.is_request(text)):
+                out += [Statement(obs, index, m.group(), [m.group()], None, speaker)
+                        for m in _REL_PATTERNS[0].finditer(text)]
             if not parts:
                 continue
-            out.append(Statement(obs, index, text, parts, tx.statement_kind(text), speaker))
+            out.append(Statement(obs, index, text, parts, tx.statement_kind(text), speaker, about))
     return out
 
 
@@ -588,8 +730,8 @@ def core_facts(items: Sequence[Statement]) -> list[Candidate]:
     """Core memory lines from the user's own statements, one per fact family a statement touches."""
     out: list[Candidate] = []
     for statement in items:
-        if statement.speaker:
-            continue
+        if statement.speaker or statement.about:
+            continue  # a named speaker's words, or a reply about someone else, are not about the user
         # A postal address is the vault's: a core line names its town and district instead.
         said = tx.strip_lead_in(lookups.describe_addresses(statement.text))
         home = lookups.home_in_clear(statement.text, statement.obs.text or "")
@@ -783,6 +925,11 @@ def entity_facts(items: Sequence[Statement], is_known: Callable[[str], bool] = l
         if statement.speaker:
             line = f"{statement.speaker}: {line}"
         mentioned = _mentions(statement, entities, own_names, is_known)
+        if statement.about:
+            name = statement.about[0]
+            mentioned = [statement.about] + [m for m in mentioned if entity_key(m[0]) != entity_key(name)]
+            if name.lower() not in line.lower():
+                line = f"{name}: {line}"  # "Kwame: nurse, nights at St Brigid's."
         targets: list[_Entity] = []
         for name, relation in mentioned:
             key = entity_key(name)

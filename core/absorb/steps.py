@@ -9,7 +9,8 @@ In the user's own chat messages a procedure is
 - a sentence with at least two sequence words ("first ..., then ..., and
   finally ..."; "zuerst ..., dann ..., danach ..., zum Schluss ..."; "d'abord ...,
   ensuite ..., enfin ..."; "primero ..., luego ..., por último ..."; "primeiro
-  ..., depois ..., por fim ...").
+  ..., depois ..., por fim ..."; and in Italian, Dutch, Polish, Swedish and Turkish:
+  "prima ..., poi ..., infine ...", "eerst ..., daarna ..., tot slot ...").
 
 With two or more sequence words a step runs from one to the next (commas inside
 a step stay: "bring passport, photo and the contract"); otherwise commas
@@ -40,18 +41,27 @@ _SEQUENCE = (
     r"zuerst|erst|zunächst|dann|danach|anschließend|daraufhin|zum\s+schluss|schließlich|zuletzt|am\s+ende|"
     r"d['’]abord|tout\s+d['’]abord|premièrement|ensuite|puis|après|après\s+ça|enfin|finalement|pour\s+finir|"
     r"primero|luego|después|entonces|a\s+continuación|por\s+último|finalmente|al\s+final|"
-    r"primeiro|depois|em\s+seguida|então|por\s+fim|no\s+fim"
+    r"primeiro|depois|em\s+seguida|então|por\s+fim|no\s+fim|"
+    # Italian, Dutch, Polish, Swedish, Turkish; lower case only where the word is also a name or a noun ("Dan",
+    # "la prima", "a sedan").
+    r"(?-i:prima)|poi|dopo|quindi|infine|alla\s+fine|per\s+finire|"
+    r"eerst|(?-i:dan)|daarna|vervolgens|tot\s+slot|ten\s+slotte|als\s+laatste|"
+    r"najpierw|potem|następnie|na\s+koniec|w\s+końcu|"
+    r"först|(?-i:sedan)|därefter|till\s+sist|slutligen|"
+    r"önce|sonra|daha\s+sonra|ardından|en\s+son|son\s+olarak"
 )
-_SEQUENCE_WORD = re.compile(rf"(?i)(?:^|(?<=[\s,;:]))(?:and\s+|und\s+|et\s+|y\s+|e\s+)?(?:{_SEQUENCE})\b[,:]?\s*")
-_SPLIT_AT_MARKER = re.compile(rf"(?i)\s*(?:[,;]\s*)?(?:and\s+|und\s+|et\s+|y\s+|e\s+)?(?<![\w'’])(?:{_SEQUENCE})\b[,:]?\s*")
+_AND = r"(?:and|und|et|y|e|en|i|och|ve)\s+"
+_SEQUENCE_WORD = re.compile(rf"(?i)(?:^|(?<=[\s,;:]))(?:{_AND})?(?:{_SEQUENCE})\b[,:]?\s*")
+_SPLIT_AT_MARKER = re.compile(rf"(?i)\s*(?:[,;]\s*)?(?:{_AND})?(?<![\w'’])(?:{_SEQUENCE})\b[,:]?\s*")
 _GOAL = re.compile(
     r"(?i)^\W*(?:(?:here['’]s\s+)?how\s+(?:to|i|we|do\s+i)\b|to\s+\w+|in\s+order\s+to\b|steps?\s+(?:to|for)\b|"
     r"(?:my|our|the)\s+[\w\s-]{0,30}(?:routine|procedure|process|recipe|workflow|checklist|steps)\b|"
     r"um\s+.+\s+zu\s+\w+|so\s+\w+\s+(?:ich|man|wir)\b|zum\s+\w+|anleitung|"
-    r"pour\s+\w+|comment\s+\w+|para\s+\w+|cómo\s+\w+|como\s+\w+|receta|receita|recette|rezept)"
+    r"pour\s+\w+|comment\s+\w+|para\s+\w+|cómo\s+\w+|como\s+\w+|receta|receita|recette|rezept|"
+    r"per\s+\w+|come\s+\w+|om\s+\w+|hoe\s+\w+|aby\s+\w+|jak\s+\w+|för\s+att\s+\w+|så\s+här\b|nasıl\b|tarif|ricetta|recept|przepis)"
 )
 _ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•·▪]|\(\d{1,2}\))\s+(?P<item>\S.*)$")
-_STEP_LEAD = re.compile(rf"(?i)^\W*(?:(?:and|und|et|y|e)\s+)?(?:{_SEQUENCE})\b[,:]?\s*")
+_STEP_LEAD = re.compile(rf"(?i)^\W*(?:{_AND})?(?:{_SEQUENCE})\b[,:]?\s*")
 
 # Shell prompts as terminals print them; the command follows.
 _PROMPTS = [

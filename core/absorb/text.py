@@ -8,7 +8,9 @@ a hypothetical ("if I ever", "vielleicht", "quizás"), a change ("now",
 correction ("correction:", "I got that wrong", "not X, but Y").
 
 A sentence is split where it ends (not after "Dr." or "no."), a clause at a
-comma, semicolon or dash.  Words are compared by their first five letters, as
+comma, semicolon or dash; a long dictated sentence without a comma also where a
+new first-person statement starts ("... Vasquez I work as ... and I'm allergic
+..."). Words are compared by their first five letters, as
 the grounding check compares them.
 """
 
@@ -193,8 +195,33 @@ def sentences(text: str) -> list[Sentence]:
 _CLAUSE = re.compile(r"\s*(?:[,;](?:\s*(?:but|aber|mais|pero|mas|sondern|sino)\b)?|\s[–—-]\s|\s(?:but|aber|mais|pero|mas|sondern|sino)\s)\s*")
 
 
+RUN_ON_WORDS = 18  # a sentence this long without a comma is dictated speech: its clauses start at a new "I ..."
+# Where a dictated run-on sentence starts a new statement: "... and I'm allergic", "... so my sister", "... Vasquez I
+# work as ...", "... und ich wohne", "... et je suis", "... y tengo".
+_RUN_ON_BREAK = re.compile(
+    r"(?i)\s+(?=(?:(?:oh\s+)?and|so|but|also|plus|und|aber|et|mais|y|pero|e|mas)\s+(?:i|i['’]m|i['’]ve|i['’]ll|my|we|we['’]re|our|"
+    r"ich|mein\w*|wir|je|j['’]|mon|ma|mes|yo|mi|eu|meu|minha)\b)|"
+    r"(?<=\w)\s+(?=(?-i:I)\s+(?:work|live|am|have|take|teach|study|moved|love|like|hate|prefer|was|got|need|just|also|"
+    r"started|run|own)\b)"
+)
+
+_ONLY_LINKS = re.compile(r"(?i)^(?:(?:oh|and|so|but|also|plus|und|aber|et|mais|y|pero|e|mas)\s*)+$")
+
+
 def clauses(sentence: str) -> list[str]:
-    """A sentence cut at commas, semicolons, spaced dashes and "but"; numbers such as "12,900" stay whole."""
+    """A sentence cut at commas, semicolons, spaced dashes and "but"; numbers such as "12,900" stay whole.
+
+    A long sentence without a comma (dictation: "my name is Ana I work at ... and I'm allergic to ...") is also cut
+    where a new first-person statement starts.
+    """
+    if len(sentence.split()) >= RUN_ON_WORDS and not re.search(r"[,;]", sentence):
+        out: list[str] = []
+        for part in (p.strip() for p in _RUN_ON_BREAK.split(sentence)):
+            if out and _ONLY_LINKS.match(out[-1]):
+                out[-1] = f"{out[-1]} {part}"  # "oh" + "and my son ...": one clause
+            elif part:
+                out.append(part)
+        return out
     parts: list[str] = []
     cursor = 0
     for match in _CLAUSE.finditer(sentence):
