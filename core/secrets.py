@@ -358,13 +358,13 @@ def _prefixed_keys(text: str) -> Iterable[Secret]:
 
 _DET = (
     r"(?:the|my|our|your|his|her|their|this|that|a|an|le|la|les|l['’]|mon|ma|mes|notre|votre|el|los|las|mi|mis|tu|su|"
-    r"o|os|as|meu|minha|nosso|nossa|die|der|das|den|dem|mein|meine|meinem|meinen|unser|unsere)"
+    r"o|os|as|meu|minha|nosso|nossa|die|der|das|den|dem|mein|meine|meinem|meinen|unser|unsere|het|mijn|onze|ons)"
 )
 _WORD = r"[^\W\d_][\w'’.-]*"
 # "password for gmail", "contraseña del wifi", "senha do banco": what the secret is for.
 _PHRASE = (
     r"\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
-    r"dos|das|para|al|au|chez|à|en|no|na)"
+    r"dos|das|para|al|au|chez|à|en|no|na|bij|van|voor|op|przy|w|på|vid|i|presso|della|dello|nel|nella|alla)"
     r"\s*(?:(?:" + _DET + r")\s+|l['’]|d['’])?" + _WORD + r"(?:\s+" + _WORD + r"){0,3}"
 )
 # "the door code upstairs is ...", "der Türcode oben ist ...", "le code ici est ...": where, in one word or two.
@@ -388,7 +388,8 @@ _CONNECTOR = (
 # loosely: masking a harmless word after "pass...:" costs far less than storing a real password.
 _PASSWORD_KW = (
     r"(?:p[a@4][s5$]{1,2}\s?w[o0]?r?[dt]?s?|passwd|pwd|pw|pass\s?(?:phrase|code)s?|"
-    r"(?:[a-zäöüß]+-?)?(?:passwort|kennwort)|mot\s+de\s+passe|mdp|contrase[ñn]a|clave|senha|palavra-passe)"
+    r"(?:[a-zäöüß]+-?)?(?:passwort|kennwort)|mot\s+de\s+passe|mdp|contrase[ñn]a|clave|senha|palavra-passe|"
+    r"şifre(?:m|si|niz|miz)?)"
 )
 _PIN_KW = r"(?:(?:code|código|clave)\s+pin|pin(?:[\s-]?(?:code|nummer|number|no\.?|nr\.?))?|geheimzahl|code\s+secret)"
 _ACCESS_CODE_KW = (
@@ -404,6 +405,21 @@ _ACCESS_CODE_KW = (
     r"da\s+garagem|de\s+verificação|do\s+prédio))"
 )
 _GENERIC_CODE_KW = r"(?:code|código|codigo)"
+# Door, gate, alarm and locker codes in Dutch, Polish, Swedish, Turkish and Italian ("de deurcode is ...", "kod do
+# drzwi to ...", "portkoden är ...", "kapı kodu ...", "il codice del cancello è ..."): joined by these languages' verbs.
+_ACCESS_INTL_KW = (
+    r"(?:(?:voordeur|deur|poort|hek|alarm|kluisjes?|kluis|garage|toegangs|fietsslot|cijferslot)-?code|"
+    r"code\s+(?:van|voor)\s+(?:(?:het|de|mijn|ons|onze)\s+)?(?:kluisje|kluis|slot|deur|voordeur|poort|hek|alarm|garage|"
+    r"fietsslot|cijferslot)|"
+    r"kod(?:u)?\s+(?:do|od)\s+(?:drzwi|bramy|furtki|szafki|sejfu|alarmu|domofonu|klatki|garażu|kłódki)|"
+    r"(?:ytterdörr|dörr|port|grind|larm|skåps?|box|garage|cykellås|lås)koden?|"
+    r"koden\s+(?:till|för)\s+(?:skåpet|dörren|porten|grinden|boxen|larmet|låset)|"
+    r"(?:kapı|kapının|dolap|dolabın|dolabımın|alarm|kasa|kasanın|garaj|bahçe\s+kapısı)\s+(?:kodu|şifresi)|"
+    r"codice\s+(?:dell['’]\s*|della\s+|dello\s+|del\s+)?(?:cancello|portone|porta|armadietto|allarme|cassaforte|"
+    r"lucchetto|citofono|garage))"
+)
+# The lockers themselves ("mijn kluisje is ...", "szafka: ...", "skåpet är ...", "l'armadietto è ..."): never bare.
+_LOCKER_INTL_KW = r"(?:kluisjes?|kluis|szafk[aięy]|skåp(?:et)?|dolab(?:ım)?|dolap|armadietto)"
 _PASSPORT_KW = (
     r"(?:passport(?:\s+(?:number|no\.?|nr\.?|#))?|reisepass(?:-?nummer|-?nr\.?)?|pass(?:-?nummer|-nr\.?)|"
     r"(?:numéro\s+(?:de|du)\s+)?passeport|(?:número\s+del?\s+)?pasaporte|(?:número\s+do\s+)?passaporte)"
@@ -467,21 +483,27 @@ _FAMILIES = (
                                     "mitglied", "kunden", "versicherung", "adhérent", "abonné", "membre", "fidélité",
                                     "socio", "sócio", "miembro", "membro", "póliza", "apólice")),
     ("pin", _PIN_KW, ("pin", "geheimzahl", "code")),
-    ("password", _PASSWORD_KW, ("pas", "pw", "p@", "p4", "pa5", "pa$", "wort", "mdp", "contrase", "clave", "senha")),
+    ("password", _PASSWORD_KW, ("pas", "pw", "p@", "p4", "pa5", "pa$", "wort", "mdp", "contrase", "clave", "senha",
+                                "ifre")),
     ("wifi", _WIFI_KW, ("wi-fi", "wifi", "wlan", "network", "netzwerk", "wpa", "clé", "clave", "chave")),
     ("passport", _PASSPORT_KW, ("pas",)),
     ("national_id", _NATIONAL_ID_KW, (" id", "identi", " ssn", " dni", " nie", " nif", " cpf", " rg", " nir", " niss", "social",
                                      "tax", "licen", "ausweis", "steuer", "sozial", "curit", "cidad", "bilhete", "legitim",
                                      "dow", "dula", "kimlik", "henkil")),
     ("api_key", _KEY_KW, ("api", "token", "secret", "access", "auth", "bearer", "key")),
+    ("access_intl", _ACCESS_INTL_KW, ("code", "kod", "codic")),
+    ("locker_intl", _LOCKER_INTL_KW, ("kluis", "szafk", "skåp", "dolap", "dolab", "armadiet")),
     ("access_code", _GENERIC_CODE_KW, ("code", "digo")),
     ("opens", _OPENS_KW, ("open", "unlock", "öffnet", "geht", "ouvre", "abre")),
     ("lock", _LOCK_KW, ("safe", "box", "padlock", "lock", "alarm", "tresor", "cadenas", "candado")),
 )
 # The kind a family's secrets are kept as.
-_FAMILY_KIND = {"wifi": "password", "opens": "access_code", "lock": "access_code"}
+_FAMILY_KIND = {"wifi": "password", "opens": "access_code", "lock": "access_code", "access_intl": "access_code",
+                "locker_intl": "access_code"}
 # Families whose keyword alone, without "is" or ":", cannot introduce a value.
-_NEVER_BARE = frozenset({"wifi", "opens", "lock"})
+_NEVER_BARE = frozenset({"wifi", "opens", "lock", "locker_intl"})
+# Families whose value is a keypad code of at least 4 digits, joined by the wide connector of many languages.
+_KEYPAD_FAMILIES = frozenset({"access_intl", "locker_intl"})
 # Numbers that name their holder: the verbs of more languages join them to their value ("mój numer dowodu to ...",
 # "mijn ID-nummer is ...", "ID-numret är ...", "ID-nummeret er ...", "henkilökortin numero on ...").
 _NUMBER_FAMILIES = frozenset({"membership", "national_id", "passport"})
@@ -502,7 +524,7 @@ def _connector(family: str, bare: bool | str) -> str:
         return r"(?P<target>)(?P<conn>" + _LOOSE_CONNECTOR + r")"
     if bare:
         return r"(?P<target>)(?P<conn>[ \t]+)"
-    joined = _WIDE_CONNECTOR if family in _NUMBER_FAMILIES else _CONNECTOR
+    joined = _WIDE_CONNECTOR if family in _NUMBER_FAMILIES | _KEYPAD_FAMILIES else _CONNECTOR
     return r"(?P<target>" + _TARGET + r")?(?P<conn>" + joined + r")"
 
 
@@ -611,7 +633,7 @@ def _valid_value(kind: str, value: str, bare: bool) -> bool:
         return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./-]{3,24}", value) is not None and _digit_count(value) >= 4
     if kind == "wifi":  # "the wifi is slow" names no password: a network key has digits or symbols
         return 6 <= len(value) <= 63 and any(not c.isalpha() for c in value) and not re.fullmatch(r"[\d.,:]+", value)
-    if kind in ("opens", "lock"):
+    if kind in ("opens", "lock", "access_intl", "locker_intl"):
         return re.fullmatch(r"[0-9#*-]{3,12}", value) is not None and _digit_count(value) >= 3
     if kind == "api_key":
         return (len(value) >= 12 and _digit_count(value) >= 1 and any(c.isalpha() for c in value)) or len(value) >= 20
@@ -689,12 +711,13 @@ def _labelled(text: str, taken: list[tuple[int, int]]) -> tuple[list[Secret], li
             value = text[span[0] : span[1]]
             if value.endswith("!") and not _valid_value(kind, value, bare):
                 span, value = (span[0], span[1] - 1), value[:-1]  # "the PIN is 1234!"
-            if generic and _digit_count(value) < 4:
+            if (generic or kind in _KEYPAD_FAMILIES) and _digit_count(value) < 4:
                 continue
             if kind in _GROUPED_DIGITS and value.isdigit():
                 span = _digit_groups(text, span)
                 value = text[span[0] : span[1]]
-            if kind == "lock" and not re.match(r"\s*(?:[.,;:!)]|$|(?:and|und|et|y|e|so|but)\b)", text[span[1] :]):
+            if kind in ("lock", "locker_intl") and not re.match(
+                    r"\s*(?:[.,;:!)]|$|(?:and|und|et|y|e|so|but|en|och|i|ve|oraz|ma)\b)", text[span[1] :]):
                 continue  # "the alarm is 110 dB loud": a measure, not a code
             if kind in _NUMBER_FAMILIES and _looks_like_date(value):
                 continue  # "membership number valid until: 2027-03-31"
