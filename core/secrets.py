@@ -365,7 +365,7 @@ _WORD = r"[^\W\d_][\w'’.-]*"
 _PHRASE = (
     r"\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
     r"dos|das|para|al|au|chez|à|en|no|na|bij|van|voor|op|przy|w|på|vid|i|presso|della|dello|nel|nella|alla)"
-    r"\s*(?:(?:" + _DET + r")\s+|l['’]|d['’])?" + _WORD + r"(?:\s+" + _WORD + r"){0,3}"
+    r"(?:\s+(?:(?:" + _DET + r")\s+|l['’]|d['’])?|\s*(?:l['’]|d['’]))" + _WORD + r"(?:\s+" + _WORD + r"){0,3}"
 )
 # "the door code upstairs is ...", "der Türcode oben ist ...", "le code ici est ...": where, in one word or two.
 _PLACE = (
@@ -758,6 +758,88 @@ def _tokens(text: str) -> Iterable[Secret]:
             yield Secret("token", "token", match.group(), match.start(), match.end())
 
 
+# -- terse notes and new values ----------------------------------------------------------------
+
+# "pin card 2 = 5521", "code garage 7781", "wifi cabin: Loft-7731x": a line that is only a label and a value.
+_TERSE_KINDS = (
+    ("pin", r"pin"),
+    ("access_code", r"code|kod|codice|combo|combination|(?:pad)?lock|alarm|keypad|lockbox"),
+    ("password", r"password|passwort|pw|pwd|wi-?fi|wlan|şifre"),
+)
+_TERSE_LINE = re.compile(
+    r"(?im)^[ \t>*•-]*(?P<label>(?:[^\W\d_][\w'’-]*[ \t]+){0,2}?(?P<kw>" + "|".join(kw for _k, kw in _TERSE_KINDS) + r")"
+    r"(?:[ \t]+(?:[^\W\d_][\w'’-]*|\d{1,2})){0,3}?)(?:[ \t]*(?P<sep>[=:]|->|→)[ \t]*|[ \t]+)(?P<value>\S+?)[ \t]*[.!]?[ \t]*$"
+)
+# Words that make a terse line about something else: "code review 2025", "code club fri 1600", "error code 4004".
+_TERSE_NOT = re.compile(
+    r"(?i)\b(?:review|freeze|club|camp|school|class|course|name|base|error|status|exit|zip|post(?:al)?|area|country|"
+    r"promo|discount|coupon|voucher|tracking|order|invoice|version|room|page|line|section|chapter|qr|bar|dress|"
+    r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|tomorrow|tonight|at|from|until|till|by|on|in|the|up|down)\b"
+)
+
+
+def _terse(text: str) -> Iterable[Secret]:
+    for match in _TERSE_LINE.finditer(text):
+        label, value = match.group("label"), match.group("value")
+        if _TERSE_NOT.search(label) or _NOT_A_SECRET_CODE.search(text, max(0, match.start("kw") - 16), match.start("kw")):
+            continue
+        kw = match.group("kw").lower()
+        kind = next(k for k, pattern in _TERSE_KINDS if re.fullmatch(pattern, kw))
+        if kind == "password":
+            if not _valid_value("password", value, match.group("sep") is None):
+                continue
+        elif not re.fullmatch(r"\d{4,12}[#*]?", value) or (match.group("sep") is None and re.fullmatch(r"(?:19|20)\d\d", value)):
+            continue  # "code garage 1999" could be a year
+        yield Secret(kind, " ".join(label.split()), value, match.start("value"), match.end("value"))
+
+
+# "they changed the gate code, it's 8302 now", "The alarm code changed. It's 3904 now.", "changed the combination to
+# 5093": a new value for a code named in the same or the sentence before, with a word that says it is new.
+_CHANGE_WORD = re.compile(
+    r"(?i)\b(?:now|new|changed?|changing|updated?|reset|switched|nu|nieuwe?|gewijzigd|veranderd|teraz|nowy|zmienili|"
+    r"ny|nytt|ändrat|yeni|değişti|nuovo|cambiato|neu|neue|geändert|nouveau|nouvelle|changé|nuevo|nueva|cambiado|"
+    r"novo|nova|mudou|mudaram)\b"
+)
+_NEW_VALUE = (
+    r"(?P<fill>(?:[ \t]+[^\W\d_]+){0,2}?)"
+    r"(?P<conn>(?:[ \t]*[,;:.!–—-]+)?\s*(?:(?:and|but|so)\s+)?(?:now[ \t,]+)?"
+    r"(?:it['’]s|it\s+is|its|that['’]s|the\s+new\s+one(?:\s+is|['’]s)|new\s+one(?:\s+is|['’]s)|"
+    r"(?:has\s+been\s+|was\s+|got\s+)?(?:changed|updated|reset|set|switched)\s+to|to)(?![\w'’])(?:[ \t]+now)?[ \t]*[:=]?[ \t]*)"
+)
+_CHANGED = [
+    (family, re.compile(r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])(?P<target>" + _TARGET + r")?" + _NEW_VALUE, re.IGNORECASE))
+    for family, kw in (("pin", _PIN_KW), ("access_code", _ACCESS_CODE_KW), ("access_code", _ACCESS_INTL_KW),
+                       ("password", _PASSWORD_KW), ("wifi", _WIFI_KW), ("access_code", _GENERIC_CODE_KW))
+]
+
+
+def _changed(text: str) -> Iterable[Secret]:
+    if not _CHANGE_WORD.search(text):
+        return
+    for family, pattern in _CHANGED:
+        for match in pattern.finditer(text):
+            span = _read_value(text, match.end())
+            if span is None:
+                continue
+            value = text[span[0] : span[1]]
+            if family in ("pin", "access_code"):
+                if not re.fullmatch(r"\d{4,12}[#*]?", value):
+                    continue
+            elif not (_valid_value(family, value, False) and _digit_count(value) and len(value) >= 6):
+                continue
+            if not re.match(r"[ \t]*(?:now\b|[.,;!)]|$)", text[span[1] :]):
+                continue  # "It's 2026 and nobody told us"
+            # The word that says the value is new: in the label's sentence, the words around, or just after the value.
+            sentence = re.split(r"[.!?\n]\s", text[: match.start("kw")])[-1]
+            around = sentence + " " + match.group("fill") + match.group("conn") + text[span[1] : span[1] + 6]
+            if not _CHANGE_WORD.search(around):
+                continue
+            if "to" == match.group("conn").strip().lower() and not _CHANGE_WORD.search(sentence):
+                continue  # "the code to the shed": "to" joins a value only after "changed", "set", "new"
+            label = _label(text, match, [])
+            yield Secret(_FAMILY_KIND.get(family, family), label, value, span[0], span[1])
+
+
 # -- a reply that is only a value: its label is in the turn before ----------------------------
 
 # Secrets a turn can ask for or name, beyond the labelled families: the value comes in the next turn.
@@ -887,6 +969,9 @@ def find_secrets(text: str, previous: str | None = None) -> list[Secret]:
     keep(list(_structural(text)))
     strict, loose = _labelled(text, taken)
     keep(strict)
+    if any(c.isdigit() for c in text):
+        keep(list(_terse(text)))
+        keep(list(_changed(text)))
     keep(loose)  # after every strict form has taken its values
     if previous:
         keep(list(_reply_to(previous, text)))
