@@ -15,8 +15,13 @@ What is found (English, German, French, Spanish and Portuguese labels):
   "password: X", "pw X", "mein Passwort ist X", "mot de passe : X",
   "la contraseña es X", "a senha é X"), OCR-damaged labels included;
 * PINs ("PIN 1234", "the PIN is 4321", "meine PIN ist 1234");
-* door, gate, alarm, safe and other access codes ("the door code is 4821#",
-  "Türcode 1234", "code de la porte", "código do portão");
+* door, gate, alarm, safe, locker and other access codes ("the door code is 4821#",
+  "Türcode 1234", "code de la porte", "código do portão"), in Dutch, Polish,
+  Swedish, Turkish and Italian too ("code van mijn kluisje is", "kod do drzwi
+  to", "portkoden är", "kapı kodu", "il codice del cancello è");
+* terse notes of a label and a value ("pin card 2 = 5521", "code garage 7781")
+  and a new value for a code said after it ("changed the gate code, it's 8302
+  now", "The alarm code changed. It's 3904 now.");
 * payment card numbers (Luhn checksum, card-like grouping), IBANs (country
   length and checksum), passport and national ID numbers after their label;
 * API keys and tokens: known prefixes (AWS, OpenAI, Anthropic, Stripe, GitHub,
@@ -43,7 +48,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from core import national_ids
-DETECTOR_VERSION = 4  # bump it when the detector learns a new form, and stored text is checked again
+DETECTOR_VERSION = 5  # bump it when the detector learns a new form, and stored text is checked again
 MASK_CHAR = "•"
 SHORT_MASK = MASK_CHAR * 8  # every short value looks the same, so a mask does not leak the length
 MASK_SHOWS_FROM = 10  # values this long or longer show their last 2 characters
