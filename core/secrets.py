@@ -795,7 +795,15 @@ def _terse(text: str) -> Iterable[Secret]:
                 continue
         elif not re.fullmatch(r"\d{4,12}[#*]?", value) or (match.group("sep") is None and re.fullmatch(r"(?:19|20)\d\d", value)):
             continue  # "code garage 1999" could be a year
-        yield Secret(kind, " ".join(label.split()), value, match.start("value"), match.end("value"))
+        words = label.split()
+        while len(words) > 1 and words[0].lower() in _STOP:
+            words.pop(0)  # "il codice è 4471": the label is "codice"
+        while len(words) > 1 and (words[-1].lower() in _STOP or _CHANGE_WORD.fullmatch(words[-1]) or _VERB.fullmatch(words[-1])):
+            words.pop()  # "garage code changed: 6614" names the garage code, so that its new value replaces the old
+        yield Secret(kind, " ".join(words), value, match.start("value"), match.end("value"))
+
+
+_VERB = re.compile(r"(?i)is|ist|est|es|é|è|är|er|on|to|jest|was|lautet")
 
 
 # "they changed the gate code, it's 8302 now", "The alarm code changed. It's 3904 now.", "changed the combination to
@@ -818,9 +826,33 @@ _CHANGED = [
 ]
 
 
+# "Kapı kodu değişti, yeni kod 5581", "nowy kod 3307": a new code with no verb before it; it takes the name of the
+# code said just before it in the same or the previous sentence, when there is one.
+_NEW_BARE = re.compile(
+    r"(?i)(?<![\w-])(?:new|nieuwe|nowy|nya|nye|yeni|nuovo|neuer|neue|nouveau|nuevo|novo)[ \t]+"
+    r"(?P<kw>code|kod|kodu|koden|codice|código|pin|pincode)[ \t]*[:=]?[ \t]*(?P<value>\d{4,12}[#*]?)"
+    r"(?=[ \t]*(?:[.,;!)]|$|now\b|nu\b))"
+)
+_NAMED_CODE = re.compile(
+    r"(?i)(?<![\w-])(?P<kw>" + _ACCESS_CODE_KW + "|" + _ACCESS_INTL_KW + "|" + _PIN_KW + r")(?![\w])(?P<target>)"
+)
+
+
+def _new_bare(text: str) -> Iterable[Secret]:
+    for match in _NEW_BARE.finditer(text):
+        sentences = re.split(r"[.!?\n]\s", text[: match.start()])
+        before = " ".join(sentences[-2:])
+        offset = match.start() - len(before)
+        named = [m for m in _NAMED_CODE.finditer(text, max(0, offset), match.start())]
+        label = _label(text, named[-1], []) if named else match.group("kw")
+        kind = "pin" if match.group("kw").lower().startswith("pin") else "access_code"
+        yield Secret(kind, label, match.group("value"), match.start("value"), match.end("value"))
+
+
 def _changed(text: str) -> Iterable[Secret]:
     if not _CHANGE_WORD.search(text):
         return
+    yield from _new_bare(text)
     for family, pattern in _CHANGED:
         for match in pattern.finditer(text):
             span = _read_value(text, match.end())

@@ -170,12 +170,12 @@ def _spans_overlap(a: tuple[int, int], spans) -> bool:
 _LABEL_VERB = re.compile(
     r"(?i)\b(?:got|get|gets|have|has|had|switched|changed|bought|use|uses|using|dial|reach|try|found|gave|give|sent|"
     r"send|wrote|added|saved|habe|hab|hat|ruf|anrufen|erreichst|j'ai|appelle|appeler|tengo|llama|llamar|tenho|liga|"
-    r"ligar)\b"
+    r"ligar|rang|rung|phoned|called|texted|messaged|whatsapped|rappelé|angerufen|llamó|ligou)\b"
 )
 # "Call the dentist on ...", "Mail me at ...": a request that starts the sentence names who, not what.
 _LEADING_REQUEST = re.compile(r"(?i)^(?:please\s+)?(?:call|ring|mail|e-?mail|text|message|contact|write(?:\s+to)?)\s+")
 _GENERIC_LABEL_WORDS = frozenset("""a an the my our his her their your new old current one number no nr nummer numéro
-número numero phone tel telephone mobile cell contact me us him her them it this that to at on for""".split())
+número numero phone tel telephone mobile cell contact me us him her them it this that to at on for from""".split())
 
 
 def label_before(text: str, start: int) -> str:

@@ -580,3 +580,16 @@ def test_a_mobile_number_in_a_story_is_found_by_its_national_shape(text, value):
 ])
 def test_scores_times_orders_rooms_and_versions_are_no_mobile_numbers(text):
     assert [s for s in find_secrets(text) if s.kind == "phone"] == []
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("garage code changed: 6614", "garage code", "6614"),
+    ("Kapı kodu değişti, yeni kod 5581", "Kapı kodu", "5581"),
+    ("szafka 12, nowy kod 3307", "kod", "3307"),
+])
+def test_a_new_code_keeps_the_label_it_had_before(text, label, value):
+    assert [(s.label, s.value) for s in find_secrets(text)] == [(label, value)]
+
+
+def test_a_calling_verb_is_not_the_caption_of_a_phone_number():
+    assert [(s.label, s.value) for s in find_secrets("Aisling phoned me from 089 620 1147")] == [("phone number", "089 620 1147")]
