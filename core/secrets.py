@@ -783,6 +783,12 @@ _TERSE_NOT = re.compile(
 )
 
 
+# A piece of every keyword _terse and _changed read (lower-case ASCII, as _windows finds them): text without one
+# skips both.
+_CODE_ANCHORS = ("pin", "pas", "pw", "wi-fi", "wifi", "wlan", "keypad", "combi", "combo", "alarm", "lock", "cod", "kod",
+                 "ifre", "wort", "contrase", "senha", "clave", "mdp", "digo")
+
+
 def _terse(text: str) -> Iterable[Secret]:
     for match in _TERSE_LINE.finditer(text):
         label, value = match.group("label"), match.group("value")
@@ -849,32 +855,34 @@ def _new_bare(text: str) -> Iterable[Secret]:
         yield Secret(kind, label, match.group("value"), match.start("value"), match.end("value"))
 
 
-def _changed(text: str) -> Iterable[Secret]:
+def _changed(text: str, windows: list[tuple[int, int]]) -> Iterable[Secret]:
+    """New values for codes; ``windows`` are the ranges of ``text`` around a keyword's piece (see ``_windows``)."""
     if not _CHANGE_WORD.search(text):
         return
     yield from _new_bare(text)
-    for family, pattern in _CHANGED:
-        for match in pattern.finditer(text):
-            span = _read_value(text, match.end())
-            if span is None:
+    matches = [(family, match) for start, end in windows for family, pattern in _CHANGED
+               for match in pattern.finditer(text, start, end)]
+    for family, match in matches:
+        span = _read_value(text, match.end())
+        if span is None:
+            continue
+        value = text[span[0] : span[1]]
+        if family in ("pin", "access_code"):
+            if not re.fullmatch(r"\d{4,12}[#*]?", value):
                 continue
-            value = text[span[0] : span[1]]
-            if family in ("pin", "access_code"):
-                if not re.fullmatch(r"\d{4,12}[#*]?", value):
-                    continue
-            elif not (_valid_value(family, value, False) and _digit_count(value) and len(value) >= 6):
-                continue
-            if not re.match(r"[ \t]*(?:now\b|[.,;!)]|$)", text[span[1] :]):
-                continue  # "It's 2026 and nobody told us"
-            # The word that says the value is new: in the label's sentence, the words around, or just after the value.
-            sentence = re.split(r"[.!?\n]\s", text[: match.start("kw")])[-1]
-            around = sentence + " " + match.group("fill") + match.group("conn") + text[span[1] : span[1] + 6]
-            if not _CHANGE_WORD.search(around):
-                continue
-            if "to" == match.group("conn").strip().lower() and not _CHANGE_WORD.search(sentence):
-                continue  # "the code to the shed": "to" joins a value only after "changed", "set", "new"
-            label = _label(text, match, [])
-            yield Secret(_FAMILY_KIND.get(family, family), label, value, span[0], span[1])
+        elif not (_valid_value(family, value, False) and _digit_count(value) and len(value) >= 6):
+            continue
+        if not re.match(r"[ \t]*(?:now\b|[.,;!)]|$)", text[span[1] :]):
+            continue  # "It's 2026 and nobody told us"
+        # The word that says the value is new: in the label's sentence, the words around, or just after the value.
+        sentence = re.split(r"[.!?\n]\s", text[: match.start("kw")])[-1]
+        around = sentence + " " + match.group("fill") + match.group("conn") + text[span[1] : span[1] + 6]
+        if not _CHANGE_WORD.search(around):
+            continue
+        if "to" == match.group("conn").strip().lower() and not _CHANGE_WORD.search(sentence):
+            continue  # "the code to the shed": "to" joins a value only after "changed", "set", "new"
+        label = _label(text, match, [])
+        yield Secret(_FAMILY_KIND.get(family, family), label, value, span[0], span[1])
 
 
 # -- a reply that is only a value: its label is in the turn before ----------------------------
@@ -1006,9 +1014,11 @@ def find_secrets(text: str, previous: str | None = None) -> list[Secret]:
     keep(list(_structural(text)))
     strict, loose = _labelled(text, taken)
     keep(strict)
-    if any(c.isdigit() for c in text):
-        keep(list(_terse(text)))
-        keep(list(_changed(text)))
+    if len(text.translate(_DROP_DIGITS)) < len(text):
+        lowered = " " + text.translate(_ASCII_LOWER)
+        if any(anchor in lowered for anchor in _CODE_ANCHORS):
+            keep(list(_terse(text)))
+            keep(list(_changed(text, _windows(lowered, _CODE_ANCHORS))))
     keep(loose)  # after every strict form has taken its values
     if previous:
         keep(list(_reply_to(previous, text)))

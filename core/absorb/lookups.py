@@ -29,7 +29,7 @@ EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-
 # ("0894417203").  Which matches are phones is decided
 # in ``find_phones`` (enough digits, a word or a "+" that says so, not a date, a price or an IP address).
 PHONE = re.compile(
-    r"(?<![\w+.,/-])(?:\+\d{1,3}(?:[ .-]?\(0\))?[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?(?:0\d{9,10}|\d{1,5})(?:(?:[ .-]|/|\s-\s)\d{1,8}){0,6}"
+    r"(?<![\w+.,/-])(?:\+\d{1,3}(?:[ .-]?\(0\))?[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?(?:\d{1,5}|0\d{9,10})(?:(?:[ .-]|/|\s-\s)\d{1,8}){0,6}"
     r"(?![\w-]|[.,/]\d)"
 )
 PHONE_CONTEXT = re.compile(
