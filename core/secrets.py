@@ -15,8 +15,13 @@ What is found (English, German, French, Spanish and Portuguese labels):
   "password: X", "pw X", "mein Passwort ist X", "mot de passe : X",
   "la contraseña es X", "a senha é X"), OCR-damaged labels included;
 * PINs ("PIN 1234", "the PIN is 4321", "meine PIN ist 1234");
-* door, gate, alarm, safe and other access codes ("the door code is 4821#",
-  "Türcode 1234", "code de la porte", "código do portão");
+* door, gate, alarm, safe, locker and other access codes ("the door code is 4821#",
+  "Türcode 1234", "code de la porte", "código do portão"), in Dutch, Polish,
+  Swedish, Turkish and Italian too ("code van mijn kluisje is", "kod do drzwi
+  to", "portkoden är", "kapı kodu", "il codice del cancello è");
+* terse notes of a label and a value ("pin card 2 = 5521", "code garage 7781")
+  and a new value for a code said after it ("changed the gate code, it's 8302
+  now", "The alarm code changed. It's 3904 now.");
 * payment card numbers (Luhn checksum, card-like grouping), IBANs (country
   length and checksum), passport and national ID numbers after their label;
 * API keys and tokens: known prefixes (AWS, OpenAI, Anthropic, Stripe, GitHub,
@@ -43,7 +48,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from core import national_ids
-DETECTOR_VERSION = 4  # bump it when the detector learns a new form, and stored text is checked again
+DETECTOR_VERSION = 5  # bump it when the detector learns a new form, and stored text is checked again
 MASK_CHAR = "•"
 SHORT_MASK = MASK_CHAR * 8  # every short value looks the same, so a mask does not leak the length
 MASK_SHOWS_FROM = 10  # values this long or longer show their last 2 characters
@@ -358,14 +363,14 @@ def _prefixed_keys(text: str) -> Iterable[Secret]:
 
 _DET = (
     r"(?:the|my|our|your|his|her|their|this|that|a|an|le|la|les|l['’]|mon|ma|mes|notre|votre|el|los|las|mi|mis|tu|su|"
-    r"o|os|as|meu|minha|nosso|nossa|die|der|das|den|dem|mein|meine|meinem|meinen|unser|unsere)"
+    r"o|os|as|meu|minha|nosso|nossa|die|der|das|den|dem|mein|meine|meinem|meinen|unser|unsere|het|mijn|onze|ons)"
 )
 _WORD = r"[^\W\d_][\w'’.-]*"
 # "password for gmail", "contraseña del wifi", "senha do banco": what the secret is for.
 _PHRASE = (
     r"\s+(?:for|of|to|at|on|in|für|zum|zur|vom|von|im|in\s+der|bei|beim|pour|de\s+la|de\s+l['’]|de|du|des|del|do|da|"
-    r"dos|das|para|al|au|chez|à|en|no|na)"
-    r"\s*(?:(?:" + _DET + r")\s+|l['’]|d['’])?" + _WORD + r"(?:\s+" + _WORD + r"){0,3}"
+    r"dos|das|para|al|au|chez|à|en|no|na|bij|van|voor|op|przy|w|på|vid|i|presso|della|dello|nel|nella|alla)"
+    r"(?:\s+(?:(?:" + _DET + r")\s+|l['’]|d['’])?|\s*(?:l['’]|d['’]))" + _WORD + r"(?:\s+" + _WORD + r"){0,3}"
 )
 # "the door code upstairs is ...", "der Türcode oben ist ...", "le code ici est ...": where, in one word or two.
 _PLACE = (
@@ -388,7 +393,8 @@ _CONNECTOR = (
 # loosely: masking a harmless word after "pass...:" costs far less than storing a real password.
 _PASSWORD_KW = (
     r"(?:p[a@4][s5$]{1,2}\s?w[o0]?r?[dt]?s?|passwd|pwd|pw|pass\s?(?:phrase|code)s?|"
-    r"(?:[a-zäöüß]+-?)?(?:passwort|kennwort)|mot\s+de\s+passe|mdp|contrase[ñn]a|clave|senha|palavra-passe)"
+    r"(?:[a-zäöüß]+-?)?(?:passwort|kennwort)|mot\s+de\s+passe|mdp|contrase[ñn]a|clave|senha|palavra-passe|"
+    r"şifre(?:m|si|niz|miz)?)"
 )
 _PIN_KW = r"(?:(?:code|código|clave)\s+pin|pin(?:[\s-]?(?:code|nummer|number|no\.?|nr\.?))?|geheimzahl|code\s+secret)"
 _ACCESS_CODE_KW = (
@@ -404,6 +410,21 @@ _ACCESS_CODE_KW = (
     r"da\s+garagem|de\s+verificação|do\s+prédio))"
 )
 _GENERIC_CODE_KW = r"(?:code|código|codigo)"
+# Door, gate, alarm and locker codes in Dutch, Polish, Swedish, Turkish and Italian ("de deurcode is ...", "kod do
+# drzwi to ...", "portkoden är ...", "kapı kodu ...", "il codice del cancello è ..."): joined by these languages' verbs.
+_ACCESS_INTL_KW = (
+    r"(?:(?:voordeur|deur|poort|hek|alarm|kluisjes?|kluis|garage|toegangs|fietsslot|cijferslot)-?code|"
+    r"code\s+(?:van|voor)\s+(?:(?:het|de|mijn|ons|onze)\s+)?(?:kluisje|kluis|slot|deur|voordeur|poort|hek|alarm|garage|"
+    r"fietsslot|cijferslot)|"
+    r"kod(?:u)?\s+(?:do|od)\s+(?:drzwi|bramy|furtki|szafki|sejfu|alarmu|domofonu|klatki|garażu|kłódki)|"
+    r"(?:ytterdörr|dörr|port|grind|larm|skåps?|box|garage|cykellås|lås)koden?|"
+    r"koden\s+(?:till|för)\s+(?:skåpet|dörren|porten|grinden|boxen|larmet|låset)|"
+    r"(?:kapı|kapının|dolap|dolabın|dolabımın|alarm|kasa|kasanın|garaj|bahçe\s+kapısı)\s+(?:kodu|şifresi)|"
+    r"codice\s+(?:dell['’]\s*|della\s+|dello\s+|del\s+)?(?:cancello|portone|porta|armadietto|allarme|cassaforte|"
+    r"lucchetto|citofono|garage))"
+)
+# The lockers themselves ("mijn kluisje is ...", "szafka: ...", "skåpet är ...", "l'armadietto è ..."): never bare.
+_LOCKER_INTL_KW = r"(?:kluisjes?|kluis|szafk[aięy]|skåp(?:et)?|dolab(?:ım)?|dolap|armadietto)"
 _PASSPORT_KW = (
     r"(?:passport(?:\s+(?:number|no\.?|nr\.?|#))?|reisepass(?:-?nummer|-?nr\.?)?|pass(?:-?nummer|-nr\.?)|"
     r"(?:numéro\s+(?:de|du)\s+)?passeport|(?:número\s+del?\s+)?pasaporte|(?:número\s+do\s+)?passaporte)"
@@ -467,21 +488,27 @@ _FAMILIES = (
                                     "mitglied", "kunden", "versicherung", "adhérent", "abonné", "membre", "fidélité",
                                     "socio", "sócio", "miembro", "membro", "póliza", "apólice")),
     ("pin", _PIN_KW, ("pin", "geheimzahl", "code")),
-    ("password", _PASSWORD_KW, ("pas", "pw", "p@", "p4", "pa5", "pa$", "wort", "mdp", "contrase", "clave", "senha")),
+    ("password", _PASSWORD_KW, ("pas", "pw", "p@", "p4", "pa5", "pa$", "wort", "mdp", "contrase", "clave", "senha",
+                                "ifre")),
     ("wifi", _WIFI_KW, ("wi-fi", "wifi", "wlan", "network", "netzwerk", "wpa", "clé", "clave", "chave")),
     ("passport", _PASSPORT_KW, ("pas",)),
     ("national_id", _NATIONAL_ID_KW, (" id", "identi", " ssn", " dni", " nie", " nif", " cpf", " rg", " nir", " niss", "social",
                                      "tax", "licen", "ausweis", "steuer", "sozial", "curit", "cidad", "bilhete", "legitim",
                                      "dow", "dula", "kimlik", "henkil")),
     ("api_key", _KEY_KW, ("api", "token", "secret", "access", "auth", "bearer", "key")),
+    ("access_intl", _ACCESS_INTL_KW, ("code", "kod", "codic")),
+    ("locker_intl", _LOCKER_INTL_KW, ("kluis", "szafk", "skåp", "dolap", "dolab", "armadiet")),
     ("access_code", _GENERIC_CODE_KW, ("code", "digo")),
     ("opens", _OPENS_KW, ("open", "unlock", "öffnet", "geht", "ouvre", "abre")),
     ("lock", _LOCK_KW, ("safe", "box", "padlock", "lock", "alarm", "tresor", "cadenas", "candado")),
 )
 # The kind a family's secrets are kept as.
-_FAMILY_KIND = {"wifi": "password", "opens": "access_code", "lock": "access_code"}
+_FAMILY_KIND = {"wifi": "password", "opens": "access_code", "lock": "access_code", "access_intl": "access_code",
+                "locker_intl": "access_code"}
 # Families whose keyword alone, without "is" or ":", cannot introduce a value.
-_NEVER_BARE = frozenset({"wifi", "opens", "lock"})
+_NEVER_BARE = frozenset({"wifi", "opens", "lock", "locker_intl"})
+# Families whose value is a keypad code of at least 4 digits, joined by the wide connector of many languages.
+_KEYPAD_FAMILIES = frozenset({"access_intl", "locker_intl"})
 # Numbers that name their holder: the verbs of more languages join them to their value ("mój numer dowodu to ...",
 # "mijn ID-nummer is ...", "ID-numret är ...", "ID-nummeret er ...", "henkilökortin numero on ...").
 _NUMBER_FAMILIES = frozenset({"membership", "national_id", "passport"})
@@ -502,7 +529,7 @@ def _connector(family: str, bare: bool | str) -> str:
         return r"(?P<target>)(?P<conn>" + _LOOSE_CONNECTOR + r")"
     if bare:
         return r"(?P<target>)(?P<conn>[ \t]+)"
-    joined = _WIDE_CONNECTOR if family in _NUMBER_FAMILIES else _CONNECTOR
+    joined = _WIDE_CONNECTOR if family in _NUMBER_FAMILIES | _KEYPAD_FAMILIES else _CONNECTOR
     return r"(?P<target>" + _TARGET + r")?(?P<conn>" + joined + r")"
 
 
@@ -611,7 +638,7 @@ def _valid_value(kind: str, value: str, bare: bool) -> bool:
         return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./-]{3,24}", value) is not None and _digit_count(value) >= 4
     if kind == "wifi":  # "the wifi is slow" names no password: a network key has digits or symbols
         return 6 <= len(value) <= 63 and any(not c.isalpha() for c in value) and not re.fullmatch(r"[\d.,:]+", value)
-    if kind in ("opens", "lock"):
+    if kind in ("opens", "lock", "access_intl", "locker_intl"):
         return re.fullmatch(r"[0-9#*-]{3,12}", value) is not None and _digit_count(value) >= 3
     if kind == "api_key":
         return (len(value) >= 12 and _digit_count(value) >= 1 and any(c.isalpha() for c in value)) or len(value) >= 20
@@ -689,12 +716,13 @@ def _labelled(text: str, taken: list[tuple[int, int]]) -> tuple[list[Secret], li
             value = text[span[0] : span[1]]
             if value.endswith("!") and not _valid_value(kind, value, bare):
                 span, value = (span[0], span[1] - 1), value[:-1]  # "the PIN is 1234!"
-            if generic and _digit_count(value) < 4:
+            if (generic or kind in _KEYPAD_FAMILIES) and _digit_count(value) < 4:
                 continue
             if kind in _GROUPED_DIGITS and value.isdigit():
                 span = _digit_groups(text, span)
                 value = text[span[0] : span[1]]
-            if kind == "lock" and not re.match(r"\s*(?:[.,;:!)]|$|(?:and|und|et|y|e|so|but)\b)", text[span[1] :]):
+            if kind in ("lock", "locker_intl") and not re.match(
+                    r"\s*(?:[.,;:!)]|$|(?:and|und|et|y|e|so|but|en|och|i|ve|oraz|ma)\b)", text[span[1] :]):
                 continue  # "the alarm is 110 dB loud": a measure, not a code
             if kind in _NUMBER_FAMILIES and _looks_like_date(value):
                 continue  # "membership number valid until: 2027-03-31"
@@ -733,6 +761,128 @@ def _tokens(text: str) -> Iterable[Secret]:
     for match in _TOKEN_CANDIDATE.finditer(text):
         if _looks_like_token(match.group()):
             yield Secret("token", "token", match.group(), match.start(), match.end())
+
+
+# -- terse notes and new values ----------------------------------------------------------------
+
+# "pin card 2 = 5521", "code garage 7781", "wifi cabin: Loft-7731x": a line that is only a label and a value.
+_TERSE_KINDS = (
+    ("pin", r"pin"),
+    ("access_code", r"code|kod|codice|combo|combination|(?:pad)?lock|alarm|keypad|lockbox"),
+    ("password", r"password|passwort|pw|pwd|wi-?fi|wlan|şifre"),
+)
+_TERSE_LINE = re.compile(
+    r"(?im)^[ \t>*•-]*(?P<label>(?:[^\W\d_][\w'’-]*[ \t]+){0,2}?(?P<kw>" + "|".join(kw for _k, kw in _TERSE_KINDS) + r")"
+    r"(?:[ \t]+(?:[^\W\d_][\w'’-]*|\d{1,2})){0,3}?)(?:[ \t]*(?P<sep>[=:]|->|→)[ \t]*|[ \t]+)(?P<value>\S+?)[ \t]*[.!]?[ \t]*$"
+)
+# Words that make a terse line about something else: "code review 2025", "code club fri 1600", "error code 4004".
+_TERSE_NOT = re.compile(
+    r"(?i)\b(?:review|freeze|club|camp|school|class|course|name|base|error|status|exit|zip|post(?:al)?|area|country|"
+    r"promo|discount|coupon|voucher|tracking|order|invoice|version|room|page|line|section|chapter|qr|bar|dress|"
+    r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|tomorrow|tonight|at|from|until|till|by|on|in|the|up|down)\b"
+)
+
+
+# A piece of every keyword _terse and _changed read (lower-case ASCII, as _windows finds them): text without one
+# skips both.
+_CODE_ANCHORS = ("pin", "pas", "pw", "wi-fi", "wifi", "wlan", "keypad", "combi", "combo", "alarm", "lock", "cod", "kod",
+                 "ifre", "wort", "contrase", "senha", "clave", "mdp", "digo")
+
+
+def _terse(text: str) -> Iterable[Secret]:
+    for match in _TERSE_LINE.finditer(text):
+        label, value = match.group("label"), match.group("value")
+        if _TERSE_NOT.search(label) or _NOT_A_SECRET_CODE.search(text, max(0, match.start("kw") - 16), match.start("kw")):
+            continue
+        kw = match.group("kw").lower()
+        kind = next(k for k, pattern in _TERSE_KINDS if re.fullmatch(pattern, kw))
+        if kind == "password":
+            if not _valid_value("password", value, match.group("sep") is None):
+                continue
+        elif not re.fullmatch(r"\d{4,12}[#*]?", value) or (match.group("sep") is None and re.fullmatch(r"(?:19|20)\d\d", value)):
+            continue  # "code garage 1999" could be a year
+        words = label.split()
+        while len(words) > 1 and words[0].lower() in _STOP:
+            words.pop(0)  # "il codice è 4471": the label is "codice"
+        while len(words) > 1 and (words[-1].lower() in _STOP or _CHANGE_WORD.fullmatch(words[-1]) or _VERB.fullmatch(words[-1])):
+            words.pop()  # "garage code changed: 6614" names the garage code, so that its new value replaces the old
+        yield Secret(kind, " ".join(words), value, match.start("value"), match.end("value"))
+
+
+_VERB = re.compile(r"(?i)is|ist|est|es|é|è|är|er|on|to|jest|was|lautet")
+
+
+# "they changed the gate code, it's 8302 now", "The alarm code changed. It's 3904 now.", "changed the combination to
+# 5093": a new value for a code named in the same or the sentence before, with a word that says it is new.
+_CHANGE_WORD = re.compile(
+    r"(?i)\b(?:now|new|changed?|changing|updated?|reset|switched|nu|nieuwe?|gewijzigd|veranderd|teraz|nowy|zmienili|"
+    r"ny|nytt|ändrat|yeni|değişti|nuovo|cambiato|neu|neue|geändert|nouveau|nouvelle|changé|nuevo|nueva|cambiado|"
+    r"novo|nova|mudou|mudaram)\b"
+)
+_NEW_VALUE = (
+    r"(?P<fill>(?:[ \t]+[^\W\d_]+){0,2}?)"
+    r"(?P<conn>(?:[ \t]*[,;:.!–—-]+)?\s*(?:(?:and|but|so)\s+)?(?:now[ \t,]+)?"
+    r"(?:it['’]s|it\s+is|its|that['’]s|the\s+new\s+one(?:\s+is|['’]s)|new\s+one(?:\s+is|['’]s)|"
+    r"(?:has\s+been\s+|was\s+|got\s+)?(?:changed|updated|reset|set|switched)\s+to|to)(?![\w'’])(?:[ \t]+now)?[ \t]*[:=]?[ \t]*)"
+)
+_CHANGED = [
+    (family, re.compile(r"(?<![\w-])(?P<kw>" + kw + r")(?![\w])(?P<target>" + _TARGET + r")?" + _NEW_VALUE, re.IGNORECASE))
+    for family, kw in (("pin", _PIN_KW), ("access_code", _ACCESS_CODE_KW), ("access_code", _ACCESS_INTL_KW),
+                       ("password", _PASSWORD_KW), ("wifi", _WIFI_KW), ("access_code", _GENERIC_CODE_KW))
+]
+
+
+# "Kapı kodu değişti, yeni kod 5581", "nowy kod 3307": a new code with no verb before it; it takes the name of the
+# code said just before it in the same or the previous sentence, when there is one.
+_NEW_BARE = re.compile(
+    r"(?i)(?<![\w-])(?:new|nieuwe|nowy|nya|nye|yeni|nuovo|neuer|neue|nouveau|nuevo|novo)[ \t]+"
+    r"(?P<kw>code|kod|kodu|koden|codice|código|pin|pincode)[ \t]*[:=]?[ \t]*(?P<value>\d{4,12}[#*]?)"
+    r"(?=[ \t]*(?:[.,;!)]|$|now\b|nu\b))"
+)
+_NAMED_CODE = re.compile(
+    r"(?i)(?<![\w-])(?P<kw>" + _ACCESS_CODE_KW + "|" + _ACCESS_INTL_KW + "|" + _PIN_KW + r")(?![\w])(?P<target>)"
+)
+
+
+def _new_bare(text: str) -> Iterable[Secret]:
+    for match in _NEW_BARE.finditer(text):
+        sentences = re.split(r"[.!?\n]\s", text[: match.start()])
+        before = " ".join(sentences[-2:])
+        offset = match.start() - len(before)
+        named = [m for m in _NAMED_CODE.finditer(text, max(0, offset), match.start())]
+        label = _label(text, named[-1], []) if named else match.group("kw")
+        kind = "pin" if match.group("kw").lower().startswith("pin") else "access_code"
+        yield Secret(kind, label, match.group("value"), match.start("value"), match.end("value"))
+
+
+def _changed(text: str, windows: list[tuple[int, int]]) -> Iterable[Secret]:
+    """New values for codes; ``windows`` are the ranges of ``text`` around a keyword's piece (see ``_windows``)."""
+    if not _CHANGE_WORD.search(text):
+        return
+    yield from _new_bare(text)
+    matches = [(family, match) for start, end in windows for family, pattern in _CHANGED
+               for match in pattern.finditer(text, start, end)]
+    for family, match in matches:
+        span = _read_value(text, match.end())
+        if span is None:
+            continue
+        value = text[span[0] : span[1]]
+        if family in ("pin", "access_code"):
+            if not re.fullmatch(r"\d{4,12}[#*]?", value):
+                continue
+        elif not (_valid_value(family, value, False) and _digit_count(value) and len(value) >= 6):
+            continue
+        if not re.match(r"[ \t]*(?:now\b|[.,;!)]|$)", text[span[1] :]):
+            continue  # "It's 2026 and nobody told us"
+        # The word that says the value is new: in the label's sentence, the words around, or just after the value.
+        sentence = re.split(r"[.!?\n]\s", text[: match.start("kw")])[-1]
+        around = sentence + " " + match.group("fill") + match.group("conn") + text[span[1] : span[1] + 6]
+        if not _CHANGE_WORD.search(around):
+            continue
+        if "to" == match.group("conn").strip().lower() and not _CHANGE_WORD.search(sentence):
+            continue  # "the code to the shed": "to" joins a value only after "changed", "set", "new"
+        label = _label(text, match, [])
+        yield Secret(_FAMILY_KIND.get(family, family), label, value, span[0], span[1])
 
 
 # -- a reply that is only a value: its label is in the turn before ----------------------------
@@ -864,6 +1014,11 @@ def find_secrets(text: str, previous: str | None = None) -> list[Secret]:
     keep(list(_structural(text)))
     strict, loose = _labelled(text, taken)
     keep(strict)
+    if len(text.translate(_DROP_DIGITS)) < len(text):
+        lowered = " " + text.translate(_ASCII_LOWER)
+        if any(anchor in lowered for anchor in _CODE_ANCHORS):
+            keep(list(_terse(text)))
+            keep(list(_changed(text, _windows(lowered, _CODE_ANCHORS))))
     keep(loose)  # after every strict form has taken its values
     if previous:
         keep(list(_reply_to(previous, text)))

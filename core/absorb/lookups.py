@@ -4,9 +4,10 @@ They are not secrets (``core.secrets`` masks those), so they stay readable in
 the text, but they are worth an exact knowledge-vault entry, captioned with
 what the user called them ("Plumber Giorgos", "Dr. Haddad's office", "new
 address").  A phone number needs a "+" or a word that says it is one (phone,
-Telefon, téléphone, teléfono, telefone, mobile, line ...), or a label and a
-leading zero ("breakdown line: 089 20 20 4000"); numbers in a date are never
-phone numbers.  A postal address is a street with its house number in one of
+Telefon, téléphone, teléfono, telefone, mobile, line, rang, texted ...), or a
+label and a leading zero ("breakdown line: 089 20 20 4000"), or the shape of a
+national mobile number ("087 214 5530", "07700 900461"); numbers in a date are
+never phone numbers.  A postal address is a street with its house number in one of
 the forms Europe and the English-speaking world write them ("14 rue des
 Tanneurs", "Lindenstraße 8", "Rua das Flores 112", "221B Baker Street"),
 with the postcode and town when they follow.
@@ -24,16 +25,26 @@ from core.secrets import MASK_CHAR, find_secrets
 EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
 # A phone number as people write it: an optional "+cc" (with the "(0)" of a national number kept beside it,
 # "+49 (0)30 ..."), an optional area code in brackets ("(415) 555-0132"), then digit groups parted by one space,
-# dot, dash or slash ("01 42 68 53 00", "030/1234567", "+33 1 42 68 53 00").  Which matches are phones is decided
+# dot, dash or slash ("01 42 68 53 00", "030/1234567", "+33 1 42 68 53 00"), or a national number in one run
+# ("0894417203").  Which matches are phones is decided
 # in ``find_phones`` (enough digits, a word or a "+" that says so, not a date, a price or an IP address).
 PHONE = re.compile(
-    r"(?<![\w+.,/-])(?:\+\d{1,3}(?:[ .-]?\(0\))?[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,5}(?:(?:[ .-]|/|\s-\s)\d{1,8}){0,6}"
+    r"(?<![\w+.,/-])(?:\+\d{1,3}(?:[ .-]?\(0\))?[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?(?:\d{1,5}|0\d{9,10})(?:(?:[ .-]|/|\s-\s)\d{1,8}){0,6}"
     r"(?![\w-]|[.,/]\d)"
 )
 PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|number|whatsapp|signal|fax|ring|line|hotline|helpline|office|"
     r"reach|text|sms|telefon\w*|handy|rufnummer|nummer|téléphone|portable|numéro|teléfono|móvil|celular|número|"
-    r"telefone|telemóvel|contacto|contato|tél|tlf|tfno|telf|mob|appelle[rz]?|anrufen|ruf|llama[r]?|ligar|liga)\b"
+    r"telefone|telemóvel|contacto|contato|tél|tlf|tfno|telf|mob|appelle[rz]?|anrufen|ruf|llama[r]?|ligar|liga|"
+    r"rang|rung|ringing|rings|phoned|phoning|called|calling|calls|texted|texting|texts|messaged|whatsapped|"
+    r"rappel\w*|appel\w*|angerufen|anrief|llamó|ligou)\b"
+)
+# Mobile numbers whose national shape says what they are, with no phone word near them ("my neighbour (the one
+# with the ladder, 087 214 5530)"): Irish 08x xxx xxxx, British 07xxx xxxxxx, French 06/07 xx xx xx xx, Dutch
+# 06-xxxxxxxx and German 015x/016x/017x numbers.
+MOBILE = re.compile(
+    r"08[35-9][ -]?\d{3}[ -]?\d{4}|07\d{3}[ -]?\d{3}[ -]?\d{3}|0[67](?:[ .]\d{2}){4}|06-?\d{8}|"
+    r"01[5-7]\d{1,2}[ /-]?\d{6,8}"
 )
 # "order number 123 456 789", "Bestellnummer", "numéro de commande": numbers that name a thing, not a line.
 _NOT_A_PHONE = re.compile(
@@ -159,12 +170,12 @@ def _spans_overlap(a: tuple[int, int], spans) -> bool:
 _LABEL_VERB = re.compile(
     r"(?i)\b(?:got|get|gets|have|has|had|switched|changed|bought|use|uses|using|dial|reach|try|found|gave|give|sent|"
     r"send|wrote|added|saved|habe|hab|hat|ruf|anrufen|erreichst|j'ai|appelle|appeler|tengo|llama|llamar|tenho|liga|"
-    r"ligar)\b"
+    r"ligar|rang|rung|phoned|called|texted|messaged|whatsapped|rappelé|angerufen|llamó|ligou)\b"
 )
 # "Call the dentist on ...", "Mail me at ...": a request that starts the sentence names who, not what.
 _LEADING_REQUEST = re.compile(r"(?i)^(?:please\s+)?(?:call|ring|mail|e-?mail|text|message|contact|write(?:\s+to)?)\s+")
 _GENERIC_LABEL_WORDS = frozenset("""a an the my our his her their your new old current one number no nr nummer numéro
-número numero phone tel telephone mobile cell contact me us him her them it this that to at on for""".split())
+número numero phone tel telephone mobile cell contact me us him her them it this that to at on for from""".split())
 
 
 def label_before(text: str, start: int) -> str:
@@ -236,7 +247,8 @@ def find_phones(text: str) -> list[Lookup]:
         if _NOT_A_PHONE.search(prefix):
             continue
         labelled = re.search(r"(?:[:=]|\b(?:is|ist|est|es|é|at|unter|au|al|no|under|sous|bajo))\s*$", prefix) is not None
-        if not (value.startswith("+") or PHONE_CONTEXT.search(prefix) or (labelled and value.startswith(("0", "(")))):
+        if not (value.startswith("+") or PHONE_CONTEXT.search(prefix) or (labelled and value.startswith(("0", "(")))
+                or MOBILE.fullmatch(value)):
             continue
         if date_spans is None:
             date_spans = [(d.start, d.end) for d in find_dates(text)]

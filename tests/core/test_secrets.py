@@ -483,3 +483,113 @@ def test_a_question_about_a_secret_without_its_value_is_left_alone(text):
 @pytest.mark.parametrize("previous", ["What's the meeting ID for tomorrow?", "Which order ID did they give you?"])
 def test_a_reply_with_the_id_of_a_thing_is_no_national_id(previous):
     assert find_secrets("88422319021", previous) == [] and find_secrets("A-55121", previous) == []
+
+
+# -- detector 5: terse notes, codes in more languages, a new value for a code, mobile numbers in a story ------------
+
+
+@pytest.mark.parametrize("text, value", [
+    ("pin visa 3 = 8806", "8806"),
+    ("code shed 6640", "6640"),
+    ("wifi cabin: Loft-7731x", "Loft-7731x"),
+    ("door code cabin = 2291", "2291"),
+])
+def test_a_terse_note_of_a_label_and_a_value_is_a_secret(text, value):
+    assert [s.value for s in find_secrets(text)] == [value]
+
+
+@pytest.mark.parametrize("text", [
+    "code review 2025",
+    "code freeze 14:00",
+    "pin the poster up 3pm",
+    "error code 4004",
+    "room 2 = 312",
+    "version 2.4.1 = latest",
+    "code club fri 1600",
+])
+def test_a_terse_line_that_is_no_secret_is_left_alone(text):
+    assert find_secrets(text) == []
+
+
+@pytest.mark.parametrize("text, value, word", [
+    ("de code van het kluisje op mijn werk is 6203, handig", "6203", "kluisje"),
+    ("onze deurcode is 7719#", "7719#", "deurcode"),
+    ("kod do drzwi na klatce to 5817", "5817", "kod do drzwi"),
+    ("moja szafka na basenie: 2948", "2948", "szafka"),
+    ("portkoden är 3062 sedan i går", "3062", "portkoden"),
+    ("kapı kodu 9156", "9156", "kapı kodu"),
+    ("il codice del cancello è 4410", "4410", "codice del cancello"),
+    ("l'armadietto in palestra è 8137", "8137", "armadietto"),
+])
+def test_door_gate_and_locker_codes_in_dutch_polish_swedish_turkish_and_italian(text, value, word):
+    found = find_secrets(text)
+    assert [s.value for s in found] == [value]
+    assert found[0].kind == "access_code" and word in found[0].label.lower()
+
+
+@pytest.mark.parametrize("text", [
+    "het kluisje is 12 euro per maand",
+    "szafka numer 14",
+    "de deurcode werkt niet",
+    "il codice del cancello è cambiato ieri",
+])
+def test_locker_words_without_a_code_after_them_are_left_alone(text):
+    assert find_secrets(text) == []
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("the landlord changed the bin store code, it's 6672 now", "bin store code", "6672"),
+    ("They reset the alarm code. It's 3904 now.", "alarm code", "3904"),
+    ("new garage code today - now it's 2281", "garage code", "2281"),
+    ("the club changed the padlock combination to 5093", "padlock combination", "5093"),
+])
+def test_a_new_value_for_a_code_is_found_in_the_same_or_the_next_sentence(text, label, value):
+    found = find_secrets(text)
+    assert [(s.label, s.value) for s in found] == [(label, value)]
+    assert found[0].kind in ("access_code", "pin")
+
+
+@pytest.mark.parametrize("text", [
+    "they changed the gate code. It's 2026 and nobody told us",
+    "the door code changed. It's annoying now",
+    "we changed the alarm code. It's been 3 weeks",
+    "They reset the PIN. It's 10:30 now.",
+])
+def test_a_code_change_without_a_new_code_is_left_alone(text):
+    assert find_secrets(text) == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("my cousin Darragh (the plumber, 086 553 0912) sorted the leak", "086 553 0912"),
+    ("Niamh rang me from 0894417203 about the match", "0894417203"),
+    ("texted Aoife on 0851230987 about the lift", "0851230987"),
+    ("Fiona from the choir, 07700 900461, has the keys", "07700 900461"),
+    ("Julien m'a rappelé, 06 42 18 77 09, pour la soirée", "06 42 18 77 09"),
+])
+def test_a_mobile_number_in_a_story_is_found_by_its_national_shape(text, value):
+    assert [(s.kind, s.value) for s in find_secrets(text)] == [("phone", value)]
+
+
+@pytest.mark.parametrize("text", [
+    "we won 3-1 and the bus left at 08:45",
+    "order 0871234567 shipped",
+    "the flat cost 087 000 euro",
+    "room 0871 on floor 3",
+    "upgraded to version 0.8.7.2145",
+    "she was born 07/11/1990 and rang me at 21:30",
+])
+def test_scores_times_orders_rooms_and_versions_are_no_mobile_numbers(text):
+    assert [s for s in find_secrets(text) if s.kind == "phone"] == []
+
+
+@pytest.mark.parametrize("text, label, value", [
+    ("garage code changed: 6614", "garage code", "6614"),
+    ("Kapı kodu değişti, yeni kod 5581", "Kapı kodu", "5581"),
+    ("szafka 12, nowy kod 3307", "kod", "3307"),
+])
+def test_a_new_code_keeps_the_label_it_had_before(text, label, value):
+    assert [(s.label, s.value) for s in find_secrets(text)] == [(label, value)]
+
+
+def test_a_calling_verb_is_not_the_caption_of_a_phone_number():
+    assert [(s.label, s.value) for s in find_secrets("Aisling phoned me from 089 620 1147")] == [("phone number", "089 620 1147")]
