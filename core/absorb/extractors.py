@@ -298,7 +298,7 @@ def extract_with_updates(observations: Sequence, *, vault_from_screen: bool,
     candidates += events.screen_events(readable)
     candidates += core
     candidates += entities
-    candidates += facts.speaker_facts(statements)
+    candidates += facts.speaker_facts(statements, readable)
     candidates += steps.chat_procedures(readable)
     candidates += steps.terminal_procedures(readable)
     return candidates, facts.updates_of(statements, core, entities)
