@@ -596,6 +596,13 @@ def _states_something(statement: Statement, speaker: str) -> bool:
     return len(tx.content_words(said) - names) >= 2
 
 
+def _is_plan(sentence: str) -> bool:
+    """A plan or wish the speaker states of themselves ("We're thinking about going camping next month"): not a
+    fact, but what they said, which their turn's memory quotes as such.  Conditions and questions are neither."""
+    return (tx.is_hypothetical(sentence) and bool(tx.FIRST_PERSON.search(sentence)) and not tx.is_question(sentence)
+            and not tx.is_request(sentence) and not tx.CONDITION_START.match(tx.strip_lead_in(sentence)))
+
+
 def _question_before(obs, observations: Sequence) -> tuple[Any, str] | None:
     """The other speaker's question this turn answers ("Any fun plans for the summer?"): the message just before it
     in the same conversation, when that ends with a question of some substance, as (message, question)."""
@@ -616,8 +623,8 @@ def speaker_facts(items: Sequence[Statement], observations: Sequence = ()) -> li
 
     A profile ("Melanie: preferences") gathers the speaker's lines of one
     family across the conversation, as a core block does for the user; a turn's
-    own memory keeps what the turn states (questions, wishes, small talk and
-    praise of the listener left out) with the day it was said, citing that
+    own memory quotes what the turn states, and the plans it tells (questions,
+    conditions, small talk and praise of the listener left out), with the day it was said, citing that
     turn, and the question it answers when the message before it in
     ``observations`` asked one (that message is cited too: the memory quotes it).
     """
@@ -642,7 +649,14 @@ def speaker_facts(items: Sequence[Statement], observations: Sequence = ()) -> li
                     meta={"lines": [line], "kinds": [statement.kind], "relation": None,
                           "order": (statement.obs.ts, statement.obs.id, statement.index)},
                 ))
-        said = [_line(", ".join(s.clauses)) for s in statements if _states_something(s, speaker)]
+        stated = {s.index: s for s in statements}
+        said = []
+        for index, sentence in enumerate(tx.sentences(first.obs.text or "")):
+            if index in stated:
+                if _states_something(stated[index], speaker):
+                    said.append(_line(", ".join(stated[index].clauses)))
+            elif _is_plan(sentence.text):
+                said.append(_line(sentence.text))  # "We're thinking about going camping next month."
         if len(tx.content_words(" ".join(said))) < MIN_TURN_WORDS:
             continue  # "Wow, that's great!" states nothing about the speaker
         # When it was said, so that "last week" and "next month" keep their time ("Melanie, 27 June 2023: ...").

@@ -173,3 +173,12 @@ def test_a_turn_memory_keeps_what_its_speaker_states_with_the_day_and_the_questi
     assert turn.fields["details"] == "Asked by Caroline: Which band played the concert?" and turn.sources == [1, 2]
     alone = [c for c in facts.speaker_facts(facts.statements(items[1:2]), items[1:2]) if c.key[0] == "said"]
     assert alone[0].fields["details"] is None and alone[0].sources == [2]  # no question before it: its own turn only
+
+
+def test_a_turn_memory_quotes_the_plans_its_speaker_tells_but_no_condition_or_question():
+    items = [obs(1, "My kids are so excited about summer break, they have been counting the days since Easter! "
+                    "We're thinking about going camping next month. If it rains we might stay home. Any plans yourself?",
+                 speaker="Melanie", ts="2023-05-25T13:14:00")]
+    turn = next(c for c in facts.speaker_facts(facts.statements(items), items) if c.key[0] == "said")
+    assert turn.fields["summary"].endswith("since Easter! We're thinking about going camping next month.")
+    assert "rains" not in turn.fields["summary"] and "Any plans" not in turn.fields["summary"]
