@@ -48,7 +48,7 @@ from core.absorb.provenance import speaker_of
 FAMILIES = ("health", "work", "home", "identity", "preferences", "personal")
 SINGLE_VALUED = frozenset({"work", "home"})  # one employer, one home: a new one replaces the old
 TOPIC_FOLLOW_SECONDS = 15 * 60  # the user's next message still speaks of what they just defined
-MIN_TURN_WORDS = 9  # a group-chat turn with fewer content words about its speaker is small talk
+MIN_TURN_WORDS = 5  # a group-chat turn with fewer content words of its own is small talk ("Wow, that's great!")
 
 _I = r"(?:i|i['’]m|im|i\s+am|i['’]ve|i\s+have|i['’]ll|we|we['’]re|we\s+are|we['’]ve|ich|wir|je|j['’]|nous|on|yo|eu|nós)"
 _IM = r"(?:i['’]m|im|i\s+am)"

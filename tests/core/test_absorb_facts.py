@@ -182,3 +182,10 @@ def test_a_turn_memory_quotes_the_plans_its_speaker_tells_but_no_condition_or_qu
     turn = next(c for c in facts.speaker_facts(facts.statements(items), items) if c.key[0] == "said")
     assert turn.fields["summary"].endswith("since Easter! We're thinking about going camping next month.")
     assert "rains" not in turn.fields["summary"] and "Any plans" not in turn.fields["summary"]
+
+
+def test_a_short_turn_that_states_something_gets_its_memory_and_small_talk_none():
+    items = [obs(1, "We adopted Luna, a grey tabby kitten.", speaker="Melanie"),
+             obs(2, "Wow, that's so great, Caroline! Congrats!", speaker="Melanie")]
+    turns = [c for c in facts.speaker_facts(facts.statements(items), items) if c.key[0] == "said"]
+    assert [c.sources for c in turns] == [[1]]
