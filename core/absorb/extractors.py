@@ -341,7 +341,7 @@ def extract_with_updates(observations: Sequence, *, vault_from_screen: bool,
     candidates += travel.boarding_passes(readable)
     candidates += core
     candidates += entities
-    candidates += facts.speaker_facts(statements)
+    candidates += facts.speaker_facts(statements, readable)
     candidates += steps.chat_procedures(readable)
     candidates += steps.terminal_procedures(readable)
     return candidates, facts.updates_of(statements, core, entities)

@@ -44,18 +44,20 @@ them, never core memory.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from core.absorb import lookups, provenance, text as tx, updates
 from core.absorb.candidates import MAX_SENTENCE_CHARS, Candidate
 from core.absorb.dates import event_dates
+from core.absorb.provenance import speaker_of
 
 FAMILIES = ("health", "work", "workplace", "home", "identity", "preferences", "personal")
 # One employer, one home, one way of working (remote, hybrid, in the office): a new one replaces the old.
 SINGLE_VALUED = frozenset({"work", "workplace", "home"})
 TOPIC_FOLLOW_SECONDS = 15 * 60  # the user's next message still speaks of what they just defined
-MIN_TURN_WORDS = 9  # a group-chat turn with fewer content words about its speaker is small talk
+MIN_TURN_WORDS = 5  # a group-chat turn with fewer content words of its own is small talk ("Wow, that's great!")
 
 _I = r"(?:i|i['’]m|im|i\s+am|i['’]ve|i\s+have|i['’]ll|we|we['’]re|we\s+are|we['’]ve|ich|wir|je|j['’]|nous|on|yo|eu|nós)"
 _IM = r"(?:i['’]m|im|i\s+am)"
@@ -762,13 +764,53 @@ _DOINGS = re.compile(
 )
 
 
-def speaker_facts(items: Sequence[Statement]) -> list[Candidate]:
+_TO_THE_LISTENER = re.compile(r"(?i)\b(?:you|you['’](?:re|ve|d|ll)|your|yours|yourself|u|ur|let['’]s)\b")
+
+
+def _states_something(statement: Statement, speaker: str) -> bool:
+    """Whether a sentence of a named speaker's turn says something of their world: in the first person ("I went
+    camping"), a photo they share, or a statement that is not about the listener ("It was Matt Patterson, he is so
+    talented") with words beyond greetings and names ("Thanks, Caroline!" says nothing)."""
+    said = " ".join(statement.clauses)
+    if tx.FIRST_PERSON.search(said) or "[" in statement.text:
+        return True
+    if _TO_THE_LISTENER.search(said):
+        return False  # "You'd be a great counselor!": about the listener, in the speaker's words
+    names = {w.lower() for w in speaker.split()}
+    return len(tx.content_words(said) - names) >= 2
+
+
+def _is_plan(sentence: str) -> bool:
+    """A plan or wish the speaker states of themselves ("We're thinking about going camping next month"): not a
+    fact, but what they said, which their turn's memory quotes as such.  Conditions and questions are neither."""
+    return (tx.is_hypothetical(sentence) and bool(tx.FIRST_PERSON.search(sentence)) and not tx.is_question(sentence)
+            and not tx.is_request(sentence) and not tx.CONDITION_START.match(tx.strip_lead_in(sentence)))
+
+
+def _question_before(obs, observations: Sequence) -> tuple[Any, str] | None:
+    """The other speaker's question this turn answers ("Any fun plans for the summer?"): the message just before it
+    in the same conversation, when that ends with a question of some substance, as (message, question)."""
+    before = [o for o in observations if o.kind == "chat" and o.conversation == obs.conversation
+              and (o.ts, o.id) < (obs.ts, obs.id)]
+    if not before:
+        return None
+    previous = max(before, key=lambda o: (o.ts, o.id))
+    asked = tx.sentences(previous.text or "")
+    if not asked or not tx.is_question(asked[-1].text) or speaker_of(previous) == speaker_of(obs):
+        return None
+    question = " ".join(asked[-1].text.split())
+    return (previous, question) if len(tx.content_words(question)) >= 2 else None
+
+
+def speaker_facts(items: Sequence[Statement], observations: Sequence = ()) -> list[Candidate]:
     """What a named speaker of a group chat says: their profile per fact family, and each turn that states something.
 
     A profile ("Melanie: preferences") gathers the speaker's lines of one
     family across the conversation, as a core block does for the user; a turn's
-    own memory keeps what the turn states (questions, wishes and small talk left
-    out), citing that turn alone.
+    own memory quotes what the turn states, and the plans it tells (questions,
+    conditions, small talk and praise of the listener left out), with the day it was said, citing that
+    turn, and the question it answers when the message before it in
+    ``observations`` asked one (that message is cited too: the memory quotes it).
     """
     out: list[Candidate] = []
     turns: dict[int, list[Statement]] = {}
@@ -791,13 +833,24 @@ def speaker_facts(items: Sequence[Statement]) -> list[Candidate]:
                     meta={"lines": [line], "kinds": [statement.kind], "relation": None,
                           "order": (statement.obs.ts, statement.obs.id, statement.index)},
                 ))
-        said = [_line(", ".join(s.clauses)) for s in statements
-                if tx.FIRST_PERSON.search(" ".join(s.clauses)) or "[" in s.text]
+        stated = {s.index: s for s in statements}
+        said = []
+        for index, sentence in enumerate(tx.sentences(first.obs.text or "")):
+            if index in stated:
+                if _states_something(stated[index], speaker):
+                    said.append(_line(", ".join(stated[index].clauses)))
+            elif _is_plan(sentence.text):
+                said.append(_line(sentence.text))  # "We're thinking about going camping next month."
         if len(tx.content_words(" ".join(said))) < MIN_TURN_WORDS:
             continue  # "Wow, that's great!" states nothing about the speaker
-        line = f"{speaker}: " + " ".join(said)
+        # When it was said, so that "last week" and "next month" keep their time ("Melanie, 27 June 2023: ...").
+        line = f"{speaker}, {datetime.fromtimestamp(first.obs.ts).strftime('%d %B %Y').lstrip('0')}: " + " ".join(said)
+        # What the turn answers, in the asker's words: "It was Matt Patterson" is about the concert asked about.
+        asked = _question_before(first.obs, observations)
+        details = f"Asked by {speaker_of(asked[0])}: {asked[1][:MAX_SENTENCE_CHARS]}" if asked else None
         out.append(Candidate(
-            "semantic", {"name": speaker, "summary": line[:MAX_SENTENCE_CHARS * 3], "details": None}, [first.obs.id],
+            "semantic", {"name": speaker, "summary": line[:MAX_SENTENCE_CHARS * 3], "details": details},
+            ([asked[0].id] if asked else []) + [first.obs.id],
             key=("said", speaker.lower(), tx.normalised(line)), text=line,
             meta={"order": (first.obs.ts, first.obs.id, first.index)},
         ))

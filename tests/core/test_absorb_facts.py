@@ -158,3 +158,34 @@ def test_named_speakers_get_profiles_and_turn_memories_not_core():
     assert facts.core_facts(statements) == []
     names = [c.fields["name"] for c in facts.speaker_facts(statements)]
     assert "Noor: preferences" in names and "Noor: activities" in names and names.count("Noor") == 2
+
+
+def test_a_turn_memory_keeps_what_its_speaker_states_with_the_day_and_the_question_it_answers():
+    said = "It was Matt Patterson on the open-air stage by the river, he is so talented! His voice and guitar solos were stunning."
+    items = [obs(1, "Sounds wonderful! Which band played the concert?", speaker="Caroline", ts="2023-07-03T10:04:00"),
+             obs(2, f"Thanks, Caroline! {said}", speaker="Melanie", ts="2023-07-03T10:05:00"),
+             obs(3, "You'd be a great counselor! Your empathy and patience will really help the young people you work with "
+                    "at the community centre downtown.", speaker="Melanie", ts="2023-07-03T10:06:00")]
+    turns = [c for c in facts.speaker_facts(facts.statements(items), items) if c.key[0] == "said"]
+    assert len(turns) == 1  # praise of the listener says nothing of the speaker
+    turn = turns[0]
+    assert turn.fields["summary"] == "Melanie, 3 July 2023: " + said
+    assert turn.fields["details"] == "Asked by Caroline: Which band played the concert?" and turn.sources == [1, 2]
+    alone = [c for c in facts.speaker_facts(facts.statements(items[1:2]), items[1:2]) if c.key[0] == "said"]
+    assert alone[0].fields["details"] is None and alone[0].sources == [2]  # no question before it: its own turn only
+
+
+def test_a_turn_memory_quotes_the_plans_its_speaker_tells_but_no_condition_or_question():
+    items = [obs(1, "My kids are so excited about summer break, they have been counting the days since Easter! "
+                    "We're thinking about going camping next month. If it rains we might stay home. Any plans yourself?",
+                 speaker="Melanie", ts="2023-05-25T13:14:00")]
+    turn = next(c for c in facts.speaker_facts(facts.statements(items), items) if c.key[0] == "said")
+    assert turn.fields["summary"].endswith("since Easter! We're thinking about going camping next month.")
+    assert "rains" not in turn.fields["summary"] and "Any plans" not in turn.fields["summary"]
+
+
+def test_a_short_turn_that_states_something_gets_its_memory_and_small_talk_none():
+    items = [obs(1, "We adopted Luna, a grey tabby kitten.", speaker="Melanie"),
+             obs(2, "Wow, that's so great, Caroline! Congrats!", speaker="Melanie")]
+    turns = [c for c in facts.speaker_facts(facts.statements(items), items) if c.key[0] == "said"]
+    assert [c.sources for c in turns] == [[1]]
