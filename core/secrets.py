@@ -39,6 +39,7 @@ vault, never to a log, an event or a prompt.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import string
@@ -1075,13 +1076,51 @@ def mask_text(text: str, previous: str | None = None) -> Masked:
     secrets = find_secrets(text, previous)
     if not secrets:
         return Masked(text, [])
+    masked, kept = _apply(text, secrets), list(secrets)
+    # A mask can make a new word boundary ("sk-0000…PW 0000": after the key's mask, "PW 0000" reads as a
+    # labelled value), so read the masked text again until it holds nothing more: masking twice changes nothing.
+    for _ in range(MAX_MASK_PASSES):
+        more = [s for s in find_secrets(masked, previous) if MASK_CHAR not in s.value]
+        if not more:
+            break
+        offsets = _clear_offsets(text, kept)
+        kept += [dataclasses.replace(s, start=s.start + shift, end=s.end + shift)
+                 for s in more if (shift := offsets(s.start, s.end)) is not None]
+        masked = _apply(masked, more)
+    return Masked(masked, sorted(kept, key=lambda s: s.start))
+
+
+MAX_MASK_PASSES = 3
+
+
+def _apply(text: str, secrets: list[Secret]) -> str:
     pieces, cursor = [], 0
-    for secret in secrets:
+    for secret in sorted(secrets, key=lambda s: s.start):
+        if secret.start < cursor:
+            continue  # overlaps one already masked
         pieces.append(text[cursor : secret.start])
         pieces.append(mask(secret.value))
         cursor = secret.end
     pieces.append(text[cursor:])
-    return Masked("".join(pieces), secrets)
+    return "".join(pieces)
+
+
+def _clear_offsets(original: str, secrets: list[Secret]):
+    """For a span of the masked text, the shift back to ``original`` when the span lies in text left clear."""
+    segments, masked_at, cursor = [], 0, 0  # (start in masked text, end in masked text, shift to original)
+    for secret in sorted(secrets, key=lambda s: s.start):
+        if secret.start < cursor:
+            continue
+        length = secret.start - cursor
+        segments.append((masked_at, masked_at + length, cursor - masked_at))
+        masked_at += length + len(mask(secret.value))
+        cursor = secret.end
+    segments.append((masked_at, masked_at + len(original) - cursor, cursor - masked_at))
+
+    def shift(start: int, end: int) -> int | None:
+        return next((d for a, b, d in segments if a <= start and end <= b), None)
+
+    return shift
 
 
 @lru_cache(maxsize=512)
