@@ -268,6 +268,9 @@ def fits(question: Question, unit: Unit) -> bool:
                 or _lowercase_place(text, asked))
     if kind == "yes_no":
         return True
+    if any(t in AMOUNT_NOUNS for t in question.anchors):
+        # "What is my salary?", "Quel est mon loyer ?": an amount is asked for, not a sentence that says "pricing".
+        return bool(MONEY_AMOUNT.search(text) or NUMBER.search(quantity_text(text)))
     if question.which and question.types and _wants_one(question, text):
         return False  # "i need a weekend hobby" says none is taken up yet
     if question.which and question.types and not any(unit.words.has(t) or holds_member(t, unit.words, text)
@@ -276,6 +279,11 @@ def fits(question: Question, unit: Unit) -> bool:
         # must at least name something the question does not.
         return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
     return bool(new_words) or unit.vault
+
+
+# Nouns that name an amount: asked "what is my ...", the answer holds a number.
+AMOUNT_NOUNS = frozenset(words("""salary salaries wage wages income rent price prices cost costs fee fees gehalt lohn
+    miete preis kosten salaire loyer prix sueldo salario alquiler precio aluguel preco"""))
 
 
 # "I need a hobby", "looking for a new dentist", "ich brauche einen Arzt": the thing is wanted, not had.
@@ -453,6 +461,8 @@ def _eligible(question: Question, unit: Unit) -> bool:
         return False  # a password or PIN is masked wherever it is kept: a text without a mask does not hold it
     if unit.hypothetical and question.kind != "yes_no":
         return False
+    if unit.joke:
+        return False  # "lol I'm basically a professional napper" is no job
     if is_identity_question(question) and (unit.standing not in ("own", "memory") or not about_the_user(unit)):
         return False
     return True
@@ -593,13 +603,26 @@ def _about_the_task(question: Question, scored: Scored) -> bool:
                if t in question.anchors)
 
 
+# Words that say something is liked, in the languages questions are read in ("Lieblingsessen", "me encanta").
+LIKING = re.compile(
+    r"(?i)\b(favou?rites?|fave|fav|prefer\w*|love[sd]?|loving|like[sd]?|best|go-to|adore\w*|enjoy\w*|lieblings\w*|"
+    r"liebe|lieben|mag|mögen|gern|gerne|préf[eè]r\w*|pr[eé]f[eé]r\w*|favori\w*|aime\w*|ador\w*|prefier\w*|"
+    r"preferid\w*|prefiro|favorit\w*|encanta\w*|gusta\w*|gosto|amo)\b"
+)
+
+
 def _holds_more_than_a_preference(question: Question, scored: Scored) -> bool:
     """A question about a favourite holds what the favourite is about: "Quel est mon film préféré ?" is not answered
-    by "Je préfère le thé", which holds only the liking."""
+    by "Je préfère le thé", which holds only the liking; and it holds the liking (or is core memory, where
+    preferences are kept)."""
     subjects = [t for t in question.anchors if t not in PREFERENCE_WORDS]
     if not subjects or len(subjects) == len(question.anchors):
         return True
-    return any(t in scored.covered for t in subjects)
+    # ... and the liking: a recipe page's "500 g beef mince" is food, not the user's favourite food.
+    unit = scored.unit
+    liked = (any(t in scored.covered for t in question.anchors if t in PREFERENCE_WORDS)
+             or bool(LIKING.search(unit.text) or LIKING.search(unit.message or "")) or unit.kind == "core")
+    return liked and any(t in scored.covered for t in subjects)
 
 
 def _names_what_was_seen(question: Question, scored: Scored) -> bool:

@@ -202,7 +202,7 @@ CONCEPTS: tuple[Concept, ...] = (
             re.compile(r"\b(new address|we moved|moved to|moved there|based in)\b|\bs['’]install\w*|\bs['’]est install\w*|"
                        r"\b(przeprowadzi\w*|mieszka\w*)", re.IGNORECASE)),
     Concept("work", frozenset(fold(w) for w in """work works worked working job jobs employer employed employee career
-        profession occupation arbeite arbeitet arbeiten arbeit beruf travaille travailles travail metier emploi
+        profession occupation role roles rolle poste puesto arbeite arbeitet arbeiten arbeit beruf travaille travailles travail metier emploi
         boulot trabajo trabaja trabajar empleo trabalho trabalha trabalhar emprego""".split()),
             re.compile(rf"\b(i'?m an? |i am an? |je suis |ich bin |sou |soy )|(\b({_OCCUPATIONS})\b)|\s@\s?\w|"
                        r"\b(started|starts|starting|works?|working|job|employed|hired|trained) as (an? |the )?\w|"
@@ -237,7 +237,9 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("email", frozenset(("email", "mail")), re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")),
     Concept("diet", frozenset(fold(w) for w in """diet eat eats eating vegan vegetarian pescatarian gluten lactose
         halal kosher keto vegane vegetarisch regime dieta vegano vegana celiac coeliac celiaca celiaco zoliakie
-        coeliaque essen esse isst manger mange mangez comer come comemos comes""".split())),
+        coeliaque essen esse isst manger mange mangez comer come comemos comes meat fleisch viande carne vegetarier
+        vegetarierin veganer veganerin vegetarien vegetarienne vegetariano vegetariana vegetarianos pescetarian
+        pescatariana wegetarianka wegetarianin weganka""".split())),
     Concept("allergy", frozenset(fold(w) for w in """allergic allergy allergies allergique allergie allergisch
         alergico alergica alergia""".split())),
     Concept("money", frozenset(fold(w) for w in """cost costs price prices fee fees pay paid charge charges charged

@@ -1,0 +1,61 @@
+"""Answers for phenomena a blind case set found (held-out set 5), each on sentences of its own: a joke states no fact,
+an amount is asked for by its noun, a favourite needs the liking, a diet changes what is eaten."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.answer.evidence import Source, split_joke, units_of
+from core.answer.extractive import compose
+from core.answer.question import analyse
+from core.answer.support import find_support
+
+T0 = datetime(2026, 5, 4, 9, 0).timestamp()
+
+
+def chat(n, text, *, role="user", minutes=0, conversation="c"):
+    return Source(n, "observation", 100 + n, "chat", text, ts=T0 + minutes * 60, role=role, conversation=conversation)
+
+
+def screen(n, text, *, title="Page - Mozilla Firefox", app="firefox", minutes=0):
+    return Source(n, "observation", 100 + n, "screen", text, ts=T0 + minutes * 60, app=app, title=title)
+
+
+def answer(question, sources):
+    support = find_support(analyse(question), units_of(sources))
+    return compose(support, lambda unit: unit.n) if support.answered else None
+
+
+def test_a_joke_states_no_fact():
+    assert split_joke("haha yes, I finally work at Arup now") == ("I finally work at Arup now", "haha yes")
+    assert split_joke("yeah right, I'm moving to Mars, with the cat") == ("", "yeah right, I'm moving to Mars, with the cat")
+    assert split_joke("I live in Ghent") == ("I live in Ghent", "")
+    joke = [chat(1, "lmao I'm a full-time couch inspector these days 🙄")]
+    assert answer("What is my job?", joke) is None
+    both = joke + [chat(2, "real answer: I'm a school librarian in Ghent", minutes=1)]
+    said = answer("What is my job?", both) or ""
+    assert "librarian" in said and "couch" not in said
+    assert answer("Where do I work?", [chat(1, "yeah right, I work at NASA, sure")]) is None
+
+
+def test_an_amount_noun_asks_for_an_amount():
+    sources = [chat(1, "still doing pricing analytics at the depot until the new contract starts")]
+    assert answer("What is my salary?", sources) is None
+    assert answer("What's my rent?", [chat(1, "the rent situation at the flat is a mess")]) is None
+    paid = [chat(1, "new contract signed, salary is 48k plus bonus")]
+    assert "48k" in (answer("What is my salary?", paid) or "")
+
+
+def test_a_favourite_needs_the_liking():
+    page = screen(1, "Chicken tikka masala\nServes 4\n600 g chicken thighs\n2 tbsp garam masala",
+                  title="Chicken tikka masala - SpiceBox - Google Chrome")
+    assert answer("What is my favourite food?", [page]) is None
+    liked = [chat(1, "honestly no food beats my nan's pierogi, I love them")]
+    assert "pierogi" in (answer("What is my favourite food?", liked) or "")
+
+
+def test_a_new_diet_answers_what_i_eat():
+    sources = [chat(1, "Je mange de tout, sauf les olives."),
+               chat(2, "Petite mise à jour : je suis végétarienne depuis mars.", minutes=60 * 24 * 30)]
+    said = answer("Do I eat meat?", sources) or ""
+    assert "végétarienne" in said and "olives" not in said
