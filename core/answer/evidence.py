@@ -31,6 +31,7 @@ from core.absorb.text import SARCASM_LEAD, is_joke
 from core.secrets import MASK_CHAR
 from core.answer.words import DAY_MENTION, MONTH_START, STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
 
+SELF_SPEAKERS = frozenset({"me", "user", "i", "myself", "you", "ich", "moi", "yo", "eu"})
 MACHINE_ROLES = frozenset({"assistant", "system", "tool", "function", "engram"})
 MAX_UNIT_CHARS = 400
 MAX_QUOTE_CHARS = 280
@@ -105,6 +106,7 @@ class Source:
     score: float = 0.0
     masked: tuple[str, ...] = ()  # the kinds of secret masked in the text ("address", "phone"...)
     grounds: str = ""  # a memory's source texts (masked), for what its words alone do not show, like a date line
+    speaker: str | None = None  # a message's named speaker (a group chat's "Nadia"), if it has one
 
 
 @dataclass(eq=False)
@@ -165,6 +167,11 @@ def standing_of(source: Source) -> tuple[str, str | None]:
     role = (source.role or "").strip()
     if source.kind in ("chat", "import"):
         if role.lower() in USER_ROLES:
+            # In a group chat every message is the user's side of the import, but a named speaker other than the
+            # user ("Nadia: also I'm vegan") speaks for themselves.
+            speaker = (source.speaker or "").strip()
+            if speaker and speaker.lower() not in SELF_SPEAKERS:
+                return "person", speaker
             return "own", None
         if not role or role.lower() in MACHINE_ROLES:
             return "machine", role or None

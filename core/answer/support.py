@@ -89,7 +89,7 @@ SEEING_WORDS = frozenset(words("""read reading saw see seen look looking looked 
 # Words that say an earlier statement no longer holds: a later sentence with one of them, about the same thing,
 # replaces the earlier one.
 CHANGE = re.compile(
-    r"\b(correction|corrected|correcting|actually|in fact|i meant|got (that|it) wrong|no longer|not any ?more|any ?more|"
+    r"\b(correction|corrected|correcting|actually|in fact|i meant|scratch that|forget that|change of plans?|got (that|it) wrong|no longer|not any ?more|any ?more|"
     r"instead|switched|changed|moved|left|quit|cancell?ed|called off|ended|is over|stopped|oops|not the|"
     r"nicht mehr|kein\w* mehr|sondern|umgezogen|gekündigt|abgesagt|verlesen|ne \w+ plus|n'\w+ plus|désormais|en fait|"
     r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s|"
@@ -257,6 +257,8 @@ def fits(question: Question, unit: Unit) -> bool:
             return bool(MONEY_AMOUNT.search(text))
         return bool(NUMBER.search(text if re.search(r"\bhow (old|long)\b", question.text, re.I) else quantity_text(text)))
     if kind == "who" or question.wants_name:
+        if kind == "who" and unit.standing == "person" and unit.speaker and _speaks_of_self(text):
+            return True  # "Who is vegan?" - Nadia: "I'm vegan": the speaker is the who
         if not any(ch.isupper() for ch in text):
             return bool(new_words)  # typed all in lowercase: no capital marks the name
         return any(not asked.has(name) for name in names_in(text))
@@ -284,6 +286,25 @@ def fits(question: Question, unit: Unit) -> bool:
 # Nouns that name an amount: asked "what is my ...", the answer holds a number.
 AMOUNT_NOUNS = frozenset(words("""salary salaries wage wages income rent price prices cost costs fee fees gehalt lohn
     miete preis kosten salaire loyer prix sueldo salario alquiler precio aluguel preco"""))
+
+
+def asks_about_the_user(question: Question) -> bool:
+    """A question about the user themselves ("What is my diet?", "Am I vegan?"), not about someone of theirs ("Where
+    does my sister live?")."""
+    if not question.first_person:
+        return False
+    return question.self_subject or not any(_PERSON_WORD.fullmatch(w) or any(c.name in _PERSON_CONCEPTS for c in
+                                                                              concepts_of(w)) for w in question.owned)
+
+
+_PERSON_CONCEPTS = frozenset({"related", "mother", "father", "doctor"})
+_PERSON_WORD = re.compile(r"(friend|boss|colleague|neighbou?r|landlord|landlady|flatmate|roommate|housemate|dentist|"
+                          r"teacher|manager|kid|kids|child|children|baby|girlfriend|boyfriend|ex|mate|buddy|"
+                          r"freund\w*|kolleg\w*|nachbar\w*|vermieter\w*|ami|amie|voisin\w*|amig[oa]s?|vecin[oa]s?)")
+
+
+def _speaks_of_self(text: str) -> bool:
+    return any(t in _USER_SUBJECTS for t in words(text))
 
 
 # "I need a hobby", "looking for a new dentist", "ich brauche einen Arzt": the thing is wanted, not had.
@@ -465,6 +486,8 @@ def _eligible(question: Question, unit: Unit) -> bool:
         return False  # "lol I'm basically a professional napper" is no job
     if is_identity_question(question) and (unit.standing not in ("own", "memory") or not about_the_user(unit)):
         return False
+    if unit.standing == "person" and _speaks_of_self(unit.text) and asks_about_the_user(question):
+        return False  # "What is my diet?" - Tobias: "I'm gluten-free now": his diet, not the user's
     return True
 
 

@@ -214,8 +214,16 @@ CONCEPTS: tuple[Concept, ...] = (
                        r"sou o|sou a|chamo-me|me chamo)\s+[A-ZÀ-Þ]\w+|\b[A-ZÀ-Þ]\w+\s+here\b")),
     # "Matteo's 40th", "for her 30th": a person's ordinal is their birthday.
     Concept("birthday", frozenset(fold(w) for w in """birthday birthdays born turns turning geburtstag anniversaire
-        cumpleanos aniversario jarig verjaardag urodziny""".split()),
+        cumpleanos aniversario jarig verjaardag urodziny party parties bash feier geburtstagsfeier fete fiesta festa
+        impreza""".split()),
             re.compile(r"\b\w+['’]s\s+\d{1,3}(st|nd|rd|th)\b|\b(his|her|their)\s+\d{1,3}(st|nd|rd|th)\b", re.IGNORECASE)),
+    # "How is Mireille related to me?": a kinship word is the relation.
+    Concept("related", frozenset(fold(w) for w in """related relation relationship relative relatives verwandt
+        verwandte parente pariente""".split()),
+            re.compile(r"(?i)\b(sister|brother|cousin|mother|father|mum|mom|dad|aunt|uncle|niece|nephew|grand\w+|wife|"
+                       r"husband|partner|son|daughter|step\w+|\w+-in-law|schwester|bruder|cousine|tante|onkel|nichte|"
+                       r"neffe|s(?:œ|oe)ur|fr[èe]re|oncle|ni[èe]ce|neveu|prim[oa]|herman[oa]|t[íi][oa]|sobrin[oa]|"
+                       r"irm[ãa]o?|kuzyn\w*|siostr\w*|brat)\b")),
     Concept("doctor", frozenset(fold(w) for w in """doctor doctors dr gp physician arzt arztin hausarzt hausarztin
         medecin medico medica doctora""".split())),
     Concept("mother", frozenset(fold(w) for w in """mum mom mother mama mamma mommy mummy mutter mutti maman madre

@@ -59,3 +59,31 @@ def test_a_new_diet_answers_what_i_eat():
                chat(2, "Petite mise à jour : je suis végétarienne depuis mars.", minutes=60 * 24 * 30)]
     said = answer("Do I eat meat?", sources) or ""
     assert "végétarienne" in said and "olives" not in said
+
+
+def group(n, text, speaker, *, minutes=0):
+    return Source(n, "observation", 100 + n, "chat", text, ts=T0 + minutes * 60, role="user", conversation="g",
+                  speaker=speaker)
+
+
+def test_a_named_speaker_in_a_group_chat_speaks_for_themselves():
+    sources = [group(1, "btw I'm gluten-free now, so no more pizza nights for me", "Tobias"),
+               group(2, "fine by me, I'm off to Porto on the 3rd", "Me", minutes=1)]
+    said = answer("Who is gluten-free?", sources) or ""
+    assert "Tobias wrote" in said
+    assert answer("Am I gluten-free?", [sources[0]]) is None or "Tobias wrote" in answer("Am I gluten-free?", [sources[0]])
+    assert answer("What is my diet?", [sources[0]]) is None
+    assert "Porto" in (answer("Where am I going on the 3rd?", sources) or "")
+
+
+def test_scratch_that_changes_the_plan_and_a_party_is_a_birthday():
+    sources = [chat(1, "Ama's 40th is at the Lighthouse bar on Friday 9 October", conversation="a"),
+               chat(2, "scratch that, the party is at Kofi's flat now", minutes=60, conversation="b")]
+    said = answer("Where is Ama's party?", sources) or ""
+    assert "Kofi" in said and "Lighthouse" not in said
+
+
+def test_a_kinship_word_says_how_someone_is_related():
+    sources = [chat(1, "Tomasz is my brother-in-law, he lives in Gdańsk")]
+    assert "brother" in (answer("How is Tomasz related to me?", sources) or "")
+    assert answer("How is Tomasz related to me?", [chat(1, "Tomasz fixed my bike yesterday")]) is None
