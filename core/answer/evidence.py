@@ -48,8 +48,9 @@ _CONDITIONAL_START = re.compile(
     r"se (eu|um dia|ganhar)\b)",
     re.IGNORECASE,
 )
+# "I'd", "we'd" with their apostrophe: "Wed 22 Apr" on a calendar and "my ID" imagine nothing.
 _HYPOTHETICAL = re.compile(
-    r"\b(i'?d|i would|we'?d|we would|might|maybe|perhaps|someday|some day|one day|who knows|dream|dreams|daydream|"
+    r"\b(i['’]d|i would|we['’]d|we would|might|maybe|perhaps|someday|some day|one day|who knows|dream|dreams|daydream|"
     r"wish|would be nice|would love|i think i'?d|würde|würden|hätte|vielleicht|irgendwann|träume|traum|"
     r"peut-être|pourrais|voudrais|j'aimerais|un jour|rêve|quizás?|tal vez|me gustaría|algún día|sueño|"
     r"talvez|gostaria|um dia|sonho)\b",
@@ -509,17 +510,19 @@ def _without_copies(units: list[Unit]) -> list[Unit]:
     2 April, is 14 April): its date completes them.  Words that say "tomorrow" are quoted with the day they were
     written, which says when.
     """
-    said = [(_flat(u.text), _day(u.said_at), set() if DAY_MENTION.search(u.text) else {int(n) for n in re.findall(r"\d+", u.text)})
-            for u in units if u.source == "observation"]
+    said = [(_flat(u.text), _day(u.said_at), set() if DAY_MENTION.search(u.text) else {int(n) for n in re.findall(r"\d+", u.text)},
+             u.standing == "screen") for u in units if u.source == "observation"]
     out = []
     for unit in units:
         # A resource is kept: it says where the page or file is, which a line of it does not.
         if unit.source == "memory" and not unit.vault and not unit.steps and unit.kind != "resource":
             flat = _flat(unit.text)
             event_day = _day(unit.event_at)
-            if flat and any((flat in other or (len(other) > 12 and other in flat))
+            # A memory that joins several lines of a screen (an entry and the date line below it) repeats none.
+            if flat and any((flat in other or (len(other) > 12 and other in flat
+                                               and (not screen or 2 * len(other) >= len(flat))))
                             and (event_day is None or event_day == day or event_day.day not in numbers)
-                            for other, day, numbers in said):
+                            for other, day, numbers, screen in said):
                 continue
         out.append(unit)
     return out

@@ -145,8 +145,17 @@ class Support:
         return bool(self.chosen)
 
 
+# A number written as a word answers for its digits: "five-a-side" is the "5-a-side".
+_DIGIT_OF = {w: str(i) for ws in ("""one eins un une uno um una/two zwei deux dos dois/three drei trois tres tres/four vier
+    quatre cuatro quatro/five funf cinq cinco/six sechs six seis/seven sieben sept siete sete/eight acht huit ocho oito/
+    nine neun neuf nueve nove/ten zehn dix diez dez/eleven elf onze once/twelve zwolf douze doce doze""".split("/"),)
+             for i, group in enumerate(ws, 1) for w in group.split()}
+
+
 def term_supported(term: str, unit_words: WordSet, raw: str) -> bool:
     if unit_words.has(term):
+        return True
+    if term in _DIGIT_OF and _DIGIT_OF[term] in unit_words.items:
         return True
     if holds_member(term, unit_words, raw):
         return True  # "which antibiotic": "penicillin" is one
@@ -614,8 +623,9 @@ def _date_line(unit: Unit, pool: list[Unit]) -> Unit | None:
     """On a screen, the nearest line above ``unit`` that names a day (a calendar's date over its times)."""
     if unit.standing != "screen" or DAY_MENTION.search(unit.text):
         return None
+    # A week's strip of days ("Mon 16 Tue 17 Wed 18") names no one day of the entries under it.
     above = [u for u in pool if u.ref == unit.ref and u.source == unit.source and 0 <= u.order < unit.order
-             and DAY_MENTION.search(u.text)]
+             and DAY_MENTION.search(u.text) and len(DAY_MENTION.findall(u.text)) < 3]
     return max(above, key=lambda u: u.order) if above else None
 
 

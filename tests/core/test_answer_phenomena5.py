@@ -87,3 +87,30 @@ def test_a_kinship_word_says_how_someone_is_related():
     sources = [chat(1, "Tomasz is my brother-in-law, he lives in Gdańsk")]
     assert "brother" in (answer("How is Tomasz related to me?", sources) or "")
     assert answer("How is Tomasz related to me?", [chat(1, "Tomasz fixed my bike yesterday")]) is None
+
+
+def test_a_weekday_on_a_calendar_imagines_nothing_and_a_month_is_no_name():
+    cal = screen(1, "Week 40\nWed 30 Sep 19:00 Choir rehearsal - St Anne's hall\nThu 1 Oct 08:00 Dentist",
+                 title="Calendar - Week 40", app="gnome-calendar")
+    assert not any(u.hypothetical for u in units_of([cal]))
+    assert "30 Sep" in (answer("When is choir rehearsal?", [cal]) or "")
+    assert analyse("Which invoice did I open in October?").entities == []
+    assert any(u.hypothetical for u in units_of([chat(1, "I'd love a garden someday")]))
+
+
+def test_translations_of_everyday_words():
+    assert "Izmir" in (answer("Where does my mother live?", [chat(1, "Annem Izmir'de yaşıyor")]) or "")
+    assert "Fujitsu" in (answer("Where do I work?", [chat(1, "Kawasaki no Fujitsu de hataraite imasu.")]) or "")
+    assert "Sato" in (answer("What is my name?", [chat(1, "Watashi wa Sato Yumi desu.")]) or "")
+    assert "Udaipur" in (answer("Where is Anjali's wedding?", [chat(1, "Anjali ki shaadi March mein hai Udaipur mein")]) or "")
+    assert "Mateo" in (answer("What is my partner's name?", [chat(1, "me mudé a Bilbao con mi pareja Mateo")]) or "")
+    assert "fromager" in (answer("What is Luc's job?", [chat(1, "Luc habite à Lyon, il est fromager")]) or "")
+    assert "Tosca" in (answer("Where do I play seven-a-side?", [chat(1, "I play 7-a-side at Tosca Park on Mondays")]) or "")
+    # A partner is not any relative, a husband not a cousin.
+    assert answer("What is my partner's name?", [chat(1, "my cousin Rosa lives in Vigo")]) is None
+
+
+def test_a_week_strip_is_no_date_line():
+    cal = screen(1, "Mon 5 Tue 6 Wed 7 Thu 8 Fri 9\n10:00 Dentist - Dr Lund", title="Calendar", app="thunderbird")
+    said = answer("When is my dentist appointment?", [cal]) or ""
+    assert "Dr Lund" in said and "Mon 5" not in said
