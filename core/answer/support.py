@@ -453,6 +453,11 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
              + 0.3 * min(1.0, unit.item_score) - (HEADING_PENALTY if unit.heading else 0.0))
     if question.kind == "how_to" and unit.steps:
         score += 0.4
+    if (question.types and not question.which and fit and unit.standing == "screen"
+            and any(t in own for t in question.types)):
+        # "What seat do I have?" on a boarding pass: the line that says "SEAT 23A" holds it, the line with the
+        # destination names the flight (a page's lines share its words: the type word tells them apart).
+        score += 1.0
     if unit.vault:
         # A vault entry answers "is it saved" and "what is my PIN" (with a mask); for anything else its caption is
         # only a pointer, and the sentence it came from says more.

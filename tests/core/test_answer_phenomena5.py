@@ -114,3 +114,10 @@ def test_a_week_strip_is_no_date_line():
     cal = screen(1, "Mon 5 Tue 6 Wed 7 Thu 8 Fri 9\n10:00 Dentist - Dr Lund", title="Calendar", app="thunderbird")
     said = answer("When is my dentist appointment?", [cal]) or ""
     assert "Dr Lund" in said and "Mon 5" not in said
+
+
+def test_on_a_page_the_line_with_the_thing_asked_for_answers():
+    ticket = screen(1, "EUROSTAR\nLONDON ST PANCRAS TO PARIS NORD\nTRAIN 9014 DEPARTS 08:01\nCOACH 7 SEAT 61",
+                    title="ticket_9014.pdf - Document Viewer", app="evince")
+    said = answer("What seat do I have on the train to Paris?", [ticket]) or ""
+    assert "SEAT 61" in said
