@@ -279,8 +279,9 @@ def fits(question: Question, unit: Unit) -> bool:
                 or _lowercase_place(text, asked))
     if kind == "yes_no":
         return True
-    if any(t in AMOUNT_NOUNS for t in question.anchors):
-        # "What is my salary?", "Quel est mon loyer ?": an amount is asked for, not a sentence that says "pricing".
+    if not question.types and any(t in AMOUNT_NOUNS for t in question.anchors):
+        # "What is my salary?", "Quel est mon loyer ?": an amount is asked for, not a sentence that says "pricing"
+        # ("Which spreadsheet has the trip costs?" asks for a spreadsheet).
         return bool(MONEY_AMOUNT.search(text) or NUMBER.search(quantity_text(text)))
     if question.which and question.types and _wants_one(question, text):
         return False  # "i need a weekend hobby" says none is taken up yet

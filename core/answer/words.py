@@ -270,6 +270,8 @@ CONCEPTS: tuple[Concept, ...] = (
         rent earn earned earns salary income owe owed euro euros eur pounds dollars kostet kosten preis miete gehalt
         prix coute loyer salaire precio cuesta alquiler sueldo preco custa aluguel salario""".split()),
             re.compile(r"[€$£]|\b\d[\d.,]*\s?(k|eur|usd|gbp|chf)\b", re.IGNORECASE)),
+    Concept("drive", frozenset(fold(w) for w in """drive drives driving drove car cars fahre fahrt fahren auto voiture
+        conduis conduire coche conduzco conduce carro dirijo""".split())),
     Concept("network", frozenset(fold(w) for w in "router wifi wlan modem network".split())),
     Concept("wedding", frozenset(fold(w) for w in """wedding weddings married marry marrying marriage hochzeit heiraten
         heiratet verheiratet mariage marier marie boda casarse casa casamento casar shaadi shadi vivah dugun

@@ -121,3 +121,12 @@ def test_on_a_page_the_line_with_the_thing_asked_for_answers():
                     title="ticket_9014.pdf - Document Viewer", app="evince")
     said = answer("What seat do I have on the train to Paris?", [ticket]) or ""
     assert "SEAT 61" in said
+
+
+def test_back_up_is_a_backup_a_car_is_driven_and_a_file_answers_which_spreadsheet():
+    steps = [chat(1, "Per il backup del server: prima ferma Docker, poi lancia restic, infine controlla il log")]
+    assert "restic" in (answer("How do I back up the server?", steps) or "")
+    car = [chat(1, "collected the new car this morning, a silver Kia Ceed")]
+    assert "Kia" in (answer("What car do I drive?", car) or "")
+    sheet = screen(1, "A B C\nHotel 320\nFlights 410", title="budget-porto-2026.ods - LibreOffice Calc", app="soffice")
+    assert "budget-porto" in (answer("Which spreadsheet has the Porto budget costs?", [sheet]) or "")
