@@ -251,13 +251,14 @@ class Assistant:
                             app=obs.app, title=hide(obs.window_title or "") or None,
                             url=hide(obs.url or "") or None, neighbours=neighbours,
                             conversation=obs.conversation, score=score,
-                            masked=tuple((obs.meta or {}).get("sensitive") or ()))
+                            masked=tuple((obs.meta or {}).get("sensitive") or ()),
+                            speaker=(obs.meta or {}).get("speaker"))
             return ContextItem(0, "observation", obs.id, obs.kind, hide((shown_text or obs.text)[:900]), obs.ts,
                                obs.app, score, source)
 
         def neighbour(obs) -> Source:
             return Source(0, "observation", obs.id, obs.kind, hide(obs.text[:600]), ts=obs.ts, role=obs.role,
-                          conversation=obs.conversation)
+                          conversation=obs.conversation, speaker=(obs.meta or {}).get("speaker"))
 
         shown: set[int] = set()
         for memory in result.core:

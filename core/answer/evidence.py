@@ -12,6 +12,7 @@ read on a terminal, or the fields of a memory.  Every unit says who stands behin
 
 and whether it states anything: a question states nothing, a hypothetical ("if I ever", "I'd",
 "vielleicht", "si un jour") states nothing about what is, quoted text is someone else's words,
+a joke ("lol I'm basically a professional napper", "yeah right, I'm moving to the Moon") is not meant,
 and text that speaks to an AI is planted for a model.  Only ``Unit.states`` units can support an
 answer (hypotheticals may still be quoted for a yes/no question: "It would be nice to have a dog
 someday" answers "Do I have a dog?").
@@ -26,9 +27,11 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from core.absorb.provenance import USER_ROLES, addresses_ai
+from core.absorb.text import SARCASM_LEAD, is_joke
 from core.secrets import MASK_CHAR
 from core.answer.words import DAY_MENTION, MONTH_START, STOPWORDS, STEPS, WordSet, fold, looks_like_menu, words
 
+SELF_SPEAKERS = frozenset({"me", "user", "i", "myself", "you", "ich", "moi", "yo", "eu"})
 MACHINE_ROLES = frozenset({"assistant", "system", "tool", "function", "engram"})
 MAX_UNIT_CHARS = 400
 MAX_QUOTE_CHARS = 280
@@ -45,8 +48,9 @@ _CONDITIONAL_START = re.compile(
     r"se (eu|um dia|ganhar)\b)",
     re.IGNORECASE,
 )
+# "I'd", "we'd" with their apostrophe: "Wed 22 Apr" on a calendar and "my ID" imagine nothing.
 _HYPOTHETICAL = re.compile(
-    r"\b(i'?d|i would|we'?d|we would|might|maybe|perhaps|someday|some day|one day|who knows|dream|dreams|daydream|"
+    r"\b(i['’]d|i would|we['’]d|we would|might|maybe|perhaps|someday|some day|one day|who knows|dream|dreams|daydream|"
     r"wish|would be nice|would love|i think i'?d|würde|würden|hätte|vielleicht|irgendwann|träume|traum|"
     r"peut-être|pourrais|voudrais|j'aimerais|un jour|rêve|quizás?|tal vez|me gustaría|algún día|sueño|"
     r"talvez|gostaria|um dia|sonho)\b",
@@ -103,6 +107,7 @@ class Source:
     score: float = 0.0
     masked: tuple[str, ...] = ()  # the kinds of secret masked in the text ("address", "phone"...)
     grounds: str = ""  # a memory's source texts (masked), for what its words alone do not show, like a date line
+    speaker: str | None = None  # a message's named speaker (a group chat's "Nadia"), if it has one
 
 
 @dataclass(eq=False)
@@ -123,6 +128,7 @@ class Unit:
     grounds: str = ""  # a memory unit's source texts (see ``Source.grounds``)
     question: bool = False
     hypothetical: bool = False
+    joke: bool = False  # marked as not meant: a laugh ("lol", "haha", "😂") or a sarcastic "yeah right" in it
     to_ai: bool = False
     quoted: bool = False
     steps: bool = False
@@ -152,7 +158,8 @@ class Unit:
     @property
     def states(self) -> bool:
         """Whether the unit says something that may support an answer."""
-        return self.standing != "machine" and not (self.question or self.hypothetical or self.to_ai or self.quoted)
+        return self.standing != "machine" and not (self.question or self.hypothetical or self.joke or self.to_ai
+                                                   or self.quoted)
 
 
 def standing_of(source: Source) -> tuple[str, str | None]:
@@ -161,6 +168,11 @@ def standing_of(source: Source) -> tuple[str, str | None]:
     role = (source.role or "").strip()
     if source.kind in ("chat", "import"):
         if role.lower() in USER_ROLES:
+            # In a group chat every message is the user's side of the import, but a named speaker other than the
+            # user ("Nadia: also I'm vegan") speaks for themselves.
+            speaker = (source.speaker or "").strip()
+            if speaker and speaker.lower() not in SELF_SPEAKERS:
+                return "person", speaker
             return "own", None
         if not role or role.lower() in MACHINE_ROLES:
             return "machine", role or None
@@ -228,6 +240,27 @@ def split_hypothetical(sentence: str) -> tuple[str, str]:
     return sentence[:start].rstrip(" ,;"), sentence[start:]
 
 
+def split_joke(sentence: str) -> tuple[str, str]:
+    """``(what it means, what it says in jest)``: a clause with a laugh ("lol I'm basically a professional napper") is
+    not meant, nor is anything after a sarcastic "yeah right"; "haha yes, I got the job" means its second clause."""
+    if not sentence or not is_joke(sentence) and not SARCASM_LEAD.search(sentence):
+        return sentence, ""
+    meant: list[str] = []
+    joked: list[str] = []
+    start = 0
+    bounds = [m for m in _CLAUSE.finditer(sentence)] + [None]
+    for bound in bounds:
+        end = bound.start() if bound is not None else len(sentence)
+        clause = sentence[start:end]
+        if joked and SARCASM_LEAD.match(joked[0]) or is_joke(clause) or SARCASM_LEAD.match(clause):
+            joked.append(clause)
+        else:
+            meant.append(clause)
+        if bound is not None:
+            start = bound.end()
+    return ", ".join(c.strip() for c in meant if c.strip()), ", ".join(c.strip() for c in joked if c.strip())
+
+
 def _pieces(sentence: str) -> list[tuple[str, dict]]:
     """A sentence as (text, flags) pieces: quoted passages apart, hypothetical clauses apart."""
     out: list[tuple[str, dict]] = []
@@ -241,8 +274,11 @@ def _pieces(sentence: str) -> list[tuple[str, dict]]:
         asks = rest.rstrip().endswith("?") or rest.lstrip().startswith("¿") or bool(_ASKS_INPUT.match(rest))
         flags = {"question": asks, "to_ai": speaks_to_ai(rest)}
         stated, imagined = split_hypothetical(rest)
-        if stated and len(words(stated)) >= 1:
-            out.append((stated, dict(flags)))
+        meant, joked = split_joke(stated)
+        if meant and len(words(meant)) >= 1:
+            out.append((meant, dict(flags)))
+        if joked:
+            out.append((joked, dict(flags, joke=True)))
         if imagined:
             out.append((imagined, dict(flags, hypothetical=True)))
     return out
@@ -303,7 +339,7 @@ def _observation_units(source: Source, n: int, context: str) -> list[Unit]:
     if standing in ("own", "person") and len(message_units) > 1:
         # A short message is quoted whole (what it says around the sentence that answers), without its questions,
         # quotations and text addressed to an AI; a list is quoted whole only as the steps of a "how do I".
-        stated = [u.text for u in message_units if not (u.question or u.quoted or u.to_ai)]
+        stated = [u.text for u in message_units if not (u.question or u.quoted or u.to_ai or u.joke)]
         one_paragraph = "\n" not in text.strip()
         for unit in message_units:
             if one_paragraph and len(" ".join(stated)) <= MAX_QUOTE_CHARS:
@@ -368,15 +404,15 @@ def is_placeholder_time(ts: float) -> bool:
 
 
 def _stated(text: str, *, questions: bool) -> list[str]:
-    """The pieces of ``text`` that state (or, with ``questions``, ask) something real: no hypotheticals, quotations
-    or text aimed at an AI."""
+    """The pieces of ``text`` that state (or, with ``questions``, ask) something real: no hypotheticals, jokes,
+    quotations or text aimed at an AI."""
     return list(_stated_cached(text or "", questions))
 
 
 @lru_cache(maxsize=4096)
 def _stated_cached(text: str, questions: bool) -> tuple[str, ...]:
     return tuple(piece for sentence in sentences(text) for piece, flags in _pieces(sentence)
-                 if not (flags.get("hypothetical") or flags.get("to_ai") or flags.get("quoted"))
+                 if not (flags.get("hypothetical") or flags.get("joke") or flags.get("to_ai") or flags.get("quoted"))
                  and (questions or not flags.get("question")))
 
 
@@ -474,17 +510,19 @@ def _without_copies(units: list[Unit]) -> list[Unit]:
     2 April, is 14 April): its date completes them.  Words that say "tomorrow" are quoted with the day they were
     written, which says when.
     """
-    said = [(_flat(u.text), _day(u.said_at), set() if DAY_MENTION.search(u.text) else {int(n) for n in re.findall(r"\d+", u.text)})
-            for u in units if u.source == "observation"]
+    said = [(_flat(u.text), _day(u.said_at), set() if DAY_MENTION.search(u.text) else {int(n) for n in re.findall(r"\d+", u.text)},
+             u.standing == "screen") for u in units if u.source == "observation"]
     out = []
     for unit in units:
         # A resource is kept: it says where the page or file is, which a line of it does not.
         if unit.source == "memory" and not unit.vault and not unit.steps and unit.kind != "resource":
             flat = _flat(unit.text)
             event_day = _day(unit.event_at)
-            if flat and any((flat in other or (len(other) > 12 and other in flat))
+            # A memory that joins several lines of a screen (an entry and the date line below it) repeats none.
+            if flat and any((flat in other or (len(other) > 12 and other in flat
+                                               and (not screen or 2 * len(other) >= len(flat))))
                             and (event_day is None or event_day == day or event_day.day not in numbers)
-                            for other, day, numbers in said):
+                            for other, day, numbers, screen in said):
                 continue
         out.append(unit)
     return out

@@ -67,6 +67,7 @@ _OWNED = re.compile(r"\b(my|our|mein\w*|unser\w*|mon|ma|mes|notre|nos|mi|mis|nue
 _REWRITES = (
     (re.compile(r"\bdo for a living\b|\bfor a living\b", re.IGNORECASE), " work "),
     (re.compile(r"\bwhat('s| is) my job\b", re.IGNORECASE), "what is my work"),
+    (re.compile(r"\bback(ing|ed|s)? up\b", re.IGNORECASE), "backup"),
     # "Which spreadsheet did I work on": a task, not the user's job.
     (re.compile(r"\b(work|works|worked|working) on\b|\barbeite\w* (an|daran)\b", re.IGNORECASE), " "),
 )

@@ -89,7 +89,7 @@ SEEING_WORDS = frozenset(words("""read reading saw see seen look looking looked 
 # Words that say an earlier statement no longer holds: a later sentence with one of them, about the same thing,
 # replaces the earlier one.
 CHANGE = re.compile(
-    r"\b(correction|corrected|correcting|actually|in fact|i meant|got (that|it) wrong|no longer|not any ?more|any ?more|"
+    r"\b(correction|corrected|correcting|actually|in fact|i meant|scratch that|forget that|change of plans?|got (that|it) wrong|no longer|not any ?more|any ?more|"
     r"instead|switched|changed|moved|left|quit|cancell?ed|called off|ended|is over|stopped|oops|not the|"
     r"nicht mehr|kein\w* mehr|sondern|umgezogen|gekündigt|abgesagt|verlesen|ne \w+ plus|n'\w+ plus|désormais|en fait|"
     r"annulé|résilié|ya no|en realidad|cancelad[oa]|já não|corrigindo|na verdade|mudaram|mudei|não [àa]s|"
@@ -145,8 +145,17 @@ class Support:
         return bool(self.chosen)
 
 
+# A number written as a word answers for its digits: "five-a-side" is the "5-a-side".
+_DIGIT_OF = {w: str(i) for ws in ("""one eins un une uno um una/two zwei deux dos dois/three drei trois tres tres/four vier
+    quatre cuatro quatro/five funf cinq cinco/six sechs six seis/seven sieben sept siete sete/eight acht huit ocho oito/
+    nine neun neuf nueve nove/ten zehn dix diez dez/eleven elf onze once/twelve zwolf douze doce doze""".split("/"),)
+             for i, group in enumerate(ws, 1) for w in group.split()}
+
+
 def term_supported(term: str, unit_words: WordSet, raw: str) -> bool:
     if unit_words.has(term):
+        return True
+    if term in _DIGIT_OF and _DIGIT_OF[term] in unit_words.items:
         return True
     if holds_member(term, unit_words, raw):
         return True  # "which antibiotic": "penicillin" is one
@@ -257,6 +266,8 @@ def fits(question: Question, unit: Unit) -> bool:
             return bool(MONEY_AMOUNT.search(text))
         return bool(NUMBER.search(text if re.search(r"\bhow (old|long)\b", question.text, re.I) else quantity_text(text)))
     if kind == "who" or question.wants_name:
+        if kind == "who" and unit.standing == "person" and unit.speaker and _speaks_of_self(text):
+            return True  # "Who is vegan?" - Nadia: "I'm vegan": the speaker is the who
         if not any(ch.isupper() for ch in text):
             return bool(new_words)  # typed all in lowercase: no capital marks the name
         return any(not asked.has(name) for name in names_in(text))
@@ -268,6 +279,10 @@ def fits(question: Question, unit: Unit) -> bool:
                 or _lowercase_place(text, asked))
     if kind == "yes_no":
         return True
+    if not question.types and any(t in AMOUNT_NOUNS for t in question.anchors):
+        # "What is my salary?", "Quel est mon loyer ?": an amount is asked for, not a sentence that says "pricing"
+        # ("Which spreadsheet has the trip costs?" asks for a spreadsheet).
+        return bool(MONEY_AMOUNT.search(text) or NUMBER.search(quantity_text(text)))
     if question.which and question.types and _wants_one(question, text):
         return False  # "i need a weekend hobby" says none is taken up yet
     if question.which and question.types and not any(unit.words.has(t) or holds_member(t, unit.words, text)
@@ -276,6 +291,30 @@ def fits(question: Question, unit: Unit) -> bool:
         # must at least name something the question does not.
         return any(not asked.has(name) for name in names_in(text)) or bool(PATH_OR_LINK.search(text))
     return bool(new_words) or unit.vault
+
+
+# Nouns that name an amount: asked "what is my ...", the answer holds a number.
+AMOUNT_NOUNS = frozenset(words("""salary salaries wage wages income rent price prices cost costs fee fees gehalt lohn
+    miete preis kosten salaire loyer prix sueldo salario alquiler precio aluguel preco"""))
+
+
+def asks_about_the_user(question: Question) -> bool:
+    """A question about the user themselves ("What is my diet?", "Am I vegan?"), not about someone of theirs ("Where
+    does my sister live?")."""
+    if not question.first_person:
+        return False
+    return question.self_subject or not any(_PERSON_WORD.fullmatch(w) or any(c.name in _PERSON_CONCEPTS for c in
+                                                                              concepts_of(w)) for w in question.owned)
+
+
+_PERSON_CONCEPTS = frozenset({"related", "mother", "father", "doctor"})
+_PERSON_WORD = re.compile(r"(friend|boss|colleague|neighbou?r|landlord|landlady|flatmate|roommate|housemate|dentist|"
+                          r"teacher|manager|kid|kids|child|children|baby|girlfriend|boyfriend|ex|mate|buddy|"
+                          r"freund\w*|kolleg\w*|nachbar\w*|vermieter\w*|ami|amie|voisin\w*|amig[oa]s?|vecin[oa]s?)")
+
+
+def _speaks_of_self(text: str) -> bool:
+    return any(t in _USER_SUBJECTS for t in words(text))
 
 
 # "I need a hobby", "looking for a new dentist", "ich brauche einen Arzt": the thing is wanted, not had.
@@ -415,6 +454,11 @@ def score_unit(question: Question, unit: Unit, weights: dict[str, float] | None 
              + 0.3 * min(1.0, unit.item_score) - (HEADING_PENALTY if unit.heading else 0.0))
     if question.kind == "how_to" and unit.steps:
         score += 0.4
+    if (question.types and not question.which and fit and unit.standing == "screen"
+            and any(t in own for t in question.types)):
+        # "What seat do I have?" on a boarding pass: the line that says "SEAT 23A" holds it, the line with the
+        # destination names the flight (a page's lines share its words: the type word tells them apart).
+        score += 1.0
     if unit.vault:
         # A vault entry answers "is it saved" and "what is my PIN" (with a mask); for anything else its caption is
         # only a pointer, and the sentence it came from says more.
@@ -453,8 +497,12 @@ def _eligible(question: Question, unit: Unit) -> bool:
         return False  # a password or PIN is masked wherever it is kept: a text without a mask does not hold it
     if unit.hypothetical and question.kind != "yes_no":
         return False
+    if unit.joke:
+        return False  # "lol I'm basically a professional napper" is no job
     if is_identity_question(question) and (unit.standing not in ("own", "memory") or not about_the_user(unit)):
         return False
+    if unit.standing == "person" and _speaks_of_self(unit.text) and asks_about_the_user(question):
+        return False  # "What is my diet?" - Tobias: "I'm gluten-free now": his diet, not the user's
     return True
 
 
@@ -581,8 +629,9 @@ def _date_line(unit: Unit, pool: list[Unit]) -> Unit | None:
     """On a screen, the nearest line above ``unit`` that names a day (a calendar's date over its times)."""
     if unit.standing != "screen" or DAY_MENTION.search(unit.text):
         return None
+    # A week's strip of days ("Mon 16 Tue 17 Wed 18") names no one day of the entries under it.
     above = [u for u in pool if u.ref == unit.ref and u.source == unit.source and 0 <= u.order < unit.order
-             and DAY_MENTION.search(u.text)]
+             and DAY_MENTION.search(u.text) and len(DAY_MENTION.findall(u.text)) < 3]
     return max(above, key=lambda u: u.order) if above else None
 
 
@@ -593,13 +642,26 @@ def _about_the_task(question: Question, scored: Scored) -> bool:
                if t in question.anchors)
 
 
+# Words that say something is liked, in the languages questions are read in ("Lieblingsessen", "me encanta").
+LIKING = re.compile(
+    r"(?i)\b(favou?rites?|fave|fav|prefer\w*|love[sd]?|loving|like[sd]?|best|go-to|adore\w*|enjoy\w*|lieblings\w*|"
+    r"liebe|lieben|mag|mögen|gern|gerne|préf[eè]r\w*|pr[eé]f[eé]r\w*|favori\w*|aime\w*|ador\w*|prefier\w*|"
+    r"preferid\w*|prefiro|favorit\w*|encanta\w*|gusta\w*|gosto|amo)\b"
+)
+
+
 def _holds_more_than_a_preference(question: Question, scored: Scored) -> bool:
     """A question about a favourite holds what the favourite is about: "Quel est mon film préféré ?" is not answered
-    by "Je préfère le thé", which holds only the liking."""
+    by "Je préfère le thé", which holds only the liking; and it holds the liking (or is core memory, where
+    preferences are kept)."""
     subjects = [t for t in question.anchors if t not in PREFERENCE_WORDS]
     if not subjects or len(subjects) == len(question.anchors):
         return True
-    return any(t in scored.covered for t in subjects)
+    # ... and the liking: a recipe page's "500 g beef mince" is food, not the user's favourite food.
+    unit = scored.unit
+    liked = (any(t in scored.covered for t in question.anchors if t in PREFERENCE_WORDS)
+             or bool(LIKING.search(unit.text) or LIKING.search(unit.message or "")) or unit.kind == "core")
+    return liked and any(t in scored.covered for t in subjects)
 
 
 def _names_what_was_seen(question: Question, scored: Scored) -> bool:

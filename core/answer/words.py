@@ -31,7 +31,7 @@ _ELISIONS = frozenset("j l d m t s n c qu lorsqu puisqu jusqu".split())
 
 def fold(text: str) -> str:
     """Lowercase without accents: ``Düsseldorf`` -> ``dusseldorf``, ``Straße`` -> ``strasse``."""
-    text = (text or "").replace("ß", "ss").replace("ẞ", "ss").lower()
+    text = (text or "").replace("ß", "ss").replace("ẞ", "ss").replace("ı", "i").replace("ł", "l").lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -191,35 +191,59 @@ editor|photographer|pharmacist|dentist|vet|therapist|physio|midwife|paramedic|ca
 firefighter|officer|clerk|cashier|waiter|waitress|barista|freelancer?|self-employed|architecte|infirmi[eè]re?|
 m[ée]decin|avocat|enseignant|ingenieur|ingénieur|lehrer(in)?|arzt|ärztin|hebamme|tischler|entwickler(in)?|
 krankenpfleger(in)?|profesora?|enfermer[oa]|m[ée]dic[oa]|abogad[oa]|ingenier[oa]|engenheir[oa]|advogad[oa]|
-enfermeir[oa]|programador[a]?""".replace("\n", "")
+enfermeir[oa]|programador[a]?|baker|boulang[eè]re?|b[äa]cker(in)?|panader[oa]|padeir[oa]|hairdresser|coiffeur|
+coiffeuse|friseur(in)?|peluquer[oa]|cabeleireir[oa]|mechanic|m[ée]canicien(ne)?|mechaniker(in)?|mec[áa]nic[oa]|
+butcher|boucher|bouch[eè]re|metzger(in)?|carnicer[oa]|translator|interpreter|traduct(eur|rice)|[üu]bersetzer(in)?|
+traductor[a]?|tradutor[a]?|t[łl]umacz\w*|farmer|agriculteur|landwirt(in)?|gardener|jardinier|g[äa]rtner(in)?|
+postman|postwoman|facteur|briefträger(in)?|cartero|carteiro|tailor|couturi[eè]re?|schneider(in)?|
+kellner(in)?|serveur|serveuse|camarer[oa]|polici(er|[èe]re)|polizist(in)?|polic[íi]a|bombeiro|bombero|
+maestr[oa]|professeur|professeure|instituteur|institutrice|lehrerin|pflegerin|elektriker|[ée]lectricien|
+electricista|eletricista|plombier|klempner|fontanero|encanador|ingegnere|avvocato|insegnante|infermier[ae]|
+medico|m[ée]decin|apotheker(in)?|pharmacien(ne)?|farmac[ée]utic[oa]|architekt(in)?|arquitect[oa]""".replace("\n", "")
 
 CONCEPTS: tuple[Concept, ...] = (
     Concept("live", frozenset(fold(w) for w in """live lives living lived reside resides based home address moved stay
         staying
         wohne wohnt wohnen wohnung lebe lebt adresse umgezogen habite habites habitent habiter habitons domicile
         demenage moro mora moram morar moramos endereco mudei mudamos vivo vive viven vivimos vivir direccion
-        mude""".split()),
+        mude abito abita abitiamo yasiyor yasiyorum yasiyoruz oturuyor oturuyorum rehti rehta rehte sunde
+        sundeimasu sumu""".split()),
             re.compile(r"\b(new address|we moved|moved to|moved there|based in)\b|\bs['’]install\w*|\bs['’]est install\w*|"
                        r"\b(przeprowadzi\w*|mieszka\w*)", re.IGNORECASE)),
     Concept("work", frozenset(fold(w) for w in """work works worked working job jobs employer employed employee career
-        profession occupation arbeite arbeitet arbeiten arbeit beruf travaille travailles travail metier emploi
-        boulot trabajo trabaja trabajar empleo trabalho trabalha trabalhar emprego""".split()),
+        profession occupation role roles rolle poste puesto arbeite arbeitet arbeiten arbeit beruf travaille travailles travail metier emploi
+        boulot trabajo trabaja trabajar empleo trabalho trabalha trabalhar emprego lavoro lavora lavorare
+        calisiyor calisiyorum naukri kaam hataraite hataraku hataraiteimasu shigoto kaisha pracuje praca
+        werk werkt""".split()),
             re.compile(rf"\b(i'?m an? |i am an? |je suis |ich bin |sou |soy )|(\b({_OCCUPATIONS})\b)|\s@\s?\w|"
+                       r"\b(he|she)(['’]s| is) an? \w|\b(il|elle) est (une? )?\w+(ier|i[èe]re|eur|euse|iste|ien|ienne|ger|g[èe]re)\b|"
                        r"\b(started|starts|starting|works?|working|job|employed|hired|trained) as (an? |the )?\w|"
                        r"\b\w{3,}(ographer|ologist|ician|iatrist|apist)s?\b",
                        re.IGNORECASE)),
     Concept("name", frozenset(fold(w) for w in """name named call called appelle appelles appelons nom heisse heisst
-        heiss nombre llamo llama nome chamo chama""".split()),
+        heiss nombre llamo llama nome chamo chama chiamo naam adim namae nazywam imie""".split()),
             re.compile(r"\b(?i:i'?m|i am|my name is|call me|je suis|je m'appelle|ich bin|ich heiße|ich heisse|me llamo|soy|"
-                       r"sou o|sou a|chamo-me|me chamo)\s+[A-ZÀ-Þ]\w+|\b[A-ZÀ-Þ]\w+\s+here\b")),
+                       r"sou o|sou a|chamo-me|me chamo|watashi wa|boku wa|ore wa|mera naam|benim ad[ıi]m|mi chiamo)\s+"
+                       r"[A-ZÀ-Þİ]\w+|\b[A-ZÀ-Þ]\w+\s+here\b")),
     # "Matteo's 40th", "for her 30th": a person's ordinal is their birthday.
     Concept("birthday", frozenset(fold(w) for w in """birthday birthdays born turns turning geburtstag anniversaire
-        cumpleanos aniversario jarig verjaardag urodziny""".split()),
+        cumpleanos aniversario jarig verjaardag urodziny party parties bash feier geburtstagsfeier fete fiesta festa
+        impreza""".split()),
             re.compile(r"\b\w+['’]s\s+\d{1,3}(st|nd|rd|th)\b|\b(his|her|their)\s+\d{1,3}(st|nd|rd|th)\b", re.IGNORECASE)),
+    # "How is Mireille related to me?": a kinship word is the relation.
+    Concept("related", frozenset(fold(w) for w in """related relation relationship relative relatives verwandt
+        verwandte parente pariente""".split()),
+            re.compile(r"(?i)\b(sister|brother|cousin|mother|father|mum|mom|dad|aunt|uncle|niece|nephew|grand\w+|wife|"
+                       r"husband|partner|son|daughter|step\w+|\w+-in-law|schwester|bruder|cousine|tante|onkel|nichte|"
+                       r"neffe|s(?:œ|oe)ur|fr[èe]re|oncle|ni[èe]ce|neveu|prim[oa]|herman[oa]|t[íi][oa]|sobrin[oa]|"
+                       r"irm[ãa]o?|kuzyn\w*|siostr\w*|brat)\b")),
+    Concept("partner", frozenset(fold(w) for w in """partner partners pareja partenaire compagnon compagne
+        lebensgefahrte lebensgefahrtin partnerin parceiro parceira companheiro companheira partnerka
+        """.split())),
     Concept("doctor", frozenset(fold(w) for w in """doctor doctors dr gp physician arzt arztin hausarzt hausarztin
         medecin medico medica doctora""".split())),
     Concept("mother", frozenset(fold(w) for w in """mum mom mother mama mamma mommy mummy mutter mutti maman madre
-        mae matka""".split())),
+        mae matka anne annem annesi maa mummy mumma ammi okaasan moeder""".split())),
     Concept("father", frozenset(fold(w) for w in """dad father papa daddy vater vati pere padre pai tata ojciec
         tato""".split())),
     Concept("arrive", frozenset(fold(w) for w in """arrive arrives arriving arrived arrival lands landing ankommen
@@ -237,16 +261,21 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("email", frozenset(("email", "mail")), re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")),
     Concept("diet", frozenset(fold(w) for w in """diet eat eats eating vegan vegetarian pescatarian gluten lactose
         halal kosher keto vegane vegetarisch regime dieta vegano vegana celiac coeliac celiaca celiaco zoliakie
-        coeliaque essen esse isst manger mange mangez comer come comemos comes""".split())),
+        coeliaque essen esse isst manger mange mangez comer come comemos comes meat fleisch viande carne vegetarier
+        vegetarierin veganer veganerin vegetarien vegetarienne vegetariano vegetariana vegetarianos pescetarian
+        pescatariana wegetarianka wegetarianin weganka""".split())),
     Concept("allergy", frozenset(fold(w) for w in """allergic allergy allergies allergique allergie allergisch
         alergico alergica alergia""".split())),
     Concept("money", frozenset(fold(w) for w in """cost costs price prices fee fees pay paid charge charges charged
         rent earn earned earns salary income owe owed euro euros eur pounds dollars kostet kosten preis miete gehalt
         prix coute loyer salaire precio cuesta alquiler sueldo preco custa aluguel salario""".split()),
             re.compile(r"[€$£]|\b\d[\d.,]*\s?(k|eur|usd|gbp|chf)\b", re.IGNORECASE)),
+    Concept("drive", frozenset(fold(w) for w in """drive drives driving drove car cars fahre fahrt fahren auto voiture
+        conduis conduire coche conduzco conduce carro dirijo""".split())),
     Concept("network", frozenset(fold(w) for w in "router wifi wlan modem network".split())),
     Concept("wedding", frozenset(fold(w) for w in """wedding weddings married marry marrying marriage hochzeit heiraten
-        heiratet verheiratet mariage marier marie boda casarse casa casamento casar""".split())),
+        heiratet verheiratet mariage marier marie boda casarse casa casamento casar shaadi shadi vivah dugun
+        kekkon kekkonshiki matrimonio nozze slub bruiloft huwelijk""".split())),
     Concept("train", frozenset(fold(w) for w in """train trains rail railway railways ice tgv eurostar intercity
         zug bahn tren comboio""".split())),
     Concept("depart", frozenset(fold(w) for w in """leave leaves leaving depart departs departure dep abfahrt
@@ -501,7 +530,7 @@ _GERMAN = frozenset("ich ist mein meine wie wo wann was wer welche welcher der d
 def name_groups(text: str) -> list[list[str]]:
     """The names ``text`` mentions, each as its words (folded): "Restos du Cœur" is one name.
 
-    The first word of the text and German nouns (all capitalised) are not names.
+    The first word of the text, German nouns (all capitalised), months and weekdays are not names.
     """
     body = (text or "").strip().lstrip("¿¡\"'“ ")
     if len(set(words(body)) & _GERMAN) >= 2:
@@ -510,7 +539,8 @@ def name_groups(text: str) -> list[list[str]]:
     start = first.end() if first else 0
     out = []
     for match in _NAME_RUN.finditer(body, start):
-        group = [w for w in words(match.group()) if w not in STOPWORDS and w not in COMMON_STARTERS and len(w) >= 2]
+        group = [w for w in words(match.group()) if w not in STOPWORDS and w not in COMMON_STARTERS and len(w) >= 2
+                 and not _CALENDAR_WORD.match(w)]
         if group:
             out.append(group)
     return out
