@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.absorb.dates import find_dates
+from core.absorb.dates import MONTHS, WEEKDAYS, find_dates
 from core.absorb.text import DATE_WORDS, UPPER
 from core.secrets import MASK_CHAR, find_secrets
 
@@ -135,12 +135,22 @@ class Address:
     places: tuple[str, ...]  # the district and town it names after the street, in order ("Headingley", "Leeds")
 
 
+def _is_a_date(street: str, after: str) -> bool:
+    """Whether a street match is a date: a weekday stands for the street's name, or a month follows its number
+    ("place Saturday 14", "Market Place 14 March"; "12 March Lane" stays a street)."""
+    named = {w.lower() for w in re.findall(r"[^\W\d_]+", street)}
+    following = re.match(r"[\s.,]*([^\W\d_]+)", after)
+    return bool(named & WEEKDAYS.keys()) or bool(following and following.group(1).lower() in MONTHS)
+
+
 def find_addresses(text: str) -> list[Address]:
     """Every postal address in ``text``: a street with its house number, and the unit, postcode and town after it."""
     out: list[Address] = []
     for match in STREET.finditer(text):
         if out and match.start() < out[-1].end:
             continue
+        if _is_a_date(match.group(), text[match.end() :]):
+            continue  # "Dario's place Saturday 14 March": a day, not a street and its number
         end, places = _tail_end(text, match.end())
         value = text[match.start() : end].rstrip(" ,.")
         if len(re.findall(r"[^\W\d_]{2,}", value)) >= 1:

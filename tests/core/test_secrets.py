@@ -593,3 +593,16 @@ def test_a_new_code_keeps_the_label_it_had_before(text, label, value):
 
 def test_a_calling_verb_is_not_the_caption_of_a_phone_number():
     assert [(s.label, s.value) for s in find_secrets("Aisling phoned me from 089 620 1147")] == [("phone number", "089 620 1147")]
+
+
+@pytest.mark.parametrize("text", [
+    "The barbecue is at Tomás's place Sunday 21 June, bring chairs.",
+    "Drinks at Mia's place Friday 9 from eight.",
+    "We land at the Square 14 May and head straight to the hotel.",
+])
+def test_a_day_after_a_street_word_is_a_date_not_an_address(text):
+    assert [s for s in find_secrets(text) if s.kind == "address"] == []
+
+
+def test_a_street_named_after_a_month_is_still_an_address():
+    assert [s.kind for s in find_secrets("Parcel to 12 March Lane, Leeds please.")] == ["address"]
