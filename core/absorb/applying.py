@@ -369,6 +369,7 @@ class Applier:
             matched = self._just_said_events(update)
         if not matched:
             return
+        self._note_on_summaries(update, matched, report, reason)
         if update.kind == "correct" or moved:
             target = max(matched, key=lambda m: (sum(updates.mentions_value(m.fields["summary"], v) for v in update.negated),
                                                  m.created_at))
@@ -381,6 +382,19 @@ class Applier:
             self._update(target, changes, [update.obs_id], report, reason)
             return
         for memory in matched:
+            self._update(memory, {"summary": updates.annotated(memory.fields["summary"], update)}, [update.obs_id],
+                         report, reason)
+
+    def _note_on_summaries(self, update: updates.Update, events: list, report: BatchReport, reason: str) -> None:
+        """The one-line summaries of the conversations where the changed events were said get the change as a note:
+        a summary that lists "dinner, Imani, Friday" would otherwise still read as the plan after it was cancelled."""
+        said = self.memories.sources_of([m.id for m in events])
+        summaries = self.memories.get_many(self.memories.citing(said)) if said else {}
+        for memory in summaries.values():
+            if memory.type != "episodic" or memory.archived or memory.fields.get("event_type") != "conversation" \
+                    or update.obs_id in memory.sources or " (update " in memory.fields["summary"] \
+                    or self.memories.is_user_owned(memory.id):
+                continue
             self._update(memory, {"summary": updates.annotated(memory.fields["summary"], update)}, [update.obs_id],
                          report, reason)
 

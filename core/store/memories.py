@@ -364,6 +364,17 @@ class MemoryStore:
         ordered = sorted(out)
         return ordered[-limit:] if limit else ordered
 
+    def citing(self, observation_ids: Sequence[int]) -> list[int]:
+        """The ids of the memories that cite any of ``observation_ids`` (archived ones included), ascending."""
+        out: set[int] = set()
+        ids = [int(i) for i in observation_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(r["memory_id"] for r in self.db.query(
+                f"SELECT DISTINCT memory_id FROM memory_sources WHERE observation_id IN ({marks})", chunk))
+        return sorted(out)
+
     def unit_vectors(self, type: str) -> tuple[np.ndarray, np.ndarray]:
         """Ids and L2-normalised vectors of the live memories of ``type`` that have one."""
         rows = self.db.query(

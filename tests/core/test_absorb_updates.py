@@ -128,3 +128,18 @@ def test_a_quoted_instruction_to_an_ai_in_the_users_message_is_not_their_fact_or
     texts = " ".join(m.text for m in engine.memories.list(limit=50))
     assert "Zed" not in texts and "Tiger-Lily-77" not in texts and "Noor" in core(engine, "identity")
     assert engine.memories.count("knowledge_vault") == 0
+
+
+@pytest.mark.parametrize("first, later", [
+    ("Dinner with Oksana at the Georgian place on Friday at 8.", "Dinner with Oksana on Friday is cancelled, she is ill."),
+    ("Kino mit Lutz am Samstag um 20 Uhr.", "Das Kino mit Lutz am Samstag ist abgesagt."),
+    ("Grillen bei Jonas am Sonntag um 14 Uhr.", "Das Grillen bei Jonas am Sonntag fällt leider aus."),
+])
+def test_the_summary_of_the_chat_where_a_plan_was_made_notes_its_change(engine, first, later):
+    say(engine, (first, "2026-03-02T10:00:00"), conversation="plans")
+    say(engine, (later, "2026-03-04T18:00:00"), conversation="later")
+    [planned] = [m for m in engine.memories.list("episodic", limit=100)
+                 if m.fields["event_type"] == "conversation" and "plans" not in m.fields["summary"]
+                 and m.created_at == min(x.created_at for x in engine.memories.list("episodic", limit=100))]
+    assert " (update 2026-03-04: " in planned.fields["summary"]
+    assert later.split(",")[0].rstrip(".") in planned.fields["summary"]
