@@ -354,25 +354,22 @@ class MemoryStore:
 
     def sources_of(self, memory_ids: Sequence[int], *, limit: int | None = None) -> list[int]:
         """The union of the source observations of ``memory_ids`` (the newest ``limit`` if given)."""
-        out: set[int] = set()
-        ids = [int(i) for i in memory_ids]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            out.update(r["observation_id"] for r in self.db.query(
-                f"SELECT observation_id FROM memory_sources WHERE memory_id IN ({marks})", chunk))
-        ordered = sorted(out)
+        ordered = self._linked("observation_id", "memory_id", memory_ids)
         return ordered[-limit:] if limit else ordered
 
     def citing(self, observation_ids: Sequence[int]) -> list[int]:
         """The ids of the memories that cite any of ``observation_ids`` (archived ones included), ascending."""
+        return self._linked("memory_id", "observation_id", observation_ids)
+
+    def _linked(self, wanted: str, given: str, ids: Sequence[int]) -> list[int]:
+        """The distinct ``wanted`` column of the ``memory_sources`` rows whose ``given`` column is in ``ids``."""
         out: set[int] = set()
-        ids = [int(i) for i in observation_ids]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        values = [int(i) for i in ids]
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            out.update(r["memory_id"] for r in self.db.query(
-                f"SELECT DISTINCT memory_id FROM memory_sources WHERE observation_id IN ({marks})", chunk))
+            out.update(r[wanted] for r in self.db.query(
+                f"SELECT DISTINCT {wanted} FROM memory_sources WHERE {given} IN ({marks})", chunk))
         return sorted(out)
 
     def unit_vectors(self, type: str) -> tuple[np.ndarray, np.ndarray]:
