@@ -120,7 +120,7 @@ def write_archive(
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except BaseException as exc:
         try:
             partial.unlink()
@@ -140,7 +140,8 @@ def write_archive(
     return final
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (best effort: some file systems cannot sync a directory)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

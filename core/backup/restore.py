@@ -184,19 +184,6 @@ def _remove(path: Path | None) -> None:
             pass
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _check_free_space(directory: Path, needed: int) -> None:
     free = shutil.disk_usage(directory).free
     if free < needed:
@@ -226,7 +213,7 @@ class _Swap:
                 if side.exists():
                     os.replace(side, Path(str(self.kept) + suffix))
         os.replace(new_file, self.db_path)
-        _fsync_dir(self.db_path.parent)
+        archive.fsync_dir(self.db_path.parent)
 
     def undo(self) -> None:
         if self.had_old and self.kept.exists():

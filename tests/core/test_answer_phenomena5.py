@@ -3,28 +3,9 @@ an amount is asked for by its noun, a favourite needs the liking, a diet changes
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from core.answer.evidence import Source, split_joke, units_of
-from core.answer.extractive import compose
 from core.answer.question import analyse
-from core.answer.support import find_support
-
-T0 = datetime(2026, 5, 4, 9, 0).timestamp()
-
-
-def chat(n, text, *, role="user", minutes=0, conversation="c"):
-    return Source(n, "observation", 100 + n, "chat", text, ts=T0 + minutes * 60, role=role, conversation=conversation)
-
-
-def screen(n, text, *, title="Page - Mozilla Firefox", app="firefox", minutes=0):
-    return Source(n, "observation", 100 + n, "screen", text, ts=T0 + minutes * 60, app=app, title=title)
-
-
-def answer(question, sources):
-    support = find_support(analyse(question), units_of(sources))
-    return compose(support, lambda unit: unit.n) if support.answered else None
-
+from tests.core.test_answer_phenomena import T0, answer, chat, screen
 
 def test_a_joke_states_no_fact():
     assert split_joke("haha yes, I finally work at Arup now") == ("I finally work at Arup now", "haha yes")
