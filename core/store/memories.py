@@ -120,6 +120,20 @@ def _history_value(spec: TypeSpec, fields: dict | None) -> str | None:
     return json.dumps(fields, ensure_ascii=False, sort_keys=True)
 
 
+def without_repeats(results: list[SearchResult], limit: int) -> list[SearchResult]:
+    """The best ``limit`` results, leaving out a memory drawn only from sources a better one already cites:
+    it says nothing the reader cannot reach from that one, and takes the place of one that does."""
+    kept: list[SearchResult] = []
+    for result in results:
+        sources = set(result.memory.sources)
+        if sources and any(sources <= set(k.memory.sources) for k in kept):
+            continue
+        kept.append(result)
+        if len(kept) == limit:
+            break
+    return kept
+
+
 class MemoryStore:
     """Typed memories in the encrypted database; reached as ``engine.memories``."""
 
@@ -677,11 +691,11 @@ class MemoryStore:
             raise InvalidInputError("limit must be at least 1.", fix="For example --limit 10.")
         hits = hybrid_hits(
             self.db, MEMORY_INDEX, query, self.indexer.embed_query,
-            categories=type_names, since=since_ts, until=until_ts, limit=limit, lexical=lexical, semantic=semantic,
+            categories=type_names, since=since_ts, until=until_ts, limit=limit * 3, lexical=lexical, semantic=semantic,
             extra_clauses=() if include_archived else ("b.archived = 0",),
-            keep=None if include_archived else self._not_archived,
+            keep=None if include_archived else self._not_archived, fill_semantic=True,
         )
-        return self._results(hits)
+        return without_repeats(self._results(hits), limit)
 
     def _not_archived(self, ids: Sequence[int]) -> set[int]:
         marks = ",".join("?" * len(ids))

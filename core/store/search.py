@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -24,6 +25,7 @@ from core.store.db import Database, raise_storage_error
 from core.store.vectorindex import (
     VectorTableNames,
     bump_version,
+    cosines_of,
     forget_ram_index,
     loaded_ram_index,
     nearest,
@@ -464,8 +466,12 @@ def hybrid_hits(
     semantic: bool = True,
     extra_clauses: Sequence[str] = (),
     keep=None,
+    fill_semantic: bool = False,
 ) -> list[Hit]:
     """Lexical and semantic candidates for ``query`` under the same filters, fused, best ``limit`` first.
+
+    With ``fill_semantic`` (memories) the lexical candidates get their cosine too, and the query is embedded
+    without the words most rows share (``without_common_words``).
 
     ``embed_query(text)`` gives the query vector or None (no embedder: lexical
     only); ``keep(ids)`` returns the subset of semantic candidates to keep, for
@@ -476,13 +482,41 @@ def hybrid_hits(
     lexical_hits = lexical_search(db, spec, query, where=where, params=params, limit=pool) if lexical else []
     semantic_hits: list[tuple[int, float]] = []
     if semantic and query.strip():
-        vector = embed_query(query)
+        vector = embed_query(without_common_words(db, spec, query) if fill_semantic else query)
         if vector is not None:
             semantic_hits = semantic_candidates(db, spec, vector, categories=categories, since=since, until=until, limit=pool)
             if keep is not None and semantic_hits:
                 kept = keep([h[0] for h in semantic_hits])
                 semantic_hits = [h for h in semantic_hits if h[0] in kept]
+            if fill_semantic and lexical_hits:
+                # A lexical candidate outside the nearest neighbours still has a cosine: without it the fusion
+                # scores it as if its meaning were unrelated, and a text that shares only a name with the
+                # question outranks one that shares its subject.
+                seen = {h[0] for h in semantic_hits}
+                missing = [h[0] for h in lexical_hits if h[0] not in seen]
+                if missing:
+                    semantic_hits = semantic_hits + sorted(cosines_of(db, spec.vector_names, vector, missing).items())
     return fuse(lexical_hits, semantic_hits)[:limit]
+
+
+# A question word in more than this share of the rows (the name of the person every memory is about) is left
+# out of the text embedded for the semantic side: it pulls the query vector towards every row alike.
+COMMON_SHARE = 0.3
+_WORD = re.compile(r"[\w][\w'\-]*")
+
+
+def without_common_words(db: Database, spec: IndexSpec, query: str) -> str:
+    """``query`` without the content words most rows of ``spec`` contain (unchanged when all of them are)."""
+    total = int(db.scalar(f"SELECT count(*) FROM {spec.base}") or 0)
+    terms = list(dict.fromkeys(t.removesuffix("'s") for t in query_terms(query) if t not in STOPWORDS))
+    if total < 20 or not terms:
+        return query
+    df = document_frequencies(db, spec, terms)
+    common = {t for t in terms if df[t] > COMMON_SHARE * total}
+    if not common or len(common) == len(terms):
+        return query
+    out = _WORD.sub(lambda m: "" if m.group().lower().removesuffix("'s") in common else m.group(), query)
+    return " ".join(out.split())
 
 
 class TypedSearch:

@@ -244,3 +244,20 @@ def nearest(
             scored.extend((int(r[0]), 1.0 - float(r[1])) for r in rows)
     scored.sort(key=lambda item: -item[1])
     return scored[:limit]
+
+
+def cosines_of(db, names: VectorTableNames, query_vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+    """Cosine similarity of ``query_vector`` with the stored vectors of ``ids`` (rows without one are left out)."""
+    blob = np.asarray(query_vector, dtype=np.float32).tobytes()
+    out: dict[int, float] = {}
+    wanted = sorted({int(i) for i in ids})
+    with db.lock:
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            rows = db.conn.execute(
+                f"SELECT id, vec_distance_cosine(embedding, ?) FROM {names.vectors} WHERE id IN ({marks})",
+                [blob, *chunk],
+            ).fetchall()
+            out.update((int(r[0]), 1.0 - float(r[1])) for r in rows)
+    return out

@@ -270,3 +270,53 @@ def test_a_loaded_vector_index_takes_writes_without_reloading(engine, monkeypatc
     hits = observations.search("an otter cracked a clam", lexical=False, limit=5)
     assert "otter" not in " ".join(h.observation.text for h in hits)
     assert loads == ["observation_vectors_codes"]
+
+
+def test_search_leaves_out_a_memory_whose_sources_a_better_one_cites(engine):
+    a = engine.observations.add("chat", "Ada plays the cello on Sundays with Bob")
+    b = engine.observations.add("chat", "Bob plays the cello too")
+    c = engine.observations.add("chat", "Cy sold a cello")
+    both = engine.memories.add("semantic", {"name": "cello", "summary": "Ada plays the cello, cello on Sundays with Bob"}, sources=[a, b])
+    engine.memories.add("semantic", {"name": "Bob", "summary": "Bob plays the cello"}, sources=[b])
+    other = engine.memories.add("semantic", {"name": "Cy", "summary": "Cy sold a cello"}, sources=[c])
+    ids = [r.id for r in engine.memories.search("cello", semantic=False)]
+    assert ids[0] == both.id
+    assert set(ids) == {both.id, other.id}
+
+
+def test_without_repeats_keeps_the_limit_and_memories_without_sources():
+    from types import SimpleNamespace
+
+    from core.store.memories import without_repeats
+
+    def result(i, sources):
+        return SimpleNamespace(id=i, memory=SimpleNamespace(sources=sources))
+
+    results = [result(1, [1, 2]), result(2, [2]), result(3, []), result(4, []), result(5, [3])]
+    assert [r.id for r in without_repeats(results, 10)] == [1, 3, 4, 5]
+    assert [r.id for r in without_repeats(results, 2)] == [1, 3]
+
+
+def test_the_name_every_memory_holds_is_left_out_of_the_embedded_question(engine):
+    from core.store.search import MEMORY_INDEX, without_common_words
+
+    for i in range(30):
+        engine.memories.add("semantic", {"name": "Caroline", "summary": f"Caroline said thing number {i}"})
+    engine.memories.add("semantic", {"name": "Caroline", "summary": "Caroline moved from Sweden"})
+    db = engine.store.db
+    assert without_common_words(db, MEMORY_INDEX, "Where did Caroline move from?") == "Where did move from?"
+    assert without_common_words(db, MEMORY_INDEX, "What is Caroline's home country?") == "What is home country?"
+    assert without_common_words(db, MEMORY_INDEX, "Caroline?") == "Caroline?"  # nothing would be left
+
+
+def test_a_keyword_match_outside_the_nearest_neighbours_keeps_its_cosine(meaning_engine):
+    from core.store.search import MEMORY_INDEX
+    from core.store.vectorindex import cosines_of
+
+    car = meaning_engine.memories.add("semantic", {"name": "Car", "summary": "my automobile"})
+    dentist = meaning_engine.memories.add("semantic", {"name": "Dentist", "summary": "went to the dentist"})
+    meaning_engine.indexer.index_pending()
+    vector = meaning_engine.indexer.embed_query("car")
+    cos = cosines_of(meaning_engine.store.db, MEMORY_INDEX.vector_names, vector, [car.id, dentist.id, 999])
+    assert set(cos) == {car.id, dentist.id}
+    assert cos[car.id] > cos[dentist.id]
