@@ -280,7 +280,7 @@ class Absorber:
         seen: set[int] = set()
         has_similar: set[int] = set()
         for index, candidate in enumerate(candidates):
-            for hit in self.memories.search(candidate.describe(), types=[candidate.type], limit=SIMILAR_PER_CANDIDATE):
+            for hit in self.memories.search(candidate.describe(), types=[candidate.type], limit=SIMILAR_PER_CANDIDATE, for_reader=False):
                 has_similar.add(index)
                 if hit.id not in seen and len(shown) < MAX_EXISTING_SHOWN:
                     seen.add(hit.id)

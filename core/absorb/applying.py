@@ -125,7 +125,7 @@ class Applier:
         if not tx.words(text):
             return []
         try:
-            return [hit.memory for hit in self.memories.search(text[:500], types=[memory_type], limit=limit, semantic=False)]
+            return [hit.memory for hit in self.memories.search(text[:500], types=[memory_type], limit=limit, semantic=False, for_reader=False)]
         except EngramError:
             return []
 

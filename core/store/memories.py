@@ -680,8 +680,14 @@ class MemoryStore:
         include_archived: bool = False,
         semantic: bool = True,
         lexical: bool = True,
+        for_reader: bool = True,
     ) -> list[SearchResult]:
-        """Hybrid search: FTS5 BM25 fused with sqlite-vec nearest neighbours."""
+        """Hybrid search: FTS5 BM25 fused with sqlite-vec nearest neighbours.
+
+        ``for_reader`` (results someone reads): keyword matches keep their cosine, the name nearly every memory
+        holds is not embedded with the query, and a memory citing only sources a better result cites is left
+        out.  Absorbing looks for every similar memory (to merge or correct it) and passes False.
+        """
         if isinstance(types, str):
             types = [types]
         type_names = [type_spec(t).name for t in types] if types else None
@@ -693,9 +699,10 @@ class MemoryStore:
             self.db, MEMORY_INDEX, query, self.indexer.embed_query,
             categories=type_names, since=since_ts, until=until_ts, limit=limit * 3, lexical=lexical, semantic=semantic,
             extra_clauses=() if include_archived else ("b.archived = 0",),
-            keep=None if include_archived else self._not_archived, fill_semantic=True,
+            keep=None if include_archived else self._not_archived, fill_semantic=for_reader,
         )
-        return without_repeats(self._results(hits), limit)
+        results = self._results(hits)
+        return without_repeats(results, limit) if for_reader else results
 
     def _not_archived(self, ids: Sequence[int]) -> set[int]:
         marks = ",".join("?" * len(ids))

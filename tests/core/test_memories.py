@@ -320,3 +320,11 @@ def test_a_keyword_match_outside_the_nearest_neighbours_keeps_its_cosine(meaning
     cos = cosines_of(meaning_engine.store.db, MEMORY_INDEX.vector_names, vector, [car.id, dentist.id, 999])
     assert set(cos) == {car.id, dentist.id}
     assert cos[car.id] > cos[dentist.id]
+
+
+def test_absorbing_still_sees_every_similar_memory(engine):
+    a = engine.observations.add("chat", "Ada plays the cello on Sundays with Bob")
+    both = engine.memories.add("semantic", {"name": "cello", "summary": "Ada plays the cello, cello on Sundays with Bob"}, sources=[a])
+    part = engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello"}, sources=[a])
+    ids = [r.id for r in engine.memories.search("cello", semantic=False, for_reader=False)]
+    assert set(ids) == {both.id, part.id}
