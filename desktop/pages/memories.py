@@ -324,7 +324,7 @@ class MemoriesPage(QWidget):
 
         def work(engine):
             if query:
-                memories = [r.memory for r in engine.memories.search(query, types=[memory_type], limit=200, include_archived=archived)]
+                memories = [r.memory for r in engine.memories.search(query, types=[memory_type], limit=200, include_archived=archived, for_reader=False)]
             else:
                 memories = engine.memories.list(memory_type, limit=LIST_LIMIT, include_archived=archived)
             if pinned_only:
