@@ -189,13 +189,16 @@ def model_agrees(chat_model, a: Memory, b: Memory) -> bool:
 # -- candidates ------------------------------------------------------------------------
 
 
-def candidate_pairs(ids: np.ndarray, vectors: np.ndarray, threshold: float, *, only: set[int] | None = None) -> list[tuple[float, int, int]]:
+def candidate_pairs(ids: np.ndarray, vectors: np.ndarray, threshold: float, *, only: set[int] | None = None,
+                    times: np.ndarray | None = None) -> list[tuple[float, int, int]]:
     """(cosine, id_a, id_b) with id_a < id_b and cosine >= threshold, most similar first.
 
     ``only`` restricts the pairs to those with at least one member in it (the
     light pass looks at memories changed since the last pass).  Each row keeps
     at most ``MAX_NEIGHBOURS`` neighbours, which bounds the work on a store full
-    of near-identical screen episodes.
+    of near-identical screen episodes.  With ``times`` (events: their vectors
+    leave the day out, so the same rehearsal on ten days embeds alike) the
+    neighbours kept are the nearest in time, where a copy of the same event is.
     """
     pairs: dict[tuple[int, int], float] = {}
     if len(ids) < 2:
@@ -208,7 +211,10 @@ def candidate_pairs(ids: np.ndarray, vectors: np.ndarray, threshold: float, *, o
         for local, row in enumerate(block):
             hits = np.flatnonzero(sims[local] >= threshold)
             if len(hits) > MAX_NEIGHBOURS:
-                hits = hits[np.argsort(-sims[local][hits])[:MAX_NEIGHBOURS]]
+                if times is not None:
+                    hits = hits[np.lexsort((-sims[local][hits], np.abs(times[hits] - times[row])))[:MAX_NEIGHBOURS]]
+                else:
+                    hits = hits[np.argsort(-sims[local][hits])[:MAX_NEIGHBOURS]]
             for col in hits:
                 a, b = int(ids[row]), int(ids[col])
                 key = (a, b) if a < b else (b, a)
@@ -283,7 +289,8 @@ def merge_duplicates(
         if restrict is not None and not restrict:
             continue
         ids, vectors = memories.unit_vectors(memory_type)
-        pairs = candidate_pairs(ids, vectors, threshold, only=restrict)
+        times = memories.times_of(ids) if memory_type == "episodic" else None
+        pairs = candidate_pairs(ids, vectors, threshold, only=restrict, times=times)
         report.candidates += len(pairs)
         gone: set[int] = set()
         for _similarity, id_a, id_b in pairs:

@@ -35,6 +35,11 @@ class Indexer:
         self._prepared_for: str | None = None
         self._warned = False
         self._lock = threading.Lock()
+        self._texts: dict[str, Callable[[Sequence[int]], dict[int, str]]] = {}
+
+    def embed_from(self, spec: IndexSpec, texts: Callable[[Sequence[int]], dict[int, str]]) -> None:
+        """Embed ``spec``'s rows from ``texts(ids) -> {id: text}`` instead of their ``text_column``."""
+        self._texts[spec.base] = texts
 
     def embedder(self) -> Embedder | None:
         """The embedder, or None (logged once) when no embedding model is usable."""
@@ -106,6 +111,10 @@ class Indexer:
     def _embed_and_store(self, spec: IndexSpec, rows: list[dict], embedder: Embedder) -> int:
         if not rows:
             return 0
+        source = self._texts.get(spec.base)
+        if source is not None:
+            texts = source([r["id"] for r in rows])
+            rows = [dict(r, text=texts.get(r["id"], r["text"])) for r in rows]
         vectors = embedder.embed([(r["text"] or "(empty)")[:MAX_EMBED_CHARS] for r in rows])
         with self.db.transaction():
             # A row may have been deleted or re-embedded while we embedded it.

@@ -24,6 +24,7 @@ from core.store.types import (
     TypeSpec,
     iso,
     search_text,
+    vector_text,
     storable_ids,
     to_timestamp,
     type_spec,
@@ -188,6 +189,10 @@ class MemoryStore:
                 for row in self.db.query(f"SELECT * FROM {spec.table} WHERE id IN ({id_marks})", list(archived)):
                     out[row["id"]] = self._row_to_memory(spec, row, archived[row["id"]], sources.get(row["id"], []))
         return out
+
+    def vector_texts(self, ids: Sequence[int]) -> dict[int, str]:
+        """What is embedded for each of these memories (``types.vector_text``); the indexer asks for it."""
+        return {memory_id: vector_text(m.spec, m.fields) for memory_id, m in self.get_many(ids).items()}
 
     def get(self, memory_id: int) -> Memory:
         memory = self.get_many([int(memory_id)]).get(int(memory_id))
@@ -400,6 +405,16 @@ class MemoryStore:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return ids, vectors / np.maximum(norms, 1e-9)
 
+    def times_of(self, ids: np.ndarray) -> np.ndarray:
+        """The time of each memory in ``ids`` (an event's start), in the same order; 0 for a missing id."""
+        wanted = [int(i) for i in ids]
+        found: dict[int, float] = {}
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            found.update((r["id"], float(r["ts"])) for r in self.db.query(f"SELECT id, ts FROM memories WHERE id IN ({marks})", chunk))
+        return np.array([found.get(i, 0.0) for i in wanted], dtype=np.float64)
+
     # -- writing ---------------------------------------------------------------------
 
     def _check_sources(self, sources: Iterable[int]) -> list[int]:
@@ -451,7 +466,7 @@ class MemoryStore:
             self._check_core(values)
         source_ids = self._check_sources(sources)
         text = search_text(spec, values)
-        vector = self._vector_before_writing(text, embed)
+        vector = self._vector_before_writing(vector_text(spec, values), embed)
         now = self.clock()
         ts = values.get(spec.time_field) if spec.time_field else None
         ts = now if ts is None else ts
@@ -517,7 +532,7 @@ class MemoryStore:
         if not field_changed and not new_sources and importance in (None, old.importance) and pinned in (None, int(old.pinned)):
             return old
         text = search_text(spec, merged)
-        vector = self._vector_before_writing(text, field_changed)
+        vector = self._vector_before_writing(vector_text(spec, merged), field_changed)
         now = self.clock()
         ts = merged.get(spec.time_field) if spec.time_field else old.created_at
         stored = dict(values)
@@ -684,9 +699,10 @@ class MemoryStore:
     ) -> list[SearchResult]:
         """Hybrid search: FTS5 BM25 fused with sqlite-vec nearest neighbours.
 
-        ``for_reader`` (results someone reads): keyword matches keep their cosine, the name nearly every memory
-        holds is not embedded with the query, and a memory citing only sources a better result cites is left
-        out.  Absorbing looks for every similar memory (to merge or correct it) and passes False.
+        ``for_reader`` (results someone reads, or an answer's evidence): keyword matches keep their cosine, and a
+        memory citing only sources a better result already cites is left out (its place goes to one that adds a
+        source).  Absorbing looks for every similar memory (to merge or correct it) and the Memories page lists
+        every match: both pass False.
         """
         if isinstance(types, str):
             types = [types]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -45,13 +44,17 @@ class IndexSpec:
     vec: str  # float32 vectors (id, embedding); codes live in f"{vec}_codes"
     category_column: str  # 'type' for memories, 'kind' for observations
     meta_key: str  # meta table prefix where the embedder of this index is recorded
+    # Version of what is embedded for a row.  When it changes, every row is embedded again in the background
+    # (its old vector serves search until then).  A store that never recorded one holds form "1".
+    text_form: str = "1"
 
     @property
     def vector_names(self) -> VectorTableNames:
         return VectorTableNames(self.vec, f"{self.vec}_codes", f"{self.meta_key}.version")
 
 
-MEMORY_INDEX = IndexSpec("memories", "search_text", "memory_fts", "memory_vectors", "type", "memory_vec")
+# Memories: form 2 embeds ``types.vector_text`` (what a memory says, without its names and days), not the search text.
+MEMORY_INDEX = IndexSpec("memories", "search_text", "memory_fts", "memory_vectors", "type", "memory_vec", text_form="2")
 OBSERVATION_INDEX = IndexSpec("observations", "text", "observation_fts", "observation_vectors", "kind", "observation_vec")
 
 
@@ -90,15 +93,26 @@ class VectorTables:
         dim = self.db.scalar("SELECT value FROM meta WHERE key = ?", [f"{spec.meta_key}.dim"])
         return name, int(dim) if dim else None
 
+    def form(self, spec: IndexSpec) -> str:
+        return self.db.scalar("SELECT value FROM meta WHERE key = ?", [f"{spec.meta_key}.form"]) or "1"
+
     def ensure(self, spec: IndexSpec, model_name: str, dim: int) -> bool:
         """Make ``spec``'s vectors fit the embedder; True when every row must be re-embedded.
 
         Vectors of another embedder (or dimension) are dropped and every row is
-        marked for re-embedding, in one transaction.
+        marked for re-embedding, in one transaction.  Vectors of the same
+        embedder made from an older form of the text (``IndexSpec.text_form``)
+        stay until each row's new one replaces them.
         """
         name, current_dim = self.current(spec)
         if name == model_name and current_dim == dim:
-            return False
+            if self.form(spec) == spec.text_form:
+                return False
+            with self.db.transaction():
+                self.db.execute(f"UPDATE {spec.base} SET embedded_with = NULL WHERE embedded_with IS NOT 'purged'")
+                self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [f"{spec.meta_key}.form", spec.text_form])
+            log.info("%s will be embedded again: what is embedded changed to form %s", spec.base, spec.text_form)
+            return True
         names = spec.vector_names
         with self.db.transaction():
             self.db.execute(f"DELETE FROM {names.vectors}")
@@ -106,8 +120,8 @@ class VectorTables:
             self.db.execute(f"UPDATE {spec.base} SET embedded_with = NULL WHERE embedded_with IS NOT 'purged'")
             bump_version(self.db, names)
             self.db.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?), (?, ?)",
-                [f"{spec.meta_key}.model", model_name, f"{spec.meta_key}.dim", str(dim)],
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?), (?, ?), (?, ?)",
+                [f"{spec.meta_key}.model", model_name, f"{spec.meta_key}.dim", str(dim), f"{spec.meta_key}.form", spec.text_form],
             )
         forget_ram_index(self.db, names)
         if name is not None:
@@ -470,8 +484,7 @@ def hybrid_hits(
 ) -> list[Hit]:
     """Lexical and semantic candidates for ``query`` under the same filters, fused, best ``limit`` first.
 
-    With ``fill_semantic`` (memories) the lexical candidates get their cosine too, and the query is embedded
-    without the words most rows share (``without_common_words``).
+    With ``fill_semantic`` (memories) the lexical candidates outside the nearest neighbours get their cosine too.
 
     ``embed_query(text)`` gives the query vector or None (no embedder: lexical
     only); ``keep(ids)`` returns the subset of semantic candidates to keep, for
@@ -482,7 +495,7 @@ def hybrid_hits(
     lexical_hits = lexical_search(db, spec, query, where=where, params=params, limit=pool) if lexical else []
     semantic_hits: list[tuple[int, float]] = []
     if semantic and query.strip():
-        vector = embed_query(without_common_words(db, spec, query) if fill_semantic else query)
+        vector = embed_query(query)
         if vector is not None:
             semantic_hits = semantic_candidates(db, spec, vector, categories=categories, since=since, until=until, limit=pool)
             if keep is not None and semantic_hits:
@@ -497,26 +510,6 @@ def hybrid_hits(
                 if missing:
                     semantic_hits = semantic_hits + sorted(cosines_of(db, spec.vector_names, vector, missing).items())
     return fuse(lexical_hits, semantic_hits)[:limit]
-
-
-# A question word in more than this share of the rows (the name of the person every memory is about) is left
-# out of the text embedded for the semantic side: it pulls the query vector towards every row alike.
-COMMON_SHARE = 0.3
-_WORD = re.compile(r"[\w][\w'\-]*")
-
-
-def without_common_words(db: Database, spec: IndexSpec, query: str) -> str:
-    """``query`` without the content words most rows of ``spec`` contain (unchanged when all of them are)."""
-    total = int(db.scalar(f"SELECT count(*) FROM {spec.base}") or 0)
-    terms = list(dict.fromkeys(t.removesuffix("'s") for t in query_terms(query) if t not in STOPWORDS))
-    if total < 20 or not terms:
-        return query
-    df = document_frequencies(db, spec, terms)
-    common = {t for t in terms if df[t] > COMMON_SHARE * total}
-    if not common or len(common) == len(terms):
-        return query
-    out = _WORD.sub(lambda m: "" if m.group().lower().removesuffix("'s") in common else m.group(), query)
-    return " ".join(out.split())
 
 
 class TypedSearch:

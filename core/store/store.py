@@ -45,6 +45,7 @@ class Store:
         self.clock = clock
         self.indexer = Indexer(db, events, embedder_provider)
         self.memories = MemoryStore(db, events, self.indexer, clock)
+        self.indexer.embed_from(MEMORY_INDEX, self.memories.vector_texts)
         self.observations = ObservationStore(db, events, self.indexer, clock)
         self.absorb_log = AbsorbLog(db, clock)
         self.job_runs = JobRuns(db)

@@ -391,6 +391,41 @@ def _too_long(what: str, size: int) -> InvalidInputError:
 
 
 def search_text(spec: TypeSpec, fields: dict) -> str:
-    """The text indexed for search (FTS and vectors) for a memory of type ``spec``."""
+    """The text indexed for full-text search for a memory of type ``spec`` (its vector: ``vector_text``)."""
     text = spec.render(fields) if spec.render else ""
     return text[:MAX_INDEXED_CHARS]
+
+
+# "Caroline, 8 May 2023: " or "Caroline: " before what a person said.  Spelled with the memory's own name, so
+# "Dana's sister: allergic to nuts" keeps its subject.
+_ATTRIBUTION = r"^{name}(?:,\s*\d{{1,2}}\s+\w+\s+\d{{4}})?:\s+"
+
+
+def _without_attribution(text: str, name: str | None) -> str:
+    if not name or not text:
+        return text
+    return re.sub(_ATTRIBUTION.format(name=re.escape(name.strip())), "", text, count=1, flags=re.IGNORECASE)
+
+
+def vector_text(spec: TypeSpec, fields: dict) -> str:
+    """The text embedded for search by meaning: what the memory says.
+
+    The full-text side matches names, days and labels; in the vector they only
+    add likeness between unrelated memories.  Every quote of one person starts
+    "Caroline, 8 May 2023:", every event with its timestamp, and those shared
+    words pulled a question about one thing Caroline said towards everything
+    she said.  So an episodic memory is embedded by its summary and details, and
+    a semantic one by its summary (without the speaker's attribution) and
+    details, with its name in front only when the summary does not already say it.
+    """
+    if spec.name == "episodic":
+        parts = [_without_attribution(fields.get("summary") or "", fields.get("actor")), fields.get("details")]
+    elif spec.name == "semantic":
+        name = (fields.get("name") or "").strip()
+        summary = fields.get("summary") or ""
+        said = _without_attribution(summary, name)
+        parts = [name if name and name.lower() not in summary.lower() else "", said, fields.get("details")]
+    else:
+        return search_text(spec, fields)
+    text = " | ".join(str(p) for p in parts if p)
+    return (text or search_text(spec, fields))[:MAX_INDEXED_CHARS]

@@ -179,3 +179,21 @@ def test_light_pass_looks_only_at_memories_changed_since_the_last_light_pass(pat
         assert report["merge"]["merged"] == 1 and newer.id in report["merge"]["pairs"][0]
         now[0] += 3600
         assert consolidator.light_pass()["merge"]["candidates"] == 0
+
+
+def test_alike_events_on_many_days_keep_their_nearest_in_time_as_merge_candidates():
+    import numpy as np
+
+    from core.consolidate.merge import MAX_NEIGHBOURS, candidate_pairs
+
+    # The same rehearsal on twelve days embeds alike (an event's vector leaves its day out); the copy made the
+    # same day is the pair to look at, however many other days there are.
+    days = MAX_NEIGHBOURS + 4
+    ids = np.arange(1, 2 * days + 1, dtype=np.int64)
+    vectors = np.ones((len(ids), 4), dtype=np.float32) / 2.0
+    times = np.array([day * 86400.0 + copy * 600.0 for day in range(days) for copy in range(2)])
+    pairs = {(a, b) for _s, a, b in candidate_pairs(ids, vectors, 0.9, times=times)}
+    assert all((2 * d + 1, 2 * d + 2) in pairs for d in range(days))
+    # Without the times the cut among equal likeness is arbitrary and misses some same-day copies.
+    blind = {(a, b) for _s, a, b in candidate_pairs(ids, vectors, 0.9)}
+    assert not all((2 * d + 1, 2 * d + 2) in blind for d in range(days))

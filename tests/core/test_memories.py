@@ -297,16 +297,52 @@ def test_without_repeats_keeps_the_limit_and_memories_without_sources():
     assert [r.id for r in without_repeats(results, 2)] == [1, 3]
 
 
-def test_the_name_every_memory_holds_is_left_out_of_the_embedded_question(engine):
-    from core.store.search import MEMORY_INDEX, without_common_words
+def test_a_memory_is_embedded_by_what_it_says_not_by_its_names_and_days():
+    from core.store.types import type_spec, vector_text
 
-    for i in range(30):
-        engine.memories.add("semantic", {"name": "Caroline", "summary": f"Caroline said thing number {i}"})
-    engine.memories.add("semantic", {"name": "Caroline", "summary": "Caroline moved from Sweden"})
+    semantic, episodic = type_spec("semantic"), type_spec("episodic")
+    quote = {"name": "Caroline", "summary": "Caroline, 8 May 2023: I went to a support group.",
+             "details": "Asked by Melanie: How was it?"}
+    assert vector_text(semantic, quote) == "I went to a support group. | Asked by Melanie: How was it?"
+    # The name stays in front when the summary does not say it, and a possessive subject is kept.
+    assert vector_text(semantic, {"name": "Kyoto", "summary": "the city we visit in spring"}) == "Kyoto | the city we visit in spring"
+    assert vector_text(semantic, {"name": "Dana", "summary": "Dana's sister: allergic to nuts"}) == "Dana's sister: allergic to nuts"
+    event = {"occurred_at": 1.7e9, "actor": "Melanie", "event_type": "mentioned event",
+             "summary": "Melanie: These figurines remind me of family."}
+    assert vector_text(episodic, event) == "These figurines remind me of family."
+    # Other types are embedded by their search text; a memory's vector never holds a vault value.
+    vault = {"entry_type": "pin", "caption": "bank card PIN", "secret_value": "4821"}
+    assert "4821" not in vector_text(type_spec("knowledge_vault"), vault)
+
+
+def test_the_indexer_embeds_the_vector_text_and_full_text_keeps_every_word(engine, monkeypatch):
+    embedded = []
+    real = engine.indexer.embedder().embed
+    monkeypatch.setattr(engine.indexer.embedder(), "embed", lambda texts: embedded.extend(texts) or real(texts))
+    memory = engine.memories.add("semantic", {"name": "Caroline", "summary": "Caroline, 8 May 2023: I adopted a puppy."},
+                                 embed=False)
+    engine.indexer.index_pending()
+    assert embedded == ["I adopted a puppy."]
+    assert [r.id for r in engine.memories.search("Caroline May 2023", semantic=False)] == [memory.id]
+
+
+def test_vectors_of_an_older_text_form_are_made_again_and_serve_until_then(engine):
+    from core.store.search import MEMORY_INDEX, OBSERVATION_INDEX, VectorTables
+
+    memory = engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello"})
+    engine.observations.add("chat", "the ferry leaves at noon")
+    engine.indexer.index_pending()
     db = engine.store.db
-    assert without_common_words(db, MEMORY_INDEX, "Where did Caroline move from?") == "Where did move from?"
-    assert without_common_words(db, MEMORY_INDEX, "What is Caroline's home country?") == "What is home country?"
-    assert without_common_words(db, MEMORY_INDEX, "Caroline?") == "Caroline?"  # nothing would be left
+    db.execute("DELETE FROM meta WHERE key = ?", [f"{MEMORY_INDEX.meta_key}.form"])  # a store from before form 2
+    engine.indexer.reset()
+    engine.indexer.embedder()
+    assert engine.indexer.pending(MEMORY_INDEX) == 1 and engine.indexer.pending(OBSERVATION_INDEX) == 0
+    assert engine.memories.search("Ada plays the cello", lexical=False)[0].id == memory.id  # the old vector serves
+    assert engine.indexer.index_pending() == 1
+    assert VectorTables(db).form(MEMORY_INDEX) == "2"
+    engine.indexer.reset()
+    engine.indexer.embedder()
+    assert engine.indexer.pending_count() == 0
 
 
 def test_a_keyword_match_outside_the_nearest_neighbours_keeps_its_cosine(meaning_engine):
