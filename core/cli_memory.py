@@ -34,6 +34,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--until", help="ISO date or time")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--all", action="store_true", help="include archived memories")
+    p.add_argument("--repeats", action="store_true",
+                   help="also list memories drawn only from sources a better result already cites")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
@@ -135,7 +137,8 @@ def cmd_delete(args, ctx) -> int:
 
 def cmd_search(args, ctx) -> int:
     results = ctx.engine.memories.search(
-        args.query, types=args.types, since=args.since, until=args.until, limit=args.limit, include_archived=args.all
+        args.query, types=args.types, since=args.since, until=args.until, limit=args.limit, include_archived=args.all,
+        for_reader=not getattr(args, "repeats", False),
     )
     if args.json:
         ctx.print_json([r.to_dict() for r in results])

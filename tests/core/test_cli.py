@@ -78,3 +78,20 @@ def test_doctor_reports_key_file_fallback(capsys):
     code, out, _ = run(capsys, "doctor")
     assert "encrypted with SQLCipher" in out
     assert "key file" in out and "WARN" in out
+
+
+def test_search_lists_repeats_of_a_better_result_only_when_asked(capsys):
+    from core.engine import Engine
+    from core.paths import Paths
+
+    engine = Engine(Paths.from_env())
+    try:
+        turn = engine.observations.add("chat", "Ada plays the cello on Sundays")
+        engine.memories.add("semantic", {"name": "Ada", "summary": "Ada plays the cello, the cello on Sundays"}, sources=[turn])
+        engine.memories.add("episodic", {"occurred_at": "2026-05-03T10:00:00Z", "summary": "Ada played the cello"}, sources=[turn])
+    finally:
+        engine.close()
+    _, out, _ = run(capsys, "search", "cello", "--json")
+    assert [r["type"] for r in json.loads(out)] == ["semantic"]
+    _, out, _ = run(capsys, "search", "cello", "--repeats", "--json")
+    assert sorted(r["type"] for r in json.loads(out)) == ["episodic", "semantic"]
