@@ -33,6 +33,7 @@ from core.absorb import events, facts, lookups, provenance, steps, travel
 
 from core.absorb.candidates import Candidate
 from core.secrets import MASK_CHAR, carried_secrets, find_secrets
+from core.secrets import mask as mask_secret
 
 ACTIVITY_GAP_SECONDS = 10 * 60  # capture stores a frame only when the screen changes; reading is quiet
 TITLE_SEPARATORS = re.compile(r"\s+[-–—|·]\s+")
@@ -275,10 +276,11 @@ def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candi
             source = f"chat: {obs.conversation or 'conversation'}"
         else:
             source = f"{obs.kind}: {obs.app or ''} {obs.window_title or ''}".strip()
+        values = sorted({v for _k, _l, v, _s in items if MASK_CHAR not in v and len(v.strip()) >= 3}, key=len, reverse=True)
         for kind, label, value, sensitivity in items:
             if MASK_CHAR in value:
                 continue  # a mask: the clear value never reached the database
-            caption = f"{label} ({speaker})" if speaker else label
+            caption = _without_values(f"{label} ({speaker})" if speaker else label, values)
             key = ("knowledge_vault", kind, lookups.address_key(value) if kind == "address" else "".join(value.split()).lower())
             if key in found:
                 if obs.id not in found[key].sources:
@@ -294,6 +296,13 @@ def vault_entries(observations: Sequence, *, include_screen: bool) -> list[Candi
                 meta={"new_value": kind in SUPERSEDED_KINDS and bool(NEW_VALUE.search(text))},
             )
     return list(found.values())
+
+
+def _without_values(caption: str, values: Sequence[str]) -> str:
+    """``caption`` with every secret value of its message masked: a caption is shown without a reveal."""
+    for value in values:
+        caption = re.sub(re.escape(value.strip()), lambda _m: mask_secret(value), caption, flags=re.IGNORECASE)
+    return caption
 
 
 # Values of which a person has one at a time: a new one said as new replaces the old (see ``is_own_caption``).

@@ -215,6 +215,10 @@ _P = {
         r"juego|escucho|corro|nado)\b|\bmi\s+\w+\s+favorit[oa]\b|\b(?:siempre|nunca)\b",
         r"\b(?:prefiro|gosto\s+de|adoro|odeio|detesto|não\s+gosto|tomo|bebo|uso|jogo|ouço|corro|nado)\b|"
         r"\b(?:meu|minha)\s+\w+\s+favorit[oa]\b|\b(?:sempre|nunca)\b",
+        # A lasting choice said as one: "changed my mind on seats, aisle from now on", "ab sofort nur noch Tee".
+        r"\bfrom\s+now\s+on\b|\bchanged\s+my\s+mind\b|\bab\s+(?:jetzt|sofort)\b|\bvon\s+nun\s+an\b|"
+        r"\bà\s+partir\s+de\s+maintenant\b|\bdésormais\b|\bdorénavant\b|\b(?:de|a\s+partir\s+de)\s+ahora\s+en\s+adelante\b|"
+        r"\ba\s+partir\s+de\s+agora\b|\bdaqui\s+(?:para|pra)\s+a\s+frente\b",
     ],
 }
 # A change of job said without a work verb: "J'ai changé de boulot", "Ich habe den Job gewechselt", "new job", and

@@ -159,7 +159,7 @@ def find_addresses(text: str) -> list[Address]:
 
 
 _ADDRESS_WORD = re.compile(r"(?i)\b(?:address|adresse|anschrift|dirección|direccion|endereço|morada|indirizzo)\b")
-_LABEL_CUT = re.compile(r"(?i)^(?:and|also|und|et|y|e|oh|so|plus)\s+|\s+(?:is|are|was|ist|lautet|est|es|é|at|on|unter|:)\s*$")
+_LABEL_CUT = re.compile(r"(?i)^(?:and|also|then|und|dann|et|puis|y|luego|e|depois|oh|so|plus)\s+|\s+(?:is|are|was|ist|lautet|est|es|é|at|on|unter|:)\s*$")
 LOOKUP_LABELS = {"email": "e-mail address", "phone": "phone number", "account": "account number", "address": "address"}
 
 
@@ -195,6 +195,13 @@ def label_before(text: str, start: int) -> str:
     if cut >= 0 and head[cut] == "." and re.search(r"(?i)\b(?:dr|mr|mrs|ms|st|no|nr)$", head[:cut]):
         cut = max(head[:cut].rfind(mark) for mark in "!?\n;(,")  # "Dr. Haddad's office"
     label = head[cut + 1 :].strip(" \t:–—-=")
+    # Another value said before this one is not part of its name, and must not travel into its caption:
+    # "door code is 4719B and her number is +44 …" names the number "her number", never "… 4719B …".
+    value_word = None
+    for value_word in re.finditer(r"\S*[\d" + MASK_CHAR + r"]\S*", label):
+        pass
+    if value_word is not None:
+        label = label[value_word.end() :].strip(" \t:–—-=")
     for _ in range(3):
         label = _LABEL_CUT.sub("", label).strip(" \t:–—-=")
     verb = None

@@ -25,6 +25,9 @@ from core.secrets import SECRETS_KEY, carried_secrets
 USER_ROLES = frozenset({"user", "me"})
 
 _AI = r"(?:ais?|a\.i\.|assistants?|chat ?bots?|chatgpt|gpt|llms?|language models?|copilot|claude|gemini)"
+# The same addressees in German, French, Spanish and Portuguese ("KI-Assistenten", "l'IA", "asistentes de IA").
+_AI_ELSEWHERE = (r"(?:ki(?:-[^\W\d_]+)?|künstliche[nr]? intelligenz|sprachmodell\w*|ias?|(?:assistants?|asistentes?|assistentes?)"
+                 r"\s+(?:d'|de\s+)?ias?|l'ia|mod[eè]les? de langage|modelos? de (?:lenguaje|linguagem))")
 _ADDRESSES_AI = re.compile(
     "|".join(
         [
@@ -42,6 +45,15 @@ _ADDRESSES_AI = re.compile(
             r"(?:memory|memories|core memory|database|notes|vault)\b",
             r"\b(?:delete|erase|wipe|remove|clear)\b[^.!?\n]{0,20}\b(?:all|every|the user's|their)\b[^.!?\n]{0,20}"
             r"\b(?:memories|memory|data|notes|records)\b",
+            # "Ignoriere alle bisherigen Anweisungen", "ignorez les instructions précédentes", "ignora todas las
+            # instrucciones anteriores", "ignore as instruções anteriores"
+            r"\b(?:ignorier\w*|vergiss|vergessen sie|missachte\w*|ignore[zr]?|oublie[zr]?|ignora[rd]?|olvida\w*|esquece\w*)\b"
+            r"[^.!?\n]{0,40}\b(?:alle[nms]?|bisherigen?|vorherigen?|obigen?|früheren?|deine|ihre|toutes|tous|précédentes|"
+            r"todas|todos|anteriores|previas|tus|suas|as)\b[^.!?\n]{0,30}\b(?:anweisungen|instruktionen|regeln|vorgaben|"
+            r"instructions?|consignes|règles|instrucciones|reglas|instruções|instrucoes|regras)\b",
+            # "Hinweis für KI-Assistenten:", "Note pour les IA :", "Nota para la IA:", "Aviso aos assistentes de IA:"
+            rf"^\W*(?:hinweis|notiz|nachricht|achtung|note|nota|aviso|attention|mensaje|mensagem)\s+(?:f[üu]r|an|pour|para|aos?|às?|à)"
+            rf"\s+(?:die\s+|den\s+|alle\s+|les\s+|la\s+|las\s+|los\s+|os\s+|as\s+|o\s+|a\s+|l')?{_AI_ELSEWHERE}\s*[:,]",
         ]
     ),
     re.IGNORECASE | re.MULTILINE,
@@ -49,7 +61,8 @@ _ADDRESSES_AI = re.compile(
 # Every pattern above needs one of these words or marks: text without them is returned as it is, at once.
 _WORTH_A_LOOK = re.compile(
     r"(?i)\b(?:ai|a\.i|assistant|chat ?bot|chatgpt|gpt|llm|language model|copilot|claude|gemini|system|developer|admin|"
-    r"ignore|disregard|override|memor|delete|erase|wipe|remove|clear|inst)|<\|?(?:system|im_)"
+    r"ignore|disregard|override|memor|delete|erase|wipe|remove|clear|inst|ki|ia|ignor|vergiss|missacht|oubli|olvid|esquec)"
+    r"|<\|?(?:system|im_)"
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*|\n")
 

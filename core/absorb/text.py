@@ -106,8 +106,8 @@ PREFERENCE_RATHER = re.compile(r"(?i)\b(?:i|we)['’]d\s+(?:rather|prefer)\b|\bi
 
 # A statement that replaces what was true before ("now", "these days"): it changes a fact of its own kind.
 CHANGE = re.compile(
-    r"(?i)\b(?:now|these\s+days|nowadays|instead|switched|changed\s+to|new|moved|anymore|any\s+more|"
-    r"jetzt|nun|inzwischen|mittlerweile|stattdessen|neue[rsnm]?|umgezogen|gewechselt|"
+    r"(?i)\b(?:now|these\s+days|nowadays|instead|switched|changed\s+to|changed\s+my\s+mind|new|moved|anymore|any\s+more|"
+    r"jetzt|nun|ab\s+sofort|inzwischen|mittlerweile|stattdessen|neue[rsnm]?|umgezogen|gewechselt|"
     r"maintenant|désormais|dorénavant|au\s+lieu|nouvel(?:le)?|nouveau|déménagé|"
     r"ahora|en\s+vez|en\s+lugar|nuev[oa]|me\s+mudé|nos\s+mudamos|"
     r"agora|em\s+vez|nov[oa]|mudei|mudámos|mudamos)\b"

@@ -207,3 +207,17 @@ def test_a_new_number_replaces_the_users_own_but_not_someone_elses(engine):
     say(engine, ("got a new phone number: 07911 123 456", "2026-03-05T09:00:00"), shield=True)
     phones = {m.fields["secret_value"] for m in engine.memories.list("knowledge_vault") if m.fields["entry_type"] == "phone"}
     assert phones == {"07911 123 456", "+30 694 123 4567"}
+
+
+@pytest.mark.parametrize("before, after, old, new", [
+    ("always book me a window seat when we do flights", "changed my mind on seats — aisle from now on, my knees hurt",
+     "window", "aisle"),
+    ("Ich nehme im Zug immer den Fensterplatz.", "Ab sofort lieber den Gangplatz im Zug, wegen der Beine.",
+     "Fensterplatz", "Gangplatz"),
+    ("Je prends toujours du lait dans mon café.", "Désormais je bois mon café noir, sans lait.", "lait dans", "noir"),
+])
+def test_a_choice_said_for_from_now_on_replaces_the_older_preference(engine, before, after, old, new):
+    say(engine, (before, "2026-01-05T09:00:00"))
+    say(engine, (after, "2026-03-01T08:15:00"))
+    value = engine.memories.find_core("preferences").fields["value"]
+    assert new in value and old not in value, value

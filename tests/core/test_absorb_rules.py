@@ -54,6 +54,24 @@ def test_vault_finds_lookup_values_with_sensitivity():
     assert "phone" not in {c.fields["entry_type"] for c in extractors.vault_entries([obs(2, "It costs 1200 5000 units")], include_screen=False)}
 
 
+@pytest.mark.parametrize("text, other", [
+    ("door code for her building is 4719B and her number is +44 7700 900123 in case the buzzer acts up", "4719b"),
+    ("gate pin 8812, then Yusuf's mobile +49 1512 3456789 if nobody answers", "8812"),
+    ("wifi password is Hx7-22kq and the landlord: +33 6 12 34 56 78", "hx7-22kq"),
+])
+def test_a_vault_caption_never_carries_another_value_of_the_same_message(text, other):
+    from core.absorb.lookups import label_before
+
+    found = extractors.vault_entries([obs(1, text)], include_screen=False)
+    assert len(found) == 2, [c.fields for c in found]
+    for candidate in found:
+        assert other not in candidate.fields["caption"].lower()
+        assert other not in (candidate.text or "").lower()
+    assert other not in label_before(text, text.index("+")).lower()
+    if "Yusuf" in text:
+        assert "phone number: Yusuf's mobile" in [c.fields["caption"] for c in found]
+
+
 def test_invalid_iban_and_dates_are_not_secrets():
     found = extractors.vault_entries([obs(1, "Ref GB00 WEST 1234 5698 7654 32 on 2026-06-12")], include_screen=False)
     assert found == []
