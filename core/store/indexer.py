@@ -53,10 +53,13 @@ class Indexer:
         if embedder is not None and self._prepared_for != embedder.name:
             with self._lock:
                 if self._prepared_for != embedder.name:
-                    if self.db.read_only and not self._fits_read_only(embedder):
-                        return None
-                    for spec in (MEMORY_INDEX, OBSERVATION_INDEX):
-                        VectorTables(self.db).ensure(spec, embedder.name, embedder.dimension)
+                    if self.db.read_only:
+                        if not self._fits_read_only(embedder):
+                            return None
+                        # Fitting vectors of an older text form serve as they are: a read-only store is not re-embedded.
+                    else:
+                        for spec in (MEMORY_INDEX, OBSERVATION_INDEX):
+                            VectorTables(self.db).ensure(spec, embedder.name, embedder.dimension)
                     self._prepared_for = embedder.name
         return embedder
 

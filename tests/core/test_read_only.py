@@ -117,6 +117,17 @@ def test_search_by_meaning_is_off_when_the_vectors_belong_to_another_model(paths
         assert engine.memories.search("cello")[0].id == filled
 
 
+def test_vectors_of_an_older_text_form_serve_a_read_only_store_as_they_are(paths, filled, fake_embedder, make_read_only):
+    with Engine(paths, embedder=fake_embedder) as engine:
+        engine.store.db.execute("DELETE FROM meta WHERE key = 'memory_vec.form'")  # a store from before form 2
+    before = _digest(paths.data_dir)
+    make_read_only(paths.data_dir)
+    with Engine(paths, embedder=fake_embedder) as engine:
+        assert engine.embedder is not None
+        assert engine.memories.search("Ada plays the cello in Porto", lexical=False)[0].id == filled
+    assert _digest(paths.data_dir) == before
+
+
 def test_cli_reads_with_a_note_and_refuses_writes(paths, filled, make_read_only, monkeypatch, capsys):
     monkeypatch.setenv("ENGRAM_SEED_MODELS", str(paths.data_dir / "no-models-here"))  # ask answers from what it found
     make_read_only(paths.data_dir)
