@@ -231,17 +231,7 @@ def nearest(
     ids, passed = index.candidates(sign_code(query_vector), count, categories=categories, since=since, until=until)
     if ids.size == 0:
         return []
-    blob = np.asarray(query_vector, dtype=np.float32).tobytes()
-    scored: list[tuple[int, float]] = []
-    with db.lock:
-        for start in range(0, ids.size, 900):
-            chunk = [int(i) for i in ids[start : start + 900]]
-            marks = ",".join("?" * len(chunk))
-            rows = db.conn.execute(
-                f"SELECT id, vec_distance_cosine(embedding, ?) FROM {names.vectors} WHERE id IN ({marks})",
-                [blob, *chunk],
-            ).fetchall()
-            scored.extend((int(r[0]), 1.0 - float(r[1])) for r in rows)
+    scored = list(cosines_of(db, names, query_vector, ids).items())
     scored.sort(key=lambda item: -item[1])
     return scored[:limit]
 
